@@ -1,0 +1,155 @@
+import ArgumentParser
+import Foundation
+import Kernel
+import Logging
+import Platform
+
+/// `inopsio migrate [--status]`: applies pending migrations, or lists every migration with its state.
+struct MigrateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "migrate", abstract: "Apply or list migrations.")
+
+    @OptionGroup var options: ConfigurationOptions
+
+    @Flag(help: "List migrations and whether each is applied, without changing anything.")
+    var status = false
+
+    func run() async throws {
+        let configuration = try options.resolve().configuration
+        let modules: [any Module]
+        do { modules = try ModuleCatalog.select(configuration.modules) } catch { throw fail(error.description, code: 2) }
+        let sink = LogSink(fileDescriptor: 2, immediate: true)
+        let logger = LoggerFactory.make(label: "inopsio.migrate", sink: sink, configuration: configuration)
+        let showStatus = status
+        do {
+            try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+            try await DatabaseConnector.withDatabase(configuration: configuration, logger: logger) { database in
+                let runner = try MigrationRunner(
+                    database: database, migrations: PlatformMigrations.all + modules.flatMap(\.migrations), logger: logger)
+                if showStatus {
+                    for entry in try await runner.status() {
+                        print("\(entry.applied ? "applied" : "pending")  \(entry.label)")
+                    }
+                } else {
+                    let applied = try await runner.apply()
+                    print(applied.isEmpty ? "nothing to apply" : applied.map { "applied  \($0)" }.joined(separator: "\n"))
+                }
+            }
+        } catch let error as MigrationError {
+            throw fail(error.description)
+        } catch {
+            throw fail("migration failed: \(String(describing: error))")
+        }
+    }
+}
+
+/// `inopsio tenant create|list`: tenant administration from the command line.
+struct TenantCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tenant", abstract: "Manage tenants.", subcommands: [Create.self, List.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a tenant and print it as JSON.")
+
+        @OptionGroup var options: ConfigurationOptions
+        @Option(help: "URL-safe identifier: lower-case letters, digits and hyphens.") var slug: String
+        @Option(help: "Display name.") var name: String
+        @Option(help: "standard or enterprise.") var plan: String = "standard"
+
+        func run() async throws {
+            let (slug, name, plan) = (self.slug, self.name, self.plan)
+            try await withMigratedDatabase(options) { database in
+                do {
+                    let tenant = try await TenantStore(database: database).create(slug: slug, name: name, plan: plan)
+                    print(try jsonText(tenant))
+                } catch DomainError.validation(let issues) {
+                    throw fail(issues.map { "\($0.field): \($0.message)" }.joined(separator: "; "))
+                } catch DomainError.conflict(let detail) {
+                    throw fail(detail)
+                }
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List tenants as JSON lines.")
+        @OptionGroup var options: ConfigurationOptions
+
+        func run() async throws {
+            try await withMigratedDatabase(options) { database in
+                var after: String? = nil
+                while true {
+                    let page = try await TenantStore(database: database).list(limit: 200, afterSlug: after)
+                    for tenant in page { print(try jsonText(tenant)) }
+                    guard page.count == 200 else { break }
+                    after = page.last?.slug
+                }
+            }
+        }
+    }
+}
+
+/// Opens the configured database, applies pending migrations, and runs `body`.
+func withMigratedDatabase(
+    _ options: ConfigurationOptions, _ body: @escaping @Sendable (any Database) async throws -> Void
+) async throws {
+    let configuration = try options.resolve().configuration
+    let modules: [any Module]
+    do { modules = try ModuleCatalog.select(configuration.modules) } catch { throw fail(error.description, code: 2) }
+    let sink = LogSink(fileDescriptor: 2, immediate: true)
+    var quiet = configuration
+    quiet.logLevel = max(configuration.logLevel, .warning)
+    let logger = LoggerFactory.make(label: "inopsio", sink: sink, configuration: quiet)
+    do {
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        try await DatabaseConnector.withDatabase(configuration: configuration, logger: logger) { database in
+            try await MigrationRunner(
+                database: database, migrations: PlatformMigrations.all + modules.flatMap(\.migrations), logger: logger
+            ).apply()
+            try await body(database)
+        }
+    } catch let exit as ExitCode {
+        throw exit
+    } catch {
+        throw fail("\(error)")
+    }
+}
+
+func jsonText(_ value: some Encodable) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    encoder.dateEncodingStrategy = .custom { date, encoder in
+        var container = encoder.singleValueContainer()
+        try container.encode(RFC3339.string(from: date))
+    }
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
+}
+
+/// `inopsio config print`: the effective configuration, each value with its source; secrets redacted.
+struct ConfigCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config", abstract: "Inspect configuration.", subcommands: [Print.self])
+
+    struct Print: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "print", abstract: "Print the effective configuration.")
+        @OptionGroup var options: ConfigurationOptions
+
+        func run() throws {
+            let resolved = try options.resolve()
+            let width = ConfigurationKey.all.map(\.name.count).max() ?? 0
+            for key in ConfigurationKey.all {
+                let padded = key.name.padding(toLength: width, withPad: " ", startingAt: 0)
+                print("\(padded) = \(key.displayValue(resolved.configuration))  (\(resolved.sources[key.name] ?? "default"))")
+            }
+        }
+    }
+}
+
+/// `inopsio version`.
+struct VersionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "version", abstract: "Print the version.")
+    static let current = "0.1.0-dev"
+
+    func run() {
+        print("inopsio \(Self.current)")
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import Hummingbird
+import Logging
+import Platform
+import Prometheus
+import Website
+
+/// Every module this binary contains, in start-up order. The only place concrete modules are named.
+enum ModuleCatalog {
+    static func all() -> [any Module] {
+        [WebsiteModule()]
+    }
+
+    /// The modules `--modules` names (`nil` = all); unknown names are a configuration error.
+    static func select(_ names: [String]?) throws(ConfigurationError) -> [any Module] {
+        let available = all()
+        guard let names else { return available }
+        for name in names where !available.contains(where: { $0.name == name }) {
+            throw ConfigurationError(
+                key: "modules", source: "configuration",
+                problem: "unknown module \(name); available: \(available.map(\.name).joined(separator: ", "))")
+        }
+        return available.filter { names.contains($0.name) }
+    }
+}
+
+/// The composition root: builds the HTTP application for a configuration, database and module set.
+/// `serve` and the tests call this same function.
+func buildApplication(
+    configuration: InopsioConfiguration, database: any Database, modules: [any Module], sink: LogSink?,
+    logger: Logger
+) throws -> some ApplicationProtocol {
+    let web = try WebKit.bundled(navigation: [NavigationItem(labelKey: "nav.home", href: "/")])
+    let context = ModuleContext(database: database, configuration: configuration, logger: logger, web: web)
+    let metrics = HTTPMetrics(registry: PrometheusCollectorRegistry())
+    let router = PlatformRouter.build(
+        modules: modules, context: context, metrics: metrics, accessLog: configuration.accessLog ? sink : nil)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+        onServerRunning: { channel in
+            logger.info(
+                "listening",
+                metadata: [
+                    "server.address": "\(configuration.host)",
+                    "server.port": "\(channel.localAddress?.port ?? configuration.port)",
+                    "database": "\(database.dialect.rawValue)",
+                    "modules": "\(modules.map(\.name).joined(separator: ","))",
+                ])
+        },
+        logger: logger)
+}

@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Platform
+import ServiceLifecycle
+
+/// `inopsio serve`: applies migrations (unless disabled) and runs the HTTP server until SIGTERM/SIGINT.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the platform's HTTP server.")
+
+    @OptionGroup var options: ConfigurationOptions
+
+    @Option(help: "Address to listen on (default 127.0.0.1).")
+    var host: String?
+
+    @Option(help: "Port to listen on (default 8080; 0 picks a free one).")
+    var port: String?
+
+    @Option(help: "Comma-separated modules to run, or all (default).")
+    var modules: String?
+
+    func run() async throws {
+        var flags: [String: String] = [:]
+        flags["host"] = host
+        flags["port"] = port
+        flags["modules"] = modules
+        let configuration = try options.resolve(extraFlags: flags).configuration
+        let selected: [any Module]
+        do {
+            selected = try ModuleCatalog.select(configuration.modules)
+        } catch {
+            throw fail(error.description, code: 2)
+        }
+        let sink = LogSink(immediate: false)
+        defer { sink.flush() }
+        let logger = LoggerFactory.make(label: "inopsio", sink: sink, configuration: configuration)
+        do {
+            try await Server.run(configuration: configuration, modules: selected, sink: sink, logger: logger)
+        } catch let error as MigrationError {
+            logger.critical("start-up refused", metadata: ["error.message": "\(error.description)"])
+            sink.flush()
+            throw fail(error.description)
+        } catch {
+            logger.critical("server stopped with an error", metadata: ["error.message": "\(String(reflecting: error))"])
+            sink.flush()
+            throw fail("server stopped with an error: \(error)")
+        }
+    }
+}
+
+/// Runs a configured server to completion (used by `serve` and by the end-to-end tests through the binary).
+enum Server {
+    static func run(configuration: InopsioConfiguration, modules: [any Module], sink: LogSink, logger: Logger) async throws {
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        try await DatabaseConnector.withDatabase(configuration: configuration, logger: logger) { database in
+            let migrations = PlatformMigrations.all + modules.flatMap(\.migrations)
+            let runner = try MigrationRunner(database: database, migrations: migrations, logger: logger)
+            if configuration.autoMigrate {
+                try await runner.apply()
+            } else {
+                let pending = try await runner.pendingCount()
+                if pending > 0 {
+                    logger.warning(
+                        "migrations pending; /ready answers 503 until `inopsio migrate` has run",
+                        metadata: ["pending": "\(pending)"])
+                }
+            }
+            let application = try buildApplication(
+                configuration: configuration, database: database, modules: modules, sink: sink, logger: logger)
+            var groupConfiguration = ServiceGroupConfiguration(
+                services: [.init(service: LogFlushService(sink: sink)), .init(service: application)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger)
+            groupConfiguration.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGraceSeconds)
+            groupConfiguration.maximumCancellationDuration = .seconds(5)
+            try await ServiceGroup(configuration: groupConfiguration).run()
+            logger.info("server stopped")
+        }
+    }
+}

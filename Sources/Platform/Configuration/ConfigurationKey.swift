@@ -1,0 +1,170 @@
+import Foundation
+import Logging
+
+/// One configurable setting: its names in each source, whether it is secret, and how its text is parsed.
+public struct ConfigurationKey: Sendable {
+    /// The name in the config file and in `config print` (`snake_case`).
+    public let name: String
+    public let summary: String
+    public let isSecret: Bool
+    let apply: @Sendable (String, inout InopsioConfiguration) throws(ConfigurationProblem) -> Void
+    let current: @Sendable (InopsioConfiguration) -> String?
+
+    /// `INOPSIO_` + upper-cased name.
+    public var environmentName: String { "INOPSIO_" + name.uppercased() }
+    /// `--` + kebab-cased name.
+    public var flagName: String { "--" + name.replacingOccurrences(of: "_", with: "-") }
+
+    /// The value as `config print` shows it: secrets (passwords inside URLs) redacted.
+    public func displayValue(_ configuration: InopsioConfiguration) -> String {
+        guard let value = current(configuration) else { return "(not set)" }
+        return isSecret ? Redaction.redactURL(value) : value
+    }
+}
+
+/// The reason one value was refused (the key and source are added by the loader).
+public struct ConfigurationProblem: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}
+
+extension ConfigurationKey {
+    /// Every setting, in the order `config print` and the README table list them.
+    public static let all: [ConfigurationKey] = [
+        ConfigurationKey(
+            name: "host", summary: "Address to listen on", isSecret: false,
+            apply: { text, config throws(ConfigurationProblem) in
+                guard !text.isEmpty, !text.contains(" ") else { throw ConfigurationProblem("must be a host name or IP address") }
+                config.host = text
+            }, current: { $0.host }),
+        ConfigurationKey(
+            name: "port", summary: "TCP port to listen on", isSecret: false,
+            apply: { text, config throws(ConfigurationProblem) in config.port = try parseInt(text, in: 0...65535) },
+            current: { String($0.port) }),
+        ConfigurationKey(
+            name: "data_dir", summary: "Directory for the SQLite database and local files", isSecret: false,
+            apply: { text, config throws(ConfigurationProblem) in
+                guard !text.isEmpty else { throw ConfigurationProblem("must not be empty") }
+                config.dataDirectory = text
+            }, current: { $0.dataDirectory }),
+        ConfigurationKey(
+            name: "modules", summary: "Comma-separated modules to run, or `all`", isSecret: false,
+            apply: { text, config throws(ConfigurationProblem) in
+                let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+                guard !names.isEmpty, names.allSatisfy({ !$0.isEmpty }) else {
+                    throw ConfigurationProblem("must be `all` or a comma-separated list of module names")
+                }
+                config.modules = names == ["all"] ? nil : names
+            }, current: { $0.modules?.joined(separator: ",") ?? "all" }),
+        ConfigurationKey(
+            name: "database_url", summary: "`postgres://user:pass@host:5432/db` for PostgreSQL; unset for embedded SQLite",
+            isSecret: true,
+            apply: { text, config throws(ConfigurationProblem) in
+                guard let scheme = URLComponents(string: text)?.scheme,
+                    ["postgres", "postgresql", "sqlite"].contains(scheme)
+                else { throw ConfigurationProblem("must be a postgres:// or sqlite: URL") }
+                if scheme != "sqlite" {
+                    do { _ = try PostgresURL.parse(text) } catch { throw ConfigurationProblem("\(error)") }
+                }
+                config.databaseURL = text
+            }, current: { $0.databaseURL }),
+        ConfigurationKey(
+            name: "redis_url", summary: "`redis://host:6379` to share cache, limits and events across instances",
+            isSecret: true,
+            apply: { text, config throws(ConfigurationProblem) in
+                guard let components = URLComponents(string: text), ["redis", "rediss"].contains(components.scheme),
+                    components.host?.isEmpty == false
+                else { throw ConfigurationProblem("must be a redis:// or rediss:// URL with a host") }
+                config.redisURL = text
+            }, current: { $0.redisURL }),
+        ConfigurationKey(
+            name: "log_level", summary: "trace, debug, info, notice, warning, error or critical", isSecret: false,
+            apply: { text, config throws(ConfigurationProblem) in
+                guard let level = Logger.Level(rawValue: text.lowercased()) else {
+                    throw ConfigurationProblem("must be one of trace, debug, info, notice, warning, error, critical")
+                }
+                config.logLevel = level
+            }, current: { $0.logLevel.rawValue }),
+        ConfigurationKey(
+            name: "log_format", summary: "json (ECS fields) or text", isSecret: false,
+            apply: { text, config throws(ConfigurationProblem) in
+                guard let format = InopsioConfiguration.LogFormat(rawValue: text.lowercased()) else {
+                    throw ConfigurationProblem("must be json or text")
+                }
+                config.logFormat = format
+            }, current: { $0.logFormat.rawValue }),
+        ConfigurationKey(
+            name: "access_log", summary: "Write one JSON line per HTTP request", isSecret: false,
+            apply: { text, config throws(ConfigurationProblem) in config.accessLog = try parseBool(text) },
+            current: { String($0.accessLog) }),
+        ConfigurationKey(
+            name: "max_body_bytes", summary: "Largest accepted request body (bytes; k/m suffixes allowed)",
+            isSecret: false,
+            apply: { text, config throws(ConfigurationProblem) in config.maxBodyBytes = try parseSize(text) },
+            current: { String($0.maxBodyBytes) }),
+        ConfigurationKey(
+            name: "shutdown_grace_seconds", summary: "How long SIGTERM waits for in-flight requests", isSecret: false,
+            apply: { text, config throws(ConfigurationProblem) in
+                config.shutdownGraceSeconds = try parseInt(text, in: 1...3600)
+            }, current: { String($0.shutdownGraceSeconds) }),
+        ConfigurationKey(
+            name: "auto_migrate", summary: "Apply pending migrations at start-up (else run `inopsio migrate`)",
+            isSecret: false,
+            apply: { text, config throws(ConfigurationProblem) in config.autoMigrate = try parseBool(text) },
+            current: { String($0.autoMigrate) }),
+        ConfigurationKey(
+            name: "sqlite_readers", summary: "Read-only SQLite connections", isSecret: false,
+            apply: { text, config throws(ConfigurationProblem) in config.sqliteReaders = try parseInt(text, in: 1...64) },
+            current: { String($0.sqliteReaders) }),
+        ConfigurationKey(
+            name: "postgres_pool_size", summary: "Maximum PostgreSQL connections per process", isSecret: false,
+            apply: { text, config throws(ConfigurationProblem) in
+                config.postgresPoolSize = try parseInt(text, in: 1...500)
+            }, current: { String($0.postgresPoolSize) }),
+    ]
+
+    static func parseInt(_ text: String, in range: ClosedRange<Int>) throws(ConfigurationProblem) -> Int {
+        guard let value = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
+            throw ConfigurationProblem(
+                "must be an integer from \(range.lowerBound) to \(range.upperBound), got \"\(text)\"")
+        }
+        return value
+    }
+
+    static func parseBool(_ text: String) throws(ConfigurationProblem) -> Bool {
+        switch text.lowercased() {
+        case "true", "1", "yes", "on": return true
+        case "false", "0", "no", "off": return false
+        default: throw ConfigurationProblem("must be true or false, got \"\(text)\"")
+        }
+    }
+
+    static func parseSize(_ text: String) throws(ConfigurationProblem) -> Int {
+        let lower = text.lowercased().trimmingCharacters(in: .whitespaces)
+        let multiplier: Int
+        let digits: Substring
+        if lower.hasSuffix("k") || lower.hasSuffix("kb") {
+            multiplier = 1024
+            digits = lower.dropLast(lower.hasSuffix("kb") ? 2 : 1)
+        } else if lower.hasSuffix("m") || lower.hasSuffix("mb") {
+            multiplier = 1024 * 1024
+            digits = lower.dropLast(lower.hasSuffix("mb") ? 2 : 1)
+        } else {
+            multiplier = 1
+            digits = Substring(lower)
+        }
+        guard let value = Int(digits), value > 0, value <= (1 << 30) / multiplier else {
+            throw ConfigurationProblem("must be a size from 1 byte to 1g, like 1048576, 512k or 8m; got \"\(text)\"")
+        }
+        return value * multiplier
+    }
+}
+
+/// Hides credentials in URLs before they are printed or logged.
+public enum Redaction {
+    public static func redactURL(_ text: String) -> String {
+        guard var components = URLComponents(string: text), components.password != nil else { return text }
+        components.password = "REDACTED"
+        return components.string ?? "REDACTED"
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import Kernel
+import Logging
+import NIOSSL
+import PostgresKit
+import PostgresNIO
+import SQLKit
+
+/// PostgreSQL through PostgresNIO's connection pool. Each transaction sets `app.tenant_id` (or
+/// `app.all_tenants` for system work) with `set_config(..., true)`, the bind-safe form of `SET LOCAL`, which the
+/// row-level security policies of tenant-owned tables read.
+public final class PostgresDatabase: Database {
+    public var dialect: DatabaseDialect { .postgres }
+
+    let client: PostgresClient
+    private let logger: Logger
+
+    /// Builds the pool; nothing connects until `run()` is running (see `DatabaseConnector`).
+    public init(url: String, poolSize: Int, logger: Logger) throws {
+        var configuration = try PostgresURL.parse(url)
+        configuration.options.maximumConnections = max(1, poolSize)
+        configuration.options.minimumConnections = 0
+        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.logger = logger
+    }
+
+    /// Runs the pool until the surrounding task is cancelled.
+    public func run() async {
+        await client.run()
+    }
+
+    public func write<T: Sendable>(
+        tenant: TenantID, _ body: @Sendable (Transaction) async throws -> T
+    ) async throws -> T {
+        try await transaction(begin: "BEGIN", tenant: tenant, body)
+    }
+
+    public func read<T: Sendable>(
+        tenant: TenantID, _ body: @Sendable (Transaction) async throws -> T
+    ) async throws -> T {
+        try await transaction(begin: "BEGIN READ ONLY", tenant: tenant, body)
+    }
+
+    public func system<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws -> T {
+        try await transaction(begin: "BEGIN", tenant: nil, body)
+    }
+
+    public func systemRead<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws -> T {
+        try await transaction(begin: "BEGIN READ ONLY", tenant: nil, body)
+    }
+
+    private func transaction<T: Sendable>(
+        begin: PostgresQuery, tenant: TenantID?, _ body: @Sendable (Transaction) async throws -> T
+    ) async throws -> T {
+        let logger = self.logger
+        return try await client.withConnection { connection in
+            try await connection.query(begin, logger: logger)
+            do {
+                if let tenant {
+                    try await connection.query(
+                        "SELECT set_config('app.tenant_id', \(tenant.description), true)", logger: logger)
+                } else {
+                    try await connection.query("SELECT set_config('app.all_tenants', 'on', true)", logger: logger)
+                }
+                let sql = connection.sql(queryLogLevel: .trace, logger: logger)
+                let result = try await body(Transaction(sql: sql, dialect: .postgres, tenant: tenant))
+                try await connection.query("COMMIT", logger: logger)
+                return result
+            } catch {
+                do {
+                    try await connection.query("ROLLBACK", logger: logger)
+                } catch {
+                    logger.error("rollback failed", metadata: ["error.message": "\(String(reflecting: error))"])
+                }
+                throw error
+            }
+        }
+    }
+
+    public func ping() async throws {
+        try await client.query("SELECT 1", logger: logger)
+    }
+
+    /// Whether the connected role bypasses row-level security (a superuser or `BYPASSRLS`), which would make
+    /// the tenant policies a no-op. Start-up warns when it does.
+    public func roleBypassesRowLevelSecurity() async throws -> Bool {
+        let rows = try await client.query(
+            "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user", logger: logger)
+        for try await (bypasses) in rows.decode(Bool.self) {
+            return bypasses
+        }
+        return false
+    }
+
+    public func close() async {}
+}
+
+/// Parses `postgres://user:password@host:port/database?sslmode=...` into a pool configuration.
+enum PostgresURL {
+    static func parse(_ text: String) throws -> PostgresClient.Configuration {
+        guard let components = URLComponents(string: text), let scheme = components.scheme else {
+            throw DatabaseError.invalidURL("not a URL")
+        }
+        guard scheme == "postgres" || scheme == "postgresql" else { throw DatabaseError.unsupportedScheme(scheme) }
+        guard let host = components.host, !host.isEmpty else { throw DatabaseError.invalidURL("missing host") }
+        guard let username = components.user, !username.isEmpty else {
+            throw DatabaseError.invalidURL("missing user name")
+        }
+        let database = String(components.path.drop(while: { $0 == "/" }))
+        let sslMode = components.queryItems?.first(where: { $0.name == "sslmode" })?.value ?? "prefer"
+        let tls: PostgresClient.Configuration.TLS
+        switch sslMode {
+        case "disable": tls = .disable
+        case "prefer", "allow": tls = .prefer(.makeClientConfiguration())
+        case "require", "verify-ca", "verify-full": tls = .require(.makeClientConfiguration())
+        default: throw DatabaseError.invalidURL("unknown sslmode \(sslMode)")
+        }
+        return PostgresClient.Configuration(
+            host: host,
+            port: components.port ?? 5432,
+            username: username.removingPercentEncoding ?? username,
+            password: components.password.map { $0.removingPercentEncoding ?? $0 },
+            database: database.isEmpty ? nil : database,
+            tls: tls
+        )
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import Kernel
+import Logging
+import NIOCore
+import NIOPosix
+import SQLKit
+import SQLiteKit
+import SQLiteNIO
+import Synchronization
+
+/// The embedded database: one SQLite file in WAL mode with a single writer connection (SQLite allows one writer
+/// at a time anyway; queueing here avoids `SQLITE_BUSY` storms) and a small pool of read-only connections.
+public final class SQLiteDatabase: Database {
+    public var dialect: DatabaseDialect { .sqlite }
+
+    private let writer: SQLiteConnection
+    private let writerGate = AsyncSemaphore(permits: 1)
+    private let readers: [SQLiteConnection]
+    private let readerGate: AsyncSemaphore
+    private let freeReaders: Mutex<[Int]>
+    private let logger: Logger
+
+    private init(writer: SQLiteConnection, readers: [SQLiteConnection], logger: Logger) {
+        self.writer = writer
+        self.readers = readers
+        self.readerGate = AsyncSemaphore(permits: readers.count)
+        self.freeReaders = Mutex(Array(readers.indices))
+        self.logger = logger
+    }
+
+    /// Opens (creating if needed) the database file at `path` with `readerCount` reader connections.
+    public static func open(path: String, readerCount: Int, logger: Logger) async throws -> SQLiteDatabase {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let writer = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+        do {
+            // WAL lets readers proceed while the writer commits; NORMAL sync is durable across process crashes
+            // in WAL mode (only an OS crash can lose the last transactions).
+            try await writer.sql().raw("PRAGMA journal_mode = WAL").run()
+            try await configure(writer, readOnly: false)
+            var readers: [SQLiteConnection] = []
+            for _ in 0..<max(1, readerCount) {
+                let reader = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+                try await configure(reader, readOnly: true)
+                readers.append(reader)
+            }
+            return SQLiteDatabase(writer: writer, readers: readers, logger: logger)
+        } catch {
+            try? await writer.close()
+            throw error
+        }
+    }
+
+    private static func configure(_ connection: SQLiteConnection, readOnly: Bool) async throws {
+        let sql = connection.sql()
+        try await sql.raw("PRAGMA foreign_keys = ON").run()
+        try await sql.raw("PRAGMA busy_timeout = 10000").run()
+        try await sql.raw("PRAGMA synchronous = NORMAL").run()
+        if readOnly { try await sql.raw("PRAGMA query_only = ON").run() }
+    }
+
+    public func write<T: Sendable>(
+        tenant: TenantID, _ body: @Sendable (Transaction) async throws -> T
+    ) async throws -> T {
+        try await writeTransaction(tenant: tenant, body)
+    }
+
+    public func system<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws -> T {
+        try await writeTransaction(tenant: nil, body)
+    }
+
+    public func read<T: Sendable>(
+        tenant: TenantID, _ body: @Sendable (Transaction) async throws -> T
+    ) async throws -> T {
+        try await readTransaction(tenant: tenant, body)
+    }
+
+    public func systemRead<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws -> T {
+        try await readTransaction(tenant: nil, body)
+    }
+
+    private func readTransaction<T: Sendable>(
+        tenant: TenantID?, _ body: @Sendable (Transaction) async throws -> T
+    ) async throws -> T {
+        await readerGate.acquire()
+        defer { readerGate.release() }
+        let index = freeReaders.withLock { $0.removeLast() }
+        defer { freeReaders.withLock { $0.append(index) } }
+        let sql = readers[index].sql()
+        // A deferred transaction gives the body one consistent snapshot across several statements.
+        try await sql.raw("BEGIN").run()
+        do {
+            let result = try await body(Transaction(sql: sql, dialect: .sqlite, tenant: tenant))
+            try await sql.raw("COMMIT").run()
+            return result
+        } catch {
+            try? await sql.raw("ROLLBACK").run()
+            throw error
+        }
+    }
+
+    private func writeTransaction<T: Sendable>(
+        tenant: TenantID?, _ body: @Sendable (Transaction) async throws -> T
+    ) async throws -> T {
+        await writerGate.acquire()
+        defer { writerGate.release() }
+        let sql = writer.sql()
+        // IMMEDIATE takes the write lock up front, so two processes on one file queue instead of deadlocking.
+        try await sql.raw("BEGIN IMMEDIATE").run()
+        do {
+            let result = try await body(Transaction(sql: sql, dialect: .sqlite, tenant: tenant))
+            try await sql.raw("COMMIT").run()
+            return result
+        } catch {
+            do {
+                try await sql.raw("ROLLBACK").run()
+            } catch {
+                logger.error("rollback failed", metadata: ["error.message": "\(String(reflecting: error))"])
+            }
+            throw error
+        }
+    }
+
+    public func ping() async throws {
+        try await systemRead { tx in
+            _ = try await tx.sql.raw("SELECT 1 AS one").first()
+        }
+    }
+
+    public func close() async {
+        await writerGate.acquire()
+        for connection in readers + [writer] {
+            try? await connection.close()
+        }
+    }
+}

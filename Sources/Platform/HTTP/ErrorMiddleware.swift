@@ -1,0 +1,90 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Kernel
+import Logging
+
+/// Renders an HTML error page for browser routes; supplied by the web kit.
+public protocol ErrorPageRenderer: Sendable {
+    func render(problem: Problem, request: Request, context: AppRequestContext) -> Response
+}
+
+/// The one place errors become HTTP answers. JSON routes (and any client not asking for HTML) get
+/// problem+json; browser routes get an HTML page. Unknown errors become a generic 500 that carries the request
+/// id; their detail goes only to the log.
+public struct ErrorMiddleware: RouterMiddleware {
+    public typealias Context = AppRequestContext
+    let pages: (any ErrorPageRenderer)?
+
+    public init(pages: (any ErrorPageRenderer)?) {
+        self.pages = pages
+    }
+
+    public func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let problem = Self.problem(for: error, context: context)
+            if problem.status.kind == .serverError {
+                context.logger.error(
+                    "request failed",
+                    metadata: [
+                        "error.type": "\(type(of: error))", "error.message": "\(String(reflecting: error))",
+                        "request.id": "\(context.requestID)",
+                    ])
+            }
+            if let pages, Self.wantsHTML(request) {
+                return pages.render(problem: problem, request: request, context: context)
+            }
+            return problem.response(instance: request.uri.path, requestID: context.requestID)
+        }
+    }
+
+    /// Maps any error to the problem a client may see.
+    static func problem(for error: any Error, context: Context) -> Problem {
+        switch error {
+        case let problem as Problem:
+            return problem
+        case let domain as DomainError:
+            switch domain {
+            case .notFound(let entity): return Problem(status: .notFound, detail: "no such \(entity)")
+            case .conflict(let detail): return Problem(status: .conflict, detail: detail)
+            case .validation(let issues): return .validation(issues)
+            case .forbidden(let detail): return Problem(status: .forbidden, detail: detail)
+            }
+        case let decoding as DecodingError:
+            return JSONBody.problem(for: decoding)
+        case let http as HTTPError:
+            return problem(for: http)
+        default:
+            return Problem(
+                status: .internalServerError,
+                detail: "an unexpected error occurred; quote the request id when reporting it")
+        }
+    }
+
+    static func problem(for error: HTTPError) -> Problem {
+        switch error.status {
+        case .notFound:
+            return Problem(status: .notFound, detail: "no resource at this path")
+        case .contentTooLarge:
+            return Problem(status: .contentTooLarge, detail: "the request body is larger than this server accepts")
+        case .badRequest:
+            return Problem(status: .badRequest, detail: error.body ?? "the request could not be understood")
+        default:
+            // Framework messages for 4xx are about the request; 5xx details never leave the server.
+            let detail = error.status.kind == .clientError ? error.body : nil
+            return Problem(status: error.status, detail: detail, headers: error.headers)
+        }
+    }
+
+    /// Browsers asking for a page (not `/api/...`) get HTML; everything else gets problem+json.
+    static func wantsHTML(_ request: Request) -> Bool {
+        let path = request.uri.path
+        if path.hasPrefix("/api/") || path.hasPrefix("/oauth2/") || path.hasPrefix("/.well-known/") { return false }
+        guard let accept = request.headers[.accept] else { return false }
+        return accept.contains("text/html")
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import Hummingbird
+import Kernel
+
+/// Reading JSON request bodies with errors a client can act on.
+public enum JSONBody {
+    /// Collects the body (up to `context.maxUploadSize`, else 413) and decodes it; malformed JSON or a wrong
+    /// shape gives 400 problem+json naming the field.
+    public static func decode<T: Decodable>(_ type: T.Type, from request: Request, context: AppRequestContext)
+        async throws -> T
+    {
+        if let contentType = request.headers[.contentType], !contentType.lowercased().contains("json") {
+            throw Problem(status: .unsupportedMediaType, detail: "send the body as application/json")
+        }
+        var request = request
+        let buffer = try await request.collectBody(upTo: context.maxUploadSize)
+        guard buffer.readableBytes > 0 else {
+            throw Problem(status: .badRequest, detail: "a JSON request body is required")
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer: buffer))
+        } catch let error as DecodingError {
+            throw problem(for: error)
+        }
+    }
+
+    static func problem(for error: DecodingError) -> Problem {
+        func path(_ codingPath: [any CodingKey]) -> String {
+            codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch error {
+        case .dataCorrupted(let context) where context.codingPath.isEmpty:
+            return Problem(status: .badRequest, title: "Malformed JSON", detail: "the request body is not valid JSON")
+        case .dataCorrupted(let context):
+            return Problem(
+                status: .badRequest, title: "Invalid request body", detail: "invalid value",
+                errors: [FieldIssue(field: path(context.codingPath), code: "invalid_value", message: "invalid value")])
+        case .keyNotFound(let key, let context):
+            let field = path(context.codingPath + [key])
+            return Problem(
+                status: .badRequest, title: "Invalid request body", detail: "\(field) is required",
+                errors: [FieldIssue(field: field, code: "required", message: "is required")])
+        case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
+            let field = path(context.codingPath)
+            return Problem(
+                status: .badRequest, title: "Invalid request body", detail: "\(field) has the wrong type",
+                errors: [FieldIssue(field: field, code: "invalid_type", message: "expected \(describe(type))")])
+        @unknown default:
+            return Problem(status: .badRequest, title: "Invalid request body")
+        }
+    }
+
+    private static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Int.Type, is Int64.Type, is Double.Type: "a number"
+        case is Bool.Type: "a boolean"
+        default: "a different JSON type"
+        }
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Kernel
+
+/// An RFC 9457 problem: every error answer of every module is one of these, as `application/problem+json`.
+public struct Problem: Error, Sendable {
+    public var status: HTTPResponse.Status
+    /// A URI reference identifying the problem type; `about:blank` means "see the status code".
+    public var type: String
+    public var title: String
+    public var detail: String?
+    public var errors: [FieldIssue]?
+    /// Extra response headers (`Allow` for 405, `Retry-After` for 429, `WWW-Authenticate` for 401).
+    public var headers: HTTPFields
+
+    public init(
+        status: HTTPResponse.Status, type: String = "about:blank", title: String? = nil, detail: String? = nil,
+        errors: [FieldIssue]? = nil, headers: HTTPFields = [:]
+    ) {
+        self.status = status
+        self.type = type
+        self.title = title ?? status.reasonPhrase
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers
+    }
+
+    public static func unauthorized(detail: String = "authentication is required") -> Problem {
+        Problem(status: .unauthorized, detail: detail, headers: [.wwwAuthenticate: "Bearer"])
+    }
+
+    public static func validation(_ issues: [FieldIssue]) -> Problem {
+        Problem(
+            status: .unprocessableContent, type: "/problems/validation", title: "Validation failed",
+            detail: "\(issues.count) field(s) failed validation", errors: issues)
+    }
+
+    public static func notFound(detail: String? = nil) -> Problem {
+        Problem(status: .notFound, detail: detail)
+    }
+
+    /// The JSON body, with the request's path as `instance` and its id as `request_id`.
+    func body(instance: String, requestID: String) -> ByteBuffer {
+        let payload = ProblemBody(
+            type: type, title: title, status: Int(status.code), detail: detail, instance: instance,
+            requestID: requestID, errors: errors)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(payload)) ?? Data("{\"status\":\(status.code)}".utf8)
+        return ByteBuffer(bytes: data)
+    }
+
+    /// The complete response.
+    public func response(instance: String, requestID: String) -> Response {
+        var fields = headers
+        fields[.contentType] = "application/problem+json"
+        fields[.cacheControl] = "no-store"
+        return Response(status: status, headers: fields, body: .init(byteBuffer: body(instance: instance, requestID: requestID)))
+    }
+}
+
+private struct ProblemBody: Encodable {
+    let type: String
+    let title: String
+    let status: Int
+    let detail: String?
+    let instance: String
+    let requestID: String
+    let errors: [FieldIssue]?
+
+    enum CodingKeys: String, CodingKey {
+        case type, title, status, detail, instance, errors
+        case requestID = "request_id"
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import Kernel
+import Logging
+
+/// One domain module (CRM, ERP, ...) as the composition root sees it: everything it contributes to a process.
+/// Modules never import each other; they share Kernel types and talk through events or HTTP.
+public protocol Module: Sendable {
+    /// Lower-case name used by `--modules` and as the owner of its migrations (`crm`).
+    var name: String { get }
+    /// The permissions this module checks, declared so roles can be built from them.
+    var permissions: [Permission] { get }
+    /// This module's migrations, numbered 1, 2, 3, ...
+    var migrations: [Migration] { get }
+    /// Event consumers to run (delivery machinery arrives with the event-backbone issue).
+    var consumers: [any EventConsumer] { get }
+    /// Background jobs to schedule (runner arrives with the event-backbone issue).
+    var jobs: [any BackgroundJob] { get }
+    /// JSON API routes under `/api/v1/<name>/...`.
+    func registerRoutes(on routes: RouteRegistrar, context: ModuleContext)
+    /// Server-rendered HTML pages.
+    func registerPages(on routes: RouteRegistrar, context: ModuleContext)
+}
+
+extension Module {
+    public var permissions: [Permission] { [] }
+    public var migrations: [Migration] { [] }
+    public var consumers: [any EventConsumer] { [] }
+    public var jobs: [any BackgroundJob] { [] }
+    public func registerRoutes(on routes: RouteRegistrar, context: ModuleContext) {}
+    public func registerPages(on routes: RouteRegistrar, context: ModuleContext) {}
+}
+
+/// What the platform hands every module when it is assembled.
+public struct ModuleContext: Sendable {
+    public let database: any Database
+    public let configuration: InopsioConfiguration
+    public let logger: Logger
+    public let web: WebKit
+    public let clock: any WallClock
+
+    public init(
+        database: any Database, configuration: InopsioConfiguration, logger: Logger, web: WebKit,
+        clock: any WallClock = SystemWallClock()
+    ) {
+        self.database = database
+        self.configuration = configuration
+        self.logger = logger
+        self.web = web
+        self.clock = clock
+    }
+}
+
+/// Reacts to domain events of the given types, idempotently, inside the consumer's own transaction.
+public protocol EventConsumer: Sendable {
+    /// The consumer group name; each group sees every event once.
+    var group: String { get }
+    var eventTypes: [String] { get }
+    func handle(_ event: EventEnvelope, in transaction: Transaction) async throws
+}
+
+/// A unit of background work a module declares (scheduled or enqueued by name).
+public protocol BackgroundJob: Sendable {
+    var name: String { get }
+    func run(context: ModuleContext) async throws
+}

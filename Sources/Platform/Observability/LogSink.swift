@@ -1,0 +1,64 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
+/// Where log lines go: appended to an in-memory buffer and written to a file descriptor in large chunks,
+/// so logging a request costs a memory copy rather than a system call. `LogFlushService` empties it
+/// periodically and at shutdown; `immediate` sinks (command-line tools) write every line at once.
+public final class LogSink: Sendable {
+    private let buffer = Mutex<[UInt8]>([])
+    private let fileDescriptor: Int32
+    private let immediate: Bool
+    static let flushThreshold = 64 * 1024
+
+    public init(fileDescriptor: Int32 = 1, immediate: Bool) {
+        self.fileDescriptor = fileDescriptor
+        self.immediate = immediate
+    }
+
+    /// Appends one line (a newline is added).
+    public func write(line: String) {
+        buffer.withLock { bytes in
+            bytes.append(contentsOf: line.utf8)
+            bytes.append(0x0A)
+            if immediate || bytes.count >= Self.flushThreshold {
+                Self.writeAll(bytes, to: fileDescriptor)
+                bytes.removeAll(keepingCapacity: true)
+            }
+        }
+    }
+
+    /// Writes out whatever is buffered.
+    public func flush() {
+        buffer.withLock { bytes in
+            guard !bytes.isEmpty else { return }
+            Self.writeAll(bytes, to: fileDescriptor)
+            bytes.removeAll(keepingCapacity: true)
+        }
+    }
+
+    private static func writeAll(_ bytes: [UInt8], to fileDescriptor: Int32) {
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = systemWrite(fileDescriptor, raw.baseAddress! + offset, raw.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                offset += written
+            }
+        }
+    }
+}
+
+private func systemWrite(_ fd: Int32, _ pointer: UnsafeRawPointer, _ count: Int) -> Int {
+    #if canImport(Glibc)
+    Glibc.write(fd, pointer, count)
+    #else
+    Darwin.write(fd, pointer, count)
+    #endif
+}

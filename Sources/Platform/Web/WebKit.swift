@@ -1,0 +1,102 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// What pages are made with: the text catalog, the assets, the header navigation and the layout.
+public struct WebKit: Sendable {
+    public let catalog: LocalizationCatalog
+    public let assets: AssetCatalog
+    public let navigation: [NavigationItem]
+
+    static let localeCookie = "inopsio_lang"
+    static let themeCookie = "inopsio_theme"
+
+    public init(catalog: LocalizationCatalog, assets: AssetCatalog, navigation: [NavigationItem]) {
+        self.catalog = catalog
+        self.assets = assets
+        self.navigation = navigation
+    }
+
+    /// The bundled catalog and assets.
+    public static func bundled(navigation: [NavigationItem]) throws -> WebKit {
+        WebKit(catalog: try .bundled(), assets: try .bundled(), navigation: navigation)
+    }
+
+    /// The chrome for this request. A `?lang=` or `?theme=` choice is remembered in a cookie.
+    public func chrome(for request: Request, context: AppRequestContext) -> (PageChrome, [Cookie]) {
+        let query = request.uri.queryParameters
+        let langQuery = query["lang"].map(String.init)
+        let themeQuery = query["theme"].map(String.init)
+        let locale = LocaleNegotiation.choose(
+            query: langQuery, cookie: request.cookies[Self.localeCookie]?.value,
+            acceptLanguage: request.headers[.acceptLanguage])
+        let theme =
+            themeQuery.flatMap(Theme.init(rawValue:)) ?? request.cookies[Self.themeCookie].flatMap {
+                Theme(rawValue: $0.value)
+            } ?? .auto
+        var cookies: [Cookie] = []
+        let year = 365 * 24 * 3600
+        if let langQuery, AppLocale(rawValue: langQuery) != nil {
+            cookies.append(Cookie(name: Self.localeCookie, value: locale.rawValue, maxAge: year, path: "/", sameSite: .lax))
+        }
+        if let themeQuery, Theme(rawValue: themeQuery) != nil {
+            cookies.append(Cookie(name: Self.themeCookie, value: theme.rawValue, maxAge: year, path: "/", sameSite: .lax))
+        }
+        let chrome = PageChrome(
+            t: Localizer(locale: locale, catalog: catalog), theme: theme, nonce: context.cspNonce,
+            currentPath: request.uri.path, navigation: navigation, assets: assets)
+        return (chrome, cookies)
+    }
+
+    /// A complete HTML page response: `content` builds the `<main>` content with the request's texts.
+    public func page(
+        request: Request, context: AppRequestContext, status: HTTPResponse.Status = .ok,
+        title: (Localizer) -> String, description: ((Localizer) -> String)? = nil,
+        content: (PageChrome) -> HTML
+    ) -> Response {
+        let (chrome, cookies) = self.chrome(for: request, context: context)
+        let html = PageLayout.render(
+            title: title(chrome.t), description: description?(chrome.t), chrome: chrome, main: content(chrome))
+        var response = Response(
+            status: status,
+            headers: [
+                .contentType: "text/html; charset=utf-8", .cacheControl: "no-cache",
+                .vary: "Accept-Language, Cookie",
+                .contentLanguage: chrome.t.locale.rawValue,
+            ],
+            body: .init(byteBuffer: ByteBuffer(string: html.rendered)))
+        for cookie in cookies { response.setCookie(cookie) }
+        return response
+    }
+}
+
+/// HTML error pages for browser routes, in the visitor's language, carrying the request id as a reference.
+public struct WebErrorPages: ErrorPageRenderer {
+    let web: WebKit
+
+    public init(web: WebKit) {
+        self.web = web
+    }
+
+    public func render(problem: Problem, request: Request, context: AppRequestContext) -> Response {
+        let isNotFound = problem.status == .notFound
+        let titleKey = isNotFound ? "error.notfound.title" : "error.server.title"
+        var response = web.page(
+            request: request, context: context, status: problem.status, title: { $0(titleKey) },
+            content: { chrome in
+                let t = chrome.t
+                let reference: HTML =
+                    problem.status.kind == .serverError
+                    ? "<p>\(t("error.reference")): <code>\(context.requestID)</code></p>" : ""
+                let body = isNotFound ? t("error.notfound.body") : problem.detail ?? t("error.server.body")
+                return """
+                    <section class="empty-state"><p class="empty-state-code">\(String(problem.status.code))</p>
+                    <h1>\(t(titleKey))</h1><p>\(body)</p>\(reference)
+                    <a class="button" href="/">\(t("error.back"))</a></section>
+                    """
+            })
+        for field in problem.headers { response.headers.append(field) }
+        return response
+    }
+}
