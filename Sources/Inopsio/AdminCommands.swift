@@ -21,7 +21,6 @@ struct MigrateCommand: AsyncParsableCommand {
         let logger = LoggerFactory.make(label: "inopsio.migrate", sink: sink, configuration: configuration)
         let showStatus = status
         do {
-            try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
             try await DatabaseConnector.withDatabase(configuration: configuration, logger: logger) { database in
                 let runner = try MigrationRunner(
                     database: database, migrations: PlatformMigrations.all + modules.flatMap(\.migrations), logger: logger)
@@ -37,7 +36,7 @@ struct MigrateCommand: AsyncParsableCommand {
         } catch let error as MigrationError {
             throw fail(error.description)
         } catch {
-            throw fail("migration failed: \(String(describing: error))")
+            throw fail("migration failed: \(String(reflecting: error))")
         }
     }
 }
@@ -99,18 +98,24 @@ func withMigratedDatabase(
     var quiet = configuration
     quiet.logLevel = max(configuration.logLevel, .warning)
     let logger = LoggerFactory.make(label: "inopsio", sink: sink, configuration: quiet)
+    let autoMigrate = configuration.autoMigrate
     do {
-        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
         try await DatabaseConnector.withDatabase(configuration: configuration, logger: logger) { database in
-            try await MigrationRunner(
-                database: database, migrations: PlatformMigrations.all + modules.flatMap(\.migrations), logger: logger
-            ).apply()
+            let runner = try MigrationRunner(
+                database: database, migrations: PlatformMigrations.all + modules.flatMap(\.migrations), logger: logger)
+            if autoMigrate {
+                try await runner.apply()
+            } else if case let pending = try await runner.pendingCount(), pending > 0 {
+                throw fail("\(pending) migration(s) pending and auto_migrate is off: run `inopsio migrate` first")
+            }
             try await body(database)
         }
     } catch let exit as ExitCode {
         throw exit
+    } catch let error as MigrationError {
+        throw fail(error.description)
     } catch {
-        throw fail("\(error)")
+        throw fail(String(reflecting: error))
     }
 }
 

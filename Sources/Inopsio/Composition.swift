@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import Platform
 import Prometheus
+import ServiceLifecycle
 import Website
 
 /// Every module this binary contains, in start-up order. The only place concrete modules are named.
@@ -28,7 +29,7 @@ enum ModuleCatalog {
 /// `serve` and the tests call this same function.
 func buildApplication(
     configuration: InopsioConfiguration, database: any Database, modules: [any Module], sink: LogSink?,
-    logger: Logger
+    logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     let web = try WebKit.bundled(navigation: [NavigationItem(labelKey: "nav.home", href: "/")])
     let context = ModuleContext(database: database, configuration: configuration, logger: logger, web: web)
@@ -39,6 +40,7 @@ func buildApplication(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         onServerRunning: { channel in
+            await onListening(channel.localAddress?.port ?? configuration.port)
             logger.info(
                 "listening",
                 metadata: [
@@ -49,4 +51,19 @@ func buildApplication(
                 ])
         },
         logger: logger)
+}
+
+/// Everything long-running in a server process, in one group: SIGTERM/SIGINT start a graceful shutdown (the HTTP
+/// server stops accepting, finishes in-flight requests, then the log is flushed), bounded by the grace period.
+func makeServiceGroup(
+    application: some ApplicationProtocol, sink: LogSink, configuration: InopsioConfiguration, logger: Logger
+) -> ServiceGroup {
+    // Services shut down in reverse order: the server first, the log flusher last.
+    var groupConfiguration = ServiceGroupConfiguration(
+        services: [.init(service: LogFlushService(sink: sink)), .init(service: application)],
+        gracefulShutdownSignals: [.sigterm, .sigint],
+        logger: logger)
+    groupConfiguration.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGraceSeconds)
+    groupConfiguration.maximumCancellationDuration = .seconds(5)
+    return ServiceGroup(configuration: groupConfiguration)
 }

@@ -51,7 +51,6 @@ struct ServeCommand: AsyncParsableCommand {
 /// Runs a configured server to completion (used by `serve` and by the end-to-end tests through the binary).
 enum Server {
     static func run(configuration: InopsioConfiguration, modules: [any Module], sink: LogSink, logger: Logger) async throws {
-        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
         try await DatabaseConnector.withDatabase(configuration: configuration, logger: logger) { database in
             let migrations = PlatformMigrations.all + modules.flatMap(\.migrations)
             let runner = try MigrationRunner(database: database, migrations: migrations, logger: logger)
@@ -67,13 +66,8 @@ enum Server {
             }
             let application = try buildApplication(
                 configuration: configuration, database: database, modules: modules, sink: sink, logger: logger)
-            var groupConfiguration = ServiceGroupConfiguration(
-                services: [.init(service: LogFlushService(sink: sink)), .init(service: application)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger)
-            groupConfiguration.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGraceSeconds)
-            groupConfiguration.maximumCancellationDuration = .seconds(5)
-            try await ServiceGroup(configuration: groupConfiguration).run()
+            try await makeServiceGroup(application: application, sink: sink, configuration: configuration, logger: logger)
+                .run()
             logger.info("server stopped")
         }
     }

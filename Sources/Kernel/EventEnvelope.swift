@@ -57,6 +57,8 @@ public struct JSONDocument: Hashable, Sendable, Codable {
 public enum JSONValue: Hashable, Sendable, Codable {
     case null
     case bool(Bool)
+    /// Whole numbers stay exact (money in minor units can exceed what a Double holds exactly).
+    case integer(Int64)
     case number(Double)
     case string(String)
     case array([JSONValue])
@@ -68,6 +70,8 @@ public enum JSONValue: Hashable, Sendable, Codable {
             self = .null
         } else if let value = try? container.decode(Bool.self) {
             self = .bool(value)
+        } else if let value = try? container.decode(Int64.self) {
+            self = .integer(value)
         } else if let value = try? container.decode(Double.self) {
             self = .number(value)
         } else if let value = try? container.decode(String.self) {
@@ -84,6 +88,7 @@ public enum JSONValue: Hashable, Sendable, Codable {
         switch self {
         case .null: try container.encodeNil()
         case .bool(let value): try container.encode(value)
+        case .integer(let value): try container.encode(value)
         case .number(let value): try container.encode(value)
         case .string(let value): try container.encode(value)
         case .array(let value): try container.encode(value)

@@ -149,3 +149,19 @@ import TestSupport
         try? FileManager.default.removeItem(at: directory)
     }
 }
+
+/// Several processes on one SQLite file.
+@Suite(.serialized) struct ServeEdgeTests {
+    @Test func threeMigrateProcessesOnOneSQLiteFileApplyEachMigrationOnce() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("inopsio-sqlite-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let data = directory.appendingPathComponent("data").path
+        let processes = try (0..<3).map { _ in try InopsioProcess(["migrate", "--data-dir", data]) }
+        for process in processes {
+            #expect(await process.waitForExit() == 0, "\(process.stderr)")
+        }
+        let applied = processes.flatMap { $0.stdout.split(separator: "\n") }.filter { $0.hasPrefix("applied") }
+        #expect(applied == ["applied  platform#1 create_tenants"])
+    }
+}

@@ -64,6 +64,15 @@ import Testing
         #expect(throws: ConfigurationError.self) { try ConfigurationLoader(environment: ["INOPSIO_PROT": "1"]).load() }
     }
 
+    @Test func kubernetesServiceLinkVariablesAreNotMistakenForSettings() throws {
+        let resolved = try ConfigurationLoader(environment: [
+            "INOPSIO_PORT": "tcp://10.96.0.12:8080", "INOPSIO_SERVICE_HOST": "10.96.0.12",
+            "INOPSIO_SERVICE_PORT": "8080", "INOPSIO_PORT_8080_TCP_ADDR": "10.96.0.12",
+        ]).load()
+        #expect(resolved.configuration.port == 8080)
+        #expect(resolved.sources["port"] == "default")
+    }
+
     @Test func unknownFileSettingIsAnError() throws {
         let file = try writeFile(#"{"prot": 1}"#)
         defer { try? FileManager.default.removeItem(atPath: file) }

@@ -2,6 +2,7 @@ import Foundation
 import Kernel
 import Platform
 import SQLKit
+import SQLiteNIO
 import Testing
 import TestSupport
 
@@ -45,11 +46,12 @@ import TestSupport
 
     @Test func readersCannotWrite() async throws {
         try await withTestDatabase(.sqlite) { database, _ in
-            await #expect(throws: (any Error).self) {
+            let error = await #expect(throws: SQLiteError.self) {
                 try await database.read(tenant: .generate()) { tx in
                     try await tx.sql.raw("DELETE FROM tenants").run()
                 }
             }
+            #expect(error?.reason == .readOnly)
         }
     }
 

@@ -26,6 +26,7 @@ public struct ConfigurationLoader: Sendable {
         var configuration = InopsioConfiguration()
         var sources: [String: String] = [:]
         let fileValues = try readFile()
+        let environment = Self.withoutServiceLinks(self.environment)
         for key in ConfigurationKey.all {
             let candidates: [(String?, String)] = [
                 (flags[key.name], key.flagName),
@@ -47,6 +48,16 @@ public struct ConfigurationLoader: Sendable {
             throw ConfigurationError(key: unknown, source: "environment", problem: "unknown setting")
         }
         return Resolved(configuration: configuration, sources: sources)
+    }
+
+    /// Drops the variables Kubernetes injects for a Service named `inopsio` (`INOPSIO_PORT=tcp://10.0.0.1:8080`,
+    /// `INOPSIO_SERVICE_HOST`, `INOPSIO_PORT_8080_TCP_*`), which would otherwise read as settings.
+    static func withoutServiceLinks(_ environment: [String: String]) -> [String: String] {
+        environment.filter { name, value in
+            if name.hasPrefix("INOPSIO_SERVICE_") || name.hasPrefix("INOPSIO_PORT_") { return false }
+            if name == "INOPSIO_PORT" && value.hasPrefix("tcp://") { return false }
+            return true
+        }
     }
 
     private func isUnknownEnvironmentName(_ name: String) -> Bool {
@@ -80,6 +91,7 @@ public struct ConfigurationLoader: Sendable {
             switch value {
             case .string(let text): values[name] = text
             case .bool(let flag): values[name] = flag ? "true" : "false"
+            case .integer(let number): values[name] = String(number)
             case .number(let number):
                 values[name] = number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : String(number)
             case .array(let list):

@@ -28,9 +28,9 @@ public protocol Database: Sendable {
     /// Runs `body` in a read-only transaction scoped to `tenant` (on SQLite, on a reader connection).
     func read<T: Sendable>(tenant: TenantID, _ body: @Sendable (Transaction) async throws -> T) async throws -> T
 
-    /// Runs `body` in a read-write transaction that is not scoped to one tenant: platform tables (`tenants`,
-    /// migrations) and explicitly cross-tenant maintenance. Tenant-owned data must not be touched from here
-    /// in request paths.
+    /// Runs `body` in a read-write transaction that is not scoped to one tenant: for platform tables (`tenants`,
+    /// migrations) only. On PostgreSQL it sees no rows of tenant-owned tables (row-level security); on SQLite it
+    /// would, so code must not rely on either.
     func system<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws -> T
 
     /// The read-only form of `system` (on SQLite it runs on a reader, never queueing behind writes).

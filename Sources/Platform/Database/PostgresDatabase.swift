@@ -6,9 +6,9 @@ import PostgresKit
 import PostgresNIO
 import SQLKit
 
-/// PostgreSQL through PostgresNIO's connection pool. Each transaction sets `app.tenant_id` (or
-/// `app.all_tenants` for system work) with `set_config(..., true)`, the bind-safe form of `SET LOCAL`, which the
-/// row-level security policies of tenant-owned tables read.
+/// PostgreSQL through PostgresNIO's connection pool. Each tenant transaction sets `app.tenant_id` with
+/// `set_config(..., true)`, the bind-safe form of `SET LOCAL`, which the row-level security policies of
+/// tenant-owned tables read. System transactions set nothing, so they see no tenant-owned rows at all.
 public final class PostgresDatabase: Database {
     public var dialect: DatabaseDialect { .postgres }
 
@@ -59,8 +59,6 @@ public final class PostgresDatabase: Database {
                 if let tenant {
                     try await connection.query(
                         "SELECT set_config('app.tenant_id', \(tenant.description), true)", logger: logger)
-                } else {
-                    try await connection.query("SELECT set_config('app.all_tenants', 'on', true)", logger: logger)
                 }
                 let sql = connection.sql(queryLogLevel: .trace, logger: logger)
                 let result = try await body(Transaction(sql: sql, dialect: .postgres, tenant: tenant))
@@ -108,12 +106,26 @@ enum PostgresURL {
         }
         let database = String(components.path.drop(while: { $0 == "/" }))
         let sslMode = components.queryItems?.first(where: { $0.name == "sslmode" })?.value ?? "prefer"
+        // The same meanings as libpq: prefer/require encrypt without verifying the certificate, verify-ca checks
+        // the chain, verify-full also the host name.
+        var tlsConfiguration = TLSConfiguration.makeClientConfiguration()
         let tls: PostgresClient.Configuration.TLS
         switch sslMode {
-        case "disable": tls = .disable
-        case "prefer", "allow": tls = .prefer(.makeClientConfiguration())
-        case "require", "verify-ca", "verify-full": tls = .require(.makeClientConfiguration())
-        default: throw DatabaseError.invalidURL("unknown sslmode \(sslMode)")
+        case "disable":
+            tls = .disable
+        case "allow", "prefer":
+            tlsConfiguration.certificateVerification = .none
+            tls = .prefer(tlsConfiguration)
+        case "require":
+            tlsConfiguration.certificateVerification = .none
+            tls = .require(tlsConfiguration)
+        case "verify-ca":
+            tlsConfiguration.certificateVerification = .noHostnameVerification
+            tls = .require(tlsConfiguration)
+        case "verify-full":
+            tls = .require(tlsConfiguration)
+        default:
+            throw DatabaseError.invalidURL("unknown sslmode \(sslMode)")
         }
         return PostgresClient.Configuration(
             host: host,

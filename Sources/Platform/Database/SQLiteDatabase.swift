@@ -36,6 +36,8 @@ public final class SQLiteDatabase: Database {
         do {
             // WAL lets readers proceed while the writer commits; NORMAL sync is durable across process crashes
             // in WAL mode (only an OS crash can lose the last transactions).
+            // The busy timeout comes first: switching to WAL needs a lock another starting process may hold.
+            try await writer.sql().raw("PRAGMA busy_timeout = 10000").run()
             try await writer.sql().raw("PRAGMA journal_mode = WAL").run()
             try await configure(writer, readOnly: false)
             var readers: [SQLiteConnection] = []

@@ -1,8 +1,9 @@
 import HTTPTypes
 import Hummingbird
+import NIOCore
 
-/// Refuses bodies over the configured size: at once (413) when `Content-Length` says so, and while collecting
-/// (the JSON helpers stop at `maxUploadSize`) when the body is chunked.
+/// Refuses bodies over the configured size with 413: at once when `Content-Length` says so, and for chunked
+/// bodies as soon as the bytes read pass the limit, whoever reads them.
 public struct BodyLimitMiddleware: RouterMiddleware {
     public typealias Context = AppRequestContext
     let maxBodyBytes: Int
@@ -14,12 +15,43 @@ public struct BodyLimitMiddleware: RouterMiddleware {
     public func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
-            throw Problem(
-                status: .contentTooLarge, detail: "the request body exceeds the limit of \(maxBodyBytes) bytes")
+        var request = request
+        if let length = request.headers[.contentLength].flatMap(Int.init) {
+            if length > maxBodyBytes {
+                throw Problem(
+                    status: .contentTooLarge, detail: "the request body exceeds the limit of \(maxBodyBytes) bytes")
+            }
+        } else if request.headers[.transferEncoding] != nil {
+            request.body = RequestBody(asyncSequence: SizeLimitedBody(base: request.body, limit: maxBodyBytes))
         }
         var context = context
         context.maxUploadSize = maxBodyBytes
         return try await next(request, context)
+    }
+}
+
+/// A request body that throws 413 once more than `limit` bytes have been read from it.
+struct SizeLimitedBody: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+    let base: RequestBody
+    let limit: Int
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var base: RequestBody.AsyncIterator
+        let limit: Int
+        var seen = 0
+
+        mutating func next() async throws -> ByteBuffer? {
+            guard let chunk = try await base.next() else { return nil }
+            seen += chunk.readableBytes
+            if seen > limit {
+                throw Problem(status: .contentTooLarge, detail: "the request body exceeds the limit of \(limit) bytes")
+            }
+            return chunk
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(base: base.makeAsyncIterator(), limit: limit)
     }
 }

@@ -32,7 +32,6 @@ public struct ErrorMiddleware: RouterMiddleware {
                     "request failed",
                     metadata: [
                         "error.type": "\(type(of: error))", "error.message": "\(String(reflecting: error))",
-                        "request.id": "\(context.requestID)",
                     ])
             }
             if let pages, Self.wantsHTML(request) {
@@ -54,8 +53,6 @@ public struct ErrorMiddleware: RouterMiddleware {
             case .validation(let issues): return .validation(issues)
             case .forbidden(let detail): return Problem(status: .forbidden, detail: detail)
             }
-        case let decoding as DecodingError:
-            return JSONBody.problem(for: decoding)
         case let http as HTTPError:
             return problem(for: http)
         default:

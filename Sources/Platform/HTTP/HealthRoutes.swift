@@ -8,6 +8,7 @@ public struct HealthRoutes: Sendable {
     let database: any Database
     let migrations: [Migration]
     let metrics: HTTPMetrics
+    static let timeout: Duration = .seconds(2)
 
     public init(database: any Database, migrations: [Migration], metrics: HTTPMetrics) {
         self.database = database
@@ -33,18 +34,30 @@ public struct HealthRoutes: Sendable {
     func readiness(context: AppRequestContext) async -> Response {
         let expected = migrations.count
         let database = self.database
-        let outcome: (database: String, migrations: String)
-        do {
-            let status = try await database.systemRead { tx -> (String, String) in
-                guard try await MigrationRunner.tableExists(tx) else { return ("ok", "\(expected) pending") }
-                let applied = try await MigrationRunner.appliedChecksums(tx)
-                let pending = migrations.filter { applied[MigrationKey($0)] == nil }.count
-                return ("ok", pending == 0 ? "ok" : "\(pending) pending")
+        let migrations = self.migrations
+        let logger = context.logger
+        // A database that does not answer within the timeout is as good as down: answer 503 rather than hang.
+        let outcome = await withTaskGroup(of: (database: String, migrations: String).self) { group in
+            group.addTask {
+                do {
+                    return try await database.systemRead { tx -> (String, String) in
+                        guard try await MigrationRunner.tableExists(tx) else { return ("ok", "\(expected) pending") }
+                        let applied = try await MigrationRunner.appliedChecksums(tx)
+                        let pending = migrations.filter { applied[MigrationKey($0)] == nil }.count
+                        return ("ok", pending == 0 ? "ok" : "\(pending) pending")
+                    }
+                } catch {
+                    logger.warning("readiness check failed", metadata: ["error.message": "\(String(reflecting: error))"])
+                    return ("unreachable", "unknown")
+                }
             }
-            outcome = (status.0, status.1)
-        } catch {
-            context.logger.warning("readiness check failed", metadata: ["error.message": "\(String(reflecting: error))"])
-            outcome = ("unreachable", "unknown")
+            group.addTask {
+                try? await Task.sleep(for: Self.timeout)
+                return ("timeout", "unknown")
+            }
+            let first = await group.next() ?? ("unreachable", "unknown")
+            group.cancelAll()
+            return first
         }
         let ready = outcome.database == "ok" && outcome.migrations == "ok"
         let body =

@@ -2,6 +2,12 @@ import Foundation
 import Hummingbird
 import Kernel
 
+/// A request body type that names its JSON fields, so that fields it does not know are refused with 400
+/// rather than silently ignored (a misspelt optional field would otherwise look accepted).
+public protocol JSONRequestBody: Decodable {
+    static var fieldNames: Set<String> { get }
+}
+
 /// Reading JSON request bodies with errors a client can act on.
 public enum JSONBody {
     /// Collects the body (up to `context.maxUploadSize`, else 413) and decodes it; malformed JSON or a wrong
@@ -17,8 +23,19 @@ public enum JSONBody {
         guard buffer.readableBytes > 0 else {
             throw Problem(status: .badRequest, detail: "a JSON request body is required")
         }
+        let data = Data(buffer: buffer)
         do {
-            return try JSONDecoder().decode(T.self, from: Data(buffer: buffer))
+            if let strict = T.self as? any JSONRequestBody.Type,
+                case .object(let fields) = try JSONDecoder().decode(JSONValue.self, from: data)
+            {
+                let unknown = Set(fields.keys).subtracting(strict.fieldNames).sorted()
+                guard unknown.isEmpty else {
+                    throw Problem(
+                        status: .badRequest, title: "Invalid request body", detail: "unknown field(s) \(unknown.joined(separator: ", "))",
+                        errors: unknown.map { FieldIssue(field: $0, code: "unknown_field", message: "is not a field of this resource") })
+                }
+            }
+            return try JSONDecoder().decode(T.self, from: data)
         } catch let error as DecodingError {
             throw problem(for: error)
         }

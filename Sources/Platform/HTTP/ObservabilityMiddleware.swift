@@ -20,7 +20,14 @@ public struct ObservabilityMiddleware: RouterMiddleware {
     ) async throws -> Response {
         let start = ContinuousClock.now
         var context = context
-        let requestID = Self.acceptableRequestID(request.headers[.xRequestID]) ?? context.id
+        let requestID: String
+        if let clientID = Self.acceptableRequestID(request.headers[.xRequestID]) {
+            requestID = clientID
+            // Log lines of this request then carry the id the client knows (costs a metadata copy, so only here).
+            context.logger[metadataKey: "hb.request.id"] = .string(clientID)
+        } else {
+            requestID = context.id
+        }
         context.requestID = requestID
         var response: Response
         do {

@@ -34,20 +34,20 @@ public struct TenantStore: Sendable {
     }
 
     public func find(slug: String) async throws -> Tenant? {
-        try await database.system { tx in
+        try await database.systemRead { tx in
             try await tx.sql.raw("SELECT * FROM tenants WHERE slug = \(bind: slug)").first().map(TenantStore.decode)
         }
     }
 
     public func find(id: TenantID) async throws -> Tenant? {
-        try await database.system { tx in
+        try await database.systemRead { tx in
             try await tx.sql.raw("SELECT * FROM tenants WHERE id = \(tx.bind(id))").first().map(TenantStore.decode)
         }
     }
 
     /// Tenants ordered by slug, `limit` at a time, starting after `afterSlug`.
     public func list(limit: Int, afterSlug: String?) async throws -> [Tenant] {
-        try await database.system { tx in
+        try await database.systemRead { tx in
             let rows = try await tx.sql.raw(
                 """
                 SELECT * FROM tenants WHERE slug > \(bind: afterSlug ?? "") ORDER BY slug LIMIT \(bind: limit)

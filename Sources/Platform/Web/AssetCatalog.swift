@@ -39,9 +39,7 @@ public struct AssetCatalog: Sendable {
 
     /// Loads every file in the bundled `Assets` folder.
     public static func bundled() throws -> AssetCatalog {
-        guard let directory = Bundle.module.url(forResource: "Assets", withExtension: nil) else {
-            throw WebKitError.missingResource("Assets")
-        }
+        let directory = try PlatformResources.directory().appendingPathComponent("Assets")
         var files: [String: Data] = [:]
         for name in try FileManager.default.contentsOfDirectory(atPath: directory.path) where !name.hasPrefix(".") {
             files[name] = try Data(contentsOf: directory.appendingPathComponent(name))
@@ -60,8 +58,14 @@ public struct AssetCatalog: Sendable {
             guard let file = context.parameters.get("file"), let asset = self.byFingerprintedName[file] else {
                 throw Problem(status: .notFound, detail: "no such asset")
             }
-            if request.headers[.ifNoneMatch] == asset.etag {
-                return Response(status: .notModified, headers: [.eTag: asset.etag])
+            if let candidates = request.headers[.ifNoneMatch],
+                candidates == "*" || candidates.split(separator: ",").contains(where: {
+                    $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "W/", with: "") == asset.etag
+                })
+            {
+                return Response(
+                    status: .notModified,
+                    headers: [.eTag: asset.etag, .cacheControl: "public, max-age=31536000, immutable"])
             }
             return Response(
                 status: .ok,

@@ -19,11 +19,14 @@ public struct LocalizationCatalog: Sendable {
 
     /// Loads `Locales/<code>.json` for every locale from the Platform resource bundle.
     public static func bundled() throws -> LocalizationCatalog {
+        let directory = try PlatformResources.directory().appendingPathComponent("Locales")
         var tables: [AppLocale: [String: String]] = [:]
         for locale in AppLocale.allCases {
-            guard let url = Bundle.module.url(forResource: locale.rawValue, withExtension: "json", subdirectory: "Locales")
-            else { throw WebKitError.missingResource("Locales/\(locale.rawValue).json") }
-            tables[locale] = try JSONDecoder().decode([String: String].self, from: Data(contentsOf: url))
+            let url = directory.appendingPathComponent("\(locale.rawValue).json")
+            guard let data = FileManager.default.contents(atPath: url.path) else {
+                throw WebKitError.missingResource("Locales/\(locale.rawValue).json")
+            }
+            tables[locale] = try JSONDecoder().decode([String: String].self, from: data)
         }
         return LocalizationCatalog(tables: tables)
     }

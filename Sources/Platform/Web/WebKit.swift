@@ -81,18 +81,20 @@ public struct WebErrorPages: ErrorPageRenderer {
 
     public func render(problem: Problem, request: Request, context: AppRequestContext) -> Response {
         let isNotFound = problem.status == .notFound
-        let titleKey = isNotFound ? "error.notfound.title" : "error.server.title"
+        let isServerError = problem.status.kind == .serverError
         var response = web.page(
-            request: request, context: context, status: problem.status, title: { $0(titleKey) },
+            request: request, context: context, status: problem.status,
+            title: { t in isNotFound ? t("error.notfound.title") : isServerError ? t("error.server.title") : problem.title },
             content: { chrome in
                 let t = chrome.t
+                let title = isNotFound ? t("error.notfound.title") : isServerError ? t("error.server.title") : problem.title
                 let reference: HTML =
-                    problem.status.kind == .serverError
-                    ? "<p>\(t("error.reference")): <code>\(context.requestID)</code></p>" : ""
-                let body = isNotFound ? t("error.notfound.body") : problem.detail ?? t("error.server.body")
+                    isServerError ? "<p>\(t("error.reference")): <code>\(context.requestID)</code></p>" : ""
+                let body =
+                    isNotFound ? t("error.notfound.body") : isServerError ? t("error.server.body") : problem.detail ?? ""
                 return """
                     <section class="empty-state"><p class="empty-state-code">\(String(problem.status.code))</p>
-                    <h1>\(t(titleKey))</h1><p>\(body)</p>\(reference)
+                    <h1>\(title)</h1><p>\(body)</p>\(reference)
                     <a class="button" href="/">\(t("error.back"))</a></section>
                     """
             })

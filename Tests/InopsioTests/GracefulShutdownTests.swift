@@ -1,0 +1,55 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Hummingbird
+@testable import Inopsio
+import Platform
+import ServiceLifecycle
+import Testing
+import TestSupport
+
+/// A route that takes a while, so a request is provably in flight when shutdown starts.
+struct SlowModule: Module {
+    let name = "slow"
+
+    func registerRoutes(on routes: RouteRegistrar, context: ModuleContext) {
+        routes.get("/api/v1/slow/wait") { _, _ -> Response in
+            try await Task.sleep(for: .milliseconds(1500))
+            return Response(status: .ok, body: .init(byteBuffer: .init(string: "done")))
+        }
+    }
+}
+
+@Suite struct GracefulShutdownTests {
+    @Test func gracefulShutdownFinishesTheInFlightRequestThenStops() async throws {
+        try await withTestDatabase(.sqlite) { database, base in
+            var configuration = base
+            configuration.port = 0
+            let (ports, portContinuation) = AsyncStream<Int>.makeStream()
+            let application = try buildApplication(
+                configuration: configuration, database: database, modules: [SlowModule()], sink: nil,
+                logger: TestEnvironment.logger, onListening: { portContinuation.yield($0) })
+            let group = makeServiceGroup(
+                application: application, sink: LogSink(fileDescriptor: 2, immediate: true),
+                configuration: configuration, logger: TestEnvironment.logger)
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                var iterator = ports.makeAsyncIterator()
+                let port = try #require(await iterator.next())
+                let url = URL(string: "http://127.0.0.1:\(port)/api/v1/slow/wait")!
+                async let inFlight = URLSession.shared.data(from: url)
+                try await Task.sleep(for: .milliseconds(400))
+                await group.triggerGracefulShutdown()
+                let (data, response) = try await inFlight
+                #expect((response as? HTTPURLResponse)?.statusCode == 200)
+                #expect(String(decoding: data, as: UTF8.self) == "done")
+                try await tasks.waitForAll()
+                // The listener is closed: a new request cannot connect.
+                await #expect(throws: (any Error).self) {
+                    _ = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/health")!)
+                }
+            }
+        }
+    }
+}
