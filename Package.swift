@@ -9,7 +9,8 @@ let package = Package(
     name: "Inopsio",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "inopsio", targets: ["Inopsio"])
+        .executable(name: "inopsio", targets: ["Inopsio"]),
+        .executable(name: "bench-bare-server", targets: ["BareServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -67,6 +68,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "BareServer",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            path: "Benchmarks/BareServer",
             swiftSettings: swiftSettings
         ),
         .target(

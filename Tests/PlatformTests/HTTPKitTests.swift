@@ -45,7 +45,7 @@ struct ProbeModule: Module {
 /// Builds the platform router on a throwaway SQLite database and runs `body` with an in-process test client.
 func withPlatformApp(
     modules: [any Module] = [ProbeModule()], migrations: [Migration] = PlatformMigrations.all,
-    configure: @Sendable (inout InopsioConfiguration) -> Void = { _ in },
+    configure: @Sendable (inout InopsioConfiguration) -> Void = { _ in }, accessLog: LogSink? = nil,
     _ body: @Sendable (any TestClientProtocol, HTTPMetrics) async throws -> Void
 ) async throws {
     try await withTestDatabase(.sqlite, migrations: migrations) { database, base in
@@ -55,7 +55,7 @@ func withPlatformApp(
         let context = ModuleContext(
             database: database, configuration: configuration, logger: TestEnvironment.logger, web: web)
         let metrics = HTTPMetrics(registry: PrometheusCollectorRegistry())
-        let router = PlatformRouter.build(modules: modules, context: context, metrics: metrics, accessLog: nil)
+        let router = PlatformRouter.build(modules: modules, context: context, metrics: metrics, accessLog: accessLog)
         let app = Application(router: router, logger: TestEnvironment.logger)
         try await app.test(.router) { client in try await body(client, metrics) }
     }
@@ -270,6 +270,31 @@ func json(_ response: TestResponse) -> [String: Any] {
                 #expect(text.contains("http_request_duration_seconds_bucket{route=\"/api/v1/probe/items/{id}\""))
             }
         }
+    }
+
+    @Test func accessLogWritesOneValidJSONLinePerRequest() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("access-\(UUID()).log").path
+        FileManager.default.createFile(atPath: path, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        let sink = LogSink(fileDescriptor: handle.fileDescriptor, immediate: true)
+        try await withPlatformApp(accessLog: sink) { client, _ in
+            try await client.execute(
+                uri: "/api/v1/probe/items/%22q%22", method: .get,
+                headers: [.userAgent: "tester \"quoted\"\n\u{1}é", .xRequestID: "req-1"]) { _ in }
+            try await client.execute(uri: "/health", method: .get) { _ in }
+        }
+        try handle.close()
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 2)
+        let first = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+        #expect(first["http.route"] as? String == "/api/v1/probe/items/{id}")
+        #expect(first["http.response.status_code"] as? Int == 404)
+        #expect(first["request.id"] as? String == "req-1")
+        // HTTPFields already replaced the control characters with spaces; quotes and non-ASCII survive escaping.
+        #expect(first["user_agent.original"] as? String == "tester \"quoted\"  é")
+        #expect((first["@timestamp"] as? String)?.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/) != nil)
+        #expect((first["event.duration"] as? Int ?? -1) >= 0)
     }
 
     @Test func headIsAnsweredForGetRoutes() async throws {

@@ -55,11 +55,15 @@ import TestSupport
         }
     }
 
-    @Test func numbersMustStartAtOneWithoutGaps() {
-        let gap = Migration(module: "x", number: 2, name: "two") { _ in [] }
-        #expect(throws: MigrationError.self) {
-            try MigrationRunner(database: UnusedDatabase(), migrations: [gap], logger: TestEnvironment.logger)
+    @Test func numbersMustStartAtOneWithoutGapsOrDuplicates() {
+        let one = Migration(module: "x", number: 1, name: "one") { _ in [] }
+        let two = Migration(module: "x", number: 2, name: "two") { _ in [] }
+        #expect(throws: MigrationError.badNumbering(module: "x", numbers: [2])) {
+            try MigrationRunner.validateNumbering([two])
         }
+        #expect(throws: MigrationError.self) { try MigrationRunner.validateNumbering([one, one]) }
+        #expect(throws: MigrationError.self) { try MigrationRunner.validateNumbering([two, one]) }
+        #expect(throws: Never.self) { try MigrationRunner.validateNumbering([one, two]) }
     }
 
     @Test(arguments: TestBackend.available)
@@ -78,23 +82,4 @@ import TestSupport
             #expect(applied.sorted() == ["notes#1 create_notes", "platform#1 create_tenants"])
         }
     }
-}
-
-/// A database that is never reached (for validation that happens before any query).
-struct UnusedDatabase: Database {
-    var dialect: DatabaseDialect { .sqlite }
-    func write<T: Sendable>(tenant: TenantID, _ body: @Sendable (Transaction) async throws -> T) async throws -> T {
-        throw DatabaseError.closed
-    }
-    func read<T: Sendable>(tenant: TenantID, _ body: @Sendable (Transaction) async throws -> T) async throws -> T {
-        throw DatabaseError.closed
-    }
-    func system<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws -> T {
-        throw DatabaseError.closed
-    }
-    func systemRead<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws -> T {
-        throw DatabaseError.closed
-    }
-    func ping() async throws { throw DatabaseError.closed }
-    func close() async {}
 }

@@ -36,6 +36,10 @@ public protocol Database: Sendable {
     /// The read-only form of `system` (on SQLite it runs on a reader, never queueing behind writes).
     func systemRead<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws -> T
 
+    /// Runs single read statements in autocommit mode, without a transaction and without a tenant: the cheapest
+    /// way to read a platform table (one round trip per statement). Used by `/ready`.
+    func readOutsideTransaction<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws -> T
+
     /// Checks that the database answers a trivial query.
     func ping() async throws
 

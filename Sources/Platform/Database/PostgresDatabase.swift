@@ -49,6 +49,13 @@ public final class PostgresDatabase: Database {
         try await transaction(begin: "BEGIN READ ONLY", tenant: nil, body)
     }
 
+    public func readOutsideTransaction<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws -> T {
+        let logger = self.logger
+        return try await client.withConnection { connection in
+            try await body(Transaction(sql: connection.sql(queryLogLevel: .trace, logger: logger), dialect: .postgres, tenant: nil))
+        }
+    }
+
     private func transaction<T: Sendable>(
         begin: PostgresQuery, tenant: TenantID?, _ body: @Sendable (Transaction) async throws -> T
     ) async throws -> T {

@@ -81,22 +81,44 @@ public final class SQLiteDatabase: Database {
         try await readTransaction(tenant: nil, body)
     }
 
-    private func readTransaction<T: Sendable>(
-        tenant: TenantID?, _ body: @Sendable (Transaction) async throws -> T
-    ) async throws -> T {
+    public func readOutsideTransaction<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws -> T {
+        try await withReader { sql in try await body(Transaction(sql: sql, dialect: .sqlite, tenant: nil)) }
+    }
+
+    /// Lends one reader connection to `body`.
+    private func withReader<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         await readerGate.acquire()
         defer { readerGate.release() }
         let index = freeReaders.withLock { $0.removeLast() }
         defer { freeReaders.withLock { $0.append(index) } }
-        let sql = readers[index].sql()
-        // A deferred transaction gives the body one consistent snapshot across several statements.
-        try await sql.raw("BEGIN").run()
+        return try await body(readers[index].sql())
+    }
+
+    private func readTransaction<T: Sendable>(
+        tenant: TenantID?, _ body: @Sendable (Transaction) async throws -> T
+    ) async throws -> T {
+        try await withReader { sql in
+            try await Self.inTransaction(sql, begin: "BEGIN", logger: nil) {
+                try await body(Transaction(sql: sql, dialect: .sqlite, tenant: tenant))
+            }
+        }
+    }
+
+    /// Runs `body` between `begin` and COMMIT, rolling back if it throws.
+    private static func inTransaction<T: Sendable>(
+        _ sql: any SQLDatabase, begin: String, logger: Logger?, _ body: @Sendable () async throws -> T
+    ) async throws -> T {
+        try await sql.raw(SQLQueryString(begin)).run()
         do {
-            let result = try await body(Transaction(sql: sql, dialect: .sqlite, tenant: tenant))
+            let result = try await body()
             try await sql.raw("COMMIT").run()
             return result
         } catch {
-            try? await sql.raw("ROLLBACK").run()
+            do {
+                try await sql.raw("ROLLBACK").run()
+            } catch {
+                logger?.error("rollback failed", metadata: ["error.message": "\(String(reflecting: error))"])
+            }
             throw error
         }
     }
@@ -108,24 +130,14 @@ public final class SQLiteDatabase: Database {
         defer { writerGate.release() }
         let sql = writer.sql()
         // IMMEDIATE takes the write lock up front, so two processes on one file queue instead of deadlocking.
-        try await sql.raw("BEGIN IMMEDIATE").run()
-        do {
-            let result = try await body(Transaction(sql: sql, dialect: .sqlite, tenant: tenant))
-            try await sql.raw("COMMIT").run()
-            return result
-        } catch {
-            do {
-                try await sql.raw("ROLLBACK").run()
-            } catch {
-                logger.error("rollback failed", metadata: ["error.message": "\(String(reflecting: error))"])
-            }
-            throw error
+        return try await Self.inTransaction(sql, begin: "BEGIN IMMEDIATE", logger: logger) {
+            try await body(Transaction(sql: sql, dialect: .sqlite, tenant: tenant))
         }
     }
 
     public func ping() async throws {
-        try await systemRead { tx in
-            _ = try await tx.sql.raw("SELECT 1 AS one").first()
+        try await withReader { sql in
+            _ = try await sql.raw("SELECT 1 AS one").first()
         }
     }
 

@@ -40,13 +40,17 @@ public struct HealthRoutes: Sendable {
         let outcome = await withTaskGroup(of: (database: String, migrations: String).self) { group in
             group.addTask {
                 do {
-                    return try await database.systemRead { tx -> (String, String) in
-                        guard try await MigrationRunner.tableExists(tx) else { return ("ok", "\(expected) pending") }
-                        let applied = try await MigrationRunner.appliedChecksums(tx)
-                        let pending = migrations.filter { applied[MigrationKey($0)] == nil }.count
-                        return ("ok", pending == 0 ? "ok" : "\(pending) pending")
+                    // One statement, no transaction: the ledger read is the database check.
+                    let applied = try await database.readOutsideTransaction { tx in
+                        try await MigrationRunner.appliedChecksums(tx)
                     }
+                    let pending = migrations.filter { applied[MigrationKey($0)] == nil }.count
+                    return ("ok", pending == 0 ? "ok" : "\(pending) pending")
                 } catch {
+                    if (try? await database.ping()) != nil {
+                        // The database answers but has no ledger yet: nothing has been migrated.
+                        return ("ok", "\(expected) pending")
+                    }
                     logger.warning("readiness check failed", metadata: ["error.message": "\(String(reflecting: error))"])
                     return ("unreachable", "unknown")
                 }

@@ -44,9 +44,8 @@ public struct ObservabilityMiddleware: RouterMiddleware {
         let route = endpoint == nil || endpoint == "NotFound" ? "unmatched" : endpoint!
         metrics.record(route: route, method: request.method, status: Int(response.status.code), duration: duration)
         if let accessLog {
-            accessLog.write(
-                line: Self.accessLine(
-                    request: request, response: response, context: context, route: route, duration: duration))
+            Self.writeAccessLine(
+                to: accessLog, request: request, response: response, context: context, route: route, duration: duration)
         }
         return response
     }
@@ -61,25 +60,48 @@ public struct ObservabilityMiddleware: RouterMiddleware {
         return plain ? value : nil
     }
 
-    /// One ECS-shaped JSON line per request.
-    static func accessLine(
-        request: Request, response: Response, context: Context, route: String, duration: Duration
-    ) -> String {
+    /// Writes one ECS-shaped JSON line per request straight into the sink's buffer.
+    static func writeAccessLine(
+        to sink: LogSink, request: Request, response: Response, context: Context, route: String, duration: Duration
+    ) {
         let nanoseconds = duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
-        var line = "{\"@timestamp\":\"\(LogTimestamp.now())\",\"log.level\":\"info\",\"message\":\"request\""
-        line += ",\"event.dataset\":\"http.access\",\"http.request.method\":\"\(request.method.rawValue)\""
-        line += ",\"url.path\":" + JSONText.quote(request.uri.path)
-        line += ",\"http.route\":" + JSONText.quote(route)
-        line += ",\"http.response.status_code\":\(response.status.code)"
-        if let bytes = response.body.contentLength { line += ",\"http.response.body.bytes\":\(bytes)" }
-        line += ",\"event.duration\":\(nanoseconds)"
-        line += ",\"request.id\":" + JSONText.quote(context.requestID)
-        if let address = context.remoteAddress { line += ",\"client.ip\":" + JSONText.quote(address) }
-        if let tenant = context.tenant { line += ",\"tenant.id\":\"\(tenant)\"" }
-        if let principal = context.principal { line += ",\"user.id\":" + JSONText.quote(principal.subject) }
-        if let agent = request.headers[.userAgent] { line += ",\"user_agent.original\":" + JSONText.quote(agent) }
-        line += "}"
-        return line
+        sink.record { line in
+            line.raw("{\"@timestamp\":")
+            line.timestamp()
+            line.raw(",\"log.level\":\"info\",\"message\":\"request\",\"event.dataset\":\"http.access\",\"http.request.method\":")
+            line.quoted(request.method.rawValue)
+            line.raw(",\"url.path\":")
+            line.quoted(request.uri.path)
+            line.raw(",\"http.route\":")
+            line.quoted(route)
+            line.raw(",\"http.response.status_code\":")
+            line.integer(Int(response.status.code))
+            if let bytes = response.body.contentLength {
+                line.raw(",\"http.response.body.bytes\":")
+                line.integer(bytes)
+            }
+            line.raw(",\"event.duration\":")
+            line.integer(Int(nanoseconds))
+            line.raw(",\"request.id\":")
+            line.quoted(context.requestID)
+            if let address = context.remoteAddress {
+                line.raw(",\"client.ip\":")
+                line.quoted(address)
+            }
+            if let tenant = context.tenant {
+                line.raw(",\"tenant.id\":")
+                line.quoted(tenant.description)
+            }
+            if let principal = context.principal {
+                line.raw(",\"user.id\":")
+                line.quoted(principal.subject)
+            }
+            if let agent = request.headers[.userAgent] {
+                line.raw(",\"user_agent.original\":")
+                line.quoted(agent)
+            }
+            line.raw("}")
+        }
     }
 }
 

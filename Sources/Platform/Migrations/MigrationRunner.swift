@@ -17,14 +17,19 @@ public struct MigrationRunner: Sendable {
 
     /// Validates numbering: per module, numbers are 1, 2, 3, ... without gaps or duplicates.
     public init(database: any Database, migrations: [Migration], logger: Logger) throws {
+        try Self.validateNumbering(migrations)
+        self.database = database
+        self.migrations = migrations
+        self.logger = logger
+    }
+
+    /// Per module, migration numbers must be 1, 2, 3, ... in order, without gaps or duplicates.
+    public static func validateNumbering(_ migrations: [Migration]) throws {
         var numbers: [String: [Int]] = [:]
         for migration in migrations { numbers[migration.module, default: []].append(migration.number) }
         for (module, list) in numbers where list != Array(1...list.count) {
             throw MigrationError.badNumbering(module: module, numbers: list)
         }
-        self.database = database
-        self.migrations = migrations
-        self.logger = logger
     }
 
     /// Applies what is pending and returns the labels of the migrations this call applied.
@@ -76,7 +81,7 @@ public struct MigrationRunner: Sendable {
     static func tableExists(_ tx: Transaction) async throws -> Bool {
         let query: SQLQueryString =
             tx.dialect == .postgres
-            ? "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_name = 'inopsio_migrations' AND table_schema = current_schema()"
+            ? "SELECT COUNT(*) AS n FROM pg_catalog.pg_tables WHERE tablename = 'inopsio_migrations' AND schemaname = current_schema()"
             : "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'inopsio_migrations'"
         let count = try await tx.sql.raw(query).first(decodingColumn: "n", as: Int.self) ?? 0
         return count > 0

@@ -9,7 +9,12 @@ import Synchronization
 /// so logging a request costs a memory copy rather than a system call. `LogFlushService` empties it
 /// periodically and at shutdown; `immediate` sinks (command-line tools) write every line at once.
 public final class LogSink: Sendable {
-    private let buffer = Mutex<[UInt8]>([])
+    private struct State {
+        var bytes: [UInt8] = []
+        var clock = LogClock()
+    }
+
+    private let state = Mutex(State())
     private let fileDescriptor: Int32
     private let immediate: Bool
     static let flushThreshold = 64 * 1024
@@ -21,22 +26,31 @@ public final class LogSink: Sendable {
 
     /// Appends one line (a newline is added).
     public func write(line: String) {
-        buffer.withLock { bytes in
-            bytes.append(contentsOf: line.utf8)
-            bytes.append(0x0A)
-            if immediate || bytes.count >= Self.flushThreshold {
-                Self.writeAll(bytes, to: fileDescriptor)
-                bytes.removeAll(keepingCapacity: true)
+        record { $0.raw(line) }
+    }
+
+    /// Builds one line directly in the buffer (no intermediate `String`), then adds the newline.
+    func record(_ build: (inout LogLineWriter) -> Void) {
+        state.withLock { state in
+            var writer = LogLineWriter(bytes: state.bytes, clock: state.clock)
+            state.bytes = []
+            build(&writer)
+            writer.bytes.append(0x0A)
+            state.bytes = writer.bytes
+            state.clock = writer.clock
+            if immediate || state.bytes.count >= Self.flushThreshold {
+                Self.writeAll(state.bytes, to: fileDescriptor)
+                state.bytes.removeAll(keepingCapacity: true)
             }
         }
     }
 
     /// Writes out whatever is buffered.
     public func flush() {
-        buffer.withLock { bytes in
-            guard !bytes.isEmpty else { return }
-            Self.writeAll(bytes, to: fileDescriptor)
-            bytes.removeAll(keepingCapacity: true)
+        state.withLock { state in
+            guard !state.bytes.isEmpty else { return }
+            Self.writeAll(state.bytes, to: fileDescriptor)
+            state.bytes.removeAll(keepingCapacity: true)
         }
     }
 

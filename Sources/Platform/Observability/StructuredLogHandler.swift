@@ -25,44 +25,32 @@ public struct StructuredLogHandler: LogHandler {
     public func log(event: LogEvent) {
         var merged = metadata
         if let extra = event.metadata { merged.merge(extra) { $1 } }
-        let timestamp = LogTimestamp.now()
+        let level = event.level.rawValue
+        let label = self.label
         if json {
-            var line = "{\"@timestamp\":\"\(timestamp)\",\"log.level\":\"\(event.level.rawValue)\""
-            line += ",\"message\":" + JSONText.quote("\(event.message)")
-            line += ",\"log.logger\":" + JSONText.quote(label)
-            for key in merged.keys.sorted() {
-                let name = key == "hb.request.id" ? "request.id" : key
-                line += "," + JSONText.quote(name) + ":" + JSONText.quote("\(merged[key]!)")
+            sink.record { line in
+                line.raw("{\"@timestamp\":")
+                line.timestamp()
+                line.raw(",\"log.level\":\"")
+                line.raw(level)
+                line.raw("\",\"message\":")
+                line.quoted("\(event.message)")
+                line.raw(",\"log.logger\":")
+                line.quoted(label)
+                for key in merged.keys.sorted() {
+                    line.raw(",")
+                    line.quoted(key == "hb.request.id" ? "request.id" : key)
+                    line.raw(":")
+                    line.quoted("\(merged[key]!)")
+                }
+                line.raw("}")
             }
-            line += "}"
-            sink.write(line: line)
         } else {
-            var line = "\(timestamp) \(event.level.rawValue.uppercased()) \(event.message)"
-            for key in merged.keys.sorted() { line += " \(key)=\(merged[key]!)" }
-            sink.write(line: line)
-        }
-    }
-
-}
-
-/// Minimal JSON string quoting for hand-built log lines (no allocation of encoders per line).
-public enum JSONText {
-    public static func quote(_ text: String) -> String {
-        var result = "\""
-        result.reserveCapacity(text.utf8.count + 2)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case let control where control.value < 0x20:
-                result += String(format: "\\u%04x", control.value)
-            default: result.unicodeScalars.append(scalar)
+            sink.record { line in
+                line.timestamp()
+                line.raw(" \(level.uppercased()) \(event.message)")
+                for key in merged.keys.sorted() { line.raw(" \(key)=\(merged[key]!)") }
             }
         }
-        result += "\""
-        return result
     }
 }
