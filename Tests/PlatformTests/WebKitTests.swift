@@ -48,7 +48,7 @@ import Testing
     }
 
     @Test func pagePolicyHasNonceAndNoUnsafeSources() {
-        let policy = SecurityHeadersMiddleware.pagePolicy(nonce: "abc")
+        let policy = SecurityHeaders.pagePolicy(nonce: "abc")
         #expect(policy.contains("'nonce-abc'"))
         #expect(!policy.contains("unsafe-inline"))
         #expect(!policy.contains("unsafe-eval"))

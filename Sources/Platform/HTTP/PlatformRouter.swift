@@ -1,19 +1,16 @@
 import Hummingbird
 
-/// Builds the one router of a process: platform middleware in a fixed order, platform routes, then every
-/// module's API routes and pages, then the 405 answers.
-///
-/// Order, outermost first: observability (request id, access log, metrics: sees the final status), security
-/// headers, error mapping (problem+json or HTML page), body limit.
+/// Builds the one router of a process: the platform middleware, platform routes, then every module's API routes
+/// and pages, then the 405 answers.
 public enum PlatformRouter {
     public static func build(
         modules: [any Module], context: ModuleContext, metrics: HTTPMetrics, accessLog: LogSink?
     ) -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
-        router.add(middleware: ObservabilityMiddleware(metrics: metrics, accessLog: accessLog))
-        router.add(middleware: SecurityHeadersMiddleware())
-        router.add(middleware: ErrorMiddleware(pages: WebErrorPages(web: context.web)))
-        router.add(middleware: BodyLimitMiddleware(maxBodyBytes: context.configuration.maxBodyBytes))
+        router.add(
+            middleware: PlatformMiddleware(
+                metrics: metrics, accessLog: accessLog, errorPages: WebErrorPages(web: context.web),
+                maxBodyBytes: context.configuration.maxBodyBytes))
         let routes = RouteRegistrar(router: router)
         let migrations = PlatformMigrations.all + modules.flatMap(\.migrations)
         HealthRoutes(database: context.database, migrations: migrations, metrics: metrics).register(on: routes)

@@ -2,32 +2,17 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// Adds the security headers every response carries, and a Content-Security-Policy: pages get one allowing only
-/// this origin plus the per-request nonce (no `unsafe-inline`, no `unsafe-eval`); everything else gets `default-src
-/// 'none'`.
-public struct SecurityHeadersMiddleware: RouterMiddleware {
-    public typealias Context = AppRequestContext
-    let tls: Bool
-
-    public init(tls: Bool = false) {
-        self.tls = tls
-    }
-
-    public func handle(
-        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
-    ) async throws -> Response {
-        var context = context
-        let isPage = Self.mayBePage(request.uri.path)
-        if isPage { context.cspNonce = Self.makeNonce() }
-        var response = try await next(request, context)
-        let html = response.headers[.contentType]?.hasPrefix("text/html") == true
-        response.headers[.contentSecurityPolicy] =
-            html && isPage ? Self.pagePolicy(nonce: context.cspNonce) : "default-src 'none'; frame-ancestors 'none'"
+/// The security headers every response carries, and its Content-Security-Policy: pages get one allowing only
+/// this origin plus the per-request nonce (no `unsafe-inline`, no `unsafe-eval`); everything else gets
+/// `default-src 'none'`.
+public enum SecurityHeaders {
+    static func apply(to response: inout Response, isPage: Bool, nonce: String, tls: Bool) {
+        let html = isPage && response.headers[.contentType]?.hasPrefix("text/html") == true
+        response.headers[.contentSecurityPolicy] = html ? pagePolicy(nonce: nonce) : "default-src 'none'; frame-ancestors 'none'"
         response.headers[.xContentTypeOptions] = "nosniff"
         response.headers[.xFrameOptions] = "DENY"
         response.headers[.referrerPolicy] = "strict-origin-when-cross-origin"
         if tls { response.headers[.strictTransportSecurity] = "max-age=63072000; includeSubDomains" }
-        return response
     }
 
     static func mayBePage(_ path: String) -> Bool {

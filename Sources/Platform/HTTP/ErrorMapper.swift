@@ -12,37 +12,25 @@ public protocol ErrorPageRenderer: Sendable {
 /// The one place errors become HTTP answers. JSON routes (and any client not asking for HTML) get
 /// problem+json; browser routes get an HTML page. Unknown errors become a generic 500 that carries the request
 /// id; their detail goes only to the log.
-public struct ErrorMiddleware: RouterMiddleware {
-    public typealias Context = AppRequestContext
+struct ErrorMapper: Sendable {
     let pages: (any ErrorPageRenderer)?
 
-    public init(pages: (any ErrorPageRenderer)?) {
-        self.pages = pages
-    }
-
-    public func handle(
-        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
-    ) async throws -> Response {
-        do {
-            return try await next(request, context)
-        } catch {
-            let problem = Self.problem(for: error, context: context)
-            if problem.status.kind == .serverError {
-                context.logger.error(
-                    "request failed",
-                    metadata: [
-                        "error.type": "\(type(of: error))", "error.message": "\(String(reflecting: error))",
-                    ])
-            }
-            if let pages, Self.wantsHTML(request) {
-                return pages.render(problem: problem, request: request, context: context)
-            }
-            return problem.response(instance: request.uri.path, requestID: context.requestID)
+    /// The response for an error thrown while handling `request`.
+    func response(for error: any Error, request: Request, context: AppRequestContext) -> Response {
+        let problem = Self.problem(for: error)
+        if problem.status.kind == .serverError {
+            context.logger.error(
+                "request failed",
+                metadata: ["error.type": "\(type(of: error))", "error.message": "\(String(reflecting: error))"])
         }
+        if let pages, Self.wantsHTML(request) {
+            return pages.render(problem: problem, request: request, context: context)
+        }
+        return problem.response(instance: request.uri.path, requestID: context.requestID)
     }
 
     /// Maps any error to the problem a client may see.
-    static func problem(for error: any Error, context: Context) -> Problem {
+    static func problem(for error: any Error) -> Problem {
         switch error {
         case let problem as Problem:
             return problem

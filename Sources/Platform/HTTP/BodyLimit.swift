@@ -4,29 +4,16 @@ import NIOCore
 
 /// Refuses bodies over the configured size with 413: at once when `Content-Length` says so, and for chunked
 /// bodies as soon as the bytes read pass the limit, whoever reads them.
-public struct BodyLimitMiddleware: RouterMiddleware {
-    public typealias Context = AppRequestContext
-    let maxBodyBytes: Int
-
-    public init(maxBodyBytes: Int) {
-        self.maxBodyBytes = maxBodyBytes
-    }
-
-    public func handle(
-        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
-    ) async throws -> Response {
-        var request = request
+public enum BodyLimit {
+    /// Throws 413 for a declared length over `limit`; wraps a chunked body so reading past `limit` throws 413.
+    public static func apply(to request: inout Request, limit: Int) throws {
         if let length = request.headers[.contentLength].flatMap(Int.init) {
-            if length > maxBodyBytes {
-                throw Problem(
-                    status: .contentTooLarge, detail: "the request body exceeds the limit of \(maxBodyBytes) bytes")
+            if length > limit {
+                throw Problem(status: .contentTooLarge, detail: "the request body exceeds the limit of \(limit) bytes")
             }
         } else if request.headers[.transferEncoding] != nil {
-            request.body = RequestBody(asyncSequence: SizeLimitedBody(base: request.body, limit: maxBodyBytes))
+            request.body = RequestBody(asyncSequence: SizeLimitedBody(base: request.body, limit: limit))
         }
-        var context = context
-        context.maxUploadSize = maxBodyBytes
-        return try await next(request, context)
     }
 }
 

@@ -1,0 +1,79 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// The platform's one middleware, outermost on every route (and on unknown ones): request id, body limit,
+/// error mapping, security headers, RED metrics and the access log, in a single pass. They are one layer, not
+/// six, because each async middleware layer costs throughput (ARCHITECTURE.md's budget); each part is a small
+/// type of its own (`BodyLimit`, `ErrorMapper`, `SecurityHeaders`, `HTTPMetrics`, `AccessLog`).
+public struct PlatformMiddleware: RouterMiddleware {
+    public typealias Context = AppRequestContext
+    let metrics: HTTPMetrics
+    /// `nil` when the access log is switched off.
+    let accessLog: LogSink?
+    let errors: ErrorMapper
+    let maxBodyBytes: Int
+    let tls: Bool
+
+    public init(
+        metrics: HTTPMetrics, accessLog: LogSink?, errorPages: (any ErrorPageRenderer)?, maxBodyBytes: Int,
+        tls: Bool = false
+    ) {
+        self.metrics = metrics
+        self.accessLog = accessLog
+        self.errors = ErrorMapper(pages: errorPages)
+        self.maxBodyBytes = maxBodyBytes
+        self.tls = tls
+    }
+
+    public func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        let start = ContinuousClock.now
+        var context = context
+        if let clientID = Self.acceptableRequestID(request.headers[.xRequestID]) {
+            context.requestID = clientID
+            // Log lines of this request then carry the id the client knows (costs a metadata copy, so only here).
+            context.logger[metadataKey: "hb.request.id"] = .string(clientID)
+        } else {
+            context.requestID = context.id
+        }
+        context.maxUploadSize = maxBodyBytes
+        let isPage = SecurityHeaders.mayBePage(request.uri.path)
+        if isPage { context.cspNonce = SecurityHeaders.makeNonce() }
+        var response: Response
+        do {
+            var request = request
+            try BodyLimit.apply(to: &request, limit: maxBodyBytes)
+            response = try await next(request, context)
+        } catch {
+            response = errors.response(for: error, request: request, context: context)
+        }
+        SecurityHeaders.apply(to: &response, isPage: isPage, nonce: context.cspNonce, tls: tls)
+        response.headers[.xRequestID] = context.requestID
+        if let traceparent = request.headers[.traceparent] { response.headers[.traceparent] = traceparent }
+        let duration = ContinuousClock.now - start
+        let endpoint = context.endpointPath
+        let route = endpoint == nil || endpoint == "NotFound" ? "unmatched" : endpoint!
+        metrics.record(route: route, method: request.method, status: Int(response.status.code), duration: duration)
+        if let accessLog {
+            AccessLog.write(
+                to: accessLog, request: request, response: response, context: context, route: route, duration: duration)
+        }
+        return response
+    }
+
+    /// Echo a client's id only when it is short and plain (it ends up in logs).
+    static func acceptableRequestID(_ value: String?) -> String? {
+        guard let value, (1...128).contains(value.utf8.count) else { return nil }
+        let plain = value.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == 0x2D || byte == 0x5F || byte == 0x2E
+        }
+        return plain ? value : nil
+    }
+}
+
+extension HTTPField.Name {
+    static let traceparent = HTTPField.Name("traceparent")!
+}

@@ -1,0 +1,49 @@
+import HTTPTypes
+import Hummingbird
+
+/// The access log: one ECS-shaped JSON line per request, built straight into the log sink's buffer.
+enum AccessLog {
+    /// Writes one ECS-shaped JSON line per request straight into the sink's buffer.
+    static func write(
+        to sink: LogSink, request: Request, response: Response, context: AppRequestContext, route: String, duration: Duration
+    ) {
+        let nanoseconds = duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+        sink.record { line in
+            line.raw("{\"@timestamp\":")
+            line.timestamp()
+            line.raw(",\"log.level\":\"info\",\"message\":\"request\",\"event.dataset\":\"http.access\",\"http.request.method\":")
+            line.quoted(request.method.rawValue)
+            line.raw(",\"url.path\":")
+            line.quoted(request.uri.path)
+            line.raw(",\"http.route\":")
+            line.quoted(route)
+            line.raw(",\"http.response.status_code\":")
+            line.integer(Int(response.status.code))
+            if let bytes = response.body.contentLength {
+                line.raw(",\"http.response.body.bytes\":")
+                line.integer(bytes)
+            }
+            line.raw(",\"event.duration\":")
+            line.integer(Int(nanoseconds))
+            line.raw(",\"request.id\":")
+            line.quoted(context.requestID)
+            if let address = context.remoteAddress {
+                line.raw(",\"client.ip\":")
+                line.quoted(address)
+            }
+            if let tenant = context.tenant {
+                line.raw(",\"tenant.id\":")
+                line.quoted(tenant.description)
+            }
+            if let principal = context.principal {
+                line.raw(",\"user.id\":")
+                line.quoted(principal.subject)
+            }
+            if let agent = request.headers[.userAgent] {
+                line.raw(",\"user_agent.original\":")
+                line.quoted(agent)
+            }
+            line.raw("}")
+        }
+    }
+}
