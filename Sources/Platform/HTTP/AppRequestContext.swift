@@ -3,25 +3,6 @@ import Kernel
 import Logging
 import NIOCore
 
-/// Who is making a request, once Identity (or the gateway) has verified their credentials.
-public struct Principal: Sendable, Equatable {
-    public enum Kind: String, Sendable {
-        case user
-        case apiKey = "api_key"
-        case service
-    }
-
-    public let subject: String
-    public let kind: Kind
-    public let permissions: Set<Permission>
-
-    public init(subject: String, kind: Kind, permissions: Set<Permission>) {
-        self.subject = subject
-        self.kind = kind
-        self.permissions = permissions
-    }
-}
-
 /// The typed request context every route receives. Tenant and principal are filled by authentication
 /// middleware (Identity); handlers read them through the throwing accessors, never from headers.
 public struct AppRequestContext: RequestContext {

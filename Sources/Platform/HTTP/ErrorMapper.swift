@@ -4,11 +4,6 @@ import Hummingbird
 import Kernel
 import Logging
 
-/// Renders an HTML error page for browser routes; supplied by the web kit.
-public protocol ErrorPageRenderer: Sendable {
-    func render(problem: Problem, request: Request, context: AppRequestContext) -> Response
-}
-
 /// The one place errors become HTTP answers. JSON routes (and any client not asking for HTML) get
 /// problem+json; browser routes get an HTML page. Unknown errors become a generic 500 that carries the request
 /// id; their detail goes only to the log.

@@ -60,6 +60,7 @@ public struct Problem: Error, Sendable {
     }
 }
 
+/// The wire shape of a problem (RFC 9457 members plus `request_id` and `errors`).
 private struct ProblemBody: Encodable {
     let type: String
     let title: String

@@ -125,6 +125,7 @@ public struct MigrationRunner: Sendable {
     }
 }
 
+/// A migration's identity in the ledger: owning module and number.
 struct MigrationKey: Hashable {
     let module: String
     let number: Int
@@ -136,26 +137,5 @@ struct MigrationKey: Hashable {
 
     init(_ migration: Migration) {
         self.init(module: migration.module, number: migration.number)
-    }
-}
-
-/// Whether one known migration has been applied.
-public struct MigrationStatus: Sendable, Equatable {
-    public let label: String
-    public let applied: Bool
-}
-
-/// Why migrations refused to run.
-public enum MigrationError: Error, CustomStringConvertible, Equatable {
-    case checksumMismatch(label: String)
-    case badNumbering(module: String, numbers: [Int])
-
-    public var description: String {
-        switch self {
-        case .checksumMismatch(let label):
-            "applied migration \(label) has changed since it was applied (checksum mismatch); migrations are append-only: add a new one instead"
-        case .badNumbering(let module, let numbers):
-            "migrations of module \(module) must be numbered 1, 2, 3, ... without gaps; found \(numbers)"
-        }
     }
 }

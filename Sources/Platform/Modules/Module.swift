@@ -29,37 +29,3 @@ extension Module {
     public func registerRoutes(on routes: RouteRegistrar, context: ModuleContext) {}
     public func registerPages(on routes: RouteRegistrar, context: ModuleContext) {}
 }
-
-/// What the platform hands every module when it is assembled.
-public struct ModuleContext: Sendable {
-    public let database: any Database
-    public let configuration: InopsioConfiguration
-    public let logger: Logger
-    public let web: WebKit
-    public let clock: any WallClock
-
-    public init(
-        database: any Database, configuration: InopsioConfiguration, logger: Logger, web: WebKit,
-        clock: any WallClock = SystemWallClock()
-    ) {
-        self.database = database
-        self.configuration = configuration
-        self.logger = logger
-        self.web = web
-        self.clock = clock
-    }
-}
-
-/// Reacts to domain events of the given types, idempotently, inside the consumer's own transaction.
-public protocol EventConsumer: Sendable {
-    /// The consumer group name; each group sees every event once.
-    var group: String { get }
-    var eventTypes: [String] { get }
-    func handle(_ event: EventEnvelope, in transaction: Transaction) async throws
-}
-
-/// A unit of background work a module declares (scheduled or enqueued by name).
-public protocol BackgroundJob: Sendable {
-    var name: String { get }
-    func run(context: ModuleContext) async throws
-}

@@ -9,12 +9,14 @@ public final class HTTPMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let handles = Mutex<[Key: Handles]>([:])
 
+    /// One label combination.
     struct Key: Hashable {
         let route: String
         let method: HTTPRequest.Method
         let status: Int
     }
 
+    /// The registered metrics of one label combination.
     struct Handles {
         let requests: Counter
         let duration: DurationHistogram

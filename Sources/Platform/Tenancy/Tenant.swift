@@ -3,6 +3,7 @@ import Kernel
 
 /// A customer company: the unit of data isolation.
 public struct Tenant: Sendable, Equatable, Codable {
+    /// Suspended tenants keep their data but their sign-ins and tokens stop working.
     public enum Status: String, Sendable, Codable, CaseIterable {
         case active
         case suspended

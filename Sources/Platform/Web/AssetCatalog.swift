@@ -8,6 +8,7 @@ import NIOCore
 /// (`/assets/app.3f9a1c2b7d.css`) with a one-year immutable cache; a new build changes the name, never the
 /// content behind an old one.
 public struct AssetCatalog: Sendable {
+    /// One file, ready to send.
     struct Asset: Sendable {
         let contentType: String
         let bytes: ByteBuffer

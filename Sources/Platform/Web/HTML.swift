@@ -12,6 +12,7 @@ public struct HTML: Sendable, Equatable, CustomStringConvertible, ExpressibleByS
 
     public var description: String { rendered }
 
+    /// Escapes interpolated strings; inserts interpolated `HTML` as is.
     public struct Interpolation: StringInterpolationProtocol {
         var rendered = ""
 

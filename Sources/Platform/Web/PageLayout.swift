@@ -1,32 +1,3 @@
-/// A link in the header navigation.
-public struct NavigationItem: Sendable, Equatable {
-    /// Catalog key of the label.
-    public let labelKey: String
-    public let href: String
-
-    public init(labelKey: String, href: String) {
-        self.labelKey = labelKey
-        self.href = href
-    }
-}
-
-/// The colour theme a visitor chose; `auto` follows the operating system.
-public enum Theme: String, CaseIterable, Sendable {
-    case auto
-    case light
-    case dark
-}
-
-/// Everything around a page's content that depends on the request: language, theme, CSP nonce, current path.
-public struct PageChrome: Sendable {
-    public let t: Localizer
-    public let theme: Theme
-    public let nonce: String
-    public let currentPath: String
-    public let navigation: [NavigationItem]
-    public let assets: AssetCatalog
-}
-
 /// The base layout: skip link, header with brand, navigation and sign-in, main content, footer with language and
 /// theme switches. No inline styles or scripts (the CSP forbids them).
 public enum PageLayout {
@@ -56,6 +27,7 @@ public enum PageLayout {
             <meta name="color-scheme" content="light dark">
             <link rel="icon" href="\(chrome.assets.path("favicon.svg"))" type="image/svg+xml">
             <link rel="stylesheet" href="\(chrome.assets.path("app.css"))">
+            <link rel="stylesheet" href="\(chrome.assets.path("components.css"))">
             </head>
             <body>
             <a class="skip-link" href="#main">\(t("nav.skip"))</a>

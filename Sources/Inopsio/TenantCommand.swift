@@ -4,48 +4,12 @@ import Kernel
 import Logging
 import Platform
 
-/// `inopsio migrate [--status]`: applies pending migrations, or lists every migration with its state.
-struct MigrateCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "migrate", abstract: "Apply or list migrations.")
-
-    @OptionGroup var options: ConfigurationOptions
-
-    @Flag(help: "List migrations and whether each is applied, without changing anything.")
-    var status = false
-
-    func run() async throws {
-        let configuration = try options.resolve().configuration
-        let modules: [any Module]
-        do { modules = try ModuleCatalog.select(configuration.modules) } catch { throw fail(error.description, code: 2) }
-        let sink = LogSink(fileDescriptor: 2, immediate: true)
-        let logger = LoggerFactory.make(label: "inopsio.migrate", sink: sink, configuration: configuration)
-        let showStatus = status
-        do {
-            try await DatabaseConnector.withDatabase(configuration: configuration, logger: logger) { database in
-                let runner = try MigrationRunner(
-                    database: database, migrations: PlatformMigrations.all + modules.flatMap(\.migrations), logger: logger)
-                if showStatus {
-                    for entry in try await runner.status() {
-                        print("\(entry.applied ? "applied" : "pending")  \(entry.label)")
-                    }
-                } else {
-                    let applied = try await runner.apply()
-                    print(applied.isEmpty ? "nothing to apply" : applied.map { "applied  \($0)" }.joined(separator: "\n"))
-                }
-            }
-        } catch let error as MigrationError {
-            throw fail(error.description)
-        } catch {
-            throw fail("migration failed: \(String(reflecting: error))")
-        }
-    }
-}
-
 /// `inopsio tenant create|list`: tenant administration from the command line.
 struct TenantCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tenant", abstract: "Manage tenants.", subcommands: [Create.self, List.self])
 
+    /// `inopsio tenant create --slug --name [--plan]`.
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a tenant and print it as JSON.")
 
@@ -69,6 +33,7 @@ struct TenantCommand: AsyncParsableCommand {
         }
     }
 
+    /// `inopsio tenant list`.
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List tenants as JSON lines.")
         @OptionGroup var options: ConfigurationOptions
@@ -87,7 +52,8 @@ struct TenantCommand: AsyncParsableCommand {
     }
 }
 
-/// Opens the configured database, applies pending migrations, and runs `body`.
+/// Opens the configured database, applies pending migrations (or refuses when `auto_migrate` is off and some
+/// are pending), and runs `body`.
 func withMigratedDatabase(
     _ options: ConfigurationOptions, _ body: @escaping @Sendable (any Database) async throws -> Void
 ) async throws {
@@ -105,8 +71,11 @@ func withMigratedDatabase(
                 database: database, migrations: PlatformMigrations.all + modules.flatMap(\.migrations), logger: logger)
             if autoMigrate {
                 try await runner.apply()
-            } else if case let pending = try await runner.pendingCount(), pending > 0 {
-                throw fail("\(pending) migration(s) pending and auto_migrate is off: run `inopsio migrate` first")
+            } else {
+                let pending = try await runner.pendingCount()
+                if pending > 0 {
+                    throw fail("\(pending) migration(s) pending and auto_migrate is off: run `inopsio migrate` first")
+                }
             }
             try await body(database)
         }
@@ -119,6 +88,7 @@ func withMigratedDatabase(
     }
 }
 
+/// Compact JSON with sorted keys and RFC 3339 dates, one object per line of output.
 func jsonText(_ value: some Encodable) throws -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -127,34 +97,4 @@ func jsonText(_ value: some Encodable) throws -> String {
         try container.encode(RFC3339.string(from: date))
     }
     return String(decoding: try encoder.encode(value), as: UTF8.self)
-}
-
-/// `inopsio config print`: the effective configuration, each value with its source; secrets redacted.
-struct ConfigCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "config", abstract: "Inspect configuration.", subcommands: [Print.self])
-
-    struct Print: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "print", abstract: "Print the effective configuration.")
-        @OptionGroup var options: ConfigurationOptions
-
-        func run() throws {
-            let resolved = try options.resolve()
-            let width = ConfigurationKey.all.map(\.name.count).max() ?? 0
-            for key in ConfigurationKey.all {
-                let padded = key.name.padding(toLength: width, withPad: " ", startingAt: 0)
-                print("\(padded) = \(key.displayValue(resolved.configuration))  (\(resolved.sources[key.name] ?? "default"))")
-            }
-        }
-    }
-}
-
-/// `inopsio version`.
-struct VersionCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "version", abstract: "Print the version.")
-    static let current = "0.1.0-dev"
-
-    func run() {
-        print("inopsio \(Self.current)")
-    }
 }

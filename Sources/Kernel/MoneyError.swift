@@ -1,0 +1,5 @@
+/// Why a money operation was refused.
+public enum MoneyError: Error, Equatable, Sendable {
+    case currencyMismatch(CurrencyCode, CurrencyCode)
+    case overflow
+}

@@ -1,0 +1,20 @@
+import Foundation
+import Kernel
+import SQLKit
+
+/// Failures of the database layer itself (not of a query).
+public enum DatabaseError: Error, CustomStringConvertible, Sendable {
+    case notTenantScoped
+    case closed
+    case invalidURL(String)
+    case unsupportedScheme(String)
+
+    public var description: String {
+        switch self {
+        case .notTenantScoped: "a tenant-scoped call was made in a system transaction"
+        case .closed: "the database has been closed"
+        case .invalidURL(let reason): "invalid database URL: \(reason)"
+        case .unsupportedScheme(let scheme): "unsupported database URL scheme \(scheme) (use postgres:// or sqlite://)"
+        }
+    }
+}

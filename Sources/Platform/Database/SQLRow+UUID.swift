@@ -1,0 +1,16 @@
+import Foundation
+import Kernel
+import SQLKit
+
+extension SQLRow {
+    /// Decodes a UUID column stored natively (PostgreSQL) or as text (SQLite).
+    public func decodeUUID(column: String) throws -> UUID {
+        if let text = try? decode(column: column, as: String.self) {
+            guard let uuid = UUID(uuidString: text) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "\(column) is not a UUID"))
+            }
+            return uuid
+        }
+        return try decode(column: column, as: UUID.self)
+    }
+}

@@ -1,0 +1,10 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Kernel
+import Logging
+
+/// Renders an HTML error page for browser routes; supplied by the web kit.
+public protocol ErrorPageRenderer: Sendable {
+    func render(problem: Problem, request: Request, context: AppRequestContext) -> Response
+}

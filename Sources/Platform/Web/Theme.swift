@@ -1,0 +1,6 @@
+/// The colour theme a visitor chose; `auto` follows the operating system.
+public enum Theme: String, CaseIterable, Sendable {
+    case auto
+    case light
+    case dark
+}
