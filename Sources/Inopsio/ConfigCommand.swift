@@ -11,7 +11,8 @@ struct ConfigCommand: AsyncParsableCommand {
 
     /// `inopsio config print`.
     struct Print: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "print", abstract: "Print the effective configuration.")
+        static let configuration = CommandConfiguration(
+            commandName: "print", abstract: "Print the effective configuration.")
         @OptionGroup var options: ConfigurationOptions
 
         func run() throws {
@@ -19,7 +20,9 @@ struct ConfigCommand: AsyncParsableCommand {
             let width = ConfigurationKey.all.map(\.name.count).max() ?? 0
             for key in ConfigurationKey.all {
                 let padded = key.name.padding(toLength: width, withPad: " ", startingAt: 0)
-                print("\(padded) = \(key.displayValue(resolved.configuration))  (\(resolved.sources[key.name] ?? "default"))")
+                print(
+                    "\(padded) = \(key.displayValue(resolved.configuration))  (\(resolved.sources[key.name] ?? "default"))"
+                )
             }
         }
     }

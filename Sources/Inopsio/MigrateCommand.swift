@@ -16,21 +16,25 @@ struct MigrateCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try options.resolve().configuration
         let modules: [any Module]
-        do { modules = try ModuleCatalog.select(configuration.modules) } catch { throw fail(error.description, code: 2) }
+        do { modules = try ModuleCatalog.select(configuration.modules) } catch {
+            throw fail(error.description, code: 2)
+        }
         let sink = LogSink(fileDescriptor: 2, immediate: true)
         let logger = LoggerFactory.make(label: "inopsio.migrate", sink: sink, configuration: configuration)
         let showStatus = status
         do {
             try await DatabaseConnector.withDatabase(configuration: configuration, logger: logger) { database in
                 let runner = try MigrationRunner(
-                    database: database, migrations: PlatformMigrations.all + modules.flatMap(\.migrations), logger: logger)
+                    database: database, migrations: PlatformMigrations.all + modules.flatMap(\.migrations),
+                    logger: logger)
                 if showStatus {
                     for entry in try await runner.status() {
                         print("\(entry.applied ? "applied" : "pending")  \(entry.label)")
                     }
                 } else {
                     let applied = try await runner.apply()
-                    print(applied.isEmpty ? "nothing to apply" : applied.map { "applied  \($0)" }.joined(separator: "\n"))
+                    print(
+                        applied.isEmpty ? "nothing to apply" : applied.map { "applied  \($0)" }.joined(separator: "\n"))
                 }
             }
         } catch let error as MigrationError {

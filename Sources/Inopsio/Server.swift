@@ -6,7 +6,9 @@ import ServiceLifecycle
 
 /// Runs a configured server to completion (used by `serve` and by the end-to-end tests through the binary).
 enum Server {
-    static func run(configuration: InopsioConfiguration, modules: [any Module], sink: LogSink, logger: Logger) async throws {
+    static func run(configuration: InopsioConfiguration, modules: [any Module], sink: LogSink, logger: Logger)
+        async throws
+    {
         try await DatabaseConnector.withDatabase(configuration: configuration, logger: logger) { database in
             let migrations = PlatformMigrations.all + modules.flatMap(\.migrations)
             let runner = try MigrationRunner(database: database, migrations: migrations, logger: logger)
@@ -22,8 +24,10 @@ enum Server {
             }
             let application = try buildApplication(
                 configuration: configuration, database: database, modules: modules, sink: sink, logger: logger)
-            try await makeServiceGroup(application: application, sink: sink, configuration: configuration, logger: logger)
-                .run()
+            try await makeServiceGroup(
+                application: application, sink: sink, configuration: configuration, logger: logger
+            )
+            .run()
             logger.info("server stopped")
         }
     }

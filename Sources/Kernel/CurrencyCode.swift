@@ -1,16 +1,16 @@
 /// A three-letter ISO 4217 currency code, upper case.
-public struct CurrencyCode: Hashable, Sendable, Codable, CustomStringConvertible {
-    public let code: String
+package struct CurrencyCode: Hashable, Sendable, Codable, CustomStringConvertible {
+    package let code: String
 
     /// Accepts exactly three ASCII letters and normalises them to upper case.
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         guard text.count == 3, text.allSatisfy({ $0.isASCII && $0.isLetter }) else { return nil }
         self.code = text.uppercased()
     }
 
-    public var description: String { code }
+    package var description: String { code }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         guard let value = CurrencyCode(try container.decode(String.self)) else {
             throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an ISO 4217 code")
@@ -18,7 +18,7 @@ public struct CurrencyCode: Hashable, Sendable, Codable, CustomStringConvertible
         self = value
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(code)
     }

@@ -1,23 +1,23 @@
 import Foundation
 
 /// An opaque pagination cursor: the sort key of the last item, base64url-encoded so clients cannot depend on it.
-public struct Cursor: Hashable, Sendable, Codable {
-    public let token: String
+package struct Cursor: Hashable, Sendable, Codable {
+    package let token: String
 
-    public init(position: String) {
+    package init(position: String) {
         self.token = Data(position.utf8).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
     }
 
-    public init?(token: String) {
+    package init?(token: String) {
         guard !token.isEmpty, token.count <= 512, Cursor.decode(token) != nil else { return nil }
         self.token = token
     }
 
     /// The position this cursor was made from.
-    public var position: String { Cursor.decode(token) ?? "" }
+    package var position: String { Cursor.decode(token) ?? "" }
 
     static func decode(_ token: String) -> String? {
         var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
@@ -26,7 +26,7 @@ public struct Cursor: Hashable, Sendable, Codable {
         return String(data: data, encoding: .utf8)
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         guard let value = Cursor(token: try container.decode(String.self)) else {
             throw DecodingError.dataCorruptedError(in: container, debugDescription: "bad cursor")
@@ -34,7 +34,7 @@ public struct Cursor: Hashable, Sendable, Codable {
         self = value
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(token)
     }

@@ -1,5 +1,5 @@
 /// A rule violation or lookup failure in domain code, mapped to problem+json exactly once at the HTTP edge.
-public enum DomainError: Error, Equatable, Sendable {
+package enum DomainError: Error, Equatable, Sendable {
     /// The thing does not exist for this tenant (another tenant's record is reported the same way).
     case notFound(entity: String)
     /// The request conflicts with current state (duplicate, wrong state transition).

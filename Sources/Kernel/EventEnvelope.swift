@@ -1,20 +1,20 @@
 import Foundation
 
 /// A domain event as a CloudEvents 1.0 JSON envelope with the `tenantid` and `traceparent` extensions.
-public struct EventEnvelope: Hashable, Sendable, Codable {
-    public let specversion: String
-    public let id: String
-    public let source: String
-    public let type: String
-    public let time: String
-    public let subject: String?
-    public let datacontenttype: String
-    public let tenantid: String
-    public let traceparent: String?
+package struct EventEnvelope: Hashable, Sendable, Codable {
+    package let specversion: String
+    package let id: String
+    package let source: String
+    package let type: String
+    package let time: String
+    package let subject: String?
+    package let datacontenttype: String
+    package let tenantid: String
+    package let traceparent: String?
     /// The event payload as a JSON document (kept as bytes so the envelope stays `Sendable` and exact).
-    public let data: JSONDocument
+    package let data: JSONDocument
 
-    public init(
+    package init(
         id: UUID = UUID.v7(), source: String, type: String, time: Date = Date(), subject: String?,
         tenant: TenantID, traceparent: String?, data: JSONDocument
     ) {

@@ -1,22 +1,22 @@
 import Foundation
 
 /// Raw JSON text carried inside another Codable value without re-parsing into untyped dictionaries.
-public struct JSONDocument: Hashable, Sendable, Codable {
-    public let text: String
+package struct JSONDocument: Hashable, Sendable, Codable {
+    package let text: String
 
     /// Encodes `value` with snake_case-stable, sorted keys.
-    public init(encoding value: some Encodable) throws {
+    package init(encoding value: some Encodable) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         self.text = String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let value = try JSONValue(from: decoder)
         self.text = try value.encodedText()
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         let value = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
         try value.encode(to: encoder)
     }

@@ -1,9 +1,9 @@
 /// An amount of money in integer minor units (cents) of an ISO 4217 currency. Never floating point.
-public struct Money: Hashable, Sendable, Codable {
-    public let amountMinor: Int64
-    public let currency: CurrencyCode
+package struct Money: Hashable, Sendable, Codable {
+    package let amountMinor: Int64
+    package let currency: CurrencyCode
 
-    public init(amountMinor: Int64, currency: CurrencyCode) {
+    package init(amountMinor: Int64, currency: CurrencyCode) {
         self.amountMinor = amountMinor
         self.currency = currency
     }
@@ -14,7 +14,7 @@ public struct Money: Hashable, Sendable, Codable {
     }
 
     /// Adds two amounts of the same currency; throws on a currency mismatch or overflow.
-    public func adding(_ other: Money) throws(MoneyError) -> Money {
+    package func adding(_ other: Money) throws(MoneyError) -> Money {
         guard currency == other.currency else { throw .currencyMismatch(currency, other.currency) }
         let (sum, overflow) = amountMinor.addingReportingOverflow(other.amountMinor)
         guard !overflow else { throw .overflow }

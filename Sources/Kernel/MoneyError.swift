@@ -1,5 +1,5 @@
 /// Why a money operation was refused.
-public enum MoneyError: Error, Equatable, Sendable {
+package enum MoneyError: Error, Equatable, Sendable {
     case currencyMismatch(CurrencyCode, CurrencyCode)
     case overflow
 }

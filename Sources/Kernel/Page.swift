@@ -1,12 +1,12 @@
 import Foundation
 
 /// One page of a list answer: `{"data": [...], "next_cursor": "..." | null}`.
-public struct Page<Item: Sendable>: Sendable {
-    public let data: [Item]
-    public let nextCursor: Cursor?
-    public let total: Int?
+package struct Page<Item: Sendable>: Sendable {
+    package let data: [Item]
+    package let nextCursor: Cursor?
+    package let total: Int?
 
-    public init(data: [Item], nextCursor: Cursor?, total: Int? = nil) {
+    package init(data: [Item], nextCursor: Cursor?, total: Int? = nil) {
         self.data = data
         self.nextCursor = nextCursor
         self.total = total
@@ -20,7 +20,7 @@ extension Page: Encodable where Item: Encodable {
         case total
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(data, forKey: .data)
         try container.encode(nextCursor, forKey: .nextCursor)

@@ -1,13 +1,13 @@
 import Foundation
 
 /// The `limit` of a list request: default 50, at most 200.
-public struct PageLimit: Hashable, Sendable {
-    public static let `default` = 50
-    public static let maximum = 200
-    public let value: Int
+package struct PageLimit: Hashable, Sendable {
+    package static let `default` = 50
+    package static let maximum = 200
+    package let value: Int
 
     /// `nil` text gives the default; anything outside 1...200 or not a number is `nil`.
-    public init?(_ text: String?) {
+    package init?(_ text: String?) {
         guard let text else {
             self.value = PageLimit.default
             return

@@ -1,35 +1,35 @@
 /// A permission string of the form `resource:action` (`crm.leads:write`), declared by the module that checks it.
-public struct Permission: Hashable, Sendable, Codable, CustomStringConvertible, ExpressibleByStringLiteral {
-    public let resource: String
-    public let action: String
+package struct Permission: Hashable, Sendable, Codable, CustomStringConvertible, ExpressibleByStringLiteral {
+    package let resource: String
+    package let action: String
 
-    public init(resource: String, action: String) {
+    package init(resource: String, action: String) {
         self.resource = resource
         self.action = action
     }
 
     /// Parses `resource:action`; both parts non-empty, lower-case letters, digits, `.`, `_` or `-`.
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2, parts.allSatisfy({ Permission.isValidPart($0) }) else { return nil }
         self.resource = String(parts[0])
         self.action = String(parts[1])
     }
 
-    public init(stringLiteral value: String) {
+    package init(stringLiteral value: String) {
         guard let parsed = Permission(value) else {
             preconditionFailure("invalid permission literal \(value)")
         }
         self = parsed
     }
 
-    public var description: String { "\(resource):\(action)" }
+    package var description: String { "\(resource):\(action)" }
 
     static func isValidPart(_ part: Substring) -> Bool {
         !part.isEmpty && part.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || "._-".contains($0)) }
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         guard let value = Permission(try container.decode(String.self)) else {
             throw DecodingError.dataCorruptedError(in: container, debugDescription: "not resource:action")
@@ -37,7 +37,7 @@ public struct Permission: Hashable, Sendable, Codable, CustomStringConvertible, 
         self = value
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(description)
     }

@@ -1,23 +1,23 @@
 import Foundation
 
 /// The identity of a tenant (one company). Every tenant-owned row and every repository call carries one.
-public struct TenantID: Hashable, Sendable, Codable, CustomStringConvertible {
-    public let rawValue: UUID
+package struct TenantID: Hashable, Sendable, Codable, CustomStringConvertible {
+    package let rawValue: UUID
 
-    public init(_ rawValue: UUID) { self.rawValue = rawValue }
+    package init(_ rawValue: UUID) { self.rawValue = rawValue }
 
     /// Parses the canonical text form; `nil` when it is not a UUID.
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         guard let uuid = UUID(uuidString: text) else { return nil }
         self.rawValue = uuid
     }
 
     /// A new, time-ordered tenant id.
-    public static func generate() -> TenantID { TenantID(UUID.v7()) }
+    package static func generate() -> TenantID { TenantID(UUID.v7()) }
 
-    public var description: String { rawValue.lowercasedString }
+    package var description: String { rawValue.lowercasedString }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         let text = try container.decode(String.self)
         guard let uuid = UUID(uuidString: text) else {
@@ -26,7 +26,7 @@ public struct TenantID: Hashable, Sendable, Codable, CustomStringConvertible {
         self.rawValue = uuid
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(description)
     }

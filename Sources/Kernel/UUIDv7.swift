@@ -2,7 +2,7 @@ import Foundation
 
 extension UUID {
     /// A UUID version 7 (RFC 9562): 48-bit Unix milliseconds, then random bits, so IDs sort by creation time.
-    public static func v7(now: Date = Date()) -> UUID {
+    package static func v7(now: Date = Date()) -> UUID {
         let millis = UInt64(max(0, now.timeIntervalSince1970 * 1000))
         var bytes = [UInt8](repeating: 0, count: 16)
         for index in 0..<6 {
@@ -22,5 +22,5 @@ extension UUID {
     }
 
     /// The lowercase canonical text form used everywhere in the API and the database.
-    public var lowercasedString: String { uuidString.lowercased() }
+    package var lowercasedString: String { uuidString.lowercased() }
 }

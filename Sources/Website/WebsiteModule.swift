@@ -2,13 +2,13 @@ import Hummingbird
 import Kernel
 import Platform
 
-/// The public face of the product: the start page at `/` (what Inopsio is, how to run it, sign-in).
-public struct WebsiteModule: Module {
-    public let name = "website"
+/// The package face of the product: the start page at `/` (what Inopsio is, how to run it, sign-in).
+package struct WebsiteModule: Module {
+    package let name = "website"
 
-    public init() {}
+    package init() {}
 
-    public func registerPages(on routes: RouteRegistrar, context: ModuleContext) {
+    package func registerPages(on routes: RouteRegistrar, context: ModuleContext) {
         let web = context.web
         routes.get("/") { request, context -> Response in
             web.page(

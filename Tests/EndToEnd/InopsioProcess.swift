@@ -1,8 +1,9 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import TestSupport
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// A real `inopsio` process started from the built binary, its output going to files the test can read.
 final class InopsioProcess: @unchecked Sendable {
@@ -26,7 +27,9 @@ final class InopsioProcess: @unchecked Sendable {
     /// Starts `inopsio arguments...` in `workingDirectory` with `environment` added to a clean environment
     /// (no `INOPSIO_*` variables leak in from the test runner).
     init(_ arguments: [String], environment: [String: String] = [:], workingDirectory: URL? = nil) throws {
-        let directory = workingDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("inopsio-e2e-\(UUID().uuidString)")
+        let directory =
+            workingDirectory
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("inopsio-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         self.workingDirectory = directory
         stdoutURL = directory.appendingPathComponent("stdout.log")
@@ -106,7 +109,9 @@ enum HTTP {
         return URLSession(configuration: configuration)
     }()
 
-    static func get(_ port: Int, _ path: String, headers: [String: String] = [:]) async throws -> (Int, [String: String], String) {
+    static func get(_ port: Int, _ path: String, headers: [String: String] = [:]) async throws -> (
+        Int, [String: String], String
+    ) {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         return try await send(request)

@@ -1,11 +1,12 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Platform
 import SQLKit
-import Testing
 import TestSupport
+import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// The same binary pointed at PostgreSQL. Runs whenever scripts/test provides a server (always in CI).
 @Suite(.serialized, .enabled(if: TestEnvironment.postgresURL != nil || TestEnvironment.isCI))

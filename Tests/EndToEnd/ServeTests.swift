@@ -1,9 +1,10 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-import Testing
 import TestSupport
+import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// The binary as an operator runs it: real processes, real sockets, real signals.
 @Suite(.serialized) struct ServeTests {
@@ -11,7 +12,9 @@ import TestSupport
         let server = try InopsioProcess(["serve", "--port", "0"])
         defer { server.terminate() }
         let port = try await server.waitForPort()
-        #expect(FileManager.default.fileExists(atPath: server.workingDirectory.appendingPathComponent("data/inopsio.sqlite").path))
+        #expect(
+            FileManager.default.fileExists(
+                atPath: server.workingDirectory.appendingPathComponent("data/inopsio.sqlite").path))
 
         let (homeStatus, homeHeaders, home) = try await HTTP.get(port, "/", headers: ["Accept": "text/html"])
         #expect(homeStatus == 200)
@@ -53,13 +56,14 @@ import TestSupport
         #expect(await server.waitForExit() == 0)
     }
 
-    @Test(arguments: [
-        (["serve", "--port", "eighty"], [:], "port"),
-        (["serve"], ["INOPSIO_LOG_LEVEL": "loud"], "log_level"),
-        (["serve"], ["INOPSIO_DATABASE_URL": "mysql://db/x"], "database_url"),
-        (["serve", "--modules", "website,payroll"], [:], "modules"),
-        (["config", "print"], ["INOPSIO_PROT": "1"], "INOPSIO_PROT"),
-    ] as [([String], [String: String], String)])
+    @Test(
+        arguments: [
+            (["serve", "--port", "eighty"], [:], "port"),
+            (["serve"], ["INOPSIO_LOG_LEVEL": "loud"], "log_level"),
+            (["serve"], ["INOPSIO_DATABASE_URL": "mysql://db/x"], "database_url"),
+            (["serve", "--modules", "website,payroll"], [:], "modules"),
+            (["config", "print"], ["INOPSIO_PROT": "1"], "INOPSIO_PROT"),
+        ] as [([String], [String: String], String)])
     func invalidConfigurationStopsWithOneLineAndExitCode2(
         _ arguments: [String], _ environment: [String: String], _ key: String
     ) async throws {
@@ -109,11 +113,14 @@ import TestSupport
         #expect(await server.waitForExit(timeout: .seconds(40)) == 0)
         #expect(outcomes.ok > 0)
         #expect(outcomes.bad == 0, "every request the server answered succeeded")
-        print("sigterm under load: \(outcomes.ok) ok, \(outcomes.bad) failed, \(outcomes.transport) not connected after shutdown")
+        print(
+            "sigterm under load: \(outcomes.ok) ok, \(outcomes.bad) failed, \(outcomes.transport) not connected after shutdown"
+        )
     }
 
     @Test func commandLineToolsWork() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("inopsio-cli-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "inopsio-cli-\(UUID().uuidString)")
         let version = try InopsioProcess(["version"])
         #expect(await version.waitForExit() == 0)
         #expect(version.stdout.hasPrefix("inopsio "))
@@ -125,13 +132,16 @@ import TestSupport
         #expect(await migrate.waitForExit() == 0)
         #expect(migrate.stdout.contains("applied  platform#1 create_tenants"))
 
-        let create = try InopsioProcess(["tenant", "create", "--slug", "acme", "--name", "Acme Ltd"], workingDirectory: directory)
+        let create = try InopsioProcess(
+            ["tenant", "create", "--slug", "acme", "--name", "Acme Ltd"], workingDirectory: directory)
         #expect(await create.waitForExit() == 0)
         #expect(create.stdout.contains("\"slug\":\"acme\""))
-        let duplicate = try InopsioProcess(["tenant", "create", "--slug", "acme", "--name", "Again"], workingDirectory: directory)
+        let duplicate = try InopsioProcess(
+            ["tenant", "create", "--slug", "acme", "--name", "Again"], workingDirectory: directory)
         #expect(await duplicate.waitForExit() == 1)
         #expect(duplicate.stderr.contains("already exists"))
-        let invalid = try InopsioProcess(["tenant", "create", "--slug", "A!", "--name", "X"], workingDirectory: directory)
+        let invalid = try InopsioProcess(
+            ["tenant", "create", "--slug", "A!", "--name", "X"], workingDirectory: directory)
         #expect(await invalid.waitForExit() == 1)
         #expect(invalid.stderr.contains("slug:"))
         let list = try InopsioProcess(["tenant", "list"], workingDirectory: directory)
@@ -140,7 +150,9 @@ import TestSupport
 
         let config = try InopsioProcess(
             ["config", "print", "--data-dir", "/srv/inopsio"],
-            environment: ["INOPSIO_DATABASE_URL": "postgres://app:s3cret@db.example:5432/inopsio", "INOPSIO_PORT": "9090"])
+            environment: [
+                "INOPSIO_DATABASE_URL": "postgres://app:s3cret@db.example:5432/inopsio", "INOPSIO_PORT": "9090",
+            ])
         #expect(await config.waitForExit() == 0)
         #expect(!config.stdout.contains("s3cret"))
         #expect(config.stdout.contains("REDACTED"))
@@ -153,7 +165,8 @@ import TestSupport
 /// Several processes on one SQLite file.
 @Suite(.serialized) struct ServeEdgeTests {
     @Test func threeMigrateProcessesOnOneSQLiteFileApplyEachMigrationOnce() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("inopsio-sqlite-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "inopsio-sqlite-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let data = directory.appendingPathComponent("data").path

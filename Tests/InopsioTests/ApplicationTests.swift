@@ -2,11 +2,12 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-@testable import Inopsio
 import NIOCore
 import Platform
-import Testing
 import TestSupport
+import Testing
+
+@testable import Inopsio
 
 /// Runs the real composition root (`buildApplication`) on a throwaway SQLite database.
 func withComposedApp(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {

@@ -1,13 +1,15 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Hummingbird
-@testable import Inopsio
 import Platform
 import ServiceLifecycle
-import Testing
 import TestSupport
+import Testing
+
+@testable import Inopsio
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// A route that takes a while, so a request is provably in flight when shutdown starts.
 struct SlowModule: Module {

@@ -6,7 +6,8 @@ import Testing
 
 @Suite struct BodyLimitTests {
     func request(headers: HTTPFields, bytes: Int) -> Request {
-        let head = HTTPRequest(method: .post, scheme: "http", authority: "localhost", path: "/upload", headerFields: headers)
+        let head = HTTPRequest(
+            method: .post, scheme: "http", authority: "localhost", path: "/upload", headerFields: headers)
         return Request(head: head, body: RequestBody(buffer: ByteBuffer(repeating: 0x61, count: bytes)))
     }
 

@@ -36,7 +36,9 @@ import Testing
     }
 
     @Test func invalidPortNamesTheKeyAndTheSource() {
-        #expect(throws: ConfigurationError.self) { try ConfigurationLoader(environment: ["INOPSIO_PORT": "eighty"]).load() }
+        #expect(throws: ConfigurationError.self) {
+            try ConfigurationLoader(environment: ["INOPSIO_PORT": "eighty"]).load()
+        }
         do {
             _ = try ConfigurationLoader(environment: ["INOPSIO_PORT": "eighty"]).load()
         } catch {

@@ -7,8 +7,8 @@ import Logging
 import NIOCore
 import Platform
 import Prometheus
-import Testing
 import TestSupport
+import Testing
 
 /// Routes that exist only in these tests, to drive the platform middleware through every error path.
 struct ProbeModule: Module {
@@ -27,7 +27,8 @@ struct ProbeModule: Module {
     func registerRoutes(on routes: RouteRegistrar, context: ModuleContext) {
         routes.post("/api/v1/probe/echo") { request, context -> Response in
             let echo = try await JSONBody.decode(Echo.self, from: request, context: context)
-            return Response(status: .created, headers: [.contentType: "application/json"],
+            return Response(
+                status: .created, headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(string: #"{"name":"\#(echo.name)"}"#)))
         }
         routes.get("/api/v1/probe/boom") { _, _ -> Response in throw SecretFailure() }
@@ -265,7 +266,9 @@ func json(_ response: TestResponse) -> [String: Any] {
             try await client.execute(uri: "/metrics", method: .get) { response in
                 #expect(response.status == .ok)
                 let text = String(buffer: response.body)
-                #expect(text.contains(#"http_requests_total{route="/api/v1/probe/items/{id}",method="GET",status="404"} 3"#))
+                #expect(
+                    text.contains(#"http_requests_total{route="/api/v1/probe/items/{id}",method="GET",status="404"} 3"#)
+                )
                 #expect(text.contains(#"http_requests_total{route="unmatched",method="GET",status="404"} 1"#))
                 #expect(text.contains("http_request_duration_seconds_bucket{route=\"/api/v1/probe/items/{id}\""))
             }
@@ -281,7 +284,8 @@ func json(_ response: TestResponse) -> [String: Any] {
         try await withPlatformApp(accessLog: sink) { client, _ in
             try await client.execute(
                 uri: "/api/v1/probe/items/%22q%22", method: .get,
-                headers: [.userAgent: "tester \"quoted\"\n\u{1}é", .xRequestID: "req-1"]) { _ in }
+                headers: [.userAgent: "tester \"quoted\"\n\u{1}é", .xRequestID: "req-1"]
+            ) { _ in }
             try await client.execute(uri: "/health", method: .get) { _ in }
         }
         try handle.close()

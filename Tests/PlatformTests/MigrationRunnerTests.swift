@@ -2,13 +2,15 @@ import Foundation
 import Kernel
 import Platform
 import SQLKit
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct MigrationRunnerTests {
     static func notes(body: String = "TEXT") -> Migration {
         Migration(module: "notes", number: 1, name: "create_notes") { dialect in
-            ["CREATE TABLE notes (tenant_id \(dialect.uuidType) NOT NULL, id INTEGER NOT NULL, body \(body) NOT NULL, PRIMARY KEY (tenant_id, id))"]
+            [
+                "CREATE TABLE notes (tenant_id \(dialect.uuidType) NOT NULL, id INTEGER NOT NULL, body \(body) NOT NULL, PRIMARY KEY (tenant_id, id))"
+            ]
         }
     }
 
@@ -48,7 +50,9 @@ import TestSupport
             await #expect(throws: (any Error).self) { try await runner.apply() }
             #expect(try await runner.pendingCount() == 1)
             // The table from the first statement was rolled back with the failed one.
-            let fixed = Migration(module: "broken", number: 1, name: "bad_sql") { _ in ["CREATE TABLE half_done (id INTEGER)"] }
+            let fixed = Migration(module: "broken", number: 1, name: "bad_sql") { _ in
+                ["CREATE TABLE half_done (id INTEGER)"]
+            }
             let retry = try MigrationRunner(
                 database: database, migrations: PlatformMigrations.all + [fixed], logger: TestEnvironment.logger)
             #expect(try await retry.apply() == ["broken#1 bad_sql"])
@@ -73,8 +77,10 @@ import TestSupport
             let applied = try await withThrowingTaskGroup(of: [String].self) { group in
                 for _ in 0..<3 {
                     group.addTask {
-                        try await MigrationRunner(database: database, migrations: migrations, logger: TestEnvironment.logger)
-                            .apply()
+                        try await MigrationRunner(
+                            database: database, migrations: migrations, logger: TestEnvironment.logger
+                        )
+                        .apply()
                     }
                 }
                 return try await group.reduce(into: []) { $0 += $1 }

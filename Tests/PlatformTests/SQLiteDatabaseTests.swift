@@ -3,8 +3,8 @@ import Kernel
 import Platform
 import SQLKit
 import SQLiteNIO
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct SQLiteDatabaseTests {
     @Test func runsInWALModeWithForeignKeysOn() async throws {
@@ -22,14 +22,18 @@ import TestSupport
 
     @Test func concurrentWritersAreSerialisedWithoutLosingAnyWrite() async throws {
         let counter = Migration(module: "counter", number: 1, name: "create_counter") { _ in
-            ["CREATE TABLE counter (id INTEGER PRIMARY KEY, value INTEGER NOT NULL)", "INSERT INTO counter VALUES (1, 0)"]
+            [
+                "CREATE TABLE counter (id INTEGER PRIMARY KEY, value INTEGER NOT NULL)",
+                "INSERT INTO counter VALUES (1, 0)",
+            ]
         }
         try await withTestDatabase(.sqlite, migrations: [counter]) { database, _ in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<50 {
                     group.addTask {
                         try await database.system { tx in
-                            let value = try await tx.sql.raw("SELECT value FROM counter WHERE id = 1")
+                            let value =
+                                try await tx.sql.raw("SELECT value FROM counter WHERE id = 1")
                                 .first(decodingColumn: "value", as: Int.self) ?? 0
                             try await tx.sql.raw("UPDATE counter SET value = \(bind: value + 1) WHERE id = 1").run()
                         }
@@ -38,7 +42,8 @@ import TestSupport
                 try await group.waitForAll()
             }
             let final = try await database.systemRead { tx in
-                try await tx.sql.raw("SELECT value FROM counter WHERE id = 1").first(decodingColumn: "value", as: Int.self)
+                try await tx.sql.raw("SELECT value FROM counter WHERE id = 1").first(
+                    decodingColumn: "value", as: Int.self)
             }
             #expect(final == 50)
         }

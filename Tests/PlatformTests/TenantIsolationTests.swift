@@ -3,8 +3,8 @@ import Kernel
 import Platform
 import PostgresNIO
 import SQLKit
-import Testing
 import TestSupport
+import Testing
 
 /// The second wall of tenant isolation: on PostgreSQL, row-level security hides other tenants' rows even from
 /// a query that forgets its `WHERE tenant_id`.
@@ -18,8 +18,10 @@ struct TenantIsolationTests {
 
     static func insert(_ database: any Database, tenant: TenantID, id: Int, body: String) async throws {
         try await database.write(tenant: tenant) { tx in
-            try await tx.sql.raw("INSERT INTO notes (tenant_id, id, body) VALUES (\(tx.bind(tenant)), \(bind: id), \(bind: body))")
-                .run()
+            try await tx.sql.raw(
+                "INSERT INTO notes (tenant_id, id, body) VALUES (\(tx.bind(tenant)), \(bind: id), \(bind: body))"
+            )
+            .run()
         }
     }
 

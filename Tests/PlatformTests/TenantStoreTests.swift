@@ -1,8 +1,8 @@
 import Foundation
 import Kernel
 import Platform
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct TenantStoreTests {
     @Test(arguments: TestBackend.available)

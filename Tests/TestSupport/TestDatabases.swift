@@ -5,50 +5,50 @@ import Platform
 import PostgresNIO
 
 /// The database engines a store test runs on.
-public enum TestBackend: String, Sendable, CaseIterable, CustomStringConvertible {
+package enum TestBackend: String, Sendable, CaseIterable, CustomStringConvertible {
     case sqlite
     case postgres
 
-    public var description: String { rawValue }
+    package var description: String { rawValue }
 
     /// SQLite always; PostgreSQL when `INOPSIO_TEST_DATABASE_URL` is set (by `scripts/test`), and always under
     /// `CI=true`, where a missing server then fails the test instead of silently skipping it.
-    public static var available: [TestBackend] {
+    package static var available: [TestBackend] {
         if TestEnvironment.postgresURL != nil || TestEnvironment.isCI { return [.sqlite, .postgres] }
         return [.sqlite]
     }
 }
 
 /// What the test environment provides.
-public enum TestEnvironment {
-    public static var postgresURL: String? { ProcessInfo.processInfo.environment["INOPSIO_TEST_DATABASE_URL"] }
-    public static var redisURL: String? { ProcessInfo.processInfo.environment["INOPSIO_TEST_REDIS_URL"] }
-    public static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
+package enum TestEnvironment {
+    package static var postgresURL: String? { ProcessInfo.processInfo.environment["INOPSIO_TEST_DATABASE_URL"] }
+    package static var redisURL: String? { ProcessInfo.processInfo.environment["INOPSIO_TEST_REDIS_URL"] }
+    package static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
 
-    public static func requirePostgresURL() throws -> String {
+    package static func requirePostgresURL() throws -> String {
         guard let url = postgresURL else { throw TestSetupError.postgresMissing }
         return url
     }
 
     /// A logger that drops everything below warning, written to standard error.
-    public static var logger: Logger {
+    package static var logger: Logger {
         var logger = Logger(label: "test") { _ in StreamLogHandler.standardError(label: "test") }
         logger.logLevel = .warning
         return logger
     }
 }
 
-public enum TestSetupError: Error, CustomStringConvertible {
+package enum TestSetupError: Error, CustomStringConvertible {
     case postgresMissing
 
-    public var description: String {
+    package var description: String {
         "PostgreSQL is required (CI=true) but INOPSIO_TEST_DATABASE_URL is not set: run the tests with scripts/test"
     }
 }
 
 /// A throwaway database: a fresh SQLite file in a temporary directory, or a fresh PostgreSQL database created
 /// from the test server's URL and dropped afterwards. Migrations are applied before `body` runs.
-public func withTestDatabase<T: Sendable>(
+package func withTestDatabase<T: Sendable>(
     _ backend: TestBackend, migrations: [Migration] = PlatformMigrations.all,
     _ body: @Sendable (any Database, InopsioConfiguration) async throws -> T
 ) async throws -> T {
@@ -62,7 +62,8 @@ public func withTestDatabase<T: Sendable>(
     switch backend {
     case .sqlite:
         let sqliteConfiguration = configuration
-        return try await DatabaseConnector.withDatabase(configuration: sqliteConfiguration, logger: logger) { database in
+        return try await DatabaseConnector.withDatabase(configuration: sqliteConfiguration, logger: logger) {
+            database in
             try await MigrationRunner(database: database, migrations: migrations, logger: logger).apply()
             return try await body(database, sqliteConfiguration)
         }
@@ -82,7 +83,7 @@ public func withTestDatabase<T: Sendable>(
 }
 
 /// Creates an empty database on the test server, passes its URL to `body`, and drops it afterwards.
-public func withScratchPostgresDatabase<T: Sendable>(
+package func withScratchPostgresDatabase<T: Sendable>(
     baseURL: String, _ body: @Sendable (String) async throws -> T
 ) async throws -> T {
     guard var components = URLComponents(string: baseURL) else { throw TestSetupError.postgresMissing }

@@ -2,16 +2,16 @@ import Foundation
 import Logging
 
 /// A configuration value that cannot be used: start-up stops with this one line and exit code 2.
-public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
-    public let key: String
-    public let source: String
-    public let problem: String
+package struct ConfigurationError: Error, CustomStringConvertible, Equatable {
+    package let key: String
+    package let source: String
+    package let problem: String
 
-    public init(key: String, source: String, problem: String) {
+    package init(key: String, source: String, problem: String) {
         self.key = key
         self.source = source
         self.problem = problem
     }
 
-    public var description: String { "invalid configuration: \(key) (from \(source)): \(problem)" }
+    package var description: String { "invalid configuration: \(key) (from \(source)): \(problem)" }
 }

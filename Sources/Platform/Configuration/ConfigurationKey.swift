@@ -2,39 +2,41 @@ import Foundation
 import Logging
 
 /// One configurable setting: its names in each source, whether it is secret, and how its text is parsed.
-public struct ConfigurationKey: Sendable {
+package struct ConfigurationKey: Sendable {
     /// The name in the config file and in `config print` (`snake_case`).
-    public let name: String
-    public let summary: String
-    public let isSecret: Bool
+    package let name: String
+    package let summary: String
+    package let isSecret: Bool
     let apply: @Sendable (String, inout InopsioConfiguration) throws(ConfigurationProblem) -> Void
     let current: @Sendable (InopsioConfiguration) -> String?
 
     /// `INOPSIO_` + upper-cased name.
-    public var environmentName: String { "INOPSIO_" + name.uppercased() }
+    package var environmentName: String { "INOPSIO_" + name.uppercased() }
     /// `--` + kebab-cased name.
-    public var flagName: String { "--" + name.replacingOccurrences(of: "_", with: "-") }
+    package var flagName: String { "--" + name.replacingOccurrences(of: "_", with: "-") }
 
     /// The value as `config print` shows it: secrets (passwords inside URLs) redacted.
-    public func displayValue(_ configuration: InopsioConfiguration) -> String {
+    package func displayValue(_ configuration: InopsioConfiguration) -> String {
         guard let value = current(configuration) else { return "(not set)" }
         return isSecret ? Redaction.redactURL(value) : value
     }
 }
 
 /// The reason one value was refused (the key and source are added by the loader).
-public struct ConfigurationProblem: Error {
+package struct ConfigurationProblem: Error {
     let message: String
     init(_ message: String) { self.message = message }
 }
 
 extension ConfigurationKey {
     /// Every setting, in the order `config print` and the README table list them.
-    public static let all: [ConfigurationKey] = [
+    package static let all: [ConfigurationKey] = [
         ConfigurationKey(
             name: "host", summary: "Address to listen on", isSecret: false,
             apply: { text, config throws(ConfigurationProblem) in
-                guard !text.isEmpty, !text.contains(" ") else { throw ConfigurationProblem("must be a host name or IP address") }
+                guard !text.isEmpty, !text.contains(" ") else {
+                    throw ConfigurationProblem("must be a host name or IP address")
+                }
                 config.host = text
             }, current: { $0.host }),
         ConfigurationKey(
@@ -57,7 +59,8 @@ extension ConfigurationKey {
                 config.modules = names == ["all"] ? nil : names
             }, current: { $0.modules?.joined(separator: ",") ?? "all" }),
         ConfigurationKey(
-            name: "database_url", summary: "`postgres://user:pass@host:5432/db` for PostgreSQL; unset for embedded SQLite",
+            name: "database_url",
+            summary: "`postgres://user:pass@host:5432/db` for PostgreSQL; unset for embedded SQLite",
             isSecret: true,
             apply: { text, config throws(ConfigurationProblem) in
                 guard let scheme = URLComponents(string: text)?.scheme,
@@ -114,7 +117,8 @@ extension ConfigurationKey {
             current: { String($0.autoMigrate) }),
         ConfigurationKey(
             name: "sqlite_readers", summary: "Read-only SQLite connections", isSecret: false,
-            apply: { text, config throws(ConfigurationProblem) in config.sqliteReaders = try parseInt(text, in: 1...64) },
+            apply: { text, config throws(ConfigurationProblem) in config.sqliteReaders = try parseInt(text, in: 1...64)
+            },
             current: { String($0.sqliteReaders) }),
         ConfigurationKey(
             name: "postgres_pool_size", summary: "Maximum PostgreSQL connections per process", isSecret: false,

@@ -2,27 +2,27 @@ import Foundation
 import Kernel
 
 /// Resolves the configuration from its four layers. Later layers win: defaults < file < environment < flags.
-public struct ConfigurationLoader: Sendable {
+package struct ConfigurationLoader: Sendable {
     /// Values given as command-line flags, keyed by `ConfigurationKey.name`.
-    public var flags: [String: String]
+    package var flags: [String: String]
     /// The process environment (only `INOPSIO_*` entries are read).
-    public var environment: [String: String]
+    package var environment: [String: String]
     /// Path of a JSON config file (`--config` or `INOPSIO_CONFIG`).
-    public var configFile: String?
+    package var configFile: String?
 
-    public init(flags: [String: String] = [:], environment: [String: String] = [:], configFile: String? = nil) {
+    package init(flags: [String: String] = [:], environment: [String: String] = [:], configFile: String? = nil) {
         self.flags = flags
         self.environment = environment
         self.configFile = configFile
     }
 
     /// The resolved configuration and, per key name, where its value came from.
-    public struct Resolved: Sendable {
-        public let configuration: InopsioConfiguration
-        public let sources: [String: String]
+    package struct Resolved: Sendable {
+        package let configuration: InopsioConfiguration
+        package let sources: [String: String]
     }
 
-    public func load() throws(ConfigurationError) -> Resolved {
+    package func load() throws(ConfigurationError) -> Resolved {
         var configuration = InopsioConfiguration()
         var sources: [String: String] = [:]
         let fileValues = try readFile()

@@ -4,7 +4,7 @@ import SQLKit
 
 /// A database the platform can run transactions on. Every repository goes through one of these calls;
 /// none hands out a bare connection.
-public protocol Database: Sendable {
+package protocol Database: Sendable {
     var dialect: DatabaseDialect { get }
 
     /// Runs `body` in a read-write transaction scoped to `tenant`. On PostgreSQL the transaction sets

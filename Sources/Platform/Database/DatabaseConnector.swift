@@ -3,8 +3,8 @@ import Logging
 
 /// Opens the database a configuration names and keeps it running for exactly the duration of `body`
 /// (the PostgreSQL pool's run loop is a child task, cancelled when `body` returns).
-public enum DatabaseConnector {
-    public static func withDatabase<T: Sendable>(
+package enum DatabaseConnector {
+    package static func withDatabase<T: Sendable>(
         configuration: InopsioConfiguration, logger: Logger, _ body: @Sendable (any Database) async throws -> T
     ) async throws -> T {
         if let url = configuration.databaseURL, !url.hasPrefix("sqlite:") {
@@ -21,7 +21,8 @@ public enum DatabaseConnector {
             }
         }
         let path = sqlitePath(configuration: configuration)
-        let database = try await SQLiteDatabase.open(path: path, readerCount: configuration.sqliteReaders, logger: logger)
+        let database = try await SQLiteDatabase.open(
+            path: path, readerCount: configuration.sqliteReaders, logger: logger)
         do {
             let result = try await body(database)
             await database.close()

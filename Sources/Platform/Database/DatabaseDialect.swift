@@ -3,14 +3,14 @@ import Kernel
 import SQLKit
 
 /// The two SQL engines Inopsio runs on. The same SQL runs on both except for the few column types below.
-public enum DatabaseDialect: String, Sendable {
+package enum DatabaseDialect: String, Sendable {
     case sqlite
     case postgres
 
     /// Column type for UUIDs: native on PostgreSQL, canonical lower-case text on SQLite.
-    public var uuidType: String { self == .postgres ? "UUID" : "TEXT" }
+    package var uuidType: String { self == .postgres ? "UUID" : "TEXT" }
     /// Column type for JSON documents.
-    public var jsonType: String { self == .postgres ? "JSONB" : "TEXT" }
+    package var jsonType: String { self == .postgres ? "JSONB" : "TEXT" }
     /// Timestamps are stored as epoch milliseconds on both engines, so they round-trip exactly.
-    public var timestampType: String { "BIGINT" }
+    package var timestampType: String { "BIGINT" }
 }

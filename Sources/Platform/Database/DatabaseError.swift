@@ -3,13 +3,13 @@ import Kernel
 import SQLKit
 
 /// Failures of the database layer itself (not of a query).
-public enum DatabaseError: Error, CustomStringConvertible, Sendable {
+package enum DatabaseError: Error, CustomStringConvertible, Sendable {
     case notTenantScoped
     case closed
     case invalidURL(String)
     case unsupportedScheme(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .notTenantScoped: "a tenant-scoped call was made in a system transaction"
         case .closed: "the database has been closed"

@@ -9,14 +9,14 @@ import SQLKit
 /// PostgreSQL through PostgresNIO's connection pool. Each tenant transaction sets `app.tenant_id` with
 /// `set_config(..., true)`, the bind-safe form of `SET LOCAL`, which the row-level security policies of
 /// tenant-owned tables read. System transactions set nothing, so they see no tenant-owned rows at all.
-public final class PostgresDatabase: Database {
-    public var dialect: DatabaseDialect { .postgres }
+package final class PostgresDatabase: Database {
+    package var dialect: DatabaseDialect { .postgres }
 
     let client: PostgresClient
     private let logger: Logger
 
     /// Builds the pool; nothing connects until `run()` is running (see `DatabaseConnector`).
-    public init(url: String, poolSize: Int, logger: Logger) throws {
+    package init(url: String, poolSize: Int, logger: Logger) throws {
         var configuration = try PostgresURL.parse(url)
         configuration.options.maximumConnections = max(1, poolSize)
         configuration.options.minimumConnections = 0
@@ -25,34 +25,38 @@ public final class PostgresDatabase: Database {
     }
 
     /// Runs the pool until the surrounding task is cancelled.
-    public func run() async {
+    package func run() async {
         await client.run()
     }
 
-    public func write<T: Sendable>(
+    package func write<T: Sendable>(
         tenant: TenantID, _ body: @Sendable (Transaction) async throws -> T
     ) async throws -> T {
         try await transaction(begin: "BEGIN", tenant: tenant, body)
     }
 
-    public func read<T: Sendable>(
+    package func read<T: Sendable>(
         tenant: TenantID, _ body: @Sendable (Transaction) async throws -> T
     ) async throws -> T {
         try await transaction(begin: "BEGIN READ ONLY", tenant: tenant, body)
     }
 
-    public func system<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws -> T {
+    package func system<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws -> T {
         try await transaction(begin: "BEGIN", tenant: nil, body)
     }
 
-    public func systemRead<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws -> T {
+    package func systemRead<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws -> T {
         try await transaction(begin: "BEGIN READ ONLY", tenant: nil, body)
     }
 
-    public func readOutsideTransaction<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws -> T {
+    package func readOutsideTransaction<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws
+        -> T
+    {
         let logger = self.logger
         return try await client.withConnection { connection in
-            try await body(Transaction(sql: connection.sql(queryLogLevel: .trace, logger: logger), dialect: .postgres, tenant: nil))
+            try await body(
+                Transaction(sql: connection.sql(queryLogLevel: .trace, logger: logger), dialect: .postgres, tenant: nil)
+            )
         }
     }
 
@@ -82,13 +86,13 @@ public final class PostgresDatabase: Database {
         }
     }
 
-    public func ping() async throws {
+    package func ping() async throws {
         try await client.query("SELECT 1", logger: logger)
     }
 
     /// Whether the connected role bypasses row-level security (a superuser or `BYPASSRLS`), which would make
     /// the tenant policies a no-op. Start-up warns when it does.
-    public func roleBypassesRowLevelSecurity() async throws -> Bool {
+    package func roleBypassesRowLevelSecurity() async throws -> Bool {
         let rows = try await client.query(
             "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user", logger: logger)
         for try await (bypasses) in rows.decode(Bool.self) {
@@ -97,7 +101,7 @@ public final class PostgresDatabase: Database {
         return false
     }
 
-    public func close() async {}
+    package func close() async {}
 }
 
 /// Parses `postgres://user:password@host:port/database?sslmode=...` into a pool configuration.

@@ -4,7 +4,7 @@ import SQLKit
 
 extension SQLRow {
     /// Decodes a UUID column stored natively (PostgreSQL) or as text (SQLite).
-    public func decodeUUID(column: String) throws -> UUID {
+    package func decodeUUID(column: String) throws -> UUID {
         if let text = try? decode(column: column, as: String.self) {
             guard let uuid = UUID(uuidString: text) else {
                 throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "\(column) is not a UUID"))

@@ -10,8 +10,8 @@ import Synchronization
 
 /// The embedded database: one SQLite file in WAL mode with a single writer connection (SQLite allows one writer
 /// at a time anyway; queueing here avoids `SQLITE_BUSY` storms) and a small pool of read-only connections.
-public final class SQLiteDatabase: Database {
-    public var dialect: DatabaseDialect { .sqlite }
+package final class SQLiteDatabase: Database {
+    package var dialect: DatabaseDialect { .sqlite }
 
     private let writer: SQLiteConnection
     private let writerGate = AsyncSemaphore(permits: 1)
@@ -29,7 +29,7 @@ public final class SQLiteDatabase: Database {
     }
 
     /// Opens (creating if needed) the database file at `path` with `readerCount` reader connections.
-    public static func open(path: String, readerCount: Int, logger: Logger) async throws -> SQLiteDatabase {
+    package static func open(path: String, readerCount: Int, logger: Logger) async throws -> SQLiteDatabase {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let writer = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
@@ -61,27 +61,29 @@ public final class SQLiteDatabase: Database {
         if readOnly { try await sql.raw("PRAGMA query_only = ON").run() }
     }
 
-    public func write<T: Sendable>(
+    package func write<T: Sendable>(
         tenant: TenantID, _ body: @Sendable (Transaction) async throws -> T
     ) async throws -> T {
         try await writeTransaction(tenant: tenant, body)
     }
 
-    public func system<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws -> T {
+    package func system<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws -> T {
         try await writeTransaction(tenant: nil, body)
     }
 
-    public func read<T: Sendable>(
+    package func read<T: Sendable>(
         tenant: TenantID, _ body: @Sendable (Transaction) async throws -> T
     ) async throws -> T {
         try await readTransaction(tenant: tenant, body)
     }
 
-    public func systemRead<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws -> T {
+    package func systemRead<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws -> T {
         try await readTransaction(tenant: nil, body)
     }
 
-    public func readOutsideTransaction<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws -> T {
+    package func readOutsideTransaction<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws
+        -> T
+    {
         try await withReader { sql in try await body(Transaction(sql: sql, dialect: .sqlite, tenant: nil)) }
     }
 
@@ -135,13 +137,13 @@ public final class SQLiteDatabase: Database {
         }
     }
 
-    public func ping() async throws {
+    package func ping() async throws {
         try await withReader { sql in
             _ = try await sql.raw("SELECT 1 AS one").first()
         }
     }
 
-    public func close() async {
+    package func close() async {
         await writerGate.acquire()
         for connection in readers + [writer] {
             try? await connection.close()

@@ -3,11 +3,11 @@ import Kernel
 import SQLKit
 
 /// One open transaction. Values are bound, never spliced into SQL text.
-public struct Transaction: Sendable {
-    public let sql: any SQLDatabase
-    public let dialect: DatabaseDialect
+package struct Transaction: Sendable {
+    package let sql: any SQLDatabase
+    package let dialect: DatabaseDialect
     /// The tenant this transaction is scoped to, `nil` for a system transaction.
-    public let tenant: TenantID?
+    package let tenant: TenantID?
 
     package init(sql: any SQLDatabase, dialect: DatabaseDialect, tenant: TenantID?) {
         self.sql = sql
@@ -16,7 +16,7 @@ public struct Transaction: Sendable {
     }
 
     /// A bind for a UUID in the form this engine stores it (native `uuid`, or lower-case text on SQLite).
-    public func bind(_ uuid: UUID) -> any SQLExpression {
+    package func bind(_ uuid: UUID) -> any SQLExpression {
         switch dialect {
         case .postgres: SQLBind(uuid)
         case .sqlite: SQLBind(uuid.lowercasedString)
@@ -24,10 +24,10 @@ public struct Transaction: Sendable {
     }
 
     /// A bind for a tenant id.
-    public func bind(_ tenant: TenantID) -> any SQLExpression { bind(tenant.rawValue) }
+    package func bind(_ tenant: TenantID) -> any SQLExpression { bind(tenant.rawValue) }
 
     /// The tenant this transaction is scoped to; a programming error to ask in a system transaction.
-    public func requireTenant() throws -> TenantID {
+    package func requireTenant() throws -> TenantID {
         guard let tenant else { throw DatabaseError.notTenantScoped }
         return tenant
     }

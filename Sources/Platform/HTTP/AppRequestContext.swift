@@ -5,38 +5,38 @@ import NIOCore
 
 /// The typed request context every route receives. Tenant and principal are filled by authentication
 /// middleware (Identity); handlers read them through the throwing accessors, never from headers.
-public struct AppRequestContext: RequestContext {
-    public var coreContext: CoreRequestContextStorage
+package struct AppRequestContext: RequestContext {
+    package var coreContext: CoreRequestContextStorage
     /// Largest body the JSON helpers will collect; set per process from `max_body_bytes`.
-    public var maxUploadSize: Int = 1_048_576
+    package var maxUploadSize: Int = 1_048_576
     /// The request id echoed in `X-Request-ID`, problem bodies and log lines.
-    public var requestID: String = ""
+    package var requestID: String = ""
     /// The nonce allowed by this response's Content-Security-Policy for `<script>`/`<style>` elements.
-    public var cspNonce: String = ""
-    public var tenant: TenantID?
-    public var principal: Principal?
+    package var cspNonce: String = ""
+    package var tenant: TenantID?
+    package var principal: Principal?
     /// The peer address of the connection (the gateway's, behind a proxy).
-    public let remoteAddress: String?
+    package let remoteAddress: String?
 
-    public init(source: ApplicationRequestContextSource) {
+    package init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress?.ipAddress
     }
 
     /// The authenticated tenant, or 401 problem+json.
-    public func requireTenant() throws -> TenantID {
+    package func requireTenant() throws -> TenantID {
         guard let tenant else { throw Problem.unauthorized() }
         return tenant
     }
 
     /// The authenticated principal, or 401 problem+json.
-    public func requirePrincipal() throws -> Principal {
+    package func requirePrincipal() throws -> Principal {
         guard let principal else { throw Problem.unauthorized() }
         return principal
     }
 
     /// Passes when the principal holds `permission`; 401 when unauthenticated, 403 otherwise (default deny).
-    public func require(_ permission: Permission) throws {
+    package func require(_ permission: Permission) throws {
         let principal = try requirePrincipal()
         guard principal.permissions.contains(permission) else {
             throw Problem(status: .forbidden, detail: "this action needs the \(permission) permission")

@@ -5,6 +5,6 @@ import Kernel
 import Logging
 
 /// Renders an HTML error page for browser routes; supplied by the web kit.
-public protocol ErrorPageRenderer: Sendable {
+package protocol ErrorPageRenderer: Sendable {
     func render(problem: Problem, request: Request, context: AppRequestContext) -> Response
 }

@@ -4,19 +4,19 @@ import NIOCore
 
 /// `/health` (the process answers), `/ready` (database reachable and every migration applied; 503 otherwise)
 /// and `/metrics` (Prometheus text format).
-public struct HealthRoutes: Sendable {
+package struct HealthRoutes: Sendable {
     let database: any Database
     let migrations: [Migration]
     let metrics: HTTPMetrics
     static let timeout: Duration = .seconds(2)
 
-    public init(database: any Database, migrations: [Migration], metrics: HTTPMetrics) {
+    package init(database: any Database, migrations: [Migration], metrics: HTTPMetrics) {
         self.database = database
         self.migrations = migrations
         self.metrics = metrics
     }
 
-    public func register(on routes: RouteRegistrar) {
+    package func register(on routes: RouteRegistrar) {
         routes.get("/health") { _, _ in
             Self.json(status: .ok, #"{"status":"ok"}"#)
         }
@@ -25,7 +25,8 @@ public struct HealthRoutes: Sendable {
         }
         routes.get("/metrics") { _, _ in
             Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
                 body: .init(byteBuffer: ByteBuffer(bytes: self.metrics.exposition())))
         }
     }
@@ -51,7 +52,8 @@ public struct HealthRoutes: Sendable {
                         // The database answers but has no ledger yet: nothing has been migrated.
                         return ("ok", "\(expected) pending")
                     }
-                    logger.warning("readiness check failed", metadata: ["error.message": "\(String(reflecting: error))"])
+                    logger.warning(
+                        "readiness check failed", metadata: ["error.message": "\(String(reflecting: error))"])
                     return ("unreachable", "unknown")
                 }
             }

@@ -4,15 +4,15 @@ import Kernel
 
 /// A request body type that names its JSON fields, so that fields it does not know are refused with 400
 /// rather than silently ignored (a misspelt optional field would otherwise look accepted).
-public protocol JSONRequestBody: Decodable {
+package protocol JSONRequestBody: Decodable {
     static var fieldNames: Set<String> { get }
 }
 
 /// Reading JSON request bodies with errors a client can act on.
-public enum JSONBody {
+package enum JSONBody {
     /// Collects the body (up to `context.maxUploadSize`, else 413) and decodes it; malformed JSON or a wrong
     /// shape gives 400 problem+json naming the field.
-    public static func decode<T: Decodable>(_ type: T.Type, from request: Request, context: AppRequestContext)
+    package static func decode<T: Decodable>(_ type: T.Type, from request: Request, context: AppRequestContext)
         async throws -> T
     {
         if let contentType = request.headers[.contentType], !contentType.lowercased().contains("json") {
@@ -31,8 +31,11 @@ public enum JSONBody {
                 let unknown = Set(fields.keys).subtracting(strict.fieldNames).sorted()
                 guard unknown.isEmpty else {
                     throw Problem(
-                        status: .badRequest, title: "Invalid request body", detail: "unknown field(s) \(unknown.joined(separator: ", "))",
-                        errors: unknown.map { FieldIssue(field: $0, code: "unknown_field", message: "is not a field of this resource") })
+                        status: .badRequest, title: "Invalid request body",
+                        detail: "unknown field(s) \(unknown.joined(separator: ", "))",
+                        errors: unknown.map {
+                            FieldIssue(field: $0, code: "unknown_field", message: "is not a field of this resource")
+                        })
                 }
             }
             return try JSONDecoder().decode(T.self, from: data)

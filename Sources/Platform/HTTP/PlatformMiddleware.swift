@@ -6,8 +6,8 @@ import Logging
 /// error mapping, security headers, RED metrics and the access log, in a single pass. They are one layer, not
 /// six, because each async middleware layer costs throughput (ARCHITECTURE.md's budget); each part is a small
 /// type of its own (`BodyLimit`, `ErrorMapper`, `SecurityHeaders`, `HTTPMetrics`, `AccessLog`).
-public struct PlatformMiddleware: RouterMiddleware {
-    public typealias Context = AppRequestContext
+package struct PlatformMiddleware: RouterMiddleware {
+    package typealias Context = AppRequestContext
     let metrics: HTTPMetrics
     /// `nil` when the access log is switched off.
     let accessLog: LogSink?
@@ -15,7 +15,7 @@ public struct PlatformMiddleware: RouterMiddleware {
     let maxBodyBytes: Int
     let tls: Bool
 
-    public init(
+    package init(
         metrics: HTTPMetrics, accessLog: LogSink?, errorPages: (any ErrorPageRenderer)?, maxBodyBytes: Int,
         tls: Bool = false
     ) {
@@ -26,7 +26,7 @@ public struct PlatformMiddleware: RouterMiddleware {
         self.tls = tls
     }
 
-    public func handle(
+    package func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         let start = ContinuousClock.now

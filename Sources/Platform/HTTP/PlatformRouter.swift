@@ -2,8 +2,8 @@ import Hummingbird
 
 /// Builds the one router of a process: the platform middleware, platform routes, then every module's API routes
 /// and pages, then the 405 answers.
-public enum PlatformRouter {
-    public static func build(
+package enum PlatformRouter {
+    package static func build(
         modules: [any Module], context: ModuleContext, metrics: HTTPMetrics, accessLog: LogSink?
     ) -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)

@@ -4,17 +4,17 @@ import Hummingbird
 import Kernel
 
 /// An RFC 9457 problem: every error answer of every module is one of these, as `application/problem+json`.
-public struct Problem: Error, Sendable {
-    public var status: HTTPResponse.Status
+package struct Problem: Error, Sendable {
+    package var status: HTTPResponse.Status
     /// A URI reference identifying the problem type; `about:blank` means "see the status code".
-    public var type: String
-    public var title: String
-    public var detail: String?
-    public var errors: [FieldIssue]?
+    package var type: String
+    package var title: String
+    package var detail: String?
+    package var errors: [FieldIssue]?
     /// Extra response headers (`Allow` for 405, `Retry-After` for 429, `WWW-Authenticate` for 401).
-    public var headers: HTTPFields
+    package var headers: HTTPFields
 
-    public init(
+    package init(
         status: HTTPResponse.Status, type: String = "about:blank", title: String? = nil, detail: String? = nil,
         errors: [FieldIssue]? = nil, headers: HTTPFields = [:]
     ) {
@@ -26,17 +26,17 @@ public struct Problem: Error, Sendable {
         self.headers = headers
     }
 
-    public static func unauthorized(detail: String = "authentication is required") -> Problem {
+    package static func unauthorized(detail: String = "authentication is required") -> Problem {
         Problem(status: .unauthorized, detail: detail, headers: [.wwwAuthenticate: "Bearer"])
     }
 
-    public static func validation(_ issues: [FieldIssue]) -> Problem {
+    package static func validation(_ issues: [FieldIssue]) -> Problem {
         Problem(
             status: .unprocessableContent, type: "/problems/validation", title: "Validation failed",
             detail: "\(issues.count) field(s) failed validation", errors: issues)
     }
 
-    public static func notFound(detail: String? = nil) -> Problem {
+    package static func notFound(detail: String? = nil) -> Problem {
         Problem(status: .notFound, detail: detail)
     }
 
@@ -52,11 +52,12 @@ public struct Problem: Error, Sendable {
     }
 
     /// The complete response.
-    public func response(instance: String, requestID: String) -> Response {
+    package func response(instance: String, requestID: String) -> Response {
         var fields = headers
         fields[.contentType] = "application/problem+json"
         fields[.cacheControl] = "no-store"
-        return Response(status: status, headers: fields, body: .init(byteBuffer: body(instance: instance, requestID: requestID)))
+        return Response(
+            status: status, headers: fields, body: .init(byteBuffer: body(instance: instance, requestID: requestID)))
     }
 }
 

@@ -3,18 +3,18 @@ import Hummingbird
 
 /// The router modules register on. It forwards to Hummingbird's router and remembers which methods each path
 /// template has, so that `finish()` can answer the other methods with 405 and an `Allow` header instead of 404.
-public final class RouteRegistrar: RouterMethods {
-    public typealias Context = AppRequestContext
+package final class RouteRegistrar: RouterMethods {
+    package typealias Context = AppRequestContext
     let router: Router<AppRequestContext>
     /// Written only while routes are registered, on one task, before the server starts.
     private var methodsByPath: [String: (path: RouterPath, methods: Set<HTTPRequest.Method>)] = [:]
 
-    public init(router: Router<AppRequestContext>) {
+    package init(router: Router<AppRequestContext>) {
         self.router = router
     }
 
     @discardableResult
-    public func on<Responder: HTTPResponder>(_ path: RouterPath, method: HTTPRequest.Method, responder: Responder)
+    package func on<Responder: HTTPResponder>(_ path: RouterPath, method: HTTPRequest.Method, responder: Responder)
         -> Self where Responder.Context == Context
     {
         methodsByPath[path.description, default: (path, [])].methods.insert(method)
@@ -23,13 +23,13 @@ public final class RouteRegistrar: RouterMethods {
     }
 
     @discardableResult
-    public func add(middleware: any MiddlewareProtocol<Request, Response, Context>) -> Self {
+    package func add(middleware: any MiddlewareProtocol<Request, Response, Context>) -> Self {
         router.add(middleware: middleware)
         return self
     }
 
     /// Adds 405 answers for the unregistered methods of every registered path. Call once, after all routes.
-    public func finish() {
+    package func finish() {
         let table = methodsByPath
         let candidates: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete]
         for (_, entry) in table {

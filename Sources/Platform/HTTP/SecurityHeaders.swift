@@ -5,10 +5,11 @@ import Hummingbird
 /// The security headers every response carries, and its Content-Security-Policy: pages get one allowing only
 /// this origin plus the per-request nonce (no `unsafe-inline`, no `unsafe-eval`); everything else gets
 /// `default-src 'none'`.
-public enum SecurityHeaders {
+package enum SecurityHeaders {
     static func apply(to response: inout Response, isPage: Bool, nonce: String, tls: Bool) {
         let html = isPage && response.headers[.contentType]?.hasPrefix("text/html") == true
-        response.headers[.contentSecurityPolicy] = html ? pagePolicy(nonce: nonce) : "default-src 'none'; frame-ancestors 'none'"
+        response.headers[.contentSecurityPolicy] =
+            html ? pagePolicy(nonce: nonce) : "default-src 'none'; frame-ancestors 'none'"
         response.headers[.xContentTypeOptions] = "nosniff"
         response.headers[.xFrameOptions] = "DENY"
         response.headers[.referrerPolicy] = "strict-origin-when-cross-origin"
@@ -21,7 +22,7 @@ public enum SecurityHeaders {
     }
 
     /// The policy for HTML pages.
-    public static func pagePolicy(nonce: String) -> String {
+    package static func pagePolicy(nonce: String) -> String {
         "default-src 'self'; script-src 'self' 'nonce-\(nonce)'; style-src 'self' 'nonce-\(nonce)'; "
             + "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
             + "form-action 'self'; frame-ancestors 'none'"
@@ -39,5 +40,5 @@ extension HTTPField.Name {
     static let xContentTypeOptions = HTTPField.Name("X-Content-Type-Options")!
     static let xFrameOptions = HTTPField.Name("X-Frame-Options")!
     static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
-    public static let xRequestID = HTTPField.Name("X-Request-ID")!
+    package static let xRequestID = HTTPField.Name("X-Request-ID")!
 }

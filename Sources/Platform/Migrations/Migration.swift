@@ -3,13 +3,13 @@ import Foundation
 
 /// One numbered, append-only schema change owned by one module. Statements may differ per dialect (column
 /// types, row-level security); the checksum covers the statements of the dialect being migrated.
-public struct Migration: Sendable {
-    public let module: String
-    public let number: Int
-    public let name: String
+package struct Migration: Sendable {
+    package let module: String
+    package let number: Int
+    package let name: String
     private let makeStatements: @Sendable (DatabaseDialect) -> [String]
 
-    public init(
+    package init(
         module: String, number: Int, name: String, statements: @escaping @Sendable (DatabaseDialect) -> [String]
     ) {
         self.module = module
@@ -18,14 +18,14 @@ public struct Migration: Sendable {
         self.makeStatements = statements
     }
 
-    public func statements(for dialect: DatabaseDialect) -> [String] { makeStatements(dialect) }
+    package func statements(for dialect: DatabaseDialect) -> [String] { makeStatements(dialect) }
 
     /// SHA-256 (hex) of the statements for `dialect`: start-up refuses to run if an applied migration changed.
-    public func checksum(for dialect: DatabaseDialect) -> String {
+    package func checksum(for dialect: DatabaseDialect) -> String {
         let text = statements(for: dialect).joined(separator: "\n;\n")
         return SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
     /// `module#number name`, as logs and `inopsio migrate --status` show it.
-    public var label: String { "\(module)#\(number) \(name)" }
+    package var label: String { "\(module)#\(number) \(name)" }
 }

@@ -4,11 +4,11 @@ import Logging
 import SQLKit
 
 /// Why migrations refused to run.
-public enum MigrationError: Error, CustomStringConvertible, Equatable {
+package enum MigrationError: Error, CustomStringConvertible, Equatable {
     case checksumMismatch(label: String)
     case badNumbering(module: String, numbers: [Int])
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .checksumMismatch(let label):
             "applied migration \(label) has changed since it was applied (checksum mismatch); migrations are append-only: add a new one instead"

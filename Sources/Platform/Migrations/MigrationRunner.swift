@@ -8,15 +8,15 @@ import SQLKit
 /// All pending migrations run in one system transaction that first takes the migration lock
 /// (`pg_advisory_xact_lock` on PostgreSQL, SQLite's write lock via `BEGIN IMMEDIATE`), so several processes
 /// starting at once apply each migration exactly once: the later ones wait, then find nothing left to do.
-public struct MigrationRunner: Sendable {
+package struct MigrationRunner: Sendable {
     /// An arbitrary, fixed advisory-lock key ("inopsio" in ASCII) shared by every Inopsio process.
     static let advisoryLockKey: Int64 = 0x696E_6F70_7369_6F
-    public let database: any Database
-    public let migrations: [Migration]
+    package let database: any Database
+    package let migrations: [Migration]
     let logger: Logger
 
     /// Validates numbering: per module, numbers are 1, 2, 3, ... without gaps or duplicates.
-    public init(database: any Database, migrations: [Migration], logger: Logger) throws {
+    package init(database: any Database, migrations: [Migration], logger: Logger) throws {
         try Self.validateNumbering(migrations)
         self.database = database
         self.migrations = migrations
@@ -24,7 +24,7 @@ public struct MigrationRunner: Sendable {
     }
 
     /// Per module, migration numbers must be 1, 2, 3, ... in order, without gaps or duplicates.
-    public static func validateNumbering(_ migrations: [Migration]) throws {
+    package static func validateNumbering(_ migrations: [Migration]) throws {
         var numbers: [String: [Int]] = [:]
         for migration in migrations { numbers[migration.module, default: []].append(migration.number) }
         for (module, list) in numbers where list != Array(1...list.count) {
@@ -34,7 +34,7 @@ public struct MigrationRunner: Sendable {
 
     /// Applies what is pending and returns the labels of the migrations this call applied.
     @discardableResult
-    public func apply() async throws -> [String] {
+    package func apply() async throws -> [String] {
         let migrations = self.migrations
         let logger = self.logger
         return try await database.system { tx in
@@ -64,7 +64,7 @@ public struct MigrationRunner: Sendable {
     }
 
     /// Each known migration with whether it is applied; throws if an applied one changed.
-    public func status() async throws -> [MigrationStatus] {
+    package func status() async throws -> [MigrationStatus] {
         let migrations = self.migrations
         return try await database.systemRead { tx in
             let applied = try await MigrationRunner.tableExists(tx) ? MigrationRunner.appliedChecksums(tx) : [:]
@@ -74,7 +74,7 @@ public struct MigrationRunner: Sendable {
     }
 
     /// The number of known migrations not yet applied (used by `/ready`).
-    public func pendingCount() async throws -> Int {
+    package func pendingCount() async throws -> Int {
         try await status().filter { !$0.applied }.count
     }
 

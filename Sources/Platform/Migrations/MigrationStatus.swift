@@ -4,7 +4,7 @@ import Logging
 import SQLKit
 
 /// Whether one known migration has been applied.
-public struct MigrationStatus: Sendable, Equatable {
-    public let label: String
-    public let applied: Bool
+package struct MigrationStatus: Sendable, Equatable {
+    package let label: String
+    package let applied: Bool
 }

@@ -6,8 +6,8 @@ import Foundation
 /// `FORCE` makes the policy apply to the table owner too, which is the role the application usually runs as.
 /// A transaction without `app.tenant_id` (a system transaction) sees no rows at all; there is deliberately no
 /// bypass setting. Cross-tenant maintenance, when a later module needs it, gets its own `BYPASSRLS` role.
-public enum TenantIsolation {
-    public static func statements(table: String, dialect: DatabaseDialect) -> [String] {
+package enum TenantIsolation {
+    package static func statements(table: String, dialect: DatabaseDialect) -> [String] {
         guard dialect == .postgres else { return [] }
         let predicate = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid"
         return [

@@ -3,7 +3,7 @@ import Kernel
 import Logging
 
 /// A unit of background work a module declares (scheduled or enqueued by name).
-public protocol BackgroundJob: Sendable {
+package protocol BackgroundJob: Sendable {
     var name: String { get }
     func run(context: ModuleContext) async throws
 }

@@ -3,7 +3,7 @@ import Kernel
 import Logging
 
 /// Reacts to domain events of the given types, idempotently, inside the consumer's own transaction.
-public protocol EventConsumer: Sendable {
+package protocol EventConsumer: Sendable {
     /// The consumer group name; each group sees every event once.
     var group: String { get }
     var eventTypes: [String] { get }

@@ -4,7 +4,7 @@ import Logging
 
 /// One domain module (CRM, ERP, ...) as the composition root sees it: everything it contributes to a process.
 /// Modules never import each other; they share Kernel types and talk through events or HTTP.
-public protocol Module: Sendable {
+package protocol Module: Sendable {
     /// Lower-case name used by `--modules` and as the owner of its migrations (`crm`).
     var name: String { get }
     /// The permissions this module checks, declared so roles can be built from them.
@@ -22,10 +22,10 @@ public protocol Module: Sendable {
 }
 
 extension Module {
-    public var permissions: [Permission] { [] }
-    public var migrations: [Migration] { [] }
-    public var consumers: [any EventConsumer] { [] }
-    public var jobs: [any BackgroundJob] { [] }
-    public func registerRoutes(on routes: RouteRegistrar, context: ModuleContext) {}
-    public func registerPages(on routes: RouteRegistrar, context: ModuleContext) {}
+    package var permissions: [Permission] { [] }
+    package var migrations: [Migration] { [] }
+    package var consumers: [any EventConsumer] { [] }
+    package var jobs: [any BackgroundJob] { [] }
+    package func registerRoutes(on routes: RouteRegistrar, context: ModuleContext) {}
+    package func registerPages(on routes: RouteRegistrar, context: ModuleContext) {}
 }

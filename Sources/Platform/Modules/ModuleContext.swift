@@ -3,14 +3,14 @@ import Kernel
 import Logging
 
 /// What the platform hands every module when it is assembled.
-public struct ModuleContext: Sendable {
-    public let database: any Database
-    public let configuration: InopsioConfiguration
-    public let logger: Logger
-    public let web: WebKit
-    public let clock: any WallClock
+package struct ModuleContext: Sendable {
+    package let database: any Database
+    package let configuration: InopsioConfiguration
+    package let logger: Logger
+    package let web: WebKit
+    package let clock: any WallClock
 
-    public init(
+    package init(
         database: any Database, configuration: InopsioConfiguration, logger: Logger, web: WebKit,
         clock: any WallClock = SystemWallClock()
     ) {

@@ -5,13 +5,16 @@ import Hummingbird
 enum AccessLog {
     /// Writes one ECS-shaped JSON line per request straight into the sink's buffer.
     static func write(
-        to sink: LogSink, request: Request, response: Response, context: AppRequestContext, route: String, duration: Duration
+        to sink: LogSink, request: Request, response: Response, context: AppRequestContext, route: String,
+        duration: Duration
     ) {
         let nanoseconds = duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
         sink.record { line in
             line.raw("{\"@timestamp\":")
             line.timestamp()
-            line.raw(",\"log.level\":\"info\",\"message\":\"request\",\"event.dataset\":\"http.access\",\"http.request.method\":")
+            line.raw(
+                ",\"log.level\":\"info\",\"message\":\"request\",\"event.dataset\":\"http.access\",\"http.request.method\":"
+            )
             line.quoted(request.method.rawValue)
             line.raw(",\"url.path\":")
             line.quoted(request.uri.path)

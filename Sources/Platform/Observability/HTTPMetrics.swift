@@ -5,8 +5,8 @@ import Synchronization
 /// RED metrics per route template, method and status: `http_requests_total` and
 /// `http_request_duration_seconds`. Handles are created once per label combination and cached, so a request
 /// costs one dictionary lookup, not a registry lookup with freshly allocated label arrays.
-public final class HTTPMetrics: Sendable {
-    public let registry: PrometheusCollectorRegistry
+package final class HTTPMetrics: Sendable {
+    package let registry: PrometheusCollectorRegistry
     private let handles = Mutex<[Key: Handles]>([:])
 
     /// One label combination.
@@ -28,12 +28,12 @@ public final class HTTPMetrics: Sendable {
         .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10),
     ]
 
-    public init(registry: PrometheusCollectorRegistry) {
+    package init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
     }
 
     /// Records one finished request.
-    public func record(route: String, method: HTTPRequest.Method, status: Int, duration: Duration) {
+    package func record(route: String, method: HTTPRequest.Method, status: Int, duration: Duration) {
         let key = Key(route: route, method: method, status: status)
         let existing = handles.withLock { $0[key] }
         let metric = existing ?? makeHandles(key)
@@ -46,7 +46,8 @@ public final class HTTPMetrics: Sendable {
         let created = Handles(
             requests: registry.makeCounter(
                 descriptor: MetricNameDescriptor(
-                    metricName: "http_requests", unitName: "total", helpText: "HTTP requests by route, method and status"),
+                    metricName: "http_requests", unitName: "total",
+                    helpText: "HTTP requests by route, method and status"),
                 labels: labels),
             duration: registry.makeDurationHistogram(
                 descriptor: MetricNameDescriptor(
@@ -61,7 +62,7 @@ public final class HTTPMetrics: Sendable {
     }
 
     /// The Prometheus text exposition of every metric in the registry.
-    public func exposition() -> [UInt8] {
+    package func exposition() -> [UInt8] {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(16 * 1024)
         registry.emit(into: &buffer)

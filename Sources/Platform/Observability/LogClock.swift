@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Formats "now" as `2026-11-25T01:23:25.123Z`, reformatting the date and time only when the second changes.

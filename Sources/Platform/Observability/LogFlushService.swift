@@ -1,14 +1,14 @@
 import ServiceLifecycle
 
 /// Flushes the log sink every 200 ms while the server runs, and once more when the service group shuts down.
-public struct LogFlushService: Service {
+package struct LogFlushService: Service {
     let sink: LogSink
 
-    public init(sink: LogSink) {
+    package init(sink: LogSink) {
         self.sink = sink
     }
 
-    public func run() async throws {
+    package func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             try? await Task.sleep(for: .milliseconds(200))
             sink.flush()

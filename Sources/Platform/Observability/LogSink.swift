@@ -1,14 +1,15 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Where log lines go: appended to an in-memory buffer and written to a file descriptor in large chunks,
 /// so logging a request costs a memory copy rather than a system call. `LogFlushService` empties it
 /// periodically and at shutdown; `immediate` sinks (command-line tools) write every line at once.
-public final class LogSink: Sendable {
+package final class LogSink: Sendable {
     private struct State {
         var bytes: [UInt8] = []
         var clock = LogClock()
@@ -19,13 +20,13 @@ public final class LogSink: Sendable {
     private let immediate: Bool
     static let flushThreshold = 64 * 1024
 
-    public init(fileDescriptor: Int32 = 1, immediate: Bool) {
+    package init(fileDescriptor: Int32 = 1, immediate: Bool) {
         self.fileDescriptor = fileDescriptor
         self.immediate = immediate
     }
 
     /// Appends one line (a newline is added).
-    public func write(line: String) {
+    package func write(line: String) {
         record { $0.raw(line) }
     }
 
@@ -46,7 +47,7 @@ public final class LogSink: Sendable {
     }
 
     /// Writes out whatever is buffered.
-    public func flush() {
+    package func flush() {
         state.withLock { state in
             guard !state.bytes.isEmpty else { return }
             Self.writeAll(state.bytes, to: fileDescriptor)
@@ -71,8 +72,8 @@ public final class LogSink: Sendable {
 
 private func systemWrite(_ fd: Int32, _ pointer: UnsafeRawPointer, _ count: Int) -> Int {
     #if canImport(Glibc)
-    Glibc.write(fd, pointer, count)
+        Glibc.write(fd, pointer, count)
     #else
-    Darwin.write(fd, pointer, count)
+        Darwin.write(fd, pointer, count)
     #endif
 }

@@ -3,26 +3,26 @@ import Logging
 
 /// A swift-log handler writing one line per entry: JSON with ECS field names (`@timestamp`, `log.level`,
 /// `message`, `log.logger`, plus metadata keys as given), or human-readable text.
-public struct StructuredLogHandler: LogHandler {
-    public var metadata: Logger.Metadata = [:]
-    public var logLevel: Logger.Level
+package struct StructuredLogHandler: LogHandler {
+    package var metadata: Logger.Metadata = [:]
+    package var logLevel: Logger.Level
     let label: String
     let sink: LogSink
     let json: Bool
 
-    public init(label: String, sink: LogSink, level: Logger.Level, json: Bool) {
+    package init(label: String, sink: LogSink, level: Logger.Level, json: Bool) {
         self.label = label
         self.sink = sink
         self.logLevel = level
         self.json = json
     }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    public func log(event: LogEvent) {
+    package func log(event: LogEvent) {
         var merged = metadata
         if let extra = event.metadata { merged.merge(extra) { $1 } }
         let level = event.level.rawValue

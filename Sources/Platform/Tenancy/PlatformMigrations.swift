@@ -1,6 +1,6 @@
 /// The platform's own tables: tenants. Owned by the pseudo-module `platform`, applied before any module's.
-public enum PlatformMigrations {
-    public static let all: [Migration] = [
+package enum PlatformMigrations {
+    package static let all: [Migration] = [
         Migration(module: "platform", number: 1, name: "create_tenants") { dialect in
             [
                 """

@@ -2,26 +2,26 @@ import Foundation
 import Kernel
 
 /// A customer company: the unit of data isolation.
-public struct Tenant: Sendable, Equatable, Codable {
+package struct Tenant: Sendable, Equatable, Codable {
     /// Suspended tenants keep their data but their sign-ins and tokens stop working.
-    public enum Status: String, Sendable, Codable, CaseIterable {
+    package enum Status: String, Sendable, Codable, CaseIterable {
         case active
         case suspended
     }
 
-    public let id: TenantID
-    public let slug: String
-    public let name: String
-    public let status: Status
-    public let plan: String
-    public let createdAt: Date
+    package let id: TenantID
+    package let slug: String
+    package let name: String
+    package let status: Status
+    package let plan: String
+    package let createdAt: Date
 
     enum CodingKeys: String, CodingKey {
         case id, slug, name, status, plan
         case createdAt = "created_at"
     }
 
-    public init(id: TenantID, slug: String, name: String, status: Status, plan: String, createdAt: Date) {
+    package init(id: TenantID, slug: String, name: String, status: Status, plan: String, createdAt: Date) {
         self.id = id
         self.slug = slug
         self.name = name
@@ -32,16 +32,16 @@ public struct Tenant: Sendable, Equatable, Codable {
 }
 
 /// The rules for a new tenant's slug and name, kept out of the store so they are testable without SQL.
-public enum TenantRules {
+package enum TenantRules {
     /// Slugs that would collide with paths or well-known host names.
     static let reservedSlugs: Set<String> = [
         "api", "app", "admin", "www", "mail", "static", "assets", "auth", "oauth2", "login", "signup", "health",
         "ready", "metrics", "inopsio", "system", "root", "public",
     ]
-    public static let plans: Set<String> = ["standard", "enterprise"]
+    package static let plans: Set<String> = ["standard", "enterprise"]
 
     /// Validates and returns issues per field (empty when valid).
-    public static func validate(slug: String, name: String, plan: String) -> [FieldIssue] {
+    package static func validate(slug: String, name: String, plan: String) -> [FieldIssue] {
         var issues: [FieldIssue] = []
         let slugCharacters = slug.unicodeScalars.allSatisfy {
             ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-"
@@ -66,7 +66,8 @@ public enum TenantRules {
         }
         if !plans.contains(plan) {
             issues.append(
-                FieldIssue(field: "plan", code: "invalid_value", message: "one of \(plans.sorted().joined(separator: ", "))"))
+                FieldIssue(
+                    field: "plan", code: "invalid_value", message: "one of \(plans.sorted().joined(separator: ", "))"))
         }
         return issues
     }

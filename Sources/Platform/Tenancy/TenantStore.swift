@@ -4,15 +4,17 @@ import SQLKit
 
 /// Creates and finds tenants. `tenants` is a platform table (not tenant-owned), so it is read and written in
 /// system transactions.
-public struct TenantStore: Sendable {
+package struct TenantStore: Sendable {
     let database: any Database
 
-    public init(database: any Database) {
+    package init(database: any Database) {
         self.database = database
     }
 
     /// Creates an active tenant; 409-style `DomainError.conflict` if the slug is taken.
-    public func create(slug: String, name: String, plan: String = "standard", now: Date = Date()) async throws -> Tenant {
+    package func create(slug: String, name: String, plan: String = "standard", now: Date = Date()) async throws
+        -> Tenant
+    {
         let issues = TenantRules.validate(slug: slug, name: name, plan: plan)
         guard issues.isEmpty else { throw DomainError.validation(issues) }
         let tenant = Tenant(
@@ -33,20 +35,20 @@ public struct TenantStore: Sendable {
         }
     }
 
-    public func find(slug: String) async throws -> Tenant? {
+    package func find(slug: String) async throws -> Tenant? {
         try await database.systemRead { tx in
             try await tx.sql.raw("SELECT * FROM tenants WHERE slug = \(bind: slug)").first().map(TenantStore.decode)
         }
     }
 
-    public func find(id: TenantID) async throws -> Tenant? {
+    package func find(id: TenantID) async throws -> Tenant? {
         try await database.systemRead { tx in
             try await tx.sql.raw("SELECT * FROM tenants WHERE id = \(tx.bind(id))").first().map(TenantStore.decode)
         }
     }
 
     /// Tenants ordered by slug, `limit` at a time, starting after `afterSlug`.
-    public func list(limit: Int, afterSlug: String?) async throws -> [Tenant] {
+    package func list(limit: Int, afterSlug: String?) async throws -> [Tenant] {
         try await database.systemRead { tx in
             let rows = try await tx.sql.raw(
                 """
@@ -59,7 +61,7 @@ public struct TenantStore: Sendable {
 
     /// Suspends or reactivates a tenant; returns false if there is no such tenant.
     @discardableResult
-    public func setStatus(_ status: Tenant.Status, of id: TenantID) async throws -> Bool {
+    package func setStatus(_ status: Tenant.Status, of id: TenantID) async throws -> Bool {
         try await database.system { tx in
             try await tx.sql.raw(
                 "UPDATE tenants SET status = \(bind: status.rawValue) WHERE id = \(tx.bind(id)) RETURNING id"

@@ -1,10 +1,10 @@
 import Foundation
 
 /// The languages the web apps speak. Arabic is written right to left.
-public enum AppLocale: String, CaseIterable, Sendable {
+package enum AppLocale: String, CaseIterable, Sendable {
     case en
     case fr
     case ar
 
-    public var direction: String { self == .ar ? "rtl" : "ltr" }
+    package var direction: String { self == .ar ? "rtl" : "ltr" }
 }

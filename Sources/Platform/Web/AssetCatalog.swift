@@ -7,7 +7,7 @@ import NIOCore
 /// Static files (CSS, JS, icons) served from the binary's resources under fingerprinted names
 /// (`/assets/app.3f9a1c2b7d.css`) with a one-year immutable cache; a new build changes the name, never the
 /// content behind an old one.
-public struct AssetCatalog: Sendable {
+package struct AssetCatalog: Sendable {
     /// One file, ready to send.
     struct Asset: Sendable {
         let contentType: String
@@ -20,7 +20,7 @@ public struct AssetCatalog: Sendable {
     /// Logical name (`app.css`) → URL path (`/assets/app.<hash>.css`).
     let paths: [String: String]
 
-    public init(files: [String: Data]) {
+    package init(files: [String: Data]) {
         var assets: [String: Asset] = [:]
         var paths: [String: String] = [:]
         for (name, data) in files {
@@ -39,7 +39,7 @@ public struct AssetCatalog: Sendable {
     }
 
     /// Loads every file in the bundled `Assets` folder.
-    public static func bundled() throws -> AssetCatalog {
+    package static func bundled() throws -> AssetCatalog {
         let directory = try PlatformResources.directory().appendingPathComponent("Assets")
         var files: [String: Data] = [:]
         for name in try FileManager.default.contentsOfDirectory(atPath: directory.path) where !name.hasPrefix(".") {
@@ -49,20 +49,21 @@ public struct AssetCatalog: Sendable {
     }
 
     /// The URL path of a logical asset name, for use in pages.
-    public func path(_ name: String) -> String {
+    package func path(_ name: String) -> String {
         paths[name] ?? "/assets/\(name)"
     }
 
     /// Serves `GET /assets/{file}`.
-    public func register(on routes: RouteRegistrar) {
+    package func register(on routes: RouteRegistrar) {
         routes.get("/assets/:file") { request, context -> Response in
             guard let file = context.parameters.get("file"), let asset = self.byFingerprintedName[file] else {
                 throw Problem(status: .notFound, detail: "no such asset")
             }
             if let candidates = request.headers[.ifNoneMatch],
-                candidates == "*" || candidates.split(separator: ",").contains(where: {
-                    $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "W/", with: "") == asset.etag
-                })
+                candidates == "*"
+                    || candidates.split(separator: ",").contains(where: {
+                        $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "W/", with: "") == asset.etag
+                    })
             {
                 return Response(
                     status: .notModified,

@@ -2,8 +2,8 @@ import Foundation
 
 /// Chooses the locale: an explicit `?lang=` choice, then the `inopsio_lang` cookie, then `Accept-Language`
 /// (by q-value), then English.
-public enum LocaleNegotiation {
-    public static func choose(query: String?, cookie: String?, acceptLanguage: String?) -> AppLocale {
+package enum LocaleNegotiation {
+    package static func choose(query: String?, cookie: String?, acceptLanguage: String?) -> AppLocale {
         if let query, let locale = AppLocale(rawValue: query.lowercased()) { return locale }
         if let cookie, let locale = AppLocale(rawValue: cookie.lowercased()) { return locale }
         guard let acceptLanguage else { return .en }

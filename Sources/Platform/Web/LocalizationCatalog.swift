@@ -1,15 +1,15 @@
 import Foundation
 
 /// The text catalog: one flat `key → text` table per locale, loaded from the binary's resources.
-public struct LocalizationCatalog: Sendable {
+package struct LocalizationCatalog: Sendable {
     let tables: [AppLocale: [String: String]]
 
-    public init(tables: [AppLocale: [String: String]]) {
+    package init(tables: [AppLocale: [String: String]]) {
         self.tables = tables
     }
 
     /// Loads `Locales/<code>.json` for every locale from the Platform resource bundle.
-    public static func bundled() throws -> LocalizationCatalog {
+    package static func bundled() throws -> LocalizationCatalog {
         let directory = try PlatformResources.directory().appendingPathComponent("Locales")
         var tables: [AppLocale: [String: String]] = [:]
         for locale in AppLocale.allCases {
@@ -23,12 +23,12 @@ public struct LocalizationCatalog: Sendable {
     }
 
     /// The text for `key` in `locale`, falling back to English, then to the key itself (visible in review).
-    public func text(_ key: String, locale: AppLocale) -> String {
+    package func text(_ key: String, locale: AppLocale) -> String {
         tables[locale]?[key] ?? tables[.en]?[key] ?? key
     }
 
     /// Keys missing from a locale compared with English (the tests require none).
-    public func missingKeys(in locale: AppLocale) -> Set<String> {
+    package func missingKeys(in locale: AppLocale) -> Set<String> {
         Set(tables[.en]?.keys ?? [:].keys).subtracting(tables[locale]?.keys ?? [:].keys)
     }
 }

@@ -1,14 +1,14 @@
 import Foundation
 
 /// Texts of one locale, called like a function: `t("home.title")`.
-public struct Localizer: Sendable {
-    public let locale: AppLocale
+package struct Localizer: Sendable {
+    package let locale: AppLocale
     let catalog: LocalizationCatalog
 
-    public init(locale: AppLocale, catalog: LocalizationCatalog) {
+    package init(locale: AppLocale, catalog: LocalizationCatalog) {
         self.locale = locale
         self.catalog = catalog
     }
 
-    public func callAsFunction(_ key: String) -> String { catalog.text(key, locale: locale) }
+    package func callAsFunction(_ key: String) -> String { catalog.text(key, locale: locale) }
 }

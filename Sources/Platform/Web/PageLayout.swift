@@ -1,7 +1,7 @@
 /// The base layout: skip link, header with brand, navigation and sign-in, main content, footer with language and
 /// theme switches. No inline styles or scripts (the CSP forbids them).
-public enum PageLayout {
-    public static func render(title: String, description: String?, chrome: PageChrome, main: HTML) -> HTML {
+package enum PageLayout {
+    package static func render(title: String, description: String?, chrome: PageChrome, main: HTML) -> HTML {
         let t = chrome.t
         let navigation = chrome.navigation.map { item -> HTML in
             let current: HTML = item.href == chrome.currentPath ? " aria-current=\"page\"" : ""
@@ -9,7 +9,8 @@ public enum PageLayout {
         }
         let languages = AppLocale.allCases.map { locale -> HTML in
             let current: HTML = locale == t.locale ? " aria-current=\"true\"" : ""
-            return "<a href=\"?lang=\(locale.rawValue)\" lang=\"\(locale.rawValue)\" hreflang=\"\(locale.rawValue)\"\(current)>\(t("locale.\(locale.rawValue)"))</a>"
+            return
+                "<a href=\"?lang=\(locale.rawValue)\" lang=\"\(locale.rawValue)\" hreflang=\"\(locale.rawValue)\"\(current)>\(t("locale.\(locale.rawValue)"))</a>"
         }
         let themes = Theme.allCases.map { theme -> HTML in
             let current: HTML = theme == chrome.theme ? " aria-current=\"true\"" : ""

@@ -15,6 +15,7 @@ enum PlatformResources {
             return candidate
         }
         throw WebKitError.missingResource(
-            "\(folderName) (install it beside the inopsio binary; looked in \(candidates.map(\.path).joined(separator: ", ")))")
+            "\(folderName) (install it beside the inopsio binary; looked in \(candidates.map(\.path).joined(separator: ", ")))"
+        )
     }
 }

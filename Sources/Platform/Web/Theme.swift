@@ -1,5 +1,5 @@
 /// The colour theme a visitor chose; `auto` follows the operating system.
-public enum Theme: String, CaseIterable, Sendable {
+package enum Theme: String, CaseIterable, Sendable {
     case auto
     case light
     case dark

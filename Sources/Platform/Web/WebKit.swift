@@ -4,27 +4,27 @@ import Hummingbird
 import NIOCore
 
 /// What pages are made with: the text catalog, the assets, the header navigation and the layout.
-public struct WebKit: Sendable {
-    public let catalog: LocalizationCatalog
-    public let assets: AssetCatalog
-    public let navigation: [NavigationItem]
+package struct WebKit: Sendable {
+    package let catalog: LocalizationCatalog
+    package let assets: AssetCatalog
+    package let navigation: [NavigationItem]
 
     static let localeCookie = "inopsio_lang"
     static let themeCookie = "inopsio_theme"
 
-    public init(catalog: LocalizationCatalog, assets: AssetCatalog, navigation: [NavigationItem]) {
+    package init(catalog: LocalizationCatalog, assets: AssetCatalog, navigation: [NavigationItem]) {
         self.catalog = catalog
         self.assets = assets
         self.navigation = navigation
     }
 
     /// The bundled catalog and assets.
-    public static func bundled(navigation: [NavigationItem]) throws -> WebKit {
+    package static func bundled(navigation: [NavigationItem]) throws -> WebKit {
         WebKit(catalog: try .bundled(), assets: try .bundled(), navigation: navigation)
     }
 
     /// The chrome for this request. A `?lang=` or `?theme=` choice is remembered in a cookie.
-    public func chrome(for request: Request, context: AppRequestContext) -> (PageChrome, [Cookie]) {
+    package func chrome(for request: Request, context: AppRequestContext) -> (PageChrome, [Cookie]) {
         let query = request.uri.queryParameters
         let langQuery = query["lang"].map(String.init)
         let themeQuery = query["theme"].map(String.init)
@@ -38,10 +38,12 @@ public struct WebKit: Sendable {
         var cookies: [Cookie] = []
         let year = 365 * 24 * 3600
         if let langQuery, AppLocale(rawValue: langQuery) != nil {
-            cookies.append(Cookie(name: Self.localeCookie, value: locale.rawValue, maxAge: year, path: "/", sameSite: .lax))
+            cookies.append(
+                Cookie(name: Self.localeCookie, value: locale.rawValue, maxAge: year, path: "/", sameSite: .lax))
         }
         if let themeQuery, Theme(rawValue: themeQuery) != nil {
-            cookies.append(Cookie(name: Self.themeCookie, value: theme.rawValue, maxAge: year, path: "/", sameSite: .lax))
+            cookies.append(
+                Cookie(name: Self.themeCookie, value: theme.rawValue, maxAge: year, path: "/", sameSite: .lax))
         }
         let chrome = PageChrome(
             t: Localizer(locale: locale, catalog: catalog), theme: theme, nonce: context.cspNonce,
@@ -50,7 +52,7 @@ public struct WebKit: Sendable {
     }
 
     /// A complete HTML page response: `content` builds the `<main>` content with the request's texts.
-    public func page(
+    package func page(
         request: Request, context: AppRequestContext, status: HTTPResponse.Status = .ok,
         title: (Localizer) -> String, description: ((Localizer) -> String)? = nil,
         content: (PageChrome) -> HTML

@@ -1,10 +1,10 @@
 import Foundation
 
 /// Failures loading the web kit's bundled resources.
-public enum WebKitError: Error, CustomStringConvertible {
+package enum WebKitError: Error, CustomStringConvertible {
     case missingResource(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .missingResource(let name): "resource \(name) is missing from the binary's bundle"
         }
