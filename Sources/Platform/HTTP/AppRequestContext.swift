@@ -15,12 +15,15 @@ package struct AppRequestContext: RequestContext {
     package var cspNonce: String = ""
     package var tenant: TenantID?
     package var principal: Principal?
+    /// The connection, kept so that the peer address is only formatted when something asks for it.
+    let channel: any Channel
+
     /// The peer address of the connection (the gateway's, behind a proxy).
-    package let remoteAddress: String?
+    package var remoteAddress: String? { channel.remoteAddress?.ipAddress }
 
     package init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
-        self.remoteAddress = source.channel.remoteAddress?.ipAddress
+        self.channel = source.channel
     }
 
     /// The authenticated tenant, or 401 problem+json.
