@@ -178,3 +178,21 @@ import Testing
         #expect(applied == ["applied  platform#1 create_tenants"])
     }
 }
+
+/// What an operator sees when the database is not there.
+@Suite struct UnreachableDatabaseTests {
+    @Test func unreachablePostgresStopsStartUpWithOneClearLine() async throws {
+        // Port 1 on loopback refuses connections; the pool would retry forever without the start-up deadline.
+        let process = try InopsioProcess(
+            ["serve", "--port", "0"],
+            environment: [
+                "INOPSIO_DATABASE_URL": "postgres://app:secret@127.0.0.1:1/inopsio?sslmode=disable",
+                "INOPSIO_DATABASE_CONNECT_TIMEOUT_SECONDS": "2",
+            ])
+        #expect(await process.waitForExit(timeout: .seconds(30)) == 1)
+        let lastLine = process.stderr.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(lastLine.contains("no connection to the database at postgres://app:REDACTED@127.0.0.1:1"))
+        #expect(!process.stderr.contains("secret"))
+        #expect(!process.stdout.contains("secret"))
+    }
+}

@@ -125,6 +125,12 @@ extension ConfigurationKey {
             apply: { text, config throws(ConfigurationProblem) in
                 config.postgresPoolSize = try parseInt(text, in: 1...500)
             }, current: { String($0.postgresPoolSize) }),
+        ConfigurationKey(
+            name: "database_connect_timeout_seconds", summary: "How long start-up waits for PostgreSQL to answer",
+            isSecret: false,
+            apply: { text, config throws(ConfigurationProblem) in
+                config.databaseConnectTimeoutSeconds = try parseInt(text, in: 1...3600)
+            }, current: { String($0.databaseConnectTimeoutSeconds) }),
     ]
 
     static func parseInt(_ text: String, in range: ClosedRange<Int>) throws(ConfigurationProblem) -> Int {

@@ -19,6 +19,7 @@ package struct InopsioConfiguration: Sendable, Equatable {
     package var autoMigrate = true
     package var sqliteReaders = 4
     package var postgresPoolSize = 20
+    package var databaseConnectTimeoutSeconds = 30
 
     package init() {}
 

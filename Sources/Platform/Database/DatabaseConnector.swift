@@ -12,7 +12,8 @@ package enum DatabaseConnector {
             return try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await database.run() }
                 defer { group.cancelAll() }
-                if try await database.roleBypassesRowLevelSecurity() {
+                let timeout = configuration.databaseConnectTimeoutSeconds
+                if try await firstAnswer(within: .seconds(timeout), from: database, url: url) {
                     logger.warning(
                         "the database role bypasses row-level security (superuser or BYPASSRLS): tenant isolation relies on WHERE clauses alone; use a non-superuser role"
                     )
@@ -30,6 +31,21 @@ package enum DatabaseConnector {
         } catch {
             await database.close()
             throw error
+        }
+    }
+
+    /// Asks the new pool its first question (whether the role bypasses row-level security), giving up after
+    /// `timeout`: the pool itself retries a refused connection forever, which would leave start-up hanging.
+    static func firstAnswer(within timeout: Duration, from database: PostgresDatabase, url: String) async throws -> Bool
+    {
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask { try await database.roleBypassesRowLevelSecurity() }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                throw DatabaseError.unreachable(Redaction.redactURL(url), timeout)
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
         }
     }
 
