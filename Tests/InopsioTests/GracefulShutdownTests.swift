@@ -44,7 +44,9 @@ struct SlowModule: Module {
                 try await Task.sleep(for: .milliseconds(400))
                 await group.triggerGracefulShutdown()
                 let (data, response) = try await inFlight
-                #expect((response as? HTTPURLResponse)?.statusCode == 200)
+                let http = response as? HTTPURLResponse
+                #expect(http?.statusCode == 200)
+                #expect(http?.value(forHTTPHeaderField: "Connection")?.lowercased() == "close")
                 #expect(String(decoding: data, as: UTF8.self) == "done")
                 try await tasks.waitForAll()
                 // The listener is closed: a new request cannot connect.

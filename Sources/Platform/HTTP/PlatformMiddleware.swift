@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import Logging
+import ServiceLifecycle
 
 /// The platform's one middleware, outermost on every route (and on unknown ones): request id, body limit,
 /// error mapping, security headers, RED metrics and the access log, in a single pass. They are one layer, not
@@ -51,6 +52,9 @@ package struct PlatformMiddleware: RouterMiddleware {
         }
         SecurityHeaders.apply(to: &response, isPage: isPage, nonce: context.cspNonce, tls: tls)
         response.headers[.xRequestID] = context.requestID
+        // During a graceful shutdown the server closes each connection after its current response; saying so lets
+        // clients open a new connection (to another instance) instead of sending into one about to close.
+        if Task.isShuttingDownGracefully { response.headers[.connection] = "close" }
         if let traceparent = request.headers[.traceparent] { response.headers[.traceparent] = traceparent }
         let duration = ContinuousClock.now - start
         let endpoint = context.endpointPath
