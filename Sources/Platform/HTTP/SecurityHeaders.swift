@@ -5,15 +5,28 @@ import Hummingbird
 /// The security headers every response carries, and its Content-Security-Policy: pages get one allowing only
 /// this origin plus the per-request nonce (no `unsafe-inline`, no `unsafe-eval`); everything else gets
 /// `default-src 'none'`.
+///
+/// These headers belong to the platform: handlers do not set them. They are appended as fields built once
+/// (validating a header value on every response showed up in profiles), except the nonce-bearing page policy.
 package enum SecurityHeaders {
+    static let common: [HTTPField] = [
+        HTTPField(name: .xContentTypeOptions, value: "nosniff"),
+        HTTPField(name: .xFrameOptions, value: "DENY"),
+        HTTPField(name: .referrerPolicy, value: "strict-origin-when-cross-origin"),
+    ]
+    static let nonPagePolicy = HTTPField(
+        name: .contentSecurityPolicy, value: "default-src 'none'; frame-ancestors 'none'")
+    static let strictTransportSecurity = HTTPField(
+        name: .strictTransportSecurity, value: "max-age=63072000; includeSubDomains")
+
     static func apply(to response: inout Response, isPage: Bool, nonce: String, tls: Bool) {
-        let html = isPage && response.headers[.contentType]?.hasPrefix("text/html") == true
-        response.headers[.contentSecurityPolicy] =
-            html ? pagePolicy(nonce: nonce) : "default-src 'none'; frame-ancestors 'none'"
-        response.headers[.xContentTypeOptions] = "nosniff"
-        response.headers[.xFrameOptions] = "DENY"
-        response.headers[.referrerPolicy] = "strict-origin-when-cross-origin"
-        if tls { response.headers[.strictTransportSecurity] = "max-age=63072000; includeSubDomains" }
+        if isPage && response.headers[.contentType]?.hasPrefix("text/html") == true {
+            response.headers.append(HTTPField(name: .contentSecurityPolicy, value: pagePolicy(nonce: nonce)))
+        } else {
+            response.headers.append(nonPagePolicy)
+        }
+        response.headers.append(contentsOf: common)
+        if tls { response.headers.append(strictTransportSecurity) }
     }
 
     static func mayBePage(_ path: String) -> Bool {

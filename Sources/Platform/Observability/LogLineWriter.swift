@@ -25,6 +25,17 @@ struct LogLineWriter {
     /// A JSON string literal, escaping quotes, backslashes and control characters.
     mutating func quoted(_ text: String) {
         bytes.append(0x22)
+        // Most values (paths, ids, routes) need no escaping: copy them in one go.
+        let plain = text.utf8.withContiguousStorageIfAvailable { buffer -> Bool in
+            guard !buffer.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) else { return false }
+            bytes.append(contentsOf: buffer)
+            return true
+        }
+        if plain != true { escape(text) }
+        bytes.append(0x22)
+    }
+
+    private mutating func escape(_ text: String) {
         for byte in text.utf8 {
             switch byte {
             case 0x22: bytes.append(contentsOf: [0x5C, 0x22])
@@ -38,7 +49,6 @@ struct LogLineWriter {
             default: bytes.append(byte)
             }
         }
-        bytes.append(0x22)
     }
 
     /// The current time as a quoted RFC 3339 UTC timestamp with milliseconds.
