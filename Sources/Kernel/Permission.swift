@@ -1,5 +1,5 @@
 /// A permission string of the form `resource:action` (`crm.leads:write`), declared by the module that checks it.
-package struct Permission: Hashable, Sendable, Codable, CustomStringConvertible, ExpressibleByStringLiteral {
+package struct Permission: Hashable, Sendable, TextCodable, ExpressibleByStringLiteral {
     package let resource: String
     package let action: String
 
@@ -27,18 +27,5 @@ package struct Permission: Hashable, Sendable, Codable, CustomStringConvertible,
 
     static func isValidPart(_ part: Substring) -> Bool {
         !part.isEmpty && part.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || "._-".contains($0)) }
-    }
-
-    package init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        guard let value = Permission(try container.decode(String.self)) else {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not resource:action")
-        }
-        self = value
-    }
-
-    package func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
     }
 }

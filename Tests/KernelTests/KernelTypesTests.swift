@@ -16,6 +16,16 @@ import Testing
         #expect(earlier.lowercasedString < later.lowercasedString)
     }
 
+    @Test func invalidTextIsADecodingError() {
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode([TenantID].self, from: Data(#"["nope"]"#.utf8)) }
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode([CurrencyCode].self, from: Data(#"["EURO"]"#.utf8))
+        }
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode([Permission].self, from: Data(#"["crm"]"#.utf8))
+        }
+    }
+
     @Test func tenantIDRoundTripsThroughJSONAsLowerCaseText() throws {
         let tenant = TenantID.generate()
         let data = try JSONEncoder().encode([tenant])

@@ -7,7 +7,7 @@ package enum DatabaseConnector {
     package static func withDatabase<T: Sendable>(
         configuration: InopsioConfiguration, logger: Logger, _ body: @Sendable (any Database) async throws -> T
     ) async throws -> T {
-        if let url = configuration.databaseURL, !url.hasPrefix("sqlite:") {
+        if configuration.usesPostgres, let url = configuration.databaseURL {
             let database = try PostgresDatabase(url: url, poolSize: configuration.postgresPoolSize, logger: logger)
             return try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await database.run() }
