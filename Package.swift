@@ -54,6 +54,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Identity",
+            dependencies: [
+                "Kernel", "Platform",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Website",
             dependencies: ["Kernel", "Platform", .product(name: "Hummingbird", package: "hummingbird")],
             swiftSettings: swiftSettings
@@ -61,7 +72,7 @@ let package = Package(
         .executableTarget(
             name: "Inopsio",
             dependencies: [
-                "Kernel", "Platform", "Website",
+                "Kernel", "Platform", "Identity", "Website",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -103,9 +114,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "IdentityTests",
+            dependencies: [
+                "Identity", "Platform", "Kernel", "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "InopsioTests",
             dependencies: [
-                "Inopsio", "Platform", "Kernel", "Website", "TestSupport",
+                "Inopsio", "Platform", "Kernel", "Identity", "Website", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Identity
 import Logging
 import Platform
 import Prometheus
@@ -9,7 +10,7 @@ import Website
 /// Every module this binary contains, in start-up order. The only place concrete modules are named.
 enum ModuleCatalog {
     static func all() -> [any Module] {
-        [WebsiteModule()]
+        [IdentityModule(), WebsiteModule()]
     }
 
     /// The modules `--modules` names (`nil` = all); unknown names are a configuration error.
@@ -32,7 +33,9 @@ func buildApplication(
     logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     let web = try WebKit.bundled(navigation: [NavigationItem(labelKey: "nav.home", href: "/")])
-    let context = ModuleContext(database: database, configuration: configuration, logger: logger, web: web)
+    let context = ModuleContext(
+        database: database, configuration: configuration, logger: logger, web: web,
+        permissions: modules.flatMap(\.permissions), moduleNames: modules.map(\.name))
     let metrics = HTTPMetrics(registry: PrometheusCollectorRegistry())
     let router = PlatformRouter.build(
         modules: modules, context: context, metrics: metrics, accessLog: configuration.accessLog ? sink : nil)

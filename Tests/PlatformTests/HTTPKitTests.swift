@@ -277,7 +277,7 @@ func json(_ response: TestResponse) -> [String: Any] {
 
     @Test func accessLogWritesOneValidJSONLinePerRequest() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("access-\(UUID()).log").path
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let handle = try #require(FileHandle(forWritingAtPath: path))
         let sink = LogSink(fileDescriptor: handle.fileDescriptor, immediate: true)

@@ -72,6 +72,17 @@ extension ConfigurationKey {
                 config.databaseURL = text
             }, current: { $0.databaseURL }),
         ConfigurationKey(
+            name: "public_url",
+            summary:
+                "External base URL (`https://ops.example.com`): token issuer and links in emails; unset = the request's host",
+            isSecret: false,
+            apply: { text, config throws(ConfigurationProblem) in
+                guard let components = URLComponents(string: text), ["http", "https"].contains(components.scheme),
+                    components.host?.isEmpty == false, components.query == nil, components.fragment == nil
+                else { throw ConfigurationProblem("must be an http:// or https:// URL without query or fragment") }
+                config.publicURL = text.hasSuffix("/") ? String(text.dropLast()) : text
+            }, current: { $0.publicURL }),
+        ConfigurationKey(
             name: "redis_url", summary: "`redis://host:6379` to share cache, limits and events across instances",
             isSecret: true,
             apply: { text, config throws(ConfigurationProblem) in

@@ -11,6 +11,8 @@ package struct InopsioConfiguration: Sendable, Equatable {
     package var modules: [String]? = nil
     package var databaseURL: String? = nil
     package var redisURL: String? = nil
+    /// The external base URL without a trailing slash; `nil` derives it from each request's `Host`.
+    package var publicURL: String? = nil
     package var logLevel: Logger.Level = .info
     package var logFormat: LogFormat = .json
     package var accessLog = true

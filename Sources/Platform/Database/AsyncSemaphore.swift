@@ -2,7 +2,7 @@ import Synchronization
 
 /// A counting semaphore for async code: `acquire` suspends (in FIFO order) while no permit is free.
 /// Cancellation of a waiting task is not supported on purpose: waits are short (one SQLite statement batch).
-final class AsyncSemaphore: Sendable {
+package final class AsyncSemaphore: Sendable {
     private struct State {
         var permits: Int
         var waiters: [CheckedContinuation<Void, Never>] = []
@@ -11,12 +11,12 @@ final class AsyncSemaphore: Sendable {
 
     private let state: Mutex<State>
 
-    init(permits: Int) {
+    package init(permits: Int) {
         precondition(permits > 0)
         state = Mutex(State(permits: permits))
     }
 
-    func acquire() async {
+    package func acquire() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let resumeNow = state.withLock { state -> Bool in
                 if state.permits > 0 {
@@ -30,7 +30,7 @@ final class AsyncSemaphore: Sendable {
         }
     }
 
-    func release() {
+    package func release() {
         let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
             if state.head < state.waiters.count {
                 let continuation = state.waiters[state.head]
@@ -48,7 +48,7 @@ final class AsyncSemaphore: Sendable {
     }
 
     /// Runs `body` holding one permit.
-    func withPermit<T>(_ body: () async throws -> T) async rethrows -> T {
+    package func withPermit<T>(_ body: () async throws -> T) async rethrows -> T {
         await acquire()
         defer { release() }
         return try await body()

@@ -4,7 +4,7 @@ import Logging
 import ServiceLifecycle
 
 /// The platform's one middleware, outermost on every route (and on unknown ones): request id, body limit,
-/// error mapping, security headers, RED metrics and the access log, in a single pass. They are one layer, not
+/// error mapping, authentication, security headers, RED metrics and the access log, in a single pass. They are one layer, not
 /// six, because each async middleware layer costs throughput (ARCHITECTURE.md's budget); each part is a small
 /// type of its own (`BodyLimit`, `ErrorMapper`, `SecurityHeaders`, `HTTPMetrics`, `AccessLog`).
 package struct PlatformMiddleware: RouterMiddleware {
@@ -15,11 +15,14 @@ package struct PlatformMiddleware: RouterMiddleware {
     let errors: ErrorMapper
     let maxBodyBytes: Int
     let tls: Bool
+    /// Fills `tenant` and `principal` from the request's credentials; `nil` when no module authenticates.
+    let authenticator: (any RequestAuthenticator)?
 
     package init(
         metrics: HTTPMetrics, accessLog: LogSink?, errorPages: (any ErrorPageRenderer)?, maxBodyBytes: Int,
-        tls: Bool = false
+        tls: Bool = false, authenticator: (any RequestAuthenticator)? = nil
     ) {
+        self.authenticator = authenticator
         self.metrics = metrics
         self.accessLog = accessLog
         self.errors = ErrorMapper(pages: errorPages)
@@ -46,6 +49,10 @@ package struct PlatformMiddleware: RouterMiddleware {
         do {
             var request = request
             try BodyLimit.apply(to: &request, limit: maxBodyBytes)
+            if let authenticator, let authentication = try await authenticator.authenticate(request, context: context) {
+                context.tenant = authentication.tenant
+                context.principal = authentication.principal
+            }
             response = try await next(request, context)
         } catch {
             response = errors.response(for: error, request: request, context: context)

@@ -7,10 +7,12 @@ package enum PlatformRouter {
         modules: [any Module], context: ModuleContext, metrics: HTTPMetrics, accessLog: LogSink?
     ) -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
+        // At most one module (Identity) verifies credentials for the whole process.
+        let authenticator = modules.lazy.compactMap { $0.authenticator(context: context) }.first
         router.add(
             middleware: PlatformMiddleware(
                 metrics: metrics, accessLog: accessLog, errorPages: WebErrorPages(web: context.web),
-                maxBodyBytes: context.configuration.maxBodyBytes))
+                maxBodyBytes: context.configuration.maxBodyBytes, authenticator: authenticator))
         let routes = RouteRegistrar(router: router)
         let migrations = PlatformMigrations.all + modules.flatMap(\.migrations)
         HealthRoutes(database: context.database, migrations: migrations, metrics: metrics).register(on: routes)

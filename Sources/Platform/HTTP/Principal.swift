@@ -12,13 +12,54 @@ package struct Principal: Sendable, Equatable {
         case service
     }
 
+    /// The user id, API key id or OAuth client id.
     package let subject: String
     package let kind: Kind
     package let permissions: Set<Permission>
+    /// Role names (users only); informational, checks go through `permissions`.
+    package let roles: [String]
+    /// The sign-in session (refresh-token family) the credential belongs to, for sign-out and session lists.
+    package let sessionID: String?
+    /// The OAuth client the token was issued to, when not the first-party web app.
+    package let clientID: String?
 
-    package init(subject: String, kind: Kind, permissions: Set<Permission>) {
+    package init(
+        subject: String, kind: Kind, permissions: Set<Permission>, roles: [String] = [], sessionID: String? = nil,
+        clientID: String? = nil
+    ) {
         self.subject = subject
         self.kind = kind
         self.permissions = permissions
+        self.roles = roles
+        self.sessionID = sessionID
+        self.clientID = clientID
+    }
+}
+
+/// A verified credential: the tenant it belongs to and who holds it.
+package struct Authentication: Sendable, Equatable {
+    package let tenant: TenantID
+    package let principal: Principal
+
+    package init(tenant: TenantID, principal: Principal) {
+        self.tenant = tenant
+        self.principal = principal
+    }
+}
+
+/// Turns a request's credentials into an `Authentication`. Identity provides one (JWTs and API keys); a process
+/// without Identity (behind the gateway) would verify tokens against the JWKS.
+package protocol RequestAuthenticator: Sendable {
+    /// The credential of `request` verified, `nil` when it carries none, or a thrown 401 problem when it carries
+    /// one that is invalid, expired, revoked or belongs to a suspended tenant.
+    func authenticate(_ request: Request, context: AppRequestContext) async throws -> Authentication?
+}
+
+extension Problem {
+    /// 401 for a credential that was presented but is not valid (RFC 6750 §3.1 `invalid_token`).
+    package static func invalidToken(detail: String = "the access token is invalid, expired or revoked") -> Problem {
+        Problem(
+            status: .unauthorized, detail: detail,
+            headers: [.wwwAuthenticate: "Bearer error=\"invalid_token\", error_description=\"\(detail)\""])
     }
 }

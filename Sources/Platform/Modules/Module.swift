@@ -19,6 +19,8 @@ package protocol Module: Sendable {
     func registerRoutes(on routes: RouteRegistrar, context: ModuleContext)
     /// Server-rendered HTML pages.
     func registerPages(on routes: RouteRegistrar, context: ModuleContext)
+    /// The verifier of bearer credentials for every route of the process, if this module issues them (Identity).
+    func authenticator(context: ModuleContext) -> (any RequestAuthenticator)?
 }
 
 extension Module {
@@ -28,4 +30,5 @@ extension Module {
     package var jobs: [any BackgroundJob] { [] }
     package func registerRoutes(on routes: RouteRegistrar, context: ModuleContext) {}
     package func registerPages(on routes: RouteRegistrar, context: ModuleContext) {}
+    package func authenticator(context: ModuleContext) -> (any RequestAuthenticator)? { nil }
 }

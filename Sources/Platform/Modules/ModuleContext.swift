@@ -9,11 +9,17 @@ package struct ModuleContext: Sendable {
     package let logger: Logger
     package let web: WebKit
     package let clock: any WallClock
+    /// Every permission the process's modules declare, for building roles.
+    package let permissions: [Permission]
+    /// The names of the modules this process runs.
+    package let moduleNames: [String]
 
     package init(
         database: any Database, configuration: InopsioConfiguration, logger: Logger, web: WebKit,
-        clock: any WallClock = SystemWallClock()
+        clock: any WallClock = SystemWallClock(), permissions: [Permission] = [], moduleNames: [String] = []
     ) {
+        self.permissions = permissions
+        self.moduleNames = moduleNames
         self.database = database
         self.configuration = configuration
         self.logger = logger

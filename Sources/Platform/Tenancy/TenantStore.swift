@@ -20,19 +20,30 @@ package struct TenantStore: Sendable {
         let tenant = Tenant(
             id: .generate(), slug: slug, name: name, status: .active, plan: plan,
             createdAt: Date(epochMilliseconds: now.epochMilliseconds))
-        return try await database.system { tx in
-            let inserted = try await tx.sql.raw(
-                """
-                INSERT INTO tenants (id, slug, name, status, plan, created_at)
-                VALUES (\(tx.bind(tenant.id)), \(bind: tenant.slug), \(bind: tenant.name), \(bind: tenant.status.rawValue),
-                        \(bind: tenant.plan), \(bind: tenant.createdAt.epochMilliseconds))
-                ON CONFLICT (slug) DO NOTHING
-                RETURNING slug
-                """
-            ).first()
-            guard inserted != nil else { throw DomainError.conflict("a tenant with slug \(slug) already exists") }
-            return tenant
-        }
+        return try await database.system { tx in try await Self.insert(tenant, in: tx) }
+    }
+
+    /// Inserts `tenant` inside an open transaction (sign-up creates the tenant and its first user in one).
+    @discardableResult
+    package static func insert(_ tenant: Tenant, in tx: Transaction) async throws -> Tenant {
+        let inserted = try await tx.sql.raw(
+            """
+            INSERT INTO tenants (id, slug, name, status, plan, created_at)
+            VALUES (\(tx.bind(tenant.id)), \(bind: tenant.slug), \(bind: tenant.name), \(bind: tenant.status.rawValue),
+                    \(bind: tenant.plan), \(bind: tenant.createdAt.epochMilliseconds))
+            ON CONFLICT (slug) DO NOTHING
+            RETURNING slug
+            """
+        ).first()
+        guard inserted != nil else { throw DomainError.conflict("a tenant with slug \(tenant.slug) already exists") }
+        return tenant
+    }
+
+    /// Renames a tenant; false when there is no such tenant.
+    @discardableResult
+    package static func rename(_ id: TenantID, to name: String, in tx: Transaction) async throws -> Bool {
+        try await tx.sql.raw("UPDATE tenants SET name = \(bind: name) WHERE id = \(tx.bind(id)) RETURNING id").first()
+            != nil
     }
 
     package func find(slug: String) async throws -> Tenant? {

@@ -1,0 +1,72 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Kernel
+import Platform
+
+/// Open sessions: your own, or (with `identity.sessions:read`) everyone's; revoking one signs it out.
+struct SessionRoutes: Sendable {
+    let services: IdentityServices
+
+    func register(on routes: RouteRegistrar) {
+        let base = "\(IdentityAPI.base)/sessions"
+        routes.get(RouterPath(base)) { request, context in try await list(request, context) }
+        routes.delete("\(base)/{id}") { request, context in try await revoke(request, context) }
+    }
+
+    func list(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let tenant = try context.requireTenant()
+        let principal = try context.requirePrincipal()
+        let limit = try request.pageLimit()
+        let before = try request.cursorPosition().flatMap(ID<Session>.init)
+        var user: ID<User>?
+        if let text = request.query("user_id") {
+            guard let id = ID<User>(text) else { throw DomainError.notFound(entity: "user") }
+            user = id
+        }
+        // Without the permission a caller sees only their own sessions.
+        if !principal.permissions.contains(.sessionsRead) {
+            let own = try context.requireUserID()
+            if let user, user != own {
+                throw DomainError.forbidden("listing other users' sessions needs identity.sessions:read")
+            }
+            user = own
+        }
+        let now = services.clock.now()
+        let filter = user
+        let sessions = try await services.database.read(tenant: tenant) { tx in
+            try await SessionStore().listOpen(user: filter, now: now, limit: limit + 1, before: before, in: tx)
+        }
+        let page = Array(sessions.prefix(limit))
+        let next = sessions.count > limit ? page.last.map { Cursor(position: $0.id.description) } : nil
+        return try JSONResponse.make(Page(data: page, nextCursor: next))
+    }
+
+    func revoke(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let tenant = try context.requireTenant()
+        let principal = try context.requirePrincipal()
+        let id = try ID<Session>.path(context, entity: "session")
+        let mayRevokeAny = principal.permissions.contains(.sessionsWrite)
+        let caller = principal.kind == .user ? ID<User>(principal.subject) : nil
+        if !mayRevokeAny && caller == nil {
+            throw DomainError.forbidden("revoking sessions needs identity.sessions:write")
+        }
+        let now = services.clock.now()
+        let actor = try context.auditActor()
+        let origin = context.origin(request)
+        try await services.database.write(tenant: tenant) { tx in
+            let store = SessionStore()
+            // Someone else's session is reported like a missing one to callers who may not manage sessions.
+            guard let session = try await store.find(id: id, in: tx), mayRevokeAny || session.userID == caller,
+                try await store.revoke(id, reason: "revoked", now: now, in: tx)
+            else { throw DomainError.notFound(entity: "session") }
+            try await AuditTrail().record(
+                AuditEntry(
+                    action: "session.revoked", actor: actor, targetType: "session", targetID: id.description,
+                    ip: origin.ip, requestID: origin.requestID,
+                    details: ["user_id": .string(session.userID.description)]),
+                in: tx, at: now)
+        }
+        return JSONResponse.noContent()
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Kernel
+import Platform
+
+/// The caller's tenant and its settings.
+struct TenantRoutes: Sendable {
+    let services: IdentityServices
+
+    struct TenantView: Encodable {
+        let tenant: Tenant
+        let settings: TenantSettings
+
+        func encode(to encoder: any Encoder) throws {
+            try tenant.encode(to: encoder)
+            try settings.encode(to: encoder)
+        }
+    }
+
+    struct UpdateBody: JSONRequestBody {
+        let name: String?
+        let locale: String?
+        let timeZone: String?
+        let themeColour: String?
+        let enabledModules: [String]?
+        let mfaRequiredRoles: [String]?
+        let auditRetentionDays: Int?
+        static let fieldNames: Set<String> = [
+            "name", "locale", "time_zone", "theme_colour", "enabled_modules", "mfa_required_roles",
+            "audit_retention_days",
+        ]
+        enum CodingKeys: String, CodingKey {
+            case name, locale
+            case timeZone = "time_zone"
+            case themeColour = "theme_colour"
+            case enabledModules = "enabled_modules"
+            case mfaRequiredRoles = "mfa_required_roles"
+            case auditRetentionDays = "audit_retention_days"
+        }
+    }
+
+    func register(on routes: RouteRegistrar) {
+        let path = "\(IdentityAPI.base)/tenant"
+        routes.get(RouterPath(path)) { _, context in try await get(context) }
+        routes.patch(RouterPath(path)) { request, context in try await update(request, context) }
+    }
+
+    func get(_ context: AppRequestContext) async throws -> Response {
+        try context.require(.tenantRead)
+        let tenant = try context.requireTenant()
+        guard let record = try await TenantStore(database: services.database).find(id: tenant) else {
+            throw DomainError.notFound(entity: "tenant")
+        }
+        let settings = try await services.database.read(tenant: tenant) { tx in
+            try await TenantSettingsStore().load(in: tx)
+        }
+        return try JSONResponse.make(TenantView(tenant: record, settings: settings))
+    }
+
+    func update(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        try context.require(.tenantWrite)
+        let tenantID = try context.requireTenant()
+        let body = try await JSONBody.decode(UpdateBody.self, from: request, context: context)
+        guard let tenant = try await TenantStore(database: services.database).find(id: tenantID) else {
+            throw DomainError.notFound(entity: "tenant")
+        }
+        var validation = Validation()
+        if let name = body.name {
+            validation.add(
+                TenantRules.validate(slug: tenant.slug, name: name, plan: tenant.plan).filter { $0.field == "name" })
+        }
+        let roles = try await services.permissions.roleNames(tenant: tenantID)
+        let now = services.clock.now()
+        let actor = try context.auditActor()
+        let origin = context.origin(request)
+        let modules = services.moduleNames
+        let preliminary = validation
+        let (updatedTenant, settings) = try await services.database.write(tenant: tenantID) { tx in
+            let store = TenantSettingsStore()
+            let before = try await store.load(in: tx)
+            var settings = before
+            if let value = body.locale { settings.locale = value }
+            if let value = body.timeZone { settings.timeZone = value }
+            if let value = body.themeColour { settings.themeColour = value.lowercased() }
+            if let value = body.enabledModules { settings.enabledModules = value }
+            if let value = body.mfaRequiredRoles { settings.mfaRequiredRoles = value }
+            if let value = body.auditRetentionDays { settings.auditRetentionDays = value }
+            var validation = preliminary
+            validation.add(settings.issues(modules: modules, roles: roles))
+            try validation.check()
+            try await store.save(settings, now: now, in: tx)
+            var beforeSnapshot = before.auditSnapshot
+            var afterSnapshot = settings.auditSnapshot
+            var updatedTenant = tenant
+            if let name = body.name, name != tenant.name {
+                try await TenantStore.rename(tenantID, to: name, in: tx)
+                beforeSnapshot["name"] = .string(tenant.name)
+                afterSnapshot["name"] = .string(name)
+                updatedTenant = Tenant(
+                    id: tenant.id, slug: tenant.slug, name: name, status: tenant.status, plan: tenant.plan,
+                    createdAt: tenant.createdAt)
+            }
+            let changes = AuditEntry.changes(before: beforeSnapshot, after: afterSnapshot)
+            if !changes.isEmpty {
+                try await AuditTrail().record(
+                    AuditEntry(
+                        action: "tenant.updated", actor: actor, targetType: "tenant", targetID: tenantID.description,
+                        ip: origin.ip, requestID: origin.requestID, changes: changes),
+                    in: tx, at: now)
+            }
+            return (updatedTenant, settings)
+        }
+        return try JSONResponse.make(TenantView(tenant: updatedTenant, settings: settings))
+    }
+}

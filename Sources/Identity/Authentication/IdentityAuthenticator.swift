@@ -1,0 +1,78 @@
+import Foundation
+import Hummingbird
+import Kernel
+import Platform
+
+/// Verifies `Authorization: Bearer` credentials for every route of the process: Inopsio access tokens (ES256
+/// JWTs, verified locally against the signing keys, no database read) and API keys (`inop_...`, looked up by hash).
+/// A suspended tenant's credentials stop working within the tenant cache's few seconds.
+struct IdentityAuthenticator: RequestAuthenticator {
+    let tokens: TokenService
+    let permissions: PermissionResolver
+    let tenants: TenantStatusCache
+    let database: any Database
+    let clock: any WallClock
+    let issuer: IssuerResolver
+    /// `last_used_at` of an API key is written at most this often, not on every request.
+    let touchInterval: TimeInterval = 60
+
+    func authenticate(_ request: Request, context: AppRequestContext) async throws -> Authentication? {
+        guard let header = request.headers[.authorization] else { return nil }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+            throw Problem.unauthorized(detail: "use Authorization: Bearer with an access token or API key")
+        }
+        let credential = String(parts[1]).trimmingCharacters(in: .whitespaces)
+        if credential.hasPrefix(APIKey.secretPrefix) { return try await authenticateAPIKey(credential) }
+        return try await authenticateAccessToken(credential)
+    }
+
+    private func authenticateAccessToken(_ token: String) async throws -> Authentication {
+        let claims: AccessTokenClaims
+        do { claims = try await tokens.verify(accessToken: token, issuer: issuer.configured) } catch {
+            throw Problem.invalidToken()
+        }
+        guard let tenant = TenantID(claims.tenantID), try await tenants.activeTenant(tenant) != nil else {
+            throw Problem.invalidToken(detail: "the tenant of this token is suspended or no longer exists")
+        }
+        var granted = try await permissions.permissions(tenant: tenant, roles: claims.roles)
+        if let scoped = claims.permissionScopes { granted.formIntersection(scoped) }
+        let isService = claims.sid == nil && claims.sub == claims.clientID
+        return Authentication(
+            tenant: tenant,
+            principal: Principal(
+                subject: claims.sub, kind: isService ? .service : .user, permissions: granted, roles: claims.roles,
+                sessionID: claims.sid, clientID: claims.clientID))
+    }
+
+    private func authenticateAPIKey(_ secret: String) async throws -> Authentication {
+        let hash = SessionStore.hash(secret)
+        let now = clock.now()
+        guard let tenant = try await CredentialIndex(database: database).tenant(ofHash: hash, kind: "api_key"),
+            try await tenants.activeTenant(tenant) != nil,
+            let key = try await database.read(
+                tenant: tenant, { tx in try await APIKeyStore().find(hash: hash, in: tx) }),
+            key.isUsable(at: now)
+        else { throw Problem.invalidToken(detail: "the API key is invalid, expired or revoked") }
+        if key.lastUsedAt.map({ now.timeIntervalSince($0) >= touchInterval }) ?? true {
+            try await database.write(tenant: tenant) { tx in try await APIKeyStore().touch(id: key.id, now: now, in: tx)
+            }
+        }
+        return Authentication(
+            tenant: tenant,
+            principal: Principal(subject: key.id.description, kind: .apiKey, permissions: Set(key.permissions)))
+    }
+}
+
+/// The token issuer: the configured public URL, or else the scheme and `Host` of the request.
+package struct IssuerResolver: Sendable {
+    /// `public_url` when set; tokens are then checked against it.
+    package let configured: String?
+
+    package func issuer(for request: Request) -> String {
+        if let configured { return configured }
+        let host = request.head.authority ?? "localhost"
+        let scheme = request.headers[.init("X-Forwarded-Proto")!] == "https" ? "https" : "http"
+        return "\(scheme)://\(host)"
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import Kernel
+import Platform
+import Synchronization
+
+/// Identity: tenants' users, roles, sign-in and tokens, API keys and the audit log API. It is the OpenID Connect
+/// provider every other module trusts.
+package struct IdentityModule: Module {
+    package let name = "identity"
+    let passwordHashing: PasswordHashParameters
+    let lifetimes: TokenLifetimes
+    private let built = ServicesSlot()
+
+    package init(passwordHashing: PasswordHashParameters = .owasp, lifetimes: TokenLifetimes = TokenLifetimes()) {
+        self.passwordHashing = passwordHashing
+        self.lifetimes = lifetimes
+    }
+
+    package var permissions: [Permission] { Permission.identityAll }
+    package var migrations: [Migration] { IdentityMigrations.all }
+
+    package func registerRoutes(on routes: RouteRegistrar, context: ModuleContext) {
+        let services = services(context)
+        IdentityAPI(services: services).register(on: routes)
+        WellKnownRoutes(services: services).register(on: routes)
+    }
+
+    package func authenticator(context: ModuleContext) -> (any RequestAuthenticator)? {
+        services(context).authenticator
+    }
+
+    /// The services for `context`, built on first use. The router asks for the authenticator and the routes
+    /// separately; both must share one key cache.
+    package func services(_ context: ModuleContext) -> IdentityServices {
+        built.value.withLock { slot in
+            if let existing = slot { return existing }
+            let created = IdentityServices(context: context, passwordHashing: passwordHashing, lifetimes: lifetimes)
+            slot = created
+            return created
+        }
+    }
+}
+
+/// Holds the services of one module value (a module value is assembled into exactly one application).
+private final class ServicesSlot: Sendable {
+    let value = Mutex<IdentityServices?>(nil)
+}

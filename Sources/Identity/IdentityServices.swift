@@ -1,0 +1,42 @@
+import Foundation
+import Kernel
+import Platform
+
+/// The Identity module's long-lived parts for one process, built once from the module context and shared by its
+/// routes and its authenticator (so both use the same key cache and permission cache).
+package final class IdentityServices: Sendable {
+    package let database: any Database
+    package let clock: any WallClock
+    package let hasher: PasswordHasher
+    package let keys: SigningKeyRing
+    package let tokens: TokenService
+    package let permissions: PermissionResolver
+    package let tenants: TenantStatusCache
+    package let issuer: IssuerResolver
+    package let login: LoginService
+    /// Names of the modules this process runs (for the tenant's feature flags).
+    package let moduleNames: [String]
+    let trail = AuditTrail()
+
+    package init(context: ModuleContext, passwordHashing: PasswordHashParameters, lifetimes: TokenLifetimes) {
+        database = context.database
+        clock = context.clock
+        hasher = PasswordHasher(parameters: passwordHashing)
+        // A retired key stays published for the longest token lifetime plus the verifiers' clock leeway.
+        keys = SigningKeyRing(database: database, clock: clock, retention: lifetimes.accessToken + 5 * 60)
+        permissions = PermissionResolver(catalog: context.permissions, database: database, clock: clock)
+        tenants = TenantStatusCache(database: database, clock: clock)
+        tokens = TokenService(
+            keys: keys, lifetimes: lifetimes, database: database, clock: clock, permissions: permissions,
+            tenants: tenants)
+        issuer = IssuerResolver(configured: context.configuration.publicURL)
+        login = LoginService(database: database, hasher: hasher, tokens: tokens, clock: clock)
+        moduleNames = context.moduleNames
+    }
+
+    var authenticator: IdentityAuthenticator {
+        IdentityAuthenticator(
+            tokens: tokens, permissions: permissions, tenants: tenants, database: database, clock: clock, issuer: issuer
+        )
+    }
+}

@@ -1,0 +1,149 @@
+import Platform
+
+/// The Identity module's tables. Tenant-owned tables have `tenant_id` first in every key and sit behind
+/// row-level security. Three tables are deliberately not tenant-owned: `identity_signing_keys` (one issuer for
+/// the whole installation), `identity_credentials` (maps the SHA-256 of a presented refresh token or API key to
+/// its tenant, so the tenant can be found before a tenant transaction starts; it is useless without the secret)
+/// and `identity_throttle` (per-IP failure counters across tenants).
+enum IdentityMigrations {
+    static let all: [Migration] = [
+        Migration(module: "identity", number: 1, name: "create_identity_tables") { dialect in
+            let uuid = dialect.uuidType
+            let time = dialect.timestampType
+            var statements = [
+                """
+                CREATE TABLE identity_users (
+                    tenant_id \(uuid) NOT NULL,
+                    id \(uuid) NOT NULL,
+                    email TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    password_hash TEXT,
+                    status TEXT NOT NULL CHECK (status IN ('active', 'invited', 'deactivated')),
+                    email_verified_at \(time),
+                    locale TEXT,
+                    time_zone TEXT,
+                    failed_logins INTEGER NOT NULL DEFAULT 0,
+                    last_failed_at \(time),
+                    locked_until \(time),
+                    last_login_at \(time),
+                    totp_secret TEXT,
+                    totp_enabled_at \(time),
+                    totp_last_step BIGINT,
+                    backup_codes TEXT,
+                    version INTEGER NOT NULL DEFAULT 1,
+                    created_at \(time) NOT NULL,
+                    updated_at \(time) NOT NULL,
+                    PRIMARY KEY (tenant_id, id),
+                    UNIQUE (tenant_id, email)
+                )
+                """,
+                """
+                CREATE TABLE identity_user_roles (
+                    tenant_id \(uuid) NOT NULL,
+                    user_id \(uuid) NOT NULL,
+                    role TEXT NOT NULL,
+                    PRIMARY KEY (tenant_id, user_id, role)
+                )
+                """,
+                """
+                CREATE TABLE identity_roles (
+                    tenant_id \(uuid) NOT NULL,
+                    name TEXT NOT NULL,
+                    description TEXT NOT NULL,
+                    permissions TEXT NOT NULL,
+                    created_at \(time) NOT NULL,
+                    updated_at \(time) NOT NULL,
+                    PRIMARY KEY (tenant_id, name)
+                )
+                """,
+                """
+                CREATE TABLE identity_sessions (
+                    tenant_id \(uuid) NOT NULL,
+                    id \(uuid) NOT NULL,
+                    user_id \(uuid) NOT NULL,
+                    client_id TEXT,
+                    scope TEXT NOT NULL,
+                    ip TEXT,
+                    user_agent TEXT,
+                    created_at \(time) NOT NULL,
+                    last_used_at \(time) NOT NULL,
+                    expires_at \(time) NOT NULL,
+                    revoked_at \(time),
+                    revoked_reason TEXT,
+                    PRIMARY KEY (tenant_id, id)
+                )
+                """,
+                "CREATE INDEX identity_sessions_by_user ON identity_sessions (tenant_id, user_id, created_at)",
+                """
+                CREATE TABLE identity_refresh_tokens (
+                    tenant_id \(uuid) NOT NULL,
+                    token_hash TEXT NOT NULL,
+                    session_id \(uuid) NOT NULL,
+                    issued_at \(time) NOT NULL,
+                    used_at \(time),
+                    PRIMARY KEY (tenant_id, token_hash)
+                )
+                """,
+                "CREATE INDEX identity_refresh_tokens_by_session ON identity_refresh_tokens (tenant_id, session_id)",
+                """
+                CREATE TABLE identity_api_keys (
+                    tenant_id \(uuid) NOT NULL,
+                    id \(uuid) NOT NULL,
+                    name TEXT NOT NULL,
+                    prefix TEXT NOT NULL,
+                    key_hash TEXT NOT NULL,
+                    permissions TEXT NOT NULL,
+                    created_by TEXT,
+                    created_at \(time) NOT NULL,
+                    expires_at \(time),
+                    last_used_at \(time),
+                    revoked_at \(time),
+                    PRIMARY KEY (tenant_id, id)
+                )
+                """,
+                """
+                CREATE TABLE identity_tenant_settings (
+                    tenant_id \(uuid) NOT NULL PRIMARY KEY,
+                    locale TEXT NOT NULL,
+                    time_zone TEXT NOT NULL,
+                    theme_colour TEXT NOT NULL,
+                    enabled_modules TEXT NOT NULL,
+                    mfa_required_roles TEXT NOT NULL,
+                    audit_retention_days INTEGER NOT NULL,
+                    updated_at \(time) NOT NULL
+                )
+                """,
+                """
+                CREATE TABLE identity_credentials (
+                    token_hash TEXT PRIMARY KEY,
+                    tenant_id \(uuid) NOT NULL,
+                    kind TEXT NOT NULL
+                )
+                """,
+                """
+                CREATE TABLE identity_signing_keys (
+                    kid TEXT PRIMARY KEY,
+                    private_key TEXT NOT NULL,
+                    created_at \(time) NOT NULL,
+                    retired_at \(time)
+                )
+                """,
+                """
+                CREATE TABLE identity_throttle (
+                    subject TEXT PRIMARY KEY,
+                    failures INTEGER NOT NULL,
+                    last_failure_at \(time) NOT NULL,
+                    blocked_until \(time)
+                )
+                """,
+            ]
+            for table in [
+                "identity_users", "identity_user_roles", "identity_roles", "identity_sessions",
+                "identity_refresh_tokens", "identity_api_keys", "identity_tenant_settings",
+            ] {
+                statements += TenantIsolation.statements(table: table, dialect: dialect)
+            }
+            return statements
+        }
+    ]
+}

@@ -1,0 +1,87 @@
+import Foundation
+import Kernel
+import Platform
+import Synchronization
+
+/// Turns role names into permissions. Built-in roles are computed once from the modules' permissions; custom
+/// roles are read from the tenant's table and cached for `ttl` (changes made through this process invalidate at
+/// once; other instances see them within `ttl`).
+package final class PermissionResolver: Sendable {
+    package let catalog: [Permission]
+    private let builtIn: [String: Set<Permission>]
+    private let database: any Database
+    private let clock: any WallClock
+    private let ttl: TimeInterval = 30
+    private let cache = Mutex<[TenantID: (loadedAt: Date, roles: [String: Set<Permission>])]>([:])
+
+    package init(catalog: [Permission], database: any Database, clock: any WallClock) {
+        self.catalog = catalog
+        self.database = database
+        self.clock = clock
+        var builtIn: [String: Set<Permission>] = [:]
+        for role in BuiltInRole.allCases { builtIn[role.rawValue] = role.permissions(among: catalog) }
+        self.builtIn = builtIn
+    }
+
+    package func permissions(tenant: TenantID, roles: [String]) async throws -> Set<Permission> {
+        var result = Set<Permission>()
+        var custom: [String] = []
+        for role in roles {
+            if let permissions = builtIn[role] { result.formUnion(permissions) } else { custom.append(role) }
+        }
+        guard !custom.isEmpty else { return result }
+        let table = try await customRoles(tenant: tenant)
+        for role in custom { result.formUnion(table[role] ?? []) }
+        return result
+    }
+
+    /// Every role name the tenant has (built-in and custom).
+    func roleNames(tenant: TenantID) async throws -> Set<String> {
+        Set(builtIn.keys).union(try await customRoles(tenant: tenant).keys)
+    }
+
+    func invalidate(tenant: TenantID) {
+        cache.withLock { _ = $0.removeValue(forKey: tenant) }
+    }
+
+    private func customRoles(tenant: TenantID) async throws -> [String: Set<Permission>] {
+        let now = clock.now()
+        if let cached = cache.withLock({ $0[tenant] }), now.timeIntervalSince(cached.loadedAt) < ttl {
+            return cached.roles
+        }
+        let roles = try await database.read(tenant: tenant) { tx in try await RoleStore().list(in: tx) }
+        var table: [String: Set<Permission>] = [:]
+        for role in roles { table[role.name] = Set(role.permissions) }
+        cache.withLock { $0[tenant] = (now, table) }
+        return table
+    }
+}
+
+/// Tenant status by id, cached for a few seconds so that a suspension takes effect quickly without a database
+/// read on every request.
+package final class TenantStatusCache: Sendable {
+    private let tenants: TenantStore
+    private let clock: any WallClock
+    private let ttl: TimeInterval = 5
+    private let cache = Mutex<[TenantID: (loadedAt: Date, tenant: Tenant?)]>([:])
+
+    package init(database: any Database, clock: any WallClock) {
+        self.tenants = TenantStore(database: database)
+        self.clock = clock
+    }
+
+    /// The tenant if it exists and is active.
+    package func activeTenant(_ id: TenantID) async throws -> Tenant? {
+        let now = clock.now()
+        if let cached = cache.withLock({ $0[id] }), now.timeIntervalSince(cached.loadedAt) < ttl {
+            return cached.tenant?.status == .active ? cached.tenant : nil
+        }
+        let tenant = try await tenants.find(id: id)
+        cache.withLock { $0[id] = (now, tenant) }
+        return tenant?.status == .active ? tenant : nil
+    }
+
+    package func invalidate(_ id: TenantID) {
+        cache.withLock { _ = $0.removeValue(forKey: id) }
+    }
+}

@@ -1,0 +1,150 @@
+import Crypto
+import Foundation
+import Kernel
+import Platform
+import SQLKit
+import Synchronization
+
+/// The installation's ES256 signing keys, stored in `identity_signing_keys` and cached in memory.
+///
+/// One key signs (the newest unretired one); retired keys stay published in the JWKS for `retention` after they
+/// were retired, so tokens they signed keep verifying until they expire. Several instances share the table: each
+/// reloads its cache every `refreshInterval`, and at once (at most every few seconds) when a token names an
+/// unknown key id. Simplification: private keys are stored unencrypted in the database; encrypting them with an
+/// operator-held key belongs to the secrets work of a later issue.
+package final class SigningKeyRing: Sendable {
+    struct Key: Sendable {
+        let kid: String
+        let privateKey: P256.Signing.PrivateKey
+        let createdAt: Date
+        let retiredAt: Date?
+    }
+
+    private struct State {
+        var keys: [Key] = []
+        var loadedAt: Date?
+    }
+
+    private let database: any Database
+    private let clock: any WallClock
+    private let retention: TimeInterval
+    private let refreshInterval: TimeInterval = 60
+    private let state = Mutex(State())
+
+    /// `retention`: how long a retired key stays published (at least the longest token lifetime).
+    package init(database: any Database, clock: any WallClock, retention: TimeInterval) {
+        self.database = database
+        self.clock = clock
+        self.retention = retention
+    }
+
+    /// The key to sign with, creating the first key of the installation if there is none.
+    func signingKey() async throws -> Key {
+        if let key = cachedSigningKey(maxAge: refreshInterval) { return key }
+        try await reload()
+        if let key = cachedSigningKey(maxAge: .infinity) { return key }
+        _ = try await create(retiringOthers: false)
+        try await reload()
+        guard let key = cachedSigningKey(maxAge: .infinity) else { throw SigningKeyError.noKey }
+        return key
+    }
+
+    /// The public key for `kid` if it is published (current or recently retired).
+    func publicKey(kid: String) async throws -> P256.Signing.PublicKey? {
+        let now = clock.now()
+        let (cached, loadedAt) = state.withLock { state in
+            (state.keys.first { $0.kid == kid }, state.loadedAt)
+        }
+        if let cached, isPublished(cached, now: now) { return cached.privateKey.publicKey }
+        // An unknown kid may be a key another instance just created; reload, but not on every forged token.
+        if loadedAt.map({ now.timeIntervalSince($0) < 5 }) == true { return nil }
+        try await reload()
+        return state.withLock { state in state.keys.first { $0.kid == kid } }
+            .flatMap { isPublished($0, now: now) ? $0.privateKey.publicKey : nil }
+    }
+
+    /// The JWKS document: every published key.
+    package func keySet() async throws -> JSONWebKeySet {
+        _ = try await signingKey()
+        let now = clock.now()
+        let keys = state.withLock { $0.keys }.filter { isPublished($0, now: now) }
+        return JSONWebKeySet(keys: keys.map { JSONWebKey(publicKey: $0.privateKey.publicKey, keyID: $0.kid) })
+    }
+
+    /// Creates a new signing key and retires the current one (which stays published for `retention`); keys
+    /// retired longer ago than that are deleted. Returns the new key id.
+    @discardableResult
+    package func rotate() async throws -> String {
+        let kid = try await create(retiringOthers: true)
+        try await reload()
+        return kid
+    }
+
+    private func create(retiringOthers: Bool) async throws -> String {
+        let key = P256.Signing.PrivateKey()
+        let kid = Self.thumbprint(key.publicKey)
+        let now = clock.now().epochMilliseconds
+        let cutoff = now - Int64(retention * 1000)
+        let pem = key.pemRepresentation
+        try await database.system { tx in
+            if retiringOthers {
+                try await tx.sql.raw(
+                    "UPDATE identity_signing_keys SET retired_at = \(bind: now) WHERE retired_at IS NULL"
+                ).run()
+                try await tx.sql.raw(
+                    "DELETE FROM identity_signing_keys WHERE retired_at IS NOT NULL AND retired_at < \(bind: cutoff)"
+                ).run()
+            }
+            try await tx.sql.raw(
+                """
+                INSERT INTO identity_signing_keys (kid, private_key, created_at, retired_at)
+                VALUES (\(bind: kid), \(bind: pem), \(bind: now), NULL)
+                """
+            ).run()
+        }
+        return kid
+    }
+
+    private func reload() async throws {
+        let rows = try await database.systemRead { tx in
+            try await tx.sql.raw("SELECT kid, private_key, created_at, retired_at FROM identity_signing_keys").all()
+        }
+        let keys = try rows.map { row in
+            Key(
+                kid: try row.decode(column: "kid", as: String.self),
+                privateKey: try P256.Signing.PrivateKey(
+                    pemRepresentation: try row.decode(column: "private_key", as: String.self)),
+                createdAt: Date(epochMilliseconds: try row.decode(column: "created_at", as: Int64.self)),
+                retiredAt: try row.decode(column: "retired_at", as: Int64?.self).map(Date.init(epochMilliseconds:)))
+        }
+        let now = clock.now()
+        state.withLock { state in
+            state.keys = keys.sorted { $0.createdAt > $1.createdAt }
+            state.loadedAt = now
+        }
+    }
+
+    private func cachedSigningKey(maxAge: TimeInterval) -> Key? {
+        let now = clock.now()
+        return state.withLock { state -> Key? in
+            guard let loadedAt = state.loadedAt, now.timeIntervalSince(loadedAt) < maxAge else { return nil }
+            return state.keys.first { $0.retiredAt == nil }
+        }
+    }
+
+    private func isPublished(_ key: Key, now: Date) -> Bool {
+        guard let retiredAt = key.retiredAt else { return true }
+        return now.timeIntervalSince(retiredAt) < retention
+    }
+
+    /// The RFC 7638 JWK thumbprint: a key id that is stable and derived from the key itself.
+    static func thumbprint(_ key: P256.Signing.PublicKey) -> String {
+        let jwk = JSONWebKey(publicKey: key, keyID: "")
+        let canonical = "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"\(jwk.x)\",\"y\":\"\(jwk.y)\"}"
+        return Base64URL.encode(SHA256.hash(data: Data(canonical.utf8)))
+    }
+}
+
+enum SigningKeyError: Error {
+    case noKey
+}

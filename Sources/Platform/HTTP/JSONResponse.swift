@@ -1,0 +1,59 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Kernel
+import NIOCore
+
+/// JSON answers of every module: `snake_case` keys come from each type's `CodingKeys`; `no-store` unless the route
+/// says otherwise, since most API answers are per-user data.
+package enum JSONResponse {
+    package static func make(
+        _ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]
+    ) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var fields = headers
+        if fields[.contentType] == nil { fields[.contentType] = "application/json" }
+        if fields[.cacheControl] == nil { fields[.cacheControl] = "no-store" }
+        return Response(
+            status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(data: try encoder.encode(value))))
+    }
+
+    /// 201 with `Location`.
+    package static func created(_ value: some Encodable, location: String) throws -> Response {
+        try make(value, status: .created, headers: [.location: location])
+    }
+
+    /// 204.
+    package static func noContent() -> Response {
+        Response(status: .noContent)
+    }
+}
+
+extension Request {
+    /// A query parameter, or nil when absent.
+    package func query(_ name: String) -> String? {
+        uri.queryParameters.get(name)
+    }
+
+    /// The list `limit`, or 400 problem+json when it is not 1...200.
+    package func pageLimit() throws -> Int {
+        guard let limit = PageLimit(query("limit")) else {
+            throw Problem(
+                status: .badRequest, detail: "limit must be a whole number from 1 to \(PageLimit.maximum)",
+                errors: [FieldIssue(field: "limit", code: "out_of_range", message: "1 to \(PageLimit.maximum)")])
+        }
+        return limit.value
+    }
+
+    /// The decoded `cursor`, or 400 problem+json when it is malformed.
+    package func cursorPosition() throws -> String? {
+        guard let text = query("cursor") else { return nil }
+        guard let cursor = Cursor(token: text) else {
+            throw Problem(
+                status: .badRequest, detail: "cursor is not one this server issued",
+                errors: [FieldIssue(field: "cursor", code: "invalid_value", message: "use next_cursor as given")])
+        }
+        return cursor.position
+    }
+}
