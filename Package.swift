@@ -134,7 +134,10 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEnd",
-            dependencies: ["Kernel", "Platform", "TestSupport", .product(name: "SQLKit", package: "sql-kit")],
+            dependencies: [
+                "Kernel", "Platform", "TestSupport", .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -22,8 +22,7 @@ package final class IdentityServices: Sendable {
         database = context.database
         clock = context.clock
         hasher = PasswordHasher(parameters: passwordHashing)
-        // A retired key stays published for the longest token lifetime plus the verifiers' clock leeway.
-        keys = SigningKeyRing(database: database, clock: clock, retention: lifetimes.accessToken + 5 * 60)
+        keys = SigningKeyRing(database: database, clock: clock, retention: lifetimes.signingKeyRetention)
         permissions = PermissionResolver(catalog: context.permissions, database: database, clock: clock)
         tenants = TenantStatusCache(database: database, clock: clock)
         tokens = TokenService(

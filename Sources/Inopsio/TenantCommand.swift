@@ -4,10 +4,38 @@ import Kernel
 import Logging
 import Platform
 
-/// `inopsio tenant create|list`: tenant administration from the command line.
+/// `inopsio tenant create|list|suspend|activate`: tenant administration from the command line.
 struct TenantCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "tenant", abstract: "Manage tenants.", subcommands: [Create.self, List.self])
+        commandName: "tenant", abstract: "Manage tenants.",
+        subcommands: [Create.self, List.self, Suspend.self, Activate.self])
+
+    /// `inopsio tenant suspend --slug`: the tenant's data stays; its sign-ins and tokens stop working.
+    struct Suspend: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Suspend a tenant (sign-ins and tokens stop).")
+        @OptionGroup var options: ConfigurationOptions
+        @Option(help: "The tenant's slug.") var slug: String
+
+        func run() async throws { try await TenantCommand.setStatus(.suspended, slug: slug, options: options) }
+    }
+
+    /// `inopsio tenant activate --slug`.
+    struct Activate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Reactivate a suspended tenant.")
+        @OptionGroup var options: ConfigurationOptions
+        @Option(help: "The tenant's slug.") var slug: String
+
+        func run() async throws { try await TenantCommand.setStatus(.active, slug: slug, options: options) }
+    }
+
+    static func setStatus(_ status: Tenant.Status, slug: String, options: ConfigurationOptions) async throws {
+        try await withMigratedDatabase(options) { database in
+            let store = TenantStore(database: database)
+            guard let tenant = try await store.find(slug: slug) else { throw fail("no tenant with slug \(slug)") }
+            try await store.setStatus(status, of: tenant.id)
+            print("\(slug): \(status.rawValue)")
+        }
+    }
 
     /// `inopsio tenant create --slug --name [--plan]`.
     struct Create: AsyncParsableCommand {

@@ -34,8 +34,8 @@ final class InopsioProcess: @unchecked Sendable {
         self.workingDirectory = directory
         stdoutURL = directory.appendingPathComponent("stdout.log")
         stderrURL = directory.appendingPathComponent("stderr.log")
-        FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
-        FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
         process.executableURL = Self.binary
         process.arguments = arguments
         process.currentDirectoryURL = directory
@@ -115,6 +115,22 @@ enum HTTP {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         return try await send(request)
+    }
+
+    /// A JSON request; the body is serialised with JSONSerialization.
+    static func json(
+        _ method: String, _ port: Int, _ path: String, _ body: [String: Any]? = nil, token: String? = nil
+    ) async throws -> (Int, [String: String], [String: Any]) {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        request.httpMethod = method
+        if let body {
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.httpBody = try JSONSerialization.data(withJSONObject: body)
+        }
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        let (status, headers, text) = try await send(request)
+        let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
+        return (status, headers, object)
     }
 
     static func send(_ request: URLRequest) async throws -> (Int, [String: String], String) {

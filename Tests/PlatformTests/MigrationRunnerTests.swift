@@ -85,7 +85,10 @@ import Testing
                 }
                 return try await group.reduce(into: []) { $0 += $1 }
             }
-            #expect(applied.sorted() == ["notes#1 create_notes", "platform#1 create_tenants"])
+            #expect(
+                applied.sorted() == [
+                    "notes#1 create_notes", "platform#1 create_tenants", "platform#2 create_audit_log",
+                ])
         }
     }
 }

@@ -57,4 +57,7 @@ package struct TokenLifetimes: Sendable, Equatable {
     package var sessionAbsolute: TimeInterval = 7 * 24 * 3600
 
     package init() {}
+
+    /// How long a retired signing key stays published: the longest token lifetime plus verifiers' clock leeway.
+    package var signingKeyRetention: TimeInterval { accessToken + 5 * 60 }
 }

@@ -9,7 +9,8 @@ struct LockoutPolicy: Sendable, Equatable {
     var resetAfter: TimeInterval = 12 * 3600
 
     static let account = LockoutPolicy(freeFailures: 5)
-    static let clientIP = LockoutPolicy(freeFailures: 20)
+    /// Higher than per account: a whole office may sign in through one NAT address.
+    static let clientIP = LockoutPolicy(freeFailures: 100)
 
     /// The failure count after one more failure at `now`.
     func failures(after previous: Int, lastFailureAt: Date?, now: Date) -> Int {

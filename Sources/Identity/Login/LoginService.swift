@@ -43,8 +43,11 @@ package struct LoginService: Sendable {
             try await throttle.recordFailure(ipSubject, policy: .clientIP, now: now)
             throw LoginError.invalidCredentials
         }
-        let found = try await database.read(tenant: tenant.id) { tx in
-            try await UserStore().findWithCredentials(email: email, in: tx)
+        let (found, settings) = try await database.read(tenant: tenant.id) { tx in
+            (
+                try await UserStore().findWithCredentials(email: email, in: tx),
+                try await TenantSettingsStore().load(in: tx)
+            )
         }
         guard let (user, credentials) = found, let passwordHash = credentials.passwordHash else {
             await hasher.verifyDecoy(attempt.password)
@@ -81,6 +84,10 @@ package struct LoginService: Sendable {
             }
             secondFactor = factor
         }
+        // A user whose role requires a second factor but who has none yet gets a token that can do nothing but
+        // enroll (the scope grants no permission; the enrollment routes need only a signed-in user).
+        let mustEnroll = !user.mfaEnabled && settings.requiresMFA(roles: user.roles)
+        let scope = mustEnroll ? "openid \(Self.enrollmentScope)" : attempt.scope
         let secondFactorUsed = secondFactor
         let rehashed = needsRehash ? try await hasher.hash(attempt.password) : nil
         let tokens = tokens
@@ -101,7 +108,7 @@ package struct LoginService: Sendable {
             try await users.recordSuccess(of: user.id, now: now, in: tx)
             if let rehashed { try await users.setPasswordHash(rehashed, of: user.id, now: now, in: tx) }
             let response = try await tokens.startSession(
-                user: user, clientID: attempt.clientID, scope: attempt.scope, origin: origin, issuer: issuer, key: key,
+                user: user, clientID: attempt.clientID, scope: scope, origin: origin, issuer: issuer, key: key,
                 in: tx)
             try await AuditTrail().record(
                 AuditEntry(
@@ -109,12 +116,15 @@ package struct LoginService: Sendable {
                     ip: origin.ip, requestID: origin.requestID,
                     details: [
                         "mfa": .string(secondFactorUsed?.name ?? "none"), "client_id": .string(attempt.clientID),
-                        "password_rehashed": .bool(rehashed != nil),
+                        "password_rehashed": .bool(rehashed != nil), "mfa_enrollment_required": .bool(mustEnroll),
                     ]),
                 in: tx, at: now)
             return response
         }
     }
+
+    /// The scope of a token that may only enroll a second factor.
+    static let enrollmentScope = "identity.mfa:enroll"
 
     enum SecondFactor: Sendable {
         case totp(step: Int64)

@@ -2,6 +2,7 @@ import CryptoExtras
 import Dispatch
 import Foundation
 import Platform
+import Synchronization
 
 /// scrypt cost parameters. The default is OWASP's first recommendation for scrypt (N = 2^17, r = 8, p = 1:
 /// 128 MiB and about a third of a second of one core per hash on these machines; see BENCHMARKS.md).
@@ -39,16 +40,15 @@ package enum PasswordHashError: Error, Equatable {
 package final class PasswordHasher: Sendable {
     package let parameters: PasswordHashParameters
     private let gate: AsyncSemaphore
-    /// A hash of a random password with the current parameters: checked against when the account does not exist,
-    /// so an unknown email costs the same time as a wrong password.
-    private let decoy: String
+    /// A hash of a random password with the current parameters, made on first use: checked against when the
+    /// account does not exist, so an unknown email costs the same time as a wrong password.
+    private let decoy = Mutex<String?>(nil)
 
     package init(
         parameters: PasswordHashParameters = .owasp, concurrency: Int = ProcessInfo.processInfo.activeProcessorCount
     ) {
         self.parameters = parameters
         self.gate = AsyncSemaphore(permits: max(1, concurrency))
-        self.decoy = (try? Self.scrypt(Base64URL.randomToken(), parameters: parameters, salt: Self.salt())) ?? ""
     }
 
     /// A new PHC string for `password`.
@@ -66,7 +66,16 @@ package final class PasswordHasher: Sendable {
 
     /// Spends the time of one verification without an account (see `decoy`).
     package func verifyDecoy(_ password: String) async {
-        _ = try? await verify(password, against: decoy)
+        let existing = decoy.withLock { $0 }
+        let hash: String
+        if let existing {
+            hash = existing
+        } else {
+            guard let made = try? await self.hash(Base64URL.randomToken()) else { return }
+            decoy.withLock { $0 = made }
+            hash = made
+        }
+        _ = try? await verify(password, against: hash)
     }
 
     static func verifySync(_ password: String, against stored: String, current: PasswordHashParameters) throws

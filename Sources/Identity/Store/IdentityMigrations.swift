@@ -125,6 +125,7 @@ enum IdentityMigrations {
                     kid TEXT PRIMARY KEY,
                     private_key TEXT NOT NULL,
                     created_at \(time) NOT NULL,
+                    activates_at \(time) NOT NULL,
                     retired_at \(time)
                 )
                 """,

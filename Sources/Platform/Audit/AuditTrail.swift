@@ -208,6 +208,12 @@ package struct AuditVerification: Sendable, Equatable {
     package var firstSequence: Int64?
     package var problems: [String] = []
 
+    package init(checked: Int = 0, firstSequence: Int64? = nil, problems: [String] = []) {
+        self.checked = checked
+        self.firstSequence = firstSequence
+        self.problems = problems
+    }
+
     package var isIntact: Bool { problems.isEmpty }
 }
 
