@@ -23,6 +23,11 @@ package struct IdentityModule: Module {
         let services = services(context)
         IdentityAPI(services: services).register(on: routes)
         WellKnownRoutes(services: services).register(on: routes)
+        OAuthRoutes(services: services).register(on: routes)
+    }
+
+    package func registerPages(on routes: RouteRegistrar, context: ModuleContext) {
+        AuthorizeRoutes(services: services(context)).register(on: routes)
     }
 
     package func authenticator(context: ModuleContext) -> (any RequestAuthenticator)? {

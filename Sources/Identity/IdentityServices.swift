@@ -17,6 +17,8 @@ package final class IdentityServices: Sendable {
     /// Names of the modules this process runs (for the tenant's feature flags).
     package let moduleNames: [String]
     let trail = AuditTrail()
+    /// For the provider's own pages (the sign-in form of `/oauth2/authorize`).
+    let web: WebKit
 
     package init(context: ModuleContext, passwordHashing: PasswordHashParameters, lifetimes: TokenLifetimes) {
         database = context.database
@@ -31,6 +33,7 @@ package final class IdentityServices: Sendable {
         issuer = IssuerResolver(configured: context.configuration.publicURL)
         login = LoginService(database: database, hasher: hasher, tokens: tokens, clock: clock)
         moduleNames = context.moduleNames
+        web = context.web
     }
 
     var authenticator: IdentityAuthenticator {

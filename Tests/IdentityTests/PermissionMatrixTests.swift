@@ -95,6 +95,10 @@ import Testing
                 .post, "/api/v1/identity/api-keys", token: adminToken,
                 json: ["name": "k", "permissions": ["identity.users:read"]])
             let keyID = try #require(key.string("id"))
+            let oauthClient = try await app.call(
+                .post, "/api/v1/identity/oauth-clients", token: adminToken,
+                json: ["name": "c", "client_type": "public", "redirect_uris": ["https://app.example/cb"]])
+            let clientID = try #require(oauthClient.string("client_id"))
 
             let all = Set(Caller.allCases).subtracting([.anonymous, .otherAdmin])
             let readers: Set<Caller> = [.admin, .manager, .auditor, .securityAnalyst]
@@ -131,6 +135,14 @@ import Testing
                 Row(.get, "\(base)/tenant", nil, Self.only([.admin, .auditor], other: .ok)),
                 Row(.patch, "\(base)/tenant", ["theme_colour": "#123456"], Self.only([.admin], other: .ok)),
                 Row(.post, "\(base)/roles", ["name": "made-here"], Self.only([.admin], ok: .created, other: .created)),
+                Row(.get, "\(base)/oauth-clients", nil, Self.only([.admin, .auditor], other: .ok)),
+                Row(
+                    .post, "\(base)/oauth-clients",
+                    ["name": "n", "client_type": "public", "redirect_uris": ["https://app.example/cb"]],
+                    Self.only([.admin], ok: .created, other: .created)),
+                Row(.get, "\(base)/oauth-clients/\(clientID)", nil, Self.only([.admin, .auditor])),
+                Row(.delete, "\(base)/oauth-clients/\(clientID)", nil, Self.only([.admin], ok: .noContent)),
+                Row(.get, "/oauth2/userinfo", nil, Self.everyone(.ok)),
                 Row(.post, "\(base)/logout", nil, Self.everyone(.noContent)),
             ]
             #expect(all.count == 5)

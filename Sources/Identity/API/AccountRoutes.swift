@@ -106,7 +106,7 @@ struct AccountRoutes: Sendable {
     func login(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let body = try await JSONBody.decode(LoginBody.self, from: request, context: context)
         let attempt = LoginService.Attempt(
-            tenant: body.tenant, email: body.email, password: body.password, totpCode: body.totpCode)
+            tenant: .slug(body.tenant), email: body.email, password: body.password, totpCode: body.totpCode)
         do {
             let tokens = try await services.login.login(
                 attempt, origin: context.origin(request), issuer: services.issuer.issuer(for: request))

@@ -18,6 +18,7 @@ struct IdentityAPI: Sendable {
         SessionRoutes(services: services).register(on: routes)
         AuditRoutes(services: services).register(on: routes)
         TenantRoutes(services: services).register(on: routes)
+        OAuthClientRoutes(services: services).register(on: routes)
     }
 }
 

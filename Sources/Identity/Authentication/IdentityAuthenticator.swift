@@ -19,9 +19,8 @@ struct IdentityAuthenticator: RequestAuthenticator {
     func authenticate(_ request: Request, context: AppRequestContext) async throws -> Authentication? {
         guard let header = request.headers[.authorization] else { return nil }
         let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
-            throw Problem.unauthorized(detail: "use Authorization: Bearer with an access token or API key")
-        }
+        // Other schemes (HTTP Basic client authentication at the OAuth endpoints) are the route's to read.
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
         let credential = String(parts[1]).trimmingCharacters(in: .whitespaces)
         if credential.hasPrefix(APIKey.secretPrefix) { return try await authenticateAPIKey(credential) }
         return try await authenticateAccessToken(credential)
@@ -35,14 +34,27 @@ struct IdentityAuthenticator: RequestAuthenticator {
         guard let tenant = TenantID(claims.tenantID), try await tenants.activeTenant(tenant) != nil else {
             throw Problem.invalidToken(detail: "the tenant of this token is suspended or no longer exists")
         }
-        var granted = try await permissions.permissions(tenant: tenant, roles: claims.roles)
-        if let scoped = claims.permissionScopes { granted.formIntersection(scoped) }
         let isService = claims.sid == nil && claims.sub == claims.clientID
+        var granted: Set<Permission>
+        if isService {
+            // Client credentials: the permissions are the scope the client was allowed and asked for.
+            granted = claims.permissionScopes ?? []
+        } else {
+            granted = try await permissions.permissions(tenant: tenant, roles: claims.roles)
+            // A third-party client gets only the permissions its token's scope names; the first-party apps get
+            // the user's, unless the scope narrows them (MFA enrollment).
+            if let scoped = claims.permissionScopes {
+                granted.formIntersection(scoped)
+            } else if !TokenService.firstPartyClients.contains(claims.clientID) {
+                granted = []
+            }
+        }
         return Authentication(
             tenant: tenant,
             principal: Principal(
                 subject: claims.sub, kind: isService ? .service : .user, permissions: granted, roles: claims.roles,
-                sessionID: claims.sid, clientID: claims.clientID))
+                sessionID: claims.sid, clientID: claims.clientID,
+                scopes: Set(claims.scope.split(separator: " ").map(String.init))))
     }
 
     private func authenticateAPIKey(_ secret: String) async throws -> Authentication {

@@ -20,8 +20,14 @@ package struct LoginService: Sendable {
     let tokens: TokenService
     let clock: any WallClock
 
+    /// How the sign-in names its tenant: by slug (the API) or by id (an OAuth client's tenant).
+    package enum TenantReference: Sendable {
+        case slug(String)
+        case id(TenantID)
+    }
+
     package struct Attempt: Sendable {
-        package var tenant: String
+        package var tenant: TenantReference
         package var email: String
         package var password: String
         package var totpCode: String?
@@ -31,25 +37,43 @@ package struct LoginService: Sendable {
 
     /// The signed-in user's tokens, or a thrown `LoginError`.
     package func login(_ attempt: Attempt, origin: RequestOrigin, issuer: String) async throws -> TokenResponse {
+        let tokens = tokens
+        let key = try await tokens.signingKey()
+        return try await authenticate(attempt, origin: origin) { user, scope, tx in
+            try await tokens.startSession(
+                user: user, clientID: attempt.clientID, scope: scope, origin: origin, issuer: issuer, key: key, in: tx)
+        }
+    }
+
+    /// Checks the attempt with every protection, then, in the transaction that records the success, runs `finish`
+    /// with the user and the scope they may have (narrowed when they must still enroll a second factor).
+    func authenticate<T: Sendable>(
+        _ attempt: Attempt, origin: RequestOrigin,
+        then finish: @escaping @Sendable (User, String, Transaction) async throws -> T
+    ) async throws -> T {
         let now = clock.now()
         let throttle = ThrottleStore(database: database)
         let ipSubject = "ip:" + (origin.ip ?? "unknown")
         if let until = try await throttle.blockedUntil(ipSubject, now: now) { throw LoginError.throttled(until: until) }
-        guard let email = EmailAddress.normalise(attempt.email),
-            let tenant = try await TenantStore(database: database).find(slug: attempt.tenant.lowercased()),
-            tenant.status == .active
+        let tenants = TenantStore(database: database)
+        let found: Tenant? =
+            switch attempt.tenant {
+            case .slug(let slug): try await tenants.find(slug: slug.lowercased())
+            case .id(let id): try await tenants.find(id: id)
+            }
+        guard let email = EmailAddress.normalise(attempt.email), let tenant = found, tenant.status == .active
         else {
             await hasher.verifyDecoy(attempt.password)
             try await throttle.recordFailure(ipSubject, policy: .clientIP, now: now)
             throw LoginError.invalidCredentials
         }
-        let (found, settings) = try await database.read(tenant: tenant.id) { tx in
+        let (account, settings) = try await database.read(tenant: tenant.id) { tx in
             (
                 try await UserStore().findWithCredentials(email: email, in: tx),
                 try await TenantSettingsStore().load(in: tx)
             )
         }
-        guard let (user, credentials) = found, let passwordHash = credentials.passwordHash else {
+        guard let (user, credentials) = account, let passwordHash = credentials.passwordHash else {
             await hasher.verifyDecoy(attempt.password)
             try await throttle.recordFailure(ipSubject, policy: .clientIP, now: now)
             try await audit(
@@ -90,8 +114,6 @@ package struct LoginService: Sendable {
         let scope = mustEnroll ? "openid \(Self.enrollmentScope)" : attempt.scope
         let secondFactorUsed = secondFactor
         let rehashed = needsRehash ? try await hasher.hash(attempt.password) : nil
-        let tokens = tokens
-        let key = try await tokens.signingKey()
         return try await database.write(tenant: tenant.id) { tx in
             let users = UserStore()
             // The step or backup code is claimed under the write lock, so the same code cannot sign in twice.
@@ -107,9 +129,7 @@ package struct LoginService: Sendable {
             }
             try await users.recordSuccess(of: user.id, now: now, in: tx)
             if let rehashed { try await users.setPasswordHash(rehashed, of: user.id, now: now, in: tx) }
-            let response = try await tokens.startSession(
-                user: user, clientID: attempt.clientID, scope: scope, origin: origin, issuer: issuer, key: key,
-                in: tx)
+            let result = try await finish(user, scope, tx)
             try await AuditTrail().record(
                 AuditEntry(
                     action: "login.succeeded", actor: actor(user), targetType: "user", targetID: user.id.description,
@@ -119,7 +139,7 @@ package struct LoginService: Sendable {
                         "password_rehashed": .bool(rehashed != nil), "mfa_enrollment_required": .bool(mustEnroll),
                     ]),
                 in: tx, at: now)
-            return response
+            return result
         }
     }
 

@@ -145,6 +145,55 @@ enum IdentityMigrations {
                 statements += TenantIsolation.statements(table: table, dialect: dialect)
             }
             return statements
-        }
+        },
+        Migration(module: "identity", number: 2, name: "create_oauth_tables") { dialect in
+            let uuid = dialect.uuidType
+            let time = dialect.timestampType
+            var statements = [
+                """
+                CREATE TABLE identity_oauth_clients (
+                    tenant_id \(uuid) NOT NULL,
+                    client_id TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    client_type TEXT NOT NULL CHECK (client_type IN ('public', 'confidential')),
+                    secret_hash TEXT,
+                    redirect_uris TEXT NOT NULL,
+                    allowed_scopes TEXT NOT NULL,
+                    grant_types TEXT NOT NULL,
+                    created_by TEXT,
+                    created_at \(time) NOT NULL,
+                    revoked_at \(time),
+                    PRIMARY KEY (tenant_id, client_id)
+                )
+                """,
+                """
+                CREATE TABLE identity_client_directory (
+                    client_id TEXT PRIMARY KEY,
+                    tenant_id \(uuid) NOT NULL
+                )
+                """,
+                """
+                CREATE TABLE identity_authorization_codes (
+                    tenant_id \(uuid) NOT NULL,
+                    code_hash TEXT NOT NULL,
+                    client_id TEXT NOT NULL,
+                    user_id \(uuid) NOT NULL,
+                    redirect_uri TEXT NOT NULL,
+                    scope TEXT NOT NULL,
+                    nonce TEXT,
+                    code_challenge TEXT NOT NULL,
+                    auth_time \(time) NOT NULL,
+                    expires_at \(time) NOT NULL,
+                    used_at \(time),
+                    session_id \(uuid),
+                    PRIMARY KEY (tenant_id, code_hash)
+                )
+                """,
+            ]
+            for table in ["identity_oauth_clients", "identity_authorization_codes"] {
+                statements += TenantIsolation.statements(table: table, dialect: dialect)
+            }
+            return statements
+        },
     ]
 }

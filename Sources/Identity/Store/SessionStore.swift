@@ -80,6 +80,28 @@ struct SessionStore: Sendable {
         return .reused(session)
     }
 
+    /// The session a refresh token (current or rotated) belongs to.
+    func session(ofRefreshToken token: String, in tx: Transaction) async throws -> ID<Session>? {
+        let tenant = try tx.requireTenant()
+        return try await tx.sql.raw(
+            """
+            SELECT session_id FROM identity_refresh_tokens
+            WHERE tenant_id = \(tx.bind(tenant)) AND token_hash = \(bind: Self.hash(token))
+            """
+        ).first().map { ID(try $0.decodeUUID(column: "session_id")) }
+    }
+
+    /// Whether the refresh token has not been rotated yet.
+    func isCurrent(refreshToken token: String, in tx: Transaction) async throws -> Bool {
+        let tenant = try tx.requireTenant()
+        return try await tx.sql.raw(
+            """
+            SELECT token_hash FROM identity_refresh_tokens
+            WHERE tenant_id = \(tx.bind(tenant)) AND token_hash = \(bind: Self.hash(token)) AND used_at IS NULL
+            """
+        ).first() != nil
+    }
+
     func touch(_ id: ID<Session>, now: Date, in tx: Transaction) async throws {
         let tenant = try tx.requireTenant()
         try await tx.sql.raw(

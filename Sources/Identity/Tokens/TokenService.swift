@@ -12,6 +12,8 @@ package enum TokenError: Error, Equatable, Sendable {
 package final class TokenService: Sendable {
     /// The client id of Inopsio's own web apps and API clients signing in with a password.
     package static let firstPartyClient = "inopsio"
+    /// Inopsio's own clients: the password API and the web apps. Their tokens carry the user's permissions.
+    package static let firstPartyClients: Set<String> = [firstPartyClient, "inopsio-web"]
     /// The audience of tokens meant for Inopsio's APIs.
     package static let apiAudience = "inopsio-api"
     package static let defaultScope = "openid profile email"

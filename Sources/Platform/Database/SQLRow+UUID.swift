@@ -13,4 +13,9 @@ extension SQLRow {
         }
         return try decode(column: column, as: UUID.self)
     }
+
+    /// Decodes a nullable UUID column.
+    package func decodeOptionalUUID(column: String) throws -> UUID? {
+        try decodeNil(column: column) ? nil : decodeUUID(column: column)
+    }
 }

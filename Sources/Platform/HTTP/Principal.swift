@@ -22,11 +22,14 @@ package struct Principal: Sendable, Equatable {
     package let sessionID: String?
     /// The OAuth client the token was issued to, when not the first-party web app.
     package let clientID: String?
+    /// The token's scope values (`openid`, `profile`, permissions...); empty for API keys.
+    package let scopes: Set<String>
 
     package init(
         subject: String, kind: Kind, permissions: Set<Permission>, roles: [String] = [], sessionID: String? = nil,
-        clientID: String? = nil
+        clientID: String? = nil, scopes: Set<String> = []
     ) {
+        self.scopes = scopes
         self.subject = subject
         self.kind = kind
         self.permissions = permissions

@@ -20,7 +20,10 @@ package enum SecurityHeaders {
         name: .strictTransportSecurity, value: "max-age=63072000; includeSubDomains")
 
     static func apply(to response: inout Response, isPage: Bool, nonce: String, tls: Bool) {
-        if isPage && response.headers[.contentType]?.hasPrefix("text/html") == true {
+        if response.headers[.contentSecurityPolicy] != nil {
+            // A page that needs a wider policy (the OAuth sign-in form posts, then redirects to the client) sets its
+            // own, built with `pagePolicy(nonce:formActions:)`.
+        } else if isPage && response.headers[.contentType]?.hasPrefix("text/html") == true {
             response.headers.append(HTTPField(name: .contentSecurityPolicy, value: pagePolicy(nonce: nonce)))
         } else {
             response.headers.append(nonPagePolicy)
@@ -34,11 +37,12 @@ package enum SecurityHeaders {
             || path == "/metrics")
     }
 
-    /// The policy for HTML pages.
-    package static func pagePolicy(nonce: String) -> String {
-        "default-src 'self'; script-src 'self' 'nonce-\(nonce)'; style-src 'self' 'nonce-\(nonce)'; "
+    /// The policy for HTML pages. `formActions` adds origins a form may submit or be redirected to.
+    package static func pagePolicy(nonce: String, formActions: [String] = []) -> String {
+        let formAction = (["'self'"] + formActions).joined(separator: " ")
+        return "default-src 'self'; script-src 'self' 'nonce-\(nonce)'; style-src 'self' 'nonce-\(nonce)'; "
             + "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-            + "form-action 'self'; frame-ancestors 'none'"
+            + "form-action \(formAction); frame-ancestors 'none'"
     }
 
     /// 128 random bits, base64.
