@@ -43,10 +43,9 @@ struct AuthorizeRoutes: Sendable {
 
     func register(on routes: RouteRegistrar) {
         routes.get("/oauth2/authorize") { request, context in
-            let parameters = Parameters(
-                values: Dictionary(
-                    uniqueKeysWithValues: Parameters.names.compactMap { name in request.query(name).map { (name, $0) } }
-                ))
+            // Query parameters use form encoding (`scope=openid+profile`), and none may repeat (RFC 6749 §3.1).
+            let query = try FormBody.parse(request.uri.query ?? "")
+            let parameters = Parameters(values: query.filter { Parameters.names.contains($0.key) })
             return try await respond(request, context, parameters: parameters, credentials: nil)
         }
         routes.post("/oauth2/authorize") { request, context in
