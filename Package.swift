@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .executable(name: "inopsio", targets: ["Inopsio"]),
         .executable(name: "bench-bare-server", targets: ["BareServer"]),
+        .executable(name: "bench-identity", targets: ["IdentityBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -85,6 +86,12 @@ let package = Package(
             name: "BareServer",
             dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
             path: "Benchmarks/BareServer",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "IdentityBench",
+            dependencies: ["Identity", "Platform", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Benchmarks/IdentityBench",
             swiftSettings: swiftSettings
         ),
         .target(

@@ -1,5 +1,6 @@
 import Foundation
 import Kernel
+import Logging
 import Platform
 
 /// The Identity module's long-lived parts for one process, built once from the module context and shared by its
@@ -19,6 +20,9 @@ package final class IdentityServices: Sendable {
     let trail = AuditTrail()
     /// For the provider's own pages (the sign-in form of `/oauth2/authorize`).
     let web: WebKit
+    /// Invitations, password resets and address verifications go out through it.
+    let mailer: Mailer
+    let logger: Logger
 
     package init(context: ModuleContext, passwordHashing: PasswordHashParameters, lifetimes: TokenLifetimes) {
         database = context.database
@@ -34,6 +38,8 @@ package final class IdentityServices: Sendable {
         login = LoginService(database: database, hasher: hasher, tokens: tokens, clock: clock)
         moduleNames = context.moduleNames
         web = context.web
+        mailer = context.mailer
+        logger = context.logger
     }
 
     var authenticator: IdentityAuthenticator {

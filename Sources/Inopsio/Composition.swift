@@ -35,7 +35,8 @@ func buildApplication(
     let web = try WebKit.bundled(navigation: [NavigationItem(labelKey: "nav.home", href: "/")])
     let context = ModuleContext(
         database: database, configuration: configuration, logger: logger, web: web,
-        permissions: modules.flatMap(\.permissions), moduleNames: modules.map(\.name))
+        permissions: modules.flatMap(\.permissions), moduleNames: modules.map(\.name),
+        mailer: try Mailer.configured(configuration))
     let metrics = HTTPMetrics(registry: PrometheusCollectorRegistry())
     let router = PlatformRouter.build(
         modules: modules, context: context, metrics: metrics, accessLog: configuration.accessLog ? sink : nil)

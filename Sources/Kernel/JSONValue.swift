@@ -49,3 +49,15 @@ package enum JSONValue: Hashable, Sendable, Codable {
         return String(decoding: try encoder.encode(self), as: UTF8.self)
     }
 }
+
+/// Literals, so documents (OpenAPI, audit details) read like the JSON they produce.
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByDictionaryLiteral, ExpressibleByArrayLiteral,
+    ExpressibleByBooleanLiteral
+{
+    package init(stringLiteral value: String) { self = .string(value) }
+    package init(dictionaryLiteral elements: (String, JSONValue)...) {
+        self = .object(Dictionary(elements, uniquingKeysWith: { $1 }))
+    }
+    package init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    package init(booleanLiteral value: Bool) { self = .bool(value) }
+}

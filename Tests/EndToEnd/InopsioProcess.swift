@@ -100,6 +100,20 @@ enum E2EError: Error, CustomStringConvertible {
     }
 }
 
+/// Every migration the binary knows, as `inopsio migrate --status` lists them (`platform#1 create_tenants`, ...),
+/// read from a fresh data directory so the tests need no copy of the list.
+func knownMigrations() async throws -> [String] {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("inopsio-status-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let status = try InopsioProcess(
+        ["migrate", "--status", "--data-dir", directory.path], environment: ["INOPSIO_AUTO_MIGRATE": "false"])
+    _ = await status.waitForExit()
+    return status.stdout.split(separator: "\n").compactMap { line in
+        line.hasPrefix("pending")
+            ? line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().joined(separator: " ") : nil
+    }
+}
+
 /// A minimal HTTP client for the tests (Foundation's URLSession).
 enum HTTP {
     static let session: URLSession = {

@@ -24,16 +24,21 @@ import Testing
 
     @Test(.enabled(if: TestEnvironment.isCI || pythonPackagesPresent, "needs python3 with authlib, pyjwt, requests"))
     func authlibCompletesCodeFlowWithPKCEAndPyJWTVerifiesAccessTokens() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("inopsio-oidc-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "inopsio-oidc-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let server = try InopsioProcess(["serve", "--port", "0", "--data-dir", directory.appendingPathComponent("data").path])
+        let server = try InopsioProcess([
+            "serve", "--port", "0", "--data-dir", directory.appendingPathComponent("data").path,
+        ])
         defer { server.terminate() }
         let port = try await server.waitForPort()
 
         let python = Process()
         python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        python.arguments = ["python3", "-W", "ignore::DeprecationWarning", Self.script.path, "http://127.0.0.1:\(port)"]
+        python.arguments = [
+            "python3", "-W", "ignore::DeprecationWarning", Self.script.path, "http://127.0.0.1:\(port)",
+        ]
         let output = Pipe()
         python.standardOutput = output
         python.standardError = output

@@ -37,11 +37,9 @@ struct PostgresServeTests {
                 #expect(await process.waitForExit() == 0, "\(process.stderr)")
             }
             let appliedLines = processes.flatMap { $0.stdout.split(separator: "\n") }.filter { $0.hasPrefix("applied") }
-            #expect(
-                appliedLines == [
-                    "applied  platform#1 create_tenants", "applied  platform#2 create_audit_log",
-                    "applied  identity#1 create_identity_tables",
-                ])
+            let expected = try await knownMigrations()
+            #expect(expected.count >= 2)
+            #expect(appliedLines == expected.map { "applied  \($0)" })
             #expect(processes.filter { $0.stdout.contains("nothing to apply") }.count == 2)
 
             // And three servers started at once on the migrated-nowhere database all come up ready.
@@ -56,7 +54,7 @@ struct PostgresServeTests {
                     #expect(try await HTTP.get(port, "/ready").0 == 200)
                     applied += server.stdout.components(separatedBy: "\"message\":\"applied migration\"").count - 1
                 }
-                #expect(applied == 3)
+                #expect(applied == expected.count)
                 for server in servers {
                     server.signal(SIGTERM)
                     #expect(await server.waitForExit() == 0)

@@ -175,11 +175,9 @@ import Testing
             #expect(await process.waitForExit() == 0, "\(process.stderr)")
         }
         let applied = processes.flatMap { $0.stdout.split(separator: "\n") }.filter { $0.hasPrefix("applied") }
-        #expect(
-            applied == [
-                "applied  platform#1 create_tenants", "applied  platform#2 create_audit_log",
-                "applied  identity#1 create_identity_tables",
-            ])
+        let expected = try await knownMigrations()
+        #expect(expected.count >= 2)
+        #expect(applied == expected.map { "applied  \($0)" })
     }
 }
 

@@ -20,6 +20,25 @@ struct IdentityHarness: Sendable {
     let clock: ManualClock
     let database: any Database
     let services: IdentityServices
+    /// Where the file transport writes the mail this app sends.
+    let mailDirectory: URL
+
+    /// The messages sent so far, oldest first, as raw RFC 5322 text.
+    func sentMail() throws -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: mailDirectory.path)) ?? []
+        return try names.filter { $0.hasSuffix(".eml") }.sorted().map {
+            try String(contentsOf: mailDirectory.appendingPathComponent($0), encoding: .utf8)
+        }
+    }
+
+    /// The first link with `path` in the last message to `recipient` (quoted-printable soft breaks undone).
+    func link(to recipient: String, path: String) throws -> String? {
+        guard let message = try sentMail().last(where: { $0.contains(recipient) }) else { return nil }
+        let unfolded = message.replacingOccurrences(of: "=\r\n", with: "").replacingOccurrences(of: "=3D", with: "=")
+        guard let start = unfolded.range(of: path) else { return nil }
+        let tail = unfolded[start.lowerBound...]
+        return String(tail.prefix { !$0.isWhitespace && $0 != "\"" && $0 != "<" })
+    }
 
     /// Any answer: status, headers and the body as JSON (or text).
     struct Reply: Sendable {
@@ -88,14 +107,19 @@ func withIdentityApp(
             permissions: module.permissions + [
                 "crm.leads:read", "crm.leads:write", "crm.leads:delete", "security.alerts:read",
             ],
-            moduleNames: ["identity", "crm"])
+            moduleNames: ["identity", "crm"],
+            mailer: Mailer(
+                transport: FileMailTransport(directory: URL(fileURLWithPath: configuration.dataDirectory + "/mail")),
+                from: MailAddress("no-reply@example.com", name: "Inopsio")))
         let router = PlatformRouter.build(
             modules: [module], context: context, metrics: HTTPMetrics(registry: PrometheusCollectorRegistry()),
             accessLog: nil)
         let app = Application(router: router)
         try await app.test(.router) { client in
             try await body(
-                IdentityHarness(client: client, clock: clock, database: database, services: module.services(context)))
+                IdentityHarness(
+                    client: client, clock: clock, database: database, services: module.services(context),
+                    mailDirectory: URL(fileURLWithPath: configuration.dataDirectory + "/mail")))
         }
     }
 }

@@ -143,6 +143,11 @@ import Testing
                 Row(.get, "\(base)/oauth-clients/\(clientID)", nil, Self.only([.admin, .auditor])),
                 Row(.delete, "\(base)/oauth-clients/\(clientID)", nil, Self.only([.admin], ok: .noContent)),
                 Row(.get, "/oauth2/userinfo", nil, Self.everyone(.ok)),
+                Row(.get, "\(base)/invitations", nil, Self.only(readers, other: .ok)),
+                Row(
+                    .post, "\(base)/invitations", ["email": "new@example.com"],
+                    Self.only([.admin], ok: .created, other: .created)),
+                Row(.post, "\(base)/users/me/verify-email", nil, Self.everyone(.accepted)),
                 Row(.post, "\(base)/logout", nil, Self.everyone(.noContent)),
             ]
             #expect(all.count == 5)

@@ -54,7 +54,10 @@ func withPlatformApp(
         configure(&configuration)
         let web = try WebKit.bundled(navigation: [NavigationItem(labelKey: "nav.home", href: "/")])
         let context = ModuleContext(
-            database: database, configuration: configuration, logger: TestEnvironment.logger, web: web)
+            database: database, configuration: configuration, logger: TestEnvironment.logger, web: web,
+            mailer: Mailer(
+                transport: FileMailTransport(directory: URL(fileURLWithPath: configuration.dataDirectory + "/mail")),
+                from: MailAddress("no-reply@example.com")))
         let metrics = HTTPMetrics(registry: PrometheusCollectorRegistry())
         let router = PlatformRouter.build(modules: modules, context: context, metrics: metrics, accessLog: accessLog)
         let app = Application(router: router, logger: TestEnvironment.logger)

@@ -100,7 +100,26 @@ struct AccountRoutes: Sendable {
                 issuer: issuer, key: key, in: tx)
             return SignupResult(tenant: tenant, user: user, tokens: tokenResponse)
         }
+        await sendVerification(to: result.user, tenant: tenant, request: request)
         return try JSONResponse.created(result, location: "\(IdentityAPI.base)/users/\(result.user.id)")
+    }
+
+    /// The new admin's address is confirmed by a link; a mail failure does not undo the sign-up (the user can ask
+    /// for another link from their profile), it is logged.
+    private func sendVerification(to user: User, tenant: Tenant, request: Request) async {
+        do {
+            let now = services.clock.now()
+            let token = try await services.database.write(tenant: tenant.id) { tx in
+                try await ActionTokenStore().issue(.emailVerification, for: user.id, now: now, in: tx)
+            }
+            let link = "\(services.issuer.issuer(for: request))/verify-email?token=\(token)"
+            let (subject, text, html) = IdentityMail.verification(to: user, organisation: tenant.name, link: link)
+            try await services.mailer.send(
+                to: MailAddress(user.email, name: user.name), subject: subject, text: text, html: html)
+        } catch {
+            services.logger.warning(
+                "verification mail not sent", metadata: ["error.message": "\(String(reflecting: error))"])
+        }
     }
 
     func login(_ request: Request, _ context: AppRequestContext) async throws -> Response {

@@ -19,6 +19,8 @@ struct IdentityAPI: Sendable {
         AuditRoutes(services: services).register(on: routes)
         TenantRoutes(services: services).register(on: routes)
         OAuthClientRoutes(services: services).register(on: routes)
+        InvitationRoutes(services: services).register(on: routes)
+        IdentityOpenAPI.register(on: routes)
     }
 }
 

@@ -195,5 +195,22 @@ enum IdentityMigrations {
             }
             return statements
         },
+        Migration(module: "identity", number: 3, name: "create_action_tokens") { dialect in
+            [
+                """
+                CREATE TABLE identity_action_tokens (
+                    tenant_id \(dialect.uuidType) NOT NULL,
+                    token_hash TEXT NOT NULL,
+                    purpose TEXT NOT NULL CHECK (purpose IN ('invitation', 'password_reset', 'email_verification')),
+                    user_id \(dialect.uuidType) NOT NULL,
+                    created_at \(dialect.timestampType) NOT NULL,
+                    expires_at \(dialect.timestampType) NOT NULL,
+                    used_at \(dialect.timestampType),
+                    PRIMARY KEY (tenant_id, token_hash)
+                )
+                """,
+                "CREATE INDEX identity_action_tokens_by_user ON identity_action_tokens (tenant_id, user_id, purpose)",
+            ] + TenantIsolation.statements(table: "identity_action_tokens", dialect: dialect)
+        },
     ]
 }

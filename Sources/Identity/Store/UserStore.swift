@@ -148,6 +148,27 @@ struct UserStore: Sendable {
         ).run()
     }
 
+    /// Forgets failed sign-ins (after a password reset proved who the user is).
+    func clearLockout(of id: ID<User>, in tx: Transaction) async throws {
+        let tenant = try tx.requireTenant()
+        try await tx.sql.raw(
+            """
+            UPDATE identity_users SET failed_logins = 0, locked_until = NULL
+            WHERE tenant_id = \(tx.bind(tenant)) AND id = \(tx.bind(id.rawValue))
+            """
+        ).run()
+    }
+
+    func markEmailVerified(_ id: ID<User>, now: Date, in tx: Transaction) async throws {
+        let tenant = try tx.requireTenant()
+        try await tx.sql.raw(
+            """
+            UPDATE identity_users SET email_verified_at = \(bind: now.epochMilliseconds)
+            WHERE tenant_id = \(tx.bind(tenant)) AND id = \(tx.bind(id.rawValue)) AND email_verified_at IS NULL
+            """
+        ).run()
+    }
+
     func roles(of id: ID<User>, in tx: Transaction) async throws -> [String] {
         let tenant = try tx.requireTenant()
         return try await tx.sql.raw(

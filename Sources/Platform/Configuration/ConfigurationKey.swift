@@ -83,6 +83,25 @@ extension ConfigurationKey {
                 config.publicURL = text.hasSuffix("/") ? String(text.dropLast()) : text
             }, current: { $0.publicURL }),
         ConfigurationKey(
+            name: "mail_url",
+            summary:
+                "`smtp://user:pass@host:587?starttls=required` or `smtps://...:465`; unset = `.eml` files in data_dir/mail",
+            isSecret: true,
+            apply: { text, config throws(ConfigurationProblem) in
+                do { _ = try SMTPConfiguration.parse(url: text) } catch {
+                    throw ConfigurationProblem("must be an smtp:// or smtps:// URL (\(error))")
+                }
+                config.mailURL = text
+            }, current: { $0.mailURL }),
+        ConfigurationKey(
+            name: "mail_from", summary: "Sender of outgoing mail, `Name <address>`", isSecret: false,
+            apply: { text, config throws(ConfigurationProblem) in
+                guard MailAddress.parse(text) != nil else {
+                    throw ConfigurationProblem("must be an address like `Inopsio <no-reply@example.com>`")
+                }
+                config.mailFrom = text
+            }, current: { $0.mailFrom }),
+        ConfigurationKey(
             name: "redis_url", summary: "`redis://host:6379` to share cache, limits and events across instances",
             isSecret: true,
             apply: { text, config throws(ConfigurationProblem) in

@@ -13,6 +13,10 @@ package struct InopsioConfiguration: Sendable, Equatable {
     package var redisURL: String? = nil
     /// The external base URL without a trailing slash; `nil` derives it from each request's `Host`.
     package var publicURL: String? = nil
+    /// `smtp://` or `smtps://` URL of the outgoing mail server; `nil` writes `.eml` files to `<data_dir>/mail`.
+    package var mailURL: String? = nil
+    /// The sender of the installation's mail.
+    package var mailFrom = "Inopsio <no-reply@localhost>"
     package var logLevel: Logger.Level = .info
     package var logFormat: LogFormat = .json
     package var accessLog = true

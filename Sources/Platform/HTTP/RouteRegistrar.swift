@@ -28,6 +28,11 @@ package final class RouteRegistrar: RouterMethods {
         return self
     }
 
+    /// Every registered path template with its methods (for comparing a module's OpenAPI document with its routes).
+    package var registeredRoutes: [String: Set<HTTPRequest.Method>] {
+        methodsByPath.mapValues(\.methods)
+    }
+
     /// Adds 405 answers for the unregistered methods of every registered path. Call once, after all routes.
     package func finish() {
         let table = methodsByPath

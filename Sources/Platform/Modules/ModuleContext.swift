@@ -13,11 +13,15 @@ package struct ModuleContext: Sendable {
     package let permissions: [Permission]
     /// The names of the modules this process runs.
     package let moduleNames: [String]
+    /// Outgoing mail (SMTP, or `.eml` files in the data directory when no SMTP server is configured).
+    package let mailer: Mailer
 
     package init(
         database: any Database, configuration: InopsioConfiguration, logger: Logger, web: WebKit,
-        clock: any WallClock = SystemWallClock(), permissions: [Permission] = [], moduleNames: [String] = []
+        clock: any WallClock = SystemWallClock(), permissions: [Permission] = [], moduleNames: [String] = [],
+        mailer: Mailer
     ) {
+        self.mailer = mailer
         self.permissions = permissions
         self.moduleNames = moduleNames
         self.database = database

@@ -1,0 +1,196 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Kernel
+
+/// A small builder for the OpenAPI 3.1 document each module serves at `/api/v1/<module>/openapi.json`. Enough of
+/// the specification for our conventions: JSON or form bodies, problem+json errors, bearer or client
+/// authentication, path and query parameters. Tests compare a module's document with its registered routes.
+package enum OpenAPI {
+    /// A JSON Schema (the 2020-12 dialect OpenAPI 3.1 uses), as a value tree.
+    package indirect enum Schema: Sendable {
+        case string(format: String? = nil, description: String? = nil)
+        case integer
+        case boolean
+        case enumeration([String])
+        case array(Schema)
+        case object([String: Schema], required: [String] = [])
+        /// An object whose keys are free (a map).
+        case map(Schema)
+        case reference(String)
+        case nullable(Schema)
+        case any
+
+        var value: JSONValue {
+            switch self {
+            case .string(let format, let description):
+                var fields: [String: JSONValue] = ["type": "string"]
+                if let format { fields["format"] = .string(format) }
+                if let description { fields["description"] = .string(description) }
+                return .object(fields)
+            case .integer: return ["type": "integer"]
+            case .boolean: return ["type": "boolean"]
+            case .enumeration(let values): return ["type": "string", "enum": .array(values.map(JSONValue.string))]
+            case .array(let items): return ["type": "array", "items": items.value]
+            case .object(let properties, let required):
+                var fields: [String: JSONValue] = [
+                    "type": "object", "properties": .object(properties.mapValues(\.value)),
+                    "additionalProperties": false,
+                ]
+                if !required.isEmpty { fields["required"] = .array(required.sorted().map(JSONValue.string)) }
+                return .object(fields)
+            case .map(let values): return ["type": "object", "additionalProperties": values.value]
+            case .reference(let name): return ["$ref": .string("#/components/schemas/\(name)")]
+            case .nullable(let schema): return ["oneOf": [schema.value, ["type": "null"]]]
+            case .any: return [:]
+            }
+        }
+    }
+
+    /// How an operation authenticates.
+    package enum Security: Sendable {
+        case none
+        /// A bearer access token or API key; `permission` is what the route checks, if anything.
+        case bearer(Permission?)
+        /// OAuth client authentication (HTTP Basic, form fields, or none for public clients).
+        case client
+    }
+
+    package struct Parameter: Sendable {
+        let name: String
+        let location: String
+        let schema: Schema
+        let required: Bool
+        let description: String
+
+        package static func path(_ name: String, _ description: String) -> Parameter {
+            Parameter(name: name, location: "path", schema: .string(), required: true, description: description)
+        }
+        package static func query(_ name: String, _ schema: Schema = .string(), _ description: String) -> Parameter {
+            Parameter(name: name, location: "query", schema: schema, required: false, description: description)
+        }
+        /// `limit` and `cursor` of every list (API.md).
+        package static let paging: [Parameter] = [
+            .query("limit", .integer, "page size, 1 to 200 (default 50)"),
+            .query("cursor", .string(), "the next_cursor of the previous page"),
+        ]
+    }
+
+    package struct Operation: Sendable {
+        package let method: HTTPRequest.Method
+        package let path: String
+        let summary: String
+        let security: Security
+        let parameters: [Parameter]
+        let body: Schema?
+        let bodyType: String
+        /// Success status, its description and schema (`nil`: no body).
+        let success: (status: Int, description: String, schema: Schema?, contentType: String)
+
+        package init(
+            _ method: HTTPRequest.Method, _ path: String, _ summary: String, security: Security,
+            parameters: [Parameter] = [], body: Schema? = nil, bodyType: String = "application/json",
+            success: Int = 200, _ description: String = "OK", schema: Schema? = nil,
+            contentType: String = "application/json"
+        ) {
+            self.method = method
+            self.path = path
+            self.summary = summary
+            self.security = security
+            self.parameters = parameters
+            self.body = body
+            self.bodyType = bodyType
+            self.success = (success, description, schema, contentType)
+        }
+
+        var value: JSONValue {
+            var responses: [String: JSONValue] = [:]
+            var ok: [String: JSONValue] = ["description": .string(success.description)]
+            if let schema = success.schema {
+                ok["content"] = .object([success.contentType: ["schema": schema.value]])
+            }
+            responses[String(success.status)] = .object(ok)
+            let problem: JSONValue = [
+                "content": ["application/problem+json": ["schema": Schema.reference("Problem").value]]
+            ]
+            func problemResponse(_ description: String) -> JSONValue {
+                guard case .object(var fields) = problem else { return problem }
+                fields["description"] = .string(description)
+                return .object(fields)
+            }
+            if body != nil || !parameters.isEmpty { responses["400"] = problemResponse("Malformed request") }
+            if body != nil { responses["422"] = problemResponse("Validation failed") }
+            var fields: [String: JSONValue] = [
+                "summary": .string(summary), "operationId": .string(operationID), "responses": .object(responses),
+            ]
+            switch security {
+            case .none:
+                fields["security"] = []
+            case .bearer(let permission):
+                fields["security"] = [["bearer": []]]
+                responses["401"] = problemResponse("Missing or invalid credentials")
+                if let permission {
+                    responses["403"] = problemResponse("Needs \(permission)")
+                    fields["x-permission"] = .string(permission.description)
+                }
+                fields["responses"] = .object(responses)
+            case .client:
+                fields["security"] = [["clientBasic": []], [:]]
+            }
+            if !parameters.isEmpty {
+                fields["parameters"] = .array(
+                    parameters.map { parameter in
+                        [
+                            "name": .string(parameter.name), "in": .string(parameter.location),
+                            "required": .bool(parameter.required), "description": .string(parameter.description),
+                            "schema": parameter.schema.value,
+                        ]
+                    })
+            }
+            if let body {
+                fields["requestBody"] = ["required": true, "content": .object([bodyType: ["schema": body.value]])]
+            }
+            return .object(fields)
+        }
+
+        var operationID: String {
+            let words = path.split(whereSeparator: { "/{}.-_".contains($0) }).filter { !["api", "v1"].contains($0) }
+            return method.rawValue.lowercased() + words.map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
+        }
+    }
+
+    /// The whole document.
+    package static func document(
+        title: String, version: String, description: String, operations: [Operation], schemas: [String: Schema]
+    ) -> JSONValue {
+        var paths: [String: JSONValue] = [:]
+        for operation in operations {
+            var item: [String: JSONValue] = [:]
+            if case .object(let existing) = paths[operation.path] { item = existing }
+            item[operation.method.rawValue.lowercased()] = operation.value
+            paths[operation.path] = .object(item)
+        }
+        var allSchemas = schemas
+        allSchemas["Problem"] = .object(
+            [
+                "type": .string(), "title": .string(), "status": .integer, "detail": .string(),
+                "instance": .string(), "request_id": .string(),
+                "errors": .array(.object(["field": .string(), "code": .string(), "message": .string()])),
+            ], required: ["type", "title", "status"])
+        return [
+            "openapi": "3.1.0",
+            "info": ["title": .string(title), "version": .string(version), "description": .string(description)],
+            "paths": .object(paths),
+            "components": [
+                "schemas": .object(allSchemas.mapValues(\.value)),
+                "securitySchemes": [
+                    "bearer": [
+                        "type": "http", "scheme": "bearer",
+                        "description": "An access token (ES256 JWT) or an API key (inop_...)",
+                    ],
+                    "clientBasic": ["type": "http", "scheme": "basic", "description": "OAuth client id and secret"],
+                ],
+            ],
+        ]
+    }
+}
