@@ -28,6 +28,7 @@ package struct IdentityModule: Module {
 
     package func registerPages(on routes: RouteRegistrar, context: ModuleContext) {
         AuthorizeRoutes(services: services(context)).register(on: routes)
+        FederationRoutes(services: services(context)).register(on: routes)
     }
 
     package func authenticator(context: ModuleContext) -> (any RequestAuthenticator)? {

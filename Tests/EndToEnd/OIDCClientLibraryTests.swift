@@ -2,15 +2,10 @@ import Foundation
 import TestSupport
 import Testing
 
-/// Real OIDC client libraries against a real server: `Tests/oidc/oidc_client_test.py` (Authlib and PyJWT).
-/// Skipped (and reported as skipped) when Python or those packages are missing outside CI; under `CI=true` a
-/// missing package fails the test, since `.ci/run` installs them.
+/// Real OIDC client libraries and a real second provider against real servers, through the Python scripts in
+/// `Tests/oidc`. Skipped (and reported as skipped) when Python or its packages are missing outside CI; under
+/// `CI=true` a missing package fails the test, since `.ci/run` installs them.
 @Suite(.serialized) struct OIDCClientLibraryTests {
-    static var script: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("oidc/oidc_client_test.py")
-    }
-
     static var pythonPackagesPresent: Bool {
         let probe = Process()
         probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -22,30 +17,65 @@ import Testing
         return probe.terminationStatus == 0
     }
 
-    @Test(.enabled(if: TestEnvironment.isCI || pythonPackagesPresent, "needs python3 with authlib, pyjwt, requests"))
-    func authlibCompletesCodeFlowWithPKCEAndPyJWTVerifiesAccessTokens() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "inopsio-oidc-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let server = try InopsioProcess([
-            "serve", "--port", "0", "--data-dir", directory.appendingPathComponent("data").path,
-        ])
-        defer { server.terminate() }
-        let port = try await server.waitForPort()
+    static func script(_ name: String) -> URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("oidc/\(name)")
+    }
 
+    /// Runs a Python check script and returns its exit status and output.
+    static func runPython(_ name: String, _ arguments: [String]) throws -> (Int32, String) {
         let python = Process()
         python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        python.arguments = [
-            "python3", "-W", "ignore::DeprecationWarning", Self.script.path, "http://127.0.0.1:\(port)",
-        ]
+        python.arguments = ["python3", "-W", "ignore::DeprecationWarning", script(name).path] + arguments
         let output = Pipe()
         python.standardOutput = output
         python.standardError = output
         try python.run()
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         python.waitUntilExit()
-        #expect(python.terminationStatus == 0, "\(text)")
+        return (python.terminationStatus, text)
+    }
+
+    /// A server on a free port with its own data directory (removed by the caller).
+    static func startServer() throws -> (InopsioProcess, URL) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "inopsio-oidc-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let server = try InopsioProcess([
+            "serve", "--port", "0", "--data-dir", directory.appendingPathComponent("data").path,
+        ])
+        return (server, directory)
+    }
+
+    @Test(.enabled(if: TestEnvironment.isCI || pythonPackagesPresent, "needs python3 with authlib, pyjwt, requests"))
+    func authlibCompletesCodeFlowWithPKCEAndPyJWTVerifiesAccessTokens() async throws {
+        let (server, directory) = try Self.startServer()
+        defer {
+            server.terminate()
+            try? FileManager.default.removeItem(at: directory)
+        }
+        let port = try await server.waitForPort()
+        let (status, text) = try Self.runPython("oidc_client_test.py", ["http://127.0.0.1:\(port)"])
+        #expect(status == 0, "\(text)")
         #expect(text.contains("oidc: all checks passed"), "\(text)")
+    }
+
+    /// A second `inopsio` acts as the tenant's external OpenID Connect provider (`Tests/oidc/federation_test.py`).
+    @Test(.enabled(if: TestEnvironment.isCI || pythonPackagesPresent, "needs python3 with pyjwt, requests"))
+    func userSignsInThroughAnotherInopsioAsExternalProviderAndIsCreatedJustInTime() async throws {
+        let (local, localDirectory) = try Self.startServer()
+        let (upstream, upstreamDirectory) = try Self.startServer()
+        defer {
+            local.terminate()
+            upstream.terminate()
+            try? FileManager.default.removeItem(at: localDirectory)
+            try? FileManager.default.removeItem(at: upstreamDirectory)
+        }
+        let localPort = try await local.waitForPort()
+        let upstreamPort = try await upstream.waitForPort()
+        let (status, text) = try Self.runPython(
+            "federation_test.py", ["http://127.0.0.1:\(localPort)", "http://127.0.0.1:\(upstreamPort)"])
+        #expect(status == 0, "\(text)")
+        #expect(text.contains("federation: all checks passed"), "\(text)")
     }
 }

@@ -148,6 +148,8 @@ import Testing
                     .post, "\(base)/invitations", ["email": "new@example.com"],
                     Self.only([.admin], ok: .created, other: .created)),
                 Row(.post, "\(base)/users/me/verify-email", nil, Self.everyone(.accepted)),
+                Row(.get, "\(base)/providers", nil, Self.only([.admin, .auditor], other: .ok)),
+                Row(.delete, "\(base)/providers/\(UUID().uuidString)", nil, Self.only([.admin], ok: .notFound)),
                 Row(.post, "\(base)/logout", nil, Self.everyone(.noContent)),
             ]
             #expect(all.count == 5)

@@ -20,6 +20,7 @@ struct IdentityAPI: Sendable {
         TenantRoutes(services: services).register(on: routes)
         OAuthClientRoutes(services: services).register(on: routes)
         InvitationRoutes(services: services).register(on: routes)
+        ProviderRoutes(services: services).register(on: routes)
         IdentityOpenAPI.register(on: routes)
     }
 }

@@ -67,6 +67,14 @@ enum IdentityOpenAPI {
                 "time_zone": .string(), "theme_colour": .string(), "enabled_modules": .array(.string()),
                 "mfa_required_roles": .array(.string()), "audit_retention_days": .integer,
             ], required: ["id", "slug", "name", "status"]),
+        "IdentityProvider": .object(
+            [
+                "id": .string(format: "uuid"), "name": .string(), "issuer": .string(format: "uri"),
+                "client_id": .string(), "has_client_secret": .boolean, "scopes": .array(.string()),
+                "role_rules": .array(.object(["claim": .string(), "value": .string(), "role": .string()])),
+                "default_roles": .array(.string()), "create_users": .boolean, "sync_roles": .boolean,
+                "enabled": .boolean, "created_at": .string(format: "date-time"),
+            ], required: ["id", "name", "issuer", "client_id"]),
         "OAuthClient": .object(
             [
                 "client_id": .string(), "name": .string(), "client_type": .enumeration(["public", "confidential"]),
@@ -260,6 +268,35 @@ enum IdentityOpenAPI {
                 .delete, "\(base)/oauth-clients/{client_id}", "Revoke an OAuth client",
                 security: .bearer(.oauthClientsWrite), parameters: [.path("client_id", "the client id")], success: 204,
                 "Revoked"),
+            Op(
+                .get, "\(base)/providers", "External identity providers", security: .bearer(.providersRead),
+                schema: page("IdentityProvider")),
+            Op(
+                .post, "\(base)/providers", "Add an external OpenID Connect provider (its discovery is checked)",
+                security: .bearer(.providersWrite),
+                body: .object(
+                    [
+                        "name": .string(), "issuer": .string(format: "uri"), "client_id": .string(),
+                        "client_secret": .string(), "scopes": .array(.string()),
+                        "role_rules": .array(.object(["claim": .string(), "value": .string(), "role": .string()])),
+                        "default_roles": .array(.string()), "create_users": .boolean, "sync_roles": .boolean,
+                    ], required: ["name", "issuer", "client_id"]), success: 201, "Added",
+                schema: .reference("IdentityProvider")),
+            Op(
+                .get, "\(base)/providers/{id}", "An external identity provider", security: .bearer(.providersRead),
+                parameters: [id], schema: .reference("IdentityProvider")),
+            Op(
+                .delete, "\(base)/providers/{id}", "Remove an external identity provider",
+                security: .bearer(.providersWrite), parameters: [id], success: 204, "Removed"),
+            Op(
+                .get, "/oauth2/authorize/federated", "Continue the authorization at an external provider",
+                security: .none,
+                parameters: authorizeParameters + [.query("provider", .string(format: "uuid"), "the provider")],
+                success: 303, "Redirect to the provider"),
+            Op(
+                .get, "/oauth2/callback", "Where external providers return; resumes the authorization",
+                security: .none, parameters: [.query("code", .string(), "code"), .query("state", .string(), "state")],
+                success: 303, "Redirect to the client"),
             Op(
                 .get, "/.well-known/jwks.json", "Public signing keys", security: .none, schema: .any,
                 contentType: "application/jwk-set+json"),

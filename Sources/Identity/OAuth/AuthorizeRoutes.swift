@@ -33,6 +33,8 @@ struct AuthorizeRoutes: Sendable {
         let redirectURI: String
         let scope: String
         let parameters: Parameters
+        /// The tenant's enabled external identity providers, offered on the sign-in form.
+        let providers: [IdentityProvider]
     }
 
     /// Where validation stopped: show a page, or send the user back to the client with an error.
@@ -62,7 +64,7 @@ struct AuthorizeRoutes: Sendable {
         do { validated = try await validate(parameters) } catch Failure.page(let key) {
             return errorPage(request, context, messageKey: key)
         } catch Failure.redirect(let uri, let error) {
-            return redirect(to: uri, [("error", error), ("state", parameters["state"])], request: request)
+            return Self.redirect(to: uri, [("error", error), ("state", parameters["state"])])
         }
         guard let credentials else { return form(request, context, validated, errorKey: nil, email: "") }
         let attempt = LoginService.Attempt(
@@ -76,10 +78,9 @@ struct AuthorizeRoutes: Sendable {
                     client: validated.client, user: user, redirectURI: validated.redirectURI, scope: validated.scope,
                     nonce: parameters["nonce"], challenge: parameters["code_challenge"] ?? "", in: tx)
             }
-            return redirect(
+            return Self.redirect(
                 to: validated.redirectURI,
-                [("code", code), ("state", parameters["state"]), ("iss", services.issuer.issuer(for: request))],
-                request: request)
+                [("code", code), ("state", parameters["state"]), ("iss", services.issuer.issuer(for: request))])
         } catch let error as LoginError {
             let key =
                 switch error {
@@ -113,19 +114,22 @@ struct AuthorizeRoutes: Sendable {
             throw Failure.redirect(redirectURI, "invalid_scope")
         }
         let tenantName = try await TenantStore(database: services.database).find(id: found.tenant)?.name ?? ""
+        let providers = try await services.database.read(tenant: found.tenant) { tx in
+            try await ProviderStore().list(in: tx).filter(\.enabled)
+        }
         return Validated(
             tenant: found.tenant, tenantName: tenantName, client: found.client, redirectURI: redirectURI,
-            scope: scopes.joined(separator: " "), parameters: parameters)
+            scope: scopes.joined(separator: " "), parameters: parameters, providers: providers)
     }
 
-    private func redirect(to uri: String, _ fields: [(String, String?)], request: Request) -> Response {
+    static func redirect(to uri: String, _ fields: [(String, String?)]) -> Response {
         let query = FormBody.encode(fields.compactMap { name, value in value.map { (name, $0) } })
         let separator = uri.contains("?") ? "&" : "?"
         return Response(
             status: .seeOther, headers: [.location: uri + separator + query, .cacheControl: "no-store"])
     }
 
-    private func errorPage(_ request: Request, _ context: AppRequestContext, messageKey: String) -> Response {
+    func errorPage(_ request: Request, _ context: AppRequestContext, messageKey: String) -> Response {
         services.web.page(
             request: request, context: context, status: .badRequest, title: { $0("oauth.error.title") },
             content: { chrome in
@@ -163,7 +167,7 @@ struct AuthorizeRoutes: Sendable {
                     <input id="totp_code" name="totp_code" inputmode="numeric" autocomplete="one-time-code" aria-describedby="totp-hint">
                     <p class="field-hint" id="totp-hint">\(t("signin.totp.hint"))</p></div>
                     <div class="form-actions"><button class="button button-primary" type="submit">\(t("signin.submit"))</button></div>
-                    </form></section>
+                    </form>\(providerLinks(validated, t: t))</section>
                     """
             })
         response.headers[.cacheControl] = "no-store"
@@ -175,5 +179,17 @@ struct AuthorizeRoutes: Sendable {
         response.headers[.contentSecurityPolicy] = SecurityHeaders.pagePolicy(
             nonce: context.cspNonce, formActions: origin.map { [$0] } ?? [])
         return response
+    }
+
+    /// "Sign in with ..." links for the tenant's external providers, carrying the authorization request along.
+    private func providerLinks(_ validated: Validated, t: Localizer) -> HTML {
+        guard !validated.providers.isEmpty else { return "" }
+        let carried = Parameters.names.compactMap { name in validated.parameters[name].map { (name, $0) } }
+        let links = validated.providers.map { provider -> HTML in
+            let query = FormBody.encode([("provider", provider.id.description)] + carried)
+            let label = t("federation.signin.with").replacingOccurrences(of: "{provider}", with: provider.name)
+            return #"<li><a class="button" href="/oauth2/authorize/federated?\#(query)">\#(label)</a></li>"#
+        }
+        return "<ul class=\"provider-list\">\(links)</ul>"
     }
 }

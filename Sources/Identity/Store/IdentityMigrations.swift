@@ -212,5 +212,57 @@ enum IdentityMigrations {
                 "CREATE INDEX identity_action_tokens_by_user ON identity_action_tokens (tenant_id, user_id, purpose)",
             ] + TenantIsolation.statements(table: "identity_action_tokens", dialect: dialect)
         },
+        Migration(module: "identity", number: 4, name: "create_identity_providers") { dialect in
+            let uuid = dialect.uuidType
+            let time = dialect.timestampType
+            var statements = [
+                """
+                CREATE TABLE identity_providers (
+                    tenant_id \(uuid) NOT NULL,
+                    id \(uuid) NOT NULL,
+                    name TEXT NOT NULL,
+                    issuer TEXT NOT NULL,
+                    client_id TEXT NOT NULL,
+                    client_secret TEXT,
+                    scopes TEXT NOT NULL,
+                    role_rules TEXT NOT NULL,
+                    default_roles TEXT NOT NULL,
+                    create_users BOOLEAN NOT NULL,
+                    sync_roles BOOLEAN NOT NULL,
+                    enabled BOOLEAN NOT NULL,
+                    created_at \(time) NOT NULL,
+                    PRIMARY KEY (tenant_id, id)
+                )
+                """,
+                """
+                CREATE TABLE identity_external_accounts (
+                    tenant_id \(uuid) NOT NULL,
+                    provider_id \(uuid) NOT NULL,
+                    subject TEXT NOT NULL,
+                    user_id \(uuid) NOT NULL,
+                    created_at \(time) NOT NULL,
+                    last_login_at \(time) NOT NULL,
+                    PRIMARY KEY (tenant_id, provider_id, subject)
+                )
+                """,
+                """
+                CREATE TABLE identity_federation_states (
+                    tenant_id \(uuid) NOT NULL,
+                    state_hash TEXT NOT NULL,
+                    provider_id \(uuid) NOT NULL,
+                    nonce TEXT NOT NULL,
+                    code_verifier TEXT NOT NULL,
+                    authorize_parameters TEXT NOT NULL,
+                    expires_at \(time) NOT NULL,
+                    used_at \(time),
+                    PRIMARY KEY (tenant_id, state_hash)
+                )
+                """,
+            ]
+            for table in ["identity_providers", "identity_external_accounts", "identity_federation_states"] {
+                statements += TenantIsolation.statements(table: table, dialect: dialect)
+            }
+            return statements
+        },
     ]
 }
