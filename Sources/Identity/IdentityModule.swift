@@ -29,6 +29,9 @@ package struct IdentityModule: Module {
     package func registerPages(on routes: RouteRegistrar, context: ModuleContext) {
         AuthorizeRoutes(services: services(context)).register(on: routes)
         FederationRoutes(services: services(context)).register(on: routes)
+        WebSession(services: services(context)).register(on: routes)
+        AccountPages(services: services(context)).register(on: routes)
+        SignedInPages(services: services(context)).register(on: routes)
     }
 
     package func authenticator(context: ModuleContext) -> (any RequestAuthenticator)? {

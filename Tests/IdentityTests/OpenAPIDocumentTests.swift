@@ -23,7 +23,10 @@ import Testing
                     from: MailAddress("x@example.com")))
             module.registerRoutes(on: routes, context: context)
             module.registerPages(on: routes, context: context)
-            return routes.registeredRoutes.mapValues { Set($0.map { $0.rawValue.lowercased() }) }
+            // Pages (HTML for people) are not part of the API document; the API, OAuth and well-known paths are.
+            return routes.registeredRoutes.filter { path, _ in
+                path.hasPrefix("/api/") || path.hasPrefix("/oauth2/") || path.hasPrefix("/.well-known/")
+            }.mapValues { Set($0.map { $0.rawValue.lowercased() }) }
         }
         var described: [String: Set<String>] = [:]
         for operation in IdentityOpenAPI.operations {

@@ -56,30 +56,40 @@ struct AccountRoutes: Sendable {
 
     func signup(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let body = try await JSONBody.decode(SignupBody.self, from: request, context: context)
+        let result = try await createTenant(
+            slug: body.tenantSlug, tenantName: body.tenantName, name: body.name, email: body.email,
+            password: body.password, origin: context.origin(request), issuer: services.issuer.issuer(for: request))
+        return try JSONResponse.created(result, location: "\(IdentityAPI.base)/users/\(result.user.id)")
+    }
+
+    /// Creates a tenant and its first admin in one transaction, starts the admin's session and mails the address
+    /// confirmation. Shared by the API and the sign-up page.
+    func createTenant(
+        slug: String, tenantName: String, name: String, email rawEmail: String, password: String,
+        origin: RequestOrigin, issuer: String
+    ) async throws -> SignupResult {
         var validation = Validation()
         validation.add(
-            TenantRules.validate(slug: body.tenantSlug, name: body.tenantName, plan: "standard").map { issue in
+            TenantRules.validate(slug: slug, name: tenantName, plan: "standard").map { issue in
                 FieldIssue(field: "tenant_" + issue.field, code: issue.code, message: issue.message)
             })
-        validation.add(UserRules.nameIssue(body.name))
-        validation.add(EmailAddress.issue(body.email))
-        let email = EmailAddress.normalise(body.email) ?? body.email
-        validation.add(PasswordPolicy.issues(password: body.password, email: email))
+        validation.add(UserRules.nameIssue(name))
+        validation.add(EmailAddress.issue(rawEmail))
+        let email = EmailAddress.normalise(rawEmail) ?? rawEmail
+        validation.add(PasswordPolicy.issues(password: password, email: email))
         try validation.check()
-        let hash = try await services.hasher.hash(body.password)
+        let hash = try await services.hasher.hash(password)
         let now = services.clock.now()
         let tenant = Tenant(
-            id: .generate(), slug: body.tenantSlug, name: body.tenantName, status: .active, plan: "standard",
+            id: .generate(), slug: slug, name: tenantName, status: .active, plan: "standard",
             createdAt: Date(epochMilliseconds: now.epochMilliseconds))
-        let origin = context.origin(request)
-        let issuer = services.issuer.issuer(for: request)
         let tokens = services.tokens
         let key = try await tokens.signingKey()
         let result = try await services.database.write(tenant: tenant.id) { tx in
             try await TenantStore.insert(tenant, in: tx)
             try await TenantSettingsStore().save(.defaults, now: now, in: tx)
             let user = try await UserStore().insert(
-                email: email, name: body.name, passwordHash: hash, status: .active,
+                email: email, name: name, passwordHash: hash, status: .active,
                 roles: [BuiltInRole.tenantAdmin.rawValue], now: now, in: tx)
             let trail = AuditTrail()
             try await trail.record(
@@ -100,19 +110,19 @@ struct AccountRoutes: Sendable {
                 issuer: issuer, key: key, in: tx)
             return SignupResult(tenant: tenant, user: user, tokens: tokenResponse)
         }
-        await sendVerification(to: result.user, tenant: tenant, request: request)
-        return try JSONResponse.created(result, location: "\(IdentityAPI.base)/users/\(result.user.id)")
+        await sendVerification(to: result.user, tenant: tenant, issuer: issuer)
+        return result
     }
 
     /// The new admin's address is confirmed by a link; a mail failure does not undo the sign-up (the user can ask
     /// for another link from their profile), it is logged.
-    private func sendVerification(to user: User, tenant: Tenant, request: Request) async {
+    private func sendVerification(to user: User, tenant: Tenant, issuer: String) async {
         do {
             let now = services.clock.now()
             let token = try await services.database.write(tenant: tenant.id) { tx in
                 try await ActionTokenStore().issue(.emailVerification, for: user.id, now: now, in: tx)
             }
-            let link = "\(services.issuer.issuer(for: request))/verify-email?token=\(token)"
+            let link = "\(issuer)/verify-email?token=\(token)"
             let (subject, text, html) = IdentityMail.verification(to: user, organisation: tenant.name, link: link)
             try await services.mailer.send(
                 to: MailAddress(user.email, name: user.name), subject: subject, text: text, html: html)

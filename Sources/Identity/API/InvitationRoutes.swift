@@ -70,10 +70,15 @@ struct InvitationRoutes: Sendable {
     }
 
     func invite(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let body = try await JSONBody.decode(InviteBody.self, from: request, context: context)
+        let user = try await invite(body, request, context)
+        return try JSONResponse.created(user, location: "\(IdentityAPI.base)/users/\(user.id)")
+    }
+
+    func invite(_ body: InviteBody, _ request: Request, _ context: AppRequestContext) async throws -> User {
         try context.require(.usersWrite)
         let tenantID = try context.requireTenant()
         let principal = try context.requirePrincipal()
-        let body = try await JSONBody.decode(InviteBody.self, from: request, context: context)
         var validation = Validation()
         validation.add(EmailAddress.issue(body.email))
         let email = EmailAddress.normalise(body.email) ?? body.email
@@ -109,12 +114,16 @@ struct InvitationRoutes: Sendable {
             to: user, organisation: organisation, inviter: nil,
             link: link(request, path: "/invitations/accept", token: token))
         try await services.mailer.send(to: MailAddress(email, name: name), subject: subject, text: text, html: html)
-        return try JSONResponse.created(user, location: "\(IdentityAPI.base)/users/\(user.id)")
+        return user
     }
 
     /// Sets the invited user's password: the account becomes active, its email verified (the link proved it).
     func accept(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let body = try await JSONBody.decode(AcceptBody.self, from: request, context: context)
+        return try JSONResponse.make(try await accept(body, request, context))
+    }
+
+    func accept(_ body: AcceptBody, _ request: Request, _ context: AppRequestContext) async throws -> TokenResponse {
         let refused = Problem(
             status: .badRequest, type: "/problems/invalid-token", title: "Link not valid",
             detail: "this invitation link is invalid, used or expired; ask for a new one")
@@ -158,12 +167,16 @@ struct InvitationRoutes: Sendable {
                 issuer: issuer, key: key, in: tx)
         }
         guard let response else { throw refused }
-        return try JSONResponse.make(response)
+        return response
     }
 
     /// Always 202, whether or not the account exists (no enumeration); at most one mail per account a minute.
     func requestReset(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let body = try await JSONBody.decode(ResetBody.self, from: request, context: context)
+        return try await requestReset(body, request, context)
+    }
+
+    func requestReset(_ body: ResetBody, _ request: Request, _ context: AppRequestContext) async throws -> Response {
         let accepted = try JSONResponse.make(
             ["detail": "if the account exists, a reset link is on its way"], status: .accepted)
         guard let email = EmailAddress.normalise(body.email),
@@ -202,6 +215,10 @@ struct InvitationRoutes: Sendable {
     /// Sets a new password from a reset link: every session ends, a lock is lifted.
     func confirmReset(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let body = try await JSONBody.decode(ConfirmBody.self, from: request, context: context)
+        return try await confirmReset(body, request, context)
+    }
+
+    func confirmReset(_ body: ConfirmBody, _ request: Request, _ context: AppRequestContext) async throws -> Response {
         let refused = Problem(
             status: .badRequest, type: "/problems/invalid-token", title: "Link not valid",
             detail: "this reset link is invalid, used or expired; ask for a new one")
@@ -258,6 +275,10 @@ struct InvitationRoutes: Sendable {
 
     func verify(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let body = try await JSONBody.decode(TokenBody.self, from: request, context: context)
+        return try await verify(body, request, context)
+    }
+
+    func verify(_ body: TokenBody, _ request: Request, _ context: AppRequestContext) async throws -> Response {
         let refused = Problem(
             status: .badRequest, type: "/problems/invalid-token", title: "Link not valid",
             detail: "this confirmation link is invalid, used or expired")

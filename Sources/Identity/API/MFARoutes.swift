@@ -41,6 +41,11 @@ struct MFARoutes: Sendable {
     }
 
     func start(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        try JSONResponse.make(try await beginEnrollment(context), status: .created)
+    }
+
+    /// A new pending secret for the signed-in user (shared by the API and the security page).
+    func beginEnrollment(_ context: AppRequestContext) async throws -> Enrollment {
         let id = try context.requireUserID()
         let tenant = try context.requireTenant()
         let secret = TOTP.generateSecret()
@@ -55,13 +60,18 @@ struct MFARoutes: Sendable {
         }
         let tenantSlug = try await TenantStore(database: services.database).find(id: tenant)?.slug ?? "inopsio"
         let uri = TOTP(secret: secret).provisioningURI(account: "\(user.email) (\(tenantSlug))", issuer: "Inopsio")
-        return try JSONResponse.make(Enrollment(secret: encoded, otpauthURI: uri), status: .created)
+        return Enrollment(secret: encoded, otpauthURI: uri)
     }
 
     func confirm(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let body = try await JSONBody.decode(ConfirmBody.self, from: request, context: context)
+        return try JSONResponse.make(Confirmed(backupCodes: try await confirmEnrollment(body.code, request, context)))
+    }
+
+    /// Turns TOTP on when `code` is the pending secret's current code; returns the backup codes (shown once).
+    func confirmEnrollment(_ code: String, _ request: Request, _ context: AppRequestContext) async throws -> [String] {
         let id = try context.requireUserID()
         let tenant = try context.requireTenant()
-        let body = try await JSONBody.decode(ConfirmBody.self, from: request, context: context)
         let now = services.clock.now()
         let origin = context.origin(request)
         let codes = BackupCodes.generate()
@@ -73,7 +83,7 @@ struct MFARoutes: Sendable {
             guard let secret = try await store.pendingSecret(of: id, in: tx).flatMap(Base32.decode) else {
                 throw DomainError.conflict("start the enrollment first")
             }
-            guard let step = TOTP(secret: secret).matchingStep(body.code, at: now, lastUsedStep: nil) else {
+            guard let step = TOTP(secret: secret).matchingStep(code, at: now, lastUsedStep: nil) else {
                 throw DomainError.validation([
                     FieldIssue(field: "code", code: "incorrect", message: "is not the current code of this secret")
                 ])
@@ -86,7 +96,7 @@ struct MFARoutes: Sendable {
                     requestID: origin.requestID, details: ["method": .string("totp")]),
                 in: tx, at: now)
         }
-        return try JSONResponse.make(Confirmed(backupCodes: codes))
+        return codes
     }
 
     func disable(_ request: Request, _ context: AppRequestContext) async throws -> Response {

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Kernel
 import Platform
@@ -17,13 +18,23 @@ struct IdentityAuthenticator: RequestAuthenticator {
     let touchInterval: TimeInterval = 60
 
     func authenticate(_ request: Request, context: AppRequestContext) async throws -> Authentication? {
-        guard let header = request.headers[.authorization] else { return nil }
+        guard let header = request.headers[.authorization] else { return try await authenticateCookie(request) }
         let parts = header.split(separator: " ", maxSplits: 1)
         // Other schemes (HTTP Basic client authentication at the OAuth endpoints) are the route's to read.
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
         let credential = String(parts[1]).trimmingCharacters(in: .whitespaces)
         if credential.hasPrefix(APIKey.secretPrefix) { return try await authenticateAPIKey(credential) }
         return try await authenticateAccessToken(credential)
+    }
+
+    /// The web apps' session cookie. An expired or invalid cookie is no credential at all (the page then refreshes
+    /// or signs in), and a state-changing request another site triggered (`Sec-Fetch-Site: cross-site`) does not
+    /// get the cookie's authority, on top of `SameSite=Lax`.
+    private func authenticateCookie(_ request: Request) async throws -> Authentication? {
+        guard let token = request.cookies[WebSession.accessCookie]?.value, !token.isEmpty else { return nil }
+        let safe = request.method == .get || request.method == .head
+        if !safe && request.headers[HTTPField.Name("Sec-Fetch-Site")!] == "cross-site" { return nil }
+        return try? await authenticateAccessToken(token)
     }
 
     private func authenticateAccessToken(_ token: String) async throws -> Authentication {

@@ -25,12 +25,14 @@ struct FederationRoutes: Sendable {
         let parameters = AuthorizeRoutes.Parameters(
             values: query.filter { AuthorizeRoutes.Parameters.names.contains($0.key) })
         let validated: AuthorizeRoutes.Validated
-        do { validated = try await authorize.validate(parameters) } catch AuthorizeRoutes.Failure.page(let key) {
+        do {
+            validated = try await authorize.validate(parameters, issuer: services.issuer.issuer(for: request))
+        } catch AuthorizeRoutes.Failure.page(let key) {
             return authorize.errorPage(request, context, messageKey: key)
         } catch AuthorizeRoutes.Failure.redirect(let uri, let error) {
             return AuthorizeRoutes.redirect(to: uri, [("error", error), ("state", parameters["state"])])
         }
-        guard let providerID = query["provider"].flatMap(ID<IdentityProvider>.init),
+        guard let providerID = query["provider"].flatMap(ID<IdentityProvider>.init), let tenant = validated.tenant,
             let provider = validated.providers.first(where: { $0.id == providerID })
         else { return authorize.errorPage(request, context, messageKey: "federation.error.provider") }
         let metadata: UpstreamProvider.Metadata
@@ -41,7 +43,7 @@ struct FederationRoutes: Sendable {
         let nonce = Base64URL.randomToken(bytes: 16)
         let verifier = Base64URL.randomToken(bytes: 48)
         let now = services.clock.now()
-        let state = try await services.database.write(tenant: validated.tenant) { tx in
+        let state = try await services.database.write(tenant: tenant) { tx in
             try await ProviderStore().saveState(
                 .init(provider: provider.id, nonce: nonce, verifier: verifier, authorizeParameters: parameters.values),
                 now: now, in: tx)
@@ -73,7 +75,8 @@ struct FederationRoutes: Sendable {
         else { return authorize.errorPage(request, context, messageKey: "federation.error.state") }
         let parameters = AuthorizeRoutes.Parameters(values: state.authorizeParameters)
         let validated: AuthorizeRoutes.Validated
-        do { validated = try await authorize.validate(parameters) } catch {
+        do { validated = try await authorize.validate(parameters, issuer: services.issuer.issuer(for: request)) } catch
+        {
             return authorize.errorPage(request, context, messageKey: "oauth.error.client")
         }
         guard let provider = validated.providers.first(where: { $0.id == state.provider }) else {

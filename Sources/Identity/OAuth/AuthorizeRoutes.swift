@@ -27,7 +27,8 @@ struct AuthorizeRoutes: Sendable {
 
     /// What a validated request is for.
     struct Validated: Sendable {
-        let tenant: TenantID
+        /// `nil` for Inopsio's own web client, which serves every tenant: the form then asks for the organisation.
+        let tenant: TenantID?
         let tenantName: String
         let client: OAuthClient
         let redirectURI: String
@@ -61,14 +62,21 @@ struct AuthorizeRoutes: Sendable {
         _ request: Request, _ context: AppRequestContext, parameters: Parameters, credentials: [String: String]?
     ) async throws -> Response {
         let validated: Validated
-        do { validated = try await validate(parameters) } catch Failure.page(let key) {
+        do {
+            validated = try await validate(parameters, issuer: services.issuer.issuer(for: request))
+        } catch Failure.page(let key) {
             return errorPage(request, context, messageKey: key)
         } catch Failure.redirect(let uri, let error) {
             return Self.redirect(to: uri, [("error", error), ("state", parameters["state"])])
         }
-        guard let credentials else { return form(request, context, validated, errorKey: nil, email: "") }
+        guard let credentials else {
+            return form(
+                request, context, validated, errorKey: nil, email: "", organisation: request.query("tenant") ?? "")
+        }
+        let organisation = credentials["tenant"] ?? ""
         let attempt = LoginService.Attempt(
-            tenant: .id(validated.tenant), email: credentials["email"] ?? "", password: credentials["password"] ?? "",
+            tenant: validated.tenant.map { .id($0) } ?? .slug(organisation), email: credentials["email"] ?? "",
+            password: credentials["password"] ?? "",
             totpCode: credentials["totp_code"].flatMap { $0.isEmpty ? nil : $0 }, clientID: validated.client.clientID,
             scope: validated.scope)
         let oauth = oauth
@@ -88,13 +96,21 @@ struct AuthorizeRoutes: Sendable {
                 case .mfaRequired: "signin.error.mfa"
                 case .throttled: "signin.error.throttled"
                 }
-            return form(request, context, validated, errorKey: key, email: attempt.email, status: .unauthorized)
+            return form(
+                request, context, validated, errorKey: key, email: attempt.email, organisation: organisation,
+                status: .unauthorized)
         }
     }
 
     /// RFC 6749 §4.1.1 and RFC 7636 checks, in the order that decides whether an error may be redirected.
-    func validate(_ parameters: Parameters) async throws -> Validated {
-        guard let clientID = parameters["client_id"], let found = try await oauth.client(clientID) else {
+    func validate(_ parameters: Parameters, issuer: String) async throws -> Validated {
+        guard let clientID = parameters["client_id"] else { throw Failure.page("oauth.error.client") }
+        let found: (tenant: TenantID?, client: OAuthClient)
+        if clientID == OAuthClient.webClientID {
+            found = (nil, OAuthClient.firstPartyWeb(issuer: issuer))
+        } else if let registered = try await oauth.client(clientID) {
+            found = (registered.tenant, registered.client)
+        } else {
             throw Failure.page("oauth.error.client")
         }
         guard let redirectURI = parameters["redirect_uri"], found.client.redirectURIs.contains(redirectURI) else {
@@ -113,9 +129,13 @@ struct AuthorizeRoutes: Sendable {
         guard !scopes.isEmpty, found.client.grantable(scopes) != nil else {
             throw Failure.redirect(redirectURI, "invalid_scope")
         }
-        let tenantName = try await TenantStore(database: services.database).find(id: found.tenant)?.name ?? ""
-        let providers = try await services.database.read(tenant: found.tenant) { tx in
-            try await ProviderStore().list(in: tx).filter(\.enabled)
+        var tenantName = ""
+        var providers: [IdentityProvider] = []
+        if let tenant = found.tenant {
+            tenantName = try await TenantStore(database: services.database).find(id: tenant)?.name ?? ""
+            providers = try await services.database.read(tenant: tenant) { tx in
+                try await ProviderStore().list(in: tx).filter(\.enabled)
+            }
         }
         return Validated(
             tenant: found.tenant, tenantName: tenantName, client: found.client, redirectURI: redirectURI,
@@ -125,8 +145,8 @@ struct AuthorizeRoutes: Sendable {
     static func redirect(to uri: String, _ fields: [(String, String?)]) -> Response {
         let query = FormBody.encode(fields.compactMap { name, value in value.map { (name, $0) } })
         let separator = uri.contains("?") ? "&" : "?"
-        return Response(
-            status: .seeOther, headers: [.location: uri + separator + query, .cacheControl: "no-store"])
+        let location = query.isEmpty ? uri : uri + separator + query
+        return Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
     }
 
     func errorPage(_ request: Request, _ context: AppRequestContext, messageKey: String) -> Response {
@@ -141,14 +161,18 @@ struct AuthorizeRoutes: Sendable {
 
     private func form(
         _ request: Request, _ context: AppRequestContext, _ validated: Validated, errorKey: String?, email: String,
-        status: HTTPResponse.Status = .ok
+        organisation: String, status: HTTPResponse.Status = .ok
     ) -> Response {
         var response = services.web.page(
             request: request, context: context, status: status, title: { $0("signin.title") },
             content: { chrome in
                 let t = chrome.t
-                let lead = t("signin.lead").replacingOccurrences(of: "{organisation}", with: validated.tenantName)
-                    .replacingOccurrences(of: "{client}", with: validated.client.name)
+                let lead =
+                    validated.tenant == nil
+                    ? t("signin.lead.web")
+                    : t("signin.lead").replacingOccurrences(of: "{organisation}", with: validated.tenantName)
+                        .replacingOccurrences(of: "{client}", with: validated.client.name)
+
                 let hidden = Parameters.names.compactMap { name -> HTML? in
                     validated.parameters[name].map { #"<input type="hidden" name="\#(name)" value="\#($0)">"# }
                 }
@@ -156,9 +180,16 @@ struct AuthorizeRoutes: Sendable {
                     errorKey.map { #"<p class="alert alert-danger" role="alert" id="signin-error">\#(t($0))</p>"# }
                     ?? ""
                 let invalid: HTML = errorKey == nil ? "" : #" aria-invalid="true" aria-describedby="signin-error""#
+                let organisationField: HTML =
+                    validated.tenant != nil
+                    ? ""
+                    : """
+                    <div class="field"><label for="tenant">\(t("signin.organisation"))</label>
+                    <input id="tenant" name="tenant" autocomplete="organization" required value="\(organisation)"\(invalid)></div>
+                    """
                 return """
                     <section class="auth-card"><h1>\(t("signin.title"))</h1><p>\(lead)</p>\(error)
-                    <form class="form" method="post" action="/oauth2/authorize">\(hidden)
+                    <form class="form" method="post" action="/oauth2/authorize">\(hidden)\(organisationField)
                     <div class="field"><label for="email">\(t("signin.email"))</label>
                     <input id="email" name="email" type="email" autocomplete="username" required value="\(email)"\(invalid)></div>
                     <div class="field"><label for="password">\(t("signin.password"))</label>

@@ -20,6 +20,18 @@ package struct OAuthClient: Sendable, Equatable, Encodable {
     package let createdAt: Date
     package var revokedAt: Date?
 
+    /// Inopsio's own web apps: a public client of every tenant, returning to `/auth/callback` on this server.
+    static let webClientID = "inopsio-web"
+
+    static func firstPartyWeb(issuer: String) -> OAuthClient {
+        OAuthClient(
+            clientID: webClientID, name: "Inopsio", type: .public, redirectURIs: ["\(issuer)/auth/callback"],
+            allowedScopes: ["openid", "profile", "email", "offline_access"],
+            grantTypes: ["authorization_code", "refresh_token"], createdBy: nil,
+            createdAt: Date(timeIntervalSince1970: 0),
+            revokedAt: nil)
+    }
+
     static let openIDScopes: Set<String> = ["openid", "profile", "email", "offline_access"]
     static let grantTypesSupported: Set<String> = ["authorization_code", "refresh_token", "client_credentials"]
 
