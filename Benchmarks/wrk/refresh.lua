@@ -19,7 +19,15 @@ function init(args)
     end
 end
 
+-- wrk calls request() once while setting a thread up, before any connection exists; that call must not take a
+-- token out of the pool (it would never come back).
+local primed = false
+
 function request()
+    if not primed then
+        primed = true
+        return wrk.format("GET", "/health")
+    end
     local token = table.remove(pool, 1)
     if token == nil then token = "exhausted" end
     return wrk.format("POST", "/api/v1/identity/refresh", { ["Content-Type"] = "application/json" },
