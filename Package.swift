@@ -118,6 +118,7 @@ let package = Package(
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "SQLKit", package: "sql-kit"),
             ],
+            exclude: ["Mail/smtp_server.py"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

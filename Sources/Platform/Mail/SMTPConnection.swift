@@ -201,6 +201,8 @@ struct SMTPConnection {
             }
         }
         guard let reply = try await replies.next() else {
+            // The stream only ends without an error when the waiting task was cancelled.
+            try Task.checkCancellation()
             throw MailError.connection("connection closed")
         }
         logger.debug("S: \(reply.code) \(reply.message)")
@@ -211,10 +213,14 @@ struct SMTPConnection {
     mutating func startTLS(context: NIOSSLContext, host: String) async throws {
         let serverName = Self.sniName(for: host)
         let channel = self.channel
-        try await channel.eventLoop.submit {
-            let handler = try NIOSSLClientHandler(context: context, serverHostname: serverName)
-            try channel.pipeline.syncOperations.addHandler(handler, position: .first)
-        }.get()
+        do {
+            try await channel.eventLoop.submit {
+                let handler = try NIOSSLClientHandler(context: context, serverHostname: serverName)
+                try channel.pipeline.syncOperations.addHandler(handler, position: .first)
+            }.get()
+        } catch {
+            throw MailError.tls(String(describing: error))
+        }
         isTLS = true
     }
 
@@ -226,6 +232,7 @@ struct SMTPConnection {
         await close()
     }
 
+    /// Idempotent: closing an already closed channel is not an error worth reporting.
     func close() async {
         try? await channel.close()
     }

@@ -13,6 +13,7 @@ package struct SMTPMailTransport: MailTransport {
         self.logger = logger
     }
 
+    /// Validates and encodes once, then tries up to `maxAttempts` connections, sleeping per `retryBackoff`.
     package func send(_ message: MailMessage) async throws {
         try MIMEEncoder.validate(message)
         let domain = message.from.address.split(separator: "@").last.map(String.init) ?? "localhost"
@@ -173,6 +174,7 @@ package struct SMTPMailTransport: MailTransport {
         try expectAuth(reply, 235)
     }
 
+    /// Separates "wrong credentials" (never retried) from a 4xx "try later" (retried like any transient reply).
     private func expectAuth(_ reply: SMTPReply, _ code: Int) throws {
         guard reply.code != code else { return }
         if (400..<500).contains(reply.code) { throw MailError.rejected(code: reply.code, message: reply.message) }
@@ -180,6 +182,7 @@ package struct SMTPMailTransport: MailTransport {
         throw MailError.authenticationFailed
     }
 
+    /// Any unexpected code becomes `rejected`, whose 4xx/5xx class then drives the retry decision.
     private func expect(_ reply: SMTPReply, _ codes: Int...) throws {
         guard !codes.contains(reply.code) else { return }
         throw MailError.rejected(code: reply.code, message: reply.message)
