@@ -13,6 +13,15 @@ package struct Page<Item: Sendable>: Sendable {
     }
 }
 
+extension Page {
+    /// The page for `items` fetched with `limit + 1`: the extra item only tells that there is a next page, whose
+    /// cursor is the `position` of the last item kept.
+    package init(overfetched items: [Item], limit: Int, position: (Item) -> String) {
+        let kept = Array(items.prefix(limit))
+        self.init(data: kept, nextCursor: items.count > limit ? kept.last.map { Cursor(position: position($0)) } : nil)
+    }
+}
+
 extension Page: Encodable where Item: Encodable {
     enum CodingKeys: String, CodingKey {
         case data

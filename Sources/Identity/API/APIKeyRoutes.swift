@@ -107,9 +107,7 @@ struct APIKeyRoutes: Sendable {
         let keys = try await services.database.read(tenant: tenant) { tx in
             try await APIKeyStore().list(limit: limit + 1, before: before, includeRevoked: includeRevoked, in: tx)
         }
-        let page = Array(keys.prefix(limit))
-        let next = keys.count > limit ? page.last.map { Cursor(position: $0.id.description) } : nil
-        return try JSONResponse.make(Page(data: page, nextCursor: next))
+        return try JSONResponse.make(Page(overfetched: keys, limit: limit) { $0.id.description })
     }
 
     func get(_ context: AppRequestContext) async throws -> Response {

@@ -64,9 +64,7 @@ struct AuditRoutes: Sendable {
         let records = try await services.database.read(tenant: tenant) { tx in
             try await AuditTrail().list(filter: filter, limit: limit + 1, before: before, in: tx)
         }
-        let page = Array(records.prefix(limit))
-        let next = records.count > limit ? page.last.map { Cursor(position: String($0.sequence)) } : nil
-        return try JSONResponse.make(Page(data: page, nextCursor: next))
+        return try JSONResponse.make(Page(overfetched: records, limit: limit) { String($0.sequence) })
     }
 
     /// Every matching record, newest first, as CSV (RFC 4180), read in batches.

@@ -64,9 +64,7 @@ struct InvitationRoutes: Sendable {
         let users = try await services.database.read(tenant: tenant) { tx in
             try await UserStore().list(limit: limit + 1, after: after, status: .invited, email: nil, in: tx)
         }
-        let page = Array(users.prefix(limit))
-        let next = users.count > limit ? page.last.map { Cursor(position: $0.id.description) } : nil
-        return try JSONResponse.make(Page(data: page, nextCursor: next))
+        return try JSONResponse.make(Page(overfetched: users, limit: limit) { $0.id.description })
     }
 
     func invite(_ request: Request, _ context: AppRequestContext) async throws -> Response {

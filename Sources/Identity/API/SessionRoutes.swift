@@ -37,9 +37,7 @@ struct SessionRoutes: Sendable {
         let sessions = try await services.database.read(tenant: tenant) { tx in
             try await SessionStore().listOpen(user: filter, now: now, limit: limit + 1, before: before, in: tx)
         }
-        let page = Array(sessions.prefix(limit))
-        let next = sessions.count > limit ? page.last.map { Cursor(position: $0.id.description) } : nil
-        return try JSONResponse.make(Page(data: page, nextCursor: next))
+        return try JSONResponse.make(Page(overfetched: sessions, limit: limit) { $0.id.description })
     }
 
     func revoke(_ request: Request, _ context: AppRequestContext) async throws -> Response {

@@ -95,9 +95,7 @@ struct UserRoutes: Sendable {
         let users = try await services.database.read(tenant: tenant) { tx in
             try await UserStore().list(limit: limit + 1, after: after, status: statusFilter, email: email, in: tx)
         }
-        let page = Array(users.prefix(limit))
-        let next = users.count > limit ? page.last.map { Cursor(position: $0.id.description) } : nil
-        return try JSONResponse.make(Page(data: page, nextCursor: next))
+        return try JSONResponse.make(Page(overfetched: users, limit: limit) { $0.id.description })
     }
 
     func get(_ context: AppRequestContext) async throws -> Response {

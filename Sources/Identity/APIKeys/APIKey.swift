@@ -30,6 +30,7 @@ package struct APIKey: Sendable, Equatable, Encodable {
         case revokedAt = "revoked_at"
     }
 
+    /// Written out so absent values are explicit `null`s (synthesized coding would omit them) and times are RFC 3339.
     package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(id, forKey: .id)

@@ -34,6 +34,7 @@ package struct Session: Sendable, Equatable, Encodable {
         case revokedReason = "revoked_reason"
     }
 
+    /// Written out so absent values are explicit `null`s (synthesized coding would omit them) and times are RFC 3339.
     package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(id, forKey: .id)

@@ -46,6 +46,7 @@ extension User: Encodable {
         case updatedAt = "updated_at"
     }
 
+    /// Written out so absent values are explicit `null`s (synthesized coding would omit them) and times are RFC 3339.
     package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(id, forKey: .id)

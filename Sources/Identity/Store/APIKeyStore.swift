@@ -14,7 +14,8 @@ struct APIKeyStore: Sendable {
         let hash = SessionStore.hash(secret)
         let now = Date(epochMilliseconds: now.epochMilliseconds)
         let key = APIKey(
-            id: .generate(), name: name, prefix: String(secret.prefix(12)), permissions: permissions,
+            id: .generate(), name: name, prefix: String(secret.prefix(12)),
+            permissions: permissions.sorted { $0.description < $1.description },
             createdBy: createdBy, createdAt: now,
             expiresAt: expiresAt.map { Date(epochMilliseconds: $0.epochMilliseconds) },
             lastUsedAt: nil, revokedAt: nil)

@@ -12,6 +12,11 @@ package enum JSONResponse {
     ) throws -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // API.md: timestamps are RFC 3339 UTC strings.
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(RFC3339.string(from: date))
+        }
         var fields = headers
         if fields[.contentType] == nil { fields[.contentType] = "application/json" }
         if fields[.cacheControl] == nil { fields[.cacheControl] = "no-store" }
