@@ -32,6 +32,7 @@ package struct IdentityModule: Module {
         WebSession(services: services(context)).register(on: routes)
         AccountPages(services: services(context)).register(on: routes)
         SignedInPages(services: services(context)).register(on: routes)
+        AdminPages(services: services(context)).register(on: routes)
     }
 
     package func authenticator(context: ModuleContext) -> (any RequestAuthenticator)? {

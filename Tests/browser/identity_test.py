@@ -15,6 +15,7 @@ import secrets
 import struct
 import sys
 import time
+from urllib.parse import urlparse
 from email import policy
 
 from selenium import webdriver
@@ -67,7 +68,12 @@ def submit(browser):
 
 
 def wait_for_heading(browser, text):
-    WebDriverWait(browser, 20).until(conditions.text_to_be_present_in_element((By.TAG_NAME, "h1"), text))
+    try:
+        WebDriverWait(browser, 20).until(conditions.text_to_be_present_in_element((By.TAG_NAME, "h1"), text))
+    except Exception:
+        heading = browser.find_elements(By.TAG_NAME, "h1")
+        raise AssertionError(f"expected a page titled {text!r} at {browser.current_url}, got "
+                             f"{heading[0].text if heading else 'no h1'!r}") from None
 
 
 def mailed_link(mail_dir, recipient, path):
@@ -115,6 +121,9 @@ def main(base, mail_dir):
 
         browser.get(f"{base}/account")
         click(browser, browser.find_element(By.CSS_SELECTOR, "form[action='/logout'] button"))
+        # Sign-out answers with a redirect to the start page; wait for it before navigating on.
+        WebDriverWait(browser, 20).until(lambda current: urlparse(current.current_url).path == "/")
+        assert not any(cookie["name"] == "inopsio_at" for cookie in browser.get_cookies())
         browser.get(f"{base}/login?tenant={slug}")
         wait_for_heading(browser, "Sign in")
         fill(browser, {"email": admin, "password": PASSWORD})
@@ -125,6 +134,26 @@ def main(base, mail_dir):
         submit(browser)
         wait_for_heading(browser, "Your account")
         step("signed out and in again with password and TOTP")
+
+        for page, heading in [("roles", "Roles"), ("sessions", "Sessions"), ("oauth-clients", "OAuth clients"),
+                              ("providers", "Identity providers")]:
+            browser.get(f"{base}/admin/{page}")
+            wait_for_heading(browser, heading)
+        browser.get(f"{base}/admin/api-keys")
+        fill(browser, {"name": "CI reader", "permissions": "identity.users:read"})
+        submit(browser)
+        secret = WebDriverWait(browser, 20).until(conditions.presence_of_element_located((By.ID, "new-secret"))).text
+        assert secret.startswith("inop_"), secret
+        browser.get(f"{base}/admin/api-keys")
+        assert secret not in browser.page_source, "the secret is shown once"
+        browser.get(f"{base}/admin/settings")
+        fill(browser, {"theme_colour": "#123456"})
+        submit(browser)
+        WebDriverWait(browser, 20).until(conditions.presence_of_element_located((By.CSS_SELECTOR, ".alert-success")))
+        browser.get(f"{base}/admin/audit")
+        assert "The audit chain verifies" in browser.page_source
+        assert "api_key.created" in browser.page_source and "tenant.updated" in browser.page_source
+        step("admin pages: roles, sessions, clients, providers, an API key shown once, settings saved, audit intact")
 
         invitee = f"grace@{slug}.example"
         browser.get(f"{base}/admin/users")

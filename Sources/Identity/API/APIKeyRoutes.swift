@@ -40,10 +40,15 @@ struct APIKeyRoutes: Sendable {
     }
 
     func create(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let body = try await JSONBody.decode(CreateBody.self, from: request, context: context)
+        let created = try await create(body, request, context)
+        return try JSONResponse.created(created, location: "\(IdentityAPI.base)/api-keys/\(created.key.id)")
+    }
+
+    func create(_ body: CreateBody, _ request: Request, _ context: AppRequestContext) async throws -> Created {
         try context.require(.apiKeysWrite)
         let tenant = try context.requireTenant()
         let principal = try context.requirePrincipal()
-        let body = try await JSONBody.decode(CreateBody.self, from: request, context: context)
         let now = services.clock.now()
         var validation = Validation()
         let name = body.name.trimmingCharacters(in: .whitespaces)
@@ -95,7 +100,7 @@ struct APIKeyRoutes: Sendable {
                 in: tx, at: now)
             return Created(key: result.key, secret: result.secret)
         }
-        return try JSONResponse.created(created, location: "\(IdentityAPI.base)/api-keys/\(created.key.id)")
+        return created
     }
 
     func list(_ request: Request, _ context: AppRequestContext) async throws -> Response {

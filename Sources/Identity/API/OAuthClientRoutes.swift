@@ -65,10 +65,16 @@ struct OAuthClientRoutes: Sendable {
     }
 
     func create(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let body = try await JSONBody.decode(CreateBody.self, from: request, context: context)
+        let created = try await create(body, request, context)
+        return try JSONResponse.created(
+            created, location: "\(IdentityAPI.base)/oauth-clients/\(created.client.clientID)")
+    }
+
+    func create(_ body: CreateBody, _ request: Request, _ context: AppRequestContext) async throws -> Created {
         try context.require(.oauthClientsWrite)
         let tenant = try context.requireTenant()
         let principal = try context.requirePrincipal()
-        let body = try await JSONBody.decode(CreateBody.self, from: request, context: context)
         let grants =
             body.grantTypes
             ?? ["authorization_code", "refresh_token"]
@@ -106,8 +112,7 @@ struct OAuthClientRoutes: Sendable {
                         ])),
                 in: tx, at: now)
         }
-        return try JSONResponse.created(
-            Created(client: client, secret: secret), location: "\(IdentityAPI.base)/oauth-clients/\(client.clientID)")
+        return Created(client: client, secret: secret)
     }
 
     func revoke(_ request: Request, _ context: AppRequestContext) async throws -> Response {

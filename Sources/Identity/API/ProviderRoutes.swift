@@ -62,10 +62,15 @@ struct ProviderRoutes: Sendable {
     }
 
     func create(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let body = try await JSONBody.decode(CreateBody.self, from: request, context: context)
+        let provider = try await create(body, request, context)
+        return try JSONResponse.created(provider, location: "\(IdentityAPI.base)/providers/\(provider.id)")
+    }
+
+    func create(_ body: CreateBody, _ request: Request, _ context: AppRequestContext) async throws -> IdentityProvider {
         try context.require(.providersWrite)
         let tenant = try context.requireTenant()
         let principal = try context.requirePrincipal()
-        let body = try await JSONBody.decode(CreateBody.self, from: request, context: context)
         var validation = Validation()
         if body.name.trimmingCharacters(in: .whitespaces).isEmpty || body.name.count > 100 {
             validation.add(FieldIssue(field: "name", code: "invalid_length", message: "1 to 100 characters"))
@@ -112,7 +117,7 @@ struct ProviderRoutes: Sendable {
                     details: ["name": .string(provider.name), "issuer": .string(provider.issuer)]),
                 in: tx, at: now)
         }
-        return try JSONResponse.created(provider, location: "\(IdentityAPI.base)/providers/\(provider.id)")
+        return provider
     }
 
     func delete(_ request: Request, _ context: AppRequestContext) async throws -> Response {

@@ -71,9 +71,14 @@ struct RoleRoutes: Sendable {
     }
 
     func create(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let body = try await JSONBody.decode(RoleBody.self, from: request, context: context)
+        let role = try await create(body, request, context)
+        return try JSONResponse.created(role, location: "\(IdentityAPI.base)/roles/\(role.name)")
+    }
+
+    func create(_ body: RoleBody, _ request: Request, _ context: AppRequestContext) async throws -> Role {
         try context.require(.rolesWrite)
         let tenant = try context.requireTenant()
-        let body = try await JSONBody.decode(RoleBody.self, from: request, context: context)
         var validation = Validation()
         guard let name = body.name else {
             throw DomainError.validation([FieldIssue(field: "name", code: "required", message: "is required")])
@@ -101,7 +106,7 @@ struct RoleRoutes: Sendable {
                 in: tx, at: now)
         }
         services.permissions.invalidate(tenant: tenant)
-        return try JSONResponse.created(role, location: "\(IdentityAPI.base)/roles/\(name)")
+        return role
     }
 
     func update(_ request: Request, _ context: AppRequestContext) async throws -> Response {

@@ -59,9 +59,13 @@ struct TenantRoutes: Sendable {
     }
 
     func update(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let body = try await JSONBody.decode(UpdateBody.self, from: request, context: context)
+        return try JSONResponse.make(try await update(body, request, context))
+    }
+
+    func update(_ body: UpdateBody, _ request: Request, _ context: AppRequestContext) async throws -> TenantView {
         try context.require(.tenantWrite)
         let tenantID = try context.requireTenant()
-        let body = try await JSONBody.decode(UpdateBody.self, from: request, context: context)
         guard let tenant = try await TenantStore(database: services.database).find(id: tenantID) else {
             throw DomainError.notFound(entity: "tenant")
         }
@@ -111,6 +115,6 @@ struct TenantRoutes: Sendable {
             }
             return (updatedTenant, settings)
         }
-        return try JSONResponse.make(TenantView(tenant: updatedTenant, settings: settings))
+        return TenantView(tenant: updatedTenant, settings: settings)
     }
 }

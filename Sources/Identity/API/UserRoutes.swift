@@ -198,10 +198,15 @@ struct UserRoutes: Sendable {
 
     /// Changes the caller's password after checking the current one; other sessions are signed out.
     func changePassword(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let body = try await JSONBody.decode(PasswordBody.self, from: request, context: context)
+        try await changePassword(body, request, context)
+        return JSONResponse.noContent()
+    }
+
+    func changePassword(_ body: PasswordBody, _ request: Request, _ context: AppRequestContext) async throws {
         let id = try context.requireUserID()
         let tenant = try context.requireTenant()
         let principal = try context.requirePrincipal()
-        let body = try await JSONBody.decode(PasswordBody.self, from: request, context: context)
         guard
             let found = try await services.database.read(
                 tenant: tenant, { tx in try await UserStore().findWithCredentials(id: id, in: tx) }),
@@ -231,6 +236,5 @@ struct UserRoutes: Sendable {
                     details: ["other_sessions_revoked": .integer(Int64(revoked))]),
                 in: tx, at: now)
         }
-        return JSONResponse.noContent()
     }
 }

@@ -20,6 +20,9 @@ struct SignedInPages: Sendable {
         routes.get("/account/security") { request, context in
             try await guarded(request, context) { try await security($0, $1, request, context) }
         }
+        routes.post("/account/password") { request, context in
+            try await guarded(request, context) { try await changePassword($0, $1, request, context) }
+        }
         routes.post("/account/mfa") { request, context in
             try await guarded(request, context) { _, _ in try await startMFA(request, context, issues: []) }
         }
@@ -66,7 +69,7 @@ struct SignedInPages: Sendable {
                 ? #"<span class="badge badge-success">\#(t("account.verified"))</span>"#
                 : #"<span class="badge badge-warning">\#(t("account.unverified"))</span>"#
             return """
-                <section class="section"><h1>\(t("account.title"))</h1>\(PageKit.alert(message, kind: "success"))
+                <section class="section"><h1>\(t("account.title"))</h1>\(PageKit.alert(message == "saved" ? t("admin.saved") : message, kind: message == "saved" ? "success" : "danger"))
                 <p>\(user.email) \(verified)</p><p>\(t("account.roles")): \(user.roles.joined(separator: ", "))</p>
                 \(PageKit.form(action: "/account", fields, submit: t("account.save")))
                 <p><a href="/account/security">\(t("security.title"))</a></p>
@@ -107,9 +110,10 @@ struct SignedInPages: Sendable {
         return try await account(tenant, principal, request, context, message: "saved")
     }
 
-    func security(_ tenant: TenantID, _ principal: Principal, _ request: Request, _ context: AppRequestContext)
-        async throws -> Response
-    {
+    func security(
+        _ tenant: TenantID, _ principal: Principal, _ request: Request, _ context: AppRequestContext,
+        issues: [FieldIssue] = [], notice: String? = nil
+    ) async throws -> Response {
         let user = try await currentUser(tenant, principal)
         return kit.page(request, context, title: "security.title") { t in
             let state: HTML =
@@ -119,9 +123,33 @@ struct SignedInPages: Sendable {
                 <p>\(t("security.mfa.off"))</p>
                 <form method="post" action="/account/mfa"><button class="button button-primary" type="submit" id="start-mfa">\(t("security.mfa.start"))</button></form>
                 """
-            return """
-                <section class="section"><h1>\(t("security.title"))</h1><h2>\(t("security.mfa"))</h2>\(state)</section>
+            let password = PageKit.form(
+                action: "/account/password",
                 """
+                \(PageKit.field("current_password", label: t("security.password.current"), type: "password", issues: issues, autocomplete: "current-password"))
+                \(PageKit.field("new_password", label: t("reset.password"), type: "password", issues: issues, autocomplete: "new-password", hint: t("password.hint")))
+                """, submit: t("reset.submit"))
+            return """
+                <section class="section"><h1>\(t("security.title"))</h1>\(PageKit.alert(notice == "saved" ? t("admin.saved") : notice, kind: issues.isEmpty ? "success" : "danger"))
+                <h2>\(t("security.mfa"))</h2>\(state)<h2>\(t("security.password"))</h2>\(password)</section>
+                """
+        }
+    }
+
+    func changePassword(_ tenant: TenantID, _ principal: Principal, _ request: Request, _ context: AppRequestContext)
+        async throws -> Response
+    {
+        let form = try await FormBody.decode(request, context: context)
+        do {
+            try await UserRoutes(services: services).changePassword(
+                .init(currentPassword: form["current_password"] ?? "", newPassword: form["new_password"] ?? ""),
+                request,
+                context)
+            return try await security(tenant, principal, request, context, notice: "saved")
+        } catch DomainError.validation(let issues) {
+            return try await security(
+                tenant, principal, request, context, issues: issues,
+                notice: issues.map(\.message).joined(separator: "; "))
         }
     }
 
@@ -209,7 +237,7 @@ struct SignedInPages: Sendable {
                     """, submit: t("users.invite.submit")))
                 """ : ""
             return """
-                <section class="section"><h1>\(t("users.title"))</h1>
+                <section class="section">\(AdminPages.menu(t, current: "users"))<h1>\(t("users.title"))</h1>
                 <div class="table-wrap"><table class="table" id="users"><thead><tr><th scope="col">\(t("signup.name"))</th><th scope="col">\(t("signin.email"))</th>
                 <th scope="col">\(t("users.status"))</th><th scope="col">\(t("account.roles"))</th></tr></thead><tbody>\(rows)</tbody></table></div>
                 \(inviteForm)</section>
