@@ -78,4 +78,19 @@ import Testing
         #expect(status == 0, "\(text)")
         #expect(text.contains("federation: all checks passed"), "\(text)")
     }
+
+    /// GitHub's OAuth2 against a stand-in serving GitHub's documented endpoints (`Tests/oidc/github_test.py`);
+    /// github.com itself is out of reach from this machine.
+    @Test(.enabled(if: TestEnvironment.isCI || pythonPackagesPresent, "needs python3 with pyjwt, requests"))
+    func userSignsInThroughGitHubOAuth2AndTheLoginMapsToARole() async throws {
+        let (server, directory) = try Self.startServer()
+        defer {
+            server.terminate()
+            try? FileManager.default.removeItem(at: directory)
+        }
+        let port = try await server.waitForPort()
+        let (status, text) = try Self.runPython("github_test.py", ["http://127.0.0.1:\(port)"])
+        #expect(status == 0, "\(text)")
+        #expect(text.contains("github: all checks passed"), "\(text)")
+    }
 }

@@ -6,7 +6,7 @@ import Testing
 
 @Suite struct IdentityProviderTests {
     let provider = IdentityProvider(
-        id: .generate(), name: "Keycloak", issuer: "https://kc.example/realms/acme", clientID: "inopsio",
+        id: .generate(), kind: .oidc, name: "Keycloak", issuer: "https://kc.example/realms/acme", clientID: "inopsio",
         clientSecret: "s", scopes: ["openid"],
         roleRules: [
             .init(claim: "groups", value: "ops-admins", role: "tenant-admin"),

@@ -69,8 +69,9 @@ enum IdentityOpenAPI {
             ], required: ["id", "slug", "name", "status"]),
         "IdentityProvider": .object(
             [
-                "id": .string(format: "uuid"), "name": .string(), "issuer": .string(format: "uri"),
-                "client_id": .string(), "has_client_secret": .boolean, "scopes": .array(.string()),
+                "id": .string(format: "uuid"), "kind": .enumeration(["oidc", "github"]), "name": .string(),
+                "issuer": .string(format: "uri"), "client_id": .string(), "has_client_secret": .boolean,
+                "scopes": .array(.string()),
                 "role_rules": .array(.object(["claim": .string(), "value": .string(), "role": .string()])),
                 "default_roles": .array(.string()), "create_users": .boolean, "sync_roles": .boolean,
                 "enabled": .boolean, "created_at": .string(format: "date-time"),
@@ -276,8 +277,8 @@ enum IdentityOpenAPI {
                 security: .bearer(.providersWrite),
                 body: .object(
                     [
-                        "name": .string(), "issuer": .string(format: "uri"), "client_id": .string(),
-                        "client_secret": .string(), "scopes": .array(.string()),
+                        "kind": .enumeration(["oidc", "github"]), "name": .string(), "issuer": .string(format: "uri"),
+                        "client_id": .string(), "client_secret": .string(), "scopes": .array(.string()),
                         "role_rules": .array(.object(["claim": .string(), "value": .string(), "role": .string()])),
                         "default_roles": .array(.string()), "create_users": .boolean, "sync_roles": .boolean,
                     ], required: ["name", "issuer", "client_id"]), success: 201, "Added",

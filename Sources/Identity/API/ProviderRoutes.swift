@@ -10,6 +10,7 @@ struct ProviderRoutes: Sendable {
     let services: IdentityServices
 
     struct CreateBody: JSONRequestBody {
+        var kind: IdentityProvider.Kind? = nil
         let name: String
         let issuer: String
         let clientID: String
@@ -20,11 +21,12 @@ struct ProviderRoutes: Sendable {
         let createUsers: Bool?
         let syncRoles: Bool?
         static let fieldNames: Set<String> = [
-            "name", "issuer", "client_id", "client_secret", "scopes", "role_rules", "default_roles", "create_users",
+            "kind", "name", "issuer", "client_id", "client_secret", "scopes", "role_rules", "default_roles",
+            "create_users",
             "sync_roles",
         ]
         enum CodingKeys: String, CodingKey {
-            case name, issuer, scopes
+            case kind, name, issuer, scopes
             case clientID = "client_id"
             case clientSecret = "client_secret"
             case roleRules = "role_rules"
@@ -92,17 +94,26 @@ struct ProviderRoutes: Sendable {
         if !granted.isSubset(of: principal.permissions) {
             throw DomainError.forbidden("a provider cannot grant roles with permissions you do not hold")
         }
-        do { _ = try await UpstreamProvider().metadata(issuer: body.issuer) } catch {
+        let kind = body.kind ?? .oidc
+        if kind == .github && body.clientSecret == nil {
             throw DomainError.validation([
-                FieldIssue(
-                    field: "issuer", code: "discovery_failed",
-                    message: "\(body.issuer)/.well-known/openid-configuration could not be used: \(error)")
+                FieldIssue(field: "client_secret", code: "required", message: "GitHub OAuth apps need their secret")
             ])
+        }
+        if kind == .oidc {
+            do { _ = try await UpstreamProvider().metadata(issuer: body.issuer) } catch {
+                throw DomainError.validation([
+                    FieldIssue(
+                        field: "issuer", code: "discovery_failed",
+                        message: "\(body.issuer)/.well-known/openid-configuration could not be used: \(error)")
+                ])
+            }
         }
         let now = services.clock.now()
         let provider = IdentityProvider(
-            id: .generate(), name: body.name, issuer: body.issuer, clientID: body.clientID,
-            clientSecret: body.clientSecret, scopes: body.scopes ?? ["openid", "profile", "email"],
+            id: .generate(), kind: kind, name: body.name, issuer: body.issuer, clientID: body.clientID,
+            clientSecret: body.clientSecret,
+            scopes: body.scopes ?? (kind == .github ? ["read:user", "user:email"] : ["openid", "profile", "email"]),
             roleRules: body.roleRules ?? [], defaultRoles: body.defaultRoles ?? ["user"],
             createUsers: body.createUsers ?? true, syncRoles: body.syncRoles ?? true, enabled: true,
             createdAt: Date(epochMilliseconds: now.epochMilliseconds))

@@ -35,10 +35,17 @@ struct FederationRoutes: Sendable {
         guard let providerID = query["provider"].flatMap(ID<IdentityProvider>.init), let tenant = validated.tenant,
             let provider = validated.providers.first(where: { $0.id == providerID })
         else { return authorize.errorPage(request, context, messageKey: "federation.error.provider") }
-        let metadata: UpstreamProvider.Metadata
-        do { metadata = try await upstream.metadata(issuer: provider.issuer) } catch {
-            services.logger.warning("identity provider unreachable", metadata: ["error.message": "\(error)"])
-            return authorize.errorPage(request, context, messageKey: "federation.error.unreachable")
+        let authorizationEndpoint: String
+        switch provider.kind {
+        case .github:
+            authorizationEndpoint = upstream.githubAuthorizationEndpoint(provider)
+        case .oidc:
+            do {
+                authorizationEndpoint = try await upstream.metadata(issuer: provider.issuer).authorizationEndpoint
+            } catch {
+                services.logger.warning("identity provider unreachable", metadata: ["error.message": "\(error)"])
+                return authorize.errorPage(request, context, messageKey: "federation.error.unreachable")
+            }
         }
         let nonce = Base64URL.randomToken(bytes: 16)
         let verifier = Base64URL.randomToken(bytes: 48)
@@ -55,7 +62,7 @@ struct FederationRoutes: Sendable {
             ("code_challenge", Base64URL.encode(SHA256.hash(data: Data(verifier.utf8)))),
             ("code_challenge_method", "S256"),
         ]
-        return AuthorizeRoutes.redirect(to: metadata.authorizationEndpoint, fields)
+        return AuthorizeRoutes.redirect(to: authorizationEndpoint, fields)
     }
 
     private func callbackURI(_ request: Request) -> String {
@@ -89,12 +96,18 @@ struct FederationRoutes: Sendable {
         let origin = context.origin(request)
         let claims: [String: JSONValue]
         do {
-            let metadata = try await upstream.metadata(issuer: provider.issuer)
-            let idToken = try await upstream.exchange(
-                code: code, verifier: state.verifier, redirectURI: callbackURI(request), provider: provider,
-                metadata: metadata)
-            claims = try await upstream.verify(
-                idToken: idToken, provider: provider, metadata: metadata, nonce: state.nonce, now: now)
+            switch provider.kind {
+            case .github:
+                claims = try await upstream.githubClaims(
+                    code: code, verifier: state.verifier, redirectURI: callbackURI(request), provider: provider)
+            case .oidc:
+                let metadata = try await upstream.metadata(issuer: provider.issuer)
+                let idToken = try await upstream.exchange(
+                    code: code, verifier: state.verifier, redirectURI: callbackURI(request), provider: provider,
+                    metadata: metadata)
+                claims = try await upstream.verify(
+                    idToken: idToken, provider: provider, metadata: metadata, nonce: state.nonce, now: now)
+            }
         } catch {
             services.logger.warning("federated sign-in failed", metadata: ["error.message": "\(error)"])
             try await auditFailure(tenant: tenant, provider: provider, reason: "\(error)", origin: origin)

@@ -11,9 +11,17 @@ package struct IdentityProvider: Sendable, Equatable, Encodable {
         package let role: String
     }
 
+    /// OpenID Connect (discovery, ID tokens), or GitHub's OAuth2 (GitHub.com or GitHub Enterprise Server), which
+    /// has no ID token: the user and their verified primary email come from its REST API.
+    package enum Kind: String, Sendable, Codable {
+        case oidc
+        case github
+    }
+
     package let id: ID<IdentityProvider>
+    package var kind: Kind
     package var name: String
-    /// The issuer exactly as its discovery document states it.
+    /// The issuer exactly as its discovery document states it; for GitHub, the web address (`https://github.com`).
     package var issuer: String
     package var clientID: String
     package var clientSecret: String?
@@ -28,7 +36,7 @@ package struct IdentityProvider: Sendable, Equatable, Encodable {
     package let createdAt: Date
 
     enum CodingKeys: String, CodingKey {
-        case id, name, issuer, scopes, enabled
+        case id, kind, name, issuer, scopes, enabled
         case clientID = "client_id"
         case hasSecret = "has_client_secret"
         case roleRules = "role_rules"
@@ -41,6 +49,7 @@ package struct IdentityProvider: Sendable, Equatable, Encodable {
     package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(id, forKey: .id)
+        try container.encode(kind, forKey: .kind)
         try container.encode(name, forKey: .name)
         try container.encode(issuer, forKey: .issuer)
         try container.encode(clientID, forKey: .clientID)
@@ -53,6 +62,12 @@ package struct IdentityProvider: Sendable, Equatable, Encodable {
         try container.encode(syncRoles, forKey: .syncRoles)
         try container.encode(enabled, forKey: .enabled)
         try container.encode(RFC3339.string(from: createdAt), forKey: .createdAt)
+    }
+
+    /// GitHub's API root: `api.github.com` for GitHub.com, `<host>/api/v3` for GitHub Enterprise Server.
+    var githubAPI: String {
+        let base = issuer.hasSuffix("/") ? String(issuer.dropLast()) : issuer
+        return base == "https://github.com" ? "https://api.github.com" : base + "/api/v3"
     }
 
     /// The roles the claims grant (the default roles when no rule matches).

@@ -13,9 +13,10 @@ struct ProviderStore: Sendable {
         }
         try await tx.sql.raw(
             """
-            INSERT INTO identity_providers (tenant_id, id, name, issuer, client_id, client_secret, scopes, role_rules,
+            INSERT INTO identity_providers (tenant_id, id, kind, name, issuer, client_id, client_secret, scopes, role_rules,
                                             default_roles, create_users, sync_roles, enabled, created_at)
-            VALUES (\(tx.bind(tenant)), \(tx.bind(provider.id.rawValue)), \(bind: provider.name), \(bind: provider.issuer),
+            VALUES (\(tx.bind(tenant)), \(tx.bind(provider.id.rawValue)), \(bind: provider.kind.rawValue),
+                    \(bind: provider.name), \(bind: provider.issuer),
                     \(bind: provider.clientID), \(bind: provider.clientSecret), \(bind: try json(provider.scopes)),
                     \(bind: try json(provider.roleRules)), \(bind: try json(provider.defaultRoles)),
                     \(bind: provider.createUsers), \(bind: provider.syncRoles), \(bind: provider.enabled),
@@ -129,7 +130,9 @@ struct ProviderStore: Sendable {
             try decoder.decode(T.self, from: Data(try row.decode(column: column, as: String.self).utf8))
         }
         return IdentityProvider(
-            id: ID(try row.decodeUUID(column: "id")), name: try row.decode(column: "name", as: String.self),
+            id: ID(try row.decodeUUID(column: "id")),
+            kind: IdentityProvider.Kind(rawValue: try row.decode(column: "kind", as: String.self)) ?? .oidc,
+            name: try row.decode(column: "name", as: String.self),
             issuer: try row.decode(column: "issuer", as: String.self),
             clientID: try row.decode(column: "client_id", as: String.self),
             clientSecret: try row.decode(column: "client_secret", as: String?.self),

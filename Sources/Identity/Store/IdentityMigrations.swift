@@ -221,6 +221,7 @@ enum IdentityMigrations {
                     tenant_id \(uuid) NOT NULL,
                     id \(uuid) NOT NULL,
                     name TEXT NOT NULL,
+                    kind TEXT NOT NULL CHECK (kind IN ('oidc', 'github')),
                     issuer TEXT NOT NULL,
                     client_id TEXT NOT NULL,
                     client_secret TEXT,
