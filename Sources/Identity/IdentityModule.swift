@@ -1,6 +1,7 @@
 import Foundation
 import Kernel
 import Platform
+import ServiceLifecycle
 import Synchronization
 
 /// Identity: tenants' users, roles, sign-in and tokens, API keys and the audit log API. It is the OpenID Connect
@@ -33,6 +34,10 @@ package struct IdentityModule: Module {
         AccountPages(services: services(context)).register(on: routes)
         SignedInPages(services: services(context)).register(on: routes)
         AdminPages(services: services(context)).register(on: routes)
+    }
+
+    package func backgroundServices(context: ModuleContext) -> [any Service] {
+        [IdentityMaintenanceService(database: context.database, clock: context.clock, logger: context.logger)]
     }
 
     package func authenticator(context: ModuleContext) -> (any RequestAuthenticator)? {

@@ -26,17 +26,25 @@ enum ModuleCatalog {
     }
 }
 
+/// What every module is handed in this process.
+func makeModuleContext(
+    configuration: InopsioConfiguration, database: any Database, modules: [any Module], logger: Logger
+) throws -> ModuleContext {
+    let web = try WebKit.bundled(navigation: [NavigationItem(labelKey: "nav.home", href: "/")])
+    return ModuleContext(
+        database: database, configuration: configuration, logger: logger, web: web,
+        permissions: modules.flatMap(\.permissions), moduleNames: modules.map(\.name),
+        mailer: try Mailer.configured(configuration))
+}
+
 /// The composition root: builds the HTTP application for a configuration, database and module set.
 /// `serve` and the tests call this same function.
 func buildApplication(
     configuration: InopsioConfiguration, database: any Database, modules: [any Module], sink: LogSink?,
     logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
-    let web = try WebKit.bundled(navigation: [NavigationItem(labelKey: "nav.home", href: "/")])
-    let context = ModuleContext(
-        database: database, configuration: configuration, logger: logger, web: web,
-        permissions: modules.flatMap(\.permissions), moduleNames: modules.map(\.name),
-        mailer: try Mailer.configured(configuration))
+    let context = try makeModuleContext(
+        configuration: configuration, database: database, modules: modules, logger: logger)
     let metrics = HTTPMetrics(registry: PrometheusCollectorRegistry())
     let router = PlatformRouter.build(
         modules: modules, context: context, metrics: metrics, accessLog: configuration.accessLog ? sink : nil)
@@ -60,11 +68,13 @@ func buildApplication(
 /// Everything long-running in a server process, in one group: SIGTERM/SIGINT start a graceful shutdown (the HTTP
 /// server stops accepting, finishes in-flight requests, then the log is flushed), bounded by the grace period.
 func makeServiceGroup(
-    application: some ApplicationProtocol, sink: LogSink, configuration: InopsioConfiguration, logger: Logger
+    application: some ApplicationProtocol, sink: LogSink, configuration: InopsioConfiguration, logger: Logger,
+    background: [any Service] = []
 ) -> ServiceGroup {
-    // Services shut down in reverse order: the server first, the log flusher last.
+    // Services shut down in reverse order: the server first, then the modules' housekeeping, the log flusher last.
     var groupConfiguration = ServiceGroupConfiguration(
-        services: [.init(service: LogFlushService(sink: sink)), .init(service: application)],
+        services: [.init(service: LogFlushService(sink: sink))] + background.map { .init(service: $0) }
+            + [.init(service: application)],
         gracefulShutdownSignals: [.sigterm, .sigint],
         logger: logger)
     groupConfiguration.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGraceSeconds)

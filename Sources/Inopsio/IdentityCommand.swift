@@ -40,31 +40,17 @@ struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit", abstract: "Audit log maintenance.", subcommands: [Verify.self, Prune.self])
 
-    /// Applies each tenant's `audit_retention_days`: removes the oldest records past it (a prefix of the chain, so
-    /// what remains still verifies). Meant for a daily cron job until the jobs runner arrives.
+    /// Applies each tenant's `audit_retention_days` and removes secrets that can no longer be used. A running
+    /// server does the same once a day; this is for operators who want it now.
     struct Prune: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Delete audit records older than each tenant's retention setting.")
+            abstract: "Delete audit records past each tenant's retention, and dead tokens and links.")
         @OptionGroup var options: ConfigurationOptions
 
         func run() async throws {
             try await withMigratedDatabase(options) { database in
-                let store = TenantStore(database: database)
-                var after: String?
-                let now = Date()
-                while true {
-                    let page = try await store.list(limit: 200, afterSlug: after)
-                    for tenant in page {
-                        let removed = try await database.write(tenant: tenant.id) { tx in
-                            let days = try await IdentityRetention.days(in: tx)
-                            return try await AuditTrail().deleteOlderThan(
-                                now.addingTimeInterval(-Double(days) * 86_400), in: tx)
-                        }
-                        print("\(tenant.slug): removed \(removed) record(s)")
-                    }
-                    guard page.count == 200 else { break }
-                    after = page.last?.slug
-                }
+                let report = try await IdentityMaintenance.run(database: database, now: Date())
+                print("removed \(report.auditRecords) audit record(s) and \(report.secrets) expired secret(s)")
             }
         }
     }

@@ -24,8 +24,12 @@ enum Server {
             }
             let application = try buildApplication(
                 configuration: configuration, database: database, modules: modules, sink: sink, logger: logger)
+            let context = try makeModuleContext(
+                configuration: configuration, database: database, modules: modules, logger: logger)
+            let background = modules.flatMap { $0.backgroundServices(context: context) }
             try await makeServiceGroup(
-                application: application, sink: sink, configuration: configuration, logger: logger
+                application: application, sink: sink, configuration: configuration, logger: logger,
+                background: background
             )
             .run()
             logger.info("server stopped")

@@ -43,10 +43,3 @@ struct TenantSettingsStore: Sendable {
         ).run()
     }
 }
-
-/// The audit retention of the transaction's tenant, for `inopsio audit prune`.
-package enum IdentityRetention {
-    package static func days(in tx: Transaction) async throws -> Int {
-        try await TenantSettingsStore().load(in: tx).auditRetentionDays
-    }
-}

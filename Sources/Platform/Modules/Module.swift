@@ -1,6 +1,7 @@
 import Foundation
 import Kernel
 import Logging
+import ServiceLifecycle
 
 /// One domain module (CRM, ERP, ...) as the composition root sees it: everything it contributes to a process.
 /// Modules never import each other; they share Kernel types and talk through events or HTTP.
@@ -21,6 +22,8 @@ package protocol Module: Sendable {
     func registerPages(on routes: RouteRegistrar, context: ModuleContext)
     /// The verifier of bearer credentials for every route of the process, if this module issues them (Identity).
     func authenticator(context: ModuleContext) -> (any RequestAuthenticator)?
+    /// Long-running housekeeping to run in the server's service group (until the jobs runner of the events issue).
+    func backgroundServices(context: ModuleContext) -> [any Service]
 }
 
 extension Module {
@@ -31,4 +34,5 @@ extension Module {
     package func registerRoutes(on routes: RouteRegistrar, context: ModuleContext) {}
     package func registerPages(on routes: RouteRegistrar, context: ModuleContext) {}
     package func authenticator(context: ModuleContext) -> (any RequestAuthenticator)? { nil }
+    package func backgroundServices(context: ModuleContext) -> [any Service] { [] }
 }
