@@ -40,6 +40,11 @@ import Testing
         return result
     }
 
+    /// The same status for every caller, signed in or not.
+    static func all(_ status: HTTPResponse.Status) -> [Caller: HTTPResponse.Status] {
+        Dictionary(uniqueKeysWithValues: Caller.allCases.map { ($0, status) })
+    }
+
     /// Statuses for a permission held by `allowed` roles: they get `ok`, the other roles 403, another tenant's
     /// admin `other` (404 for another tenant's record, or `ok` for a collection of its own tenant).
     static func only(
@@ -150,6 +155,40 @@ import Testing
                 Row(.post, "\(base)/users/me/verify-email", nil, Self.everyone(.accepted)),
                 Row(.get, "\(base)/providers", nil, Self.only([.admin, .auditor], other: .ok)),
                 Row(.delete, "\(base)/providers/\(UUID().uuidString)", nil, Self.only([.admin], ok: .notFound)),
+                Row(
+                    .post, "\(base)/users/me/mfa/totp/confirm", ["code": "000000"],
+                    Self.everyone(.unprocessableContent)),
+                Row(
+                    .delete, "\(base)/users/me/mfa/totp", ["password": "not the password"],
+                    Self.everyone(.unprocessableContent)),
+                Row(
+                    .post, "\(base)/users/me/password",
+                    ["current_password": "not the password", "new_password": "a new long secret"],
+                    Self.everyone(.unprocessableContent)),
+                Row(.get, "\(base)/providers/\(UUID().uuidString)", nil, Self.only([.admin, .auditor], ok: .notFound)),
+                Row(
+                    .post, "\(base)/providers",
+                    ["name": "Nowhere", "issuer": "http://127.0.0.1:9/realm", "client_id": "c"],
+                    Self.only([.admin], ok: .unprocessableContent, other: .unprocessableContent)),
+                // Public routes answer every caller alike (here: refusing the same bad input).
+                Row(.get, "\(base)/openapi.json", nil, Self.all(.ok)),
+                Row(.get, "/.well-known/openid-configuration", nil, Self.all(.ok)),
+                Row(.post, "\(base)/signup", ["tenant_slug": "x"], Self.all(.badRequest)),
+                Row(
+                    .post, "\(base)/login", ["tenant": "acme", "email": "nobody@example.com", "password": "wrong one"],
+                    Self.all(.unauthorized)),
+                Row(.post, "\(base)/refresh", ["refresh_token": "inopr_nothing"], Self.all(.unauthorized)),
+                Row(
+                    .post, "\(base)/invitations/accept", ["token": "inopi_nothing", "password": "long enough secret"],
+                    Self.all(.badRequest)),
+                Row(
+                    .post, "\(base)/password-reset", ["tenant": "acme", "email": "nobody@example.com"],
+                    Self.all(.accepted)),
+                Row(
+                    .post, "\(base)/password-reset/confirm",
+                    ["token": "inopw_nothing", "password": "long enough secret"],
+                    Self.all(.badRequest)),
+                Row(.post, "\(base)/verify-email", ["token": "inopv_nothing"], Self.all(.badRequest)),
                 Row(.post, "\(base)/logout", nil, Self.everyone(.noContent)),
             ]
             #expect(all.count == 5)

@@ -14,9 +14,13 @@ import Testing
 /// A route that takes a while, so a request is provably in flight when shutdown starts.
 struct SlowModule: Module {
     let name = "slow"
+    /// Told when the slow request has reached its handler, so the test starts the shutdown while it is in flight.
+    let started: AsyncStream<Void>.Continuation
 
     func registerRoutes(on routes: RouteRegistrar, context: ModuleContext) {
+        let started = started
         routes.get("/api/v1/slow/wait") { _, _ -> Response in
+            started.yield()
             try await Task.sleep(for: .milliseconds(1500))
             return Response(status: .ok, body: .init(byteBuffer: .init(string: "done")))
         }
@@ -29,8 +33,10 @@ struct SlowModule: Module {
             var configuration = base
             configuration.port = 0
             let (ports, portContinuation) = AsyncStream<Int>.makeStream()
+            let (starts, startContinuation) = AsyncStream<Void>.makeStream()
             let application = try buildApplication(
-                configuration: configuration, database: database, modules: [SlowModule()], sink: nil,
+                configuration: configuration, database: database, modules: [SlowModule(started: startContinuation)],
+                sink: nil,
                 logger: TestEnvironment.logger, onListening: { portContinuation.yield($0) })
             let group = makeServiceGroup(
                 application: application, sink: LogSink(fileDescriptor: 2, immediate: true),
@@ -41,7 +47,8 @@ struct SlowModule: Module {
                 let port = try #require(await iterator.next())
                 let url = URL(string: "http://127.0.0.1:\(port)/api/v1/slow/wait")!
                 async let inFlight = URLSession.shared.data(from: url)
-                try await Task.sleep(for: .milliseconds(400))
+                var startedIterator = starts.makeAsyncIterator()
+                _ = await startedIterator.next()
                 await group.triggerGracefulShutdown()
                 let (data, response) = try await inFlight
                 let http = response as? HTTPURLResponse
