@@ -56,6 +56,27 @@ struct InvitationRoutes: Sendable {
         "\(services.issuer.issuer(for: request))\(path)?token=\(token)"
     }
 
+    static func invalidLink(_ detail: String) -> Problem {
+        Problem(status: .badRequest, type: "/problems/invalid-token", title: "Link not valid", detail: detail)
+    }
+
+    /// The tenant and user of a mailed link that can still be used, without using it (so a form can be validated
+    /// before the link is spent); `nil` for unknown, used or expired links and suspended tenants.
+    private func pendingUser(_ token: String, purpose: ActionTokenStore.Purpose, now: Date) async throws
+        -> (TenantID, User)?
+    {
+        guard let tenant = try await ActionTokenStore.tenant(of: token, database: services.database),
+            try await services.tenants.activeTenant(tenant) != nil
+        else { return nil }
+        let user = try await services.database.read(tenant: tenant) { tx -> User? in
+            guard let id = try await ActionTokenStore().peek(token, purpose: purpose, now: now, in: tx) else {
+                return nil
+            }
+            return try await UserStore().find(id: id, in: tx)
+        }
+        return user.map { (tenant, $0) }
+    }
+
     func list(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         try context.require(.usersRead)
         let tenant = try context.requireTenant()
@@ -83,15 +104,8 @@ struct InvitationRoutes: Sendable {
         let name = body.name ?? String(email.split(separator: "@").first ?? "")
         validation.add(UserRules.nameIssue(name))
         let roles = body.roles ?? [BuiltInRole.user.rawValue]
-        let known = try await services.permissions.roleNames(tenant: tenantID)
-        for role in roles where !known.contains(role) {
-            validation.add(FieldIssue(field: "roles", code: "invalid_value", message: "no role named \(role)"))
-        }
         try validation.check()
-        let granted = try await services.permissions.permissions(tenant: tenantID, roles: roles)
-        if !granted.isSubset(of: principal.permissions) {
-            throw DomainError.forbidden("you cannot grant roles with permissions you do not hold")
-        }
+        try await services.permissions.checkGrant(roles, tenant: tenantID, by: principal, field: "roles")
         let now = services.clock.now()
         let actor = try context.auditActor()
         let origin = context.origin(request)
@@ -122,20 +136,11 @@ struct InvitationRoutes: Sendable {
     }
 
     func accept(_ body: AcceptBody, _ request: Request, _ context: AppRequestContext) async throws -> TokenResponse {
-        let refused = Problem(
-            status: .badRequest, type: "/problems/invalid-token", title: "Link not valid",
-            detail: "this invitation link is invalid, used or expired; ask for a new one")
-        guard let tenant = try await ActionTokenStore.tenant(of: body.token, database: services.database),
-            try await services.tenants.activeTenant(tenant) != nil
-        else { throw refused }
+        let refused = Self.invalidLink("this invitation link is invalid, used or expired; ask for a new one")
         let now = services.clock.now()
-        let pending = try await services.database.read(tenant: tenant) { tx -> User? in
-            guard let id = try await ActionTokenStore().peek(body.token, purpose: .invitation, now: now, in: tx) else {
-                return nil
-            }
-            return try await UserStore().find(id: id, in: tx)
+        guard let (tenant, invited) = try await pendingUser(body.token, purpose: .invitation, now: now) else {
+            throw refused
         }
-        guard let invited = pending else { throw refused }
         var validation = Validation(issues: PasswordPolicy.issues(password: body.password, email: invited.email))
         if let name = body.name { validation.add(UserRules.nameIssue(name)) }
         try validation.check()
@@ -217,22 +222,12 @@ struct InvitationRoutes: Sendable {
     }
 
     func confirmReset(_ body: ConfirmBody, _ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let refused = Problem(
-            status: .badRequest, type: "/problems/invalid-token", title: "Link not valid",
-            detail: "this reset link is invalid, used or expired; ask for a new one")
-        guard let tenant = try await ActionTokenStore.tenant(of: body.token, database: services.database) else {
-            throw refused
-        }
+        let refused = Self.invalidLink("this reset link is invalid, used or expired; ask for a new one")
         let now = services.clock.now()
         let origin = context.origin(request)
-        let pending = try await services.database.read(tenant: tenant) { tx -> User? in
-            guard let id = try await ActionTokenStore().peek(body.token, purpose: .passwordReset, now: now, in: tx)
-            else {
-                return nil
-            }
-            return try await UserStore().find(id: id, in: tx)
-        }
-        guard let account = pending, account.status == .active else { throw refused }
+        guard let (tenant, account) = try await pendingUser(body.token, purpose: .passwordReset, now: now),
+            account.status == .active
+        else { throw refused }
         // The policy is checked before the link is used, so a refused password leaves the link working.
         try Validation(issues: PasswordPolicy.issues(password: body.password, email: account.email)).check()
         let hashed = try await services.hasher.hash(body.password)
@@ -277,9 +272,7 @@ struct InvitationRoutes: Sendable {
     }
 
     func verify(_ body: TokenBody, _ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let refused = Problem(
-            status: .badRequest, type: "/problems/invalid-token", title: "Link not valid",
-            detail: "this confirmation link is invalid, used or expired")
+        let refused = Self.invalidLink("this confirmation link is invalid, used or expired")
         guard let tenant = try await ActionTokenStore.tenant(of: body.token, database: services.database) else {
             throw refused
         }

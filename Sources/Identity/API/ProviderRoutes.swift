@@ -85,15 +85,8 @@ struct ProviderRoutes: Sendable {
             validation.add(FieldIssue(field: "client_id", code: "required", message: "is required"))
         }
         let roles = (body.roleRules ?? []).map(\.role) + (body.defaultRoles ?? ["user"])
-        let known = try await services.permissions.roleNames(tenant: tenant)
-        for role in roles where !known.contains(role) {
-            validation.add(FieldIssue(field: "role_rules", code: "invalid_value", message: "no role named \(role)"))
-        }
         try validation.check()
-        let granted = try await services.permissions.permissions(tenant: tenant, roles: roles)
-        if !granted.isSubset(of: principal.permissions) {
-            throw DomainError.forbidden("a provider cannot grant roles with permissions you do not hold")
-        }
+        try await services.permissions.checkGrant(roles, tenant: tenant, by: principal, field: "role_rules")
         let kind = body.kind ?? .oidc
         if kind == .github && body.clientSecret == nil {
             throw DomainError.validation([

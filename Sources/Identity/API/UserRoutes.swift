@@ -130,17 +130,10 @@ struct UserRoutes: Sendable {
         if body.status == .invited {
             validation.add(FieldIssue(field: "status", code: "invalid_value", message: "one of active, deactivated"))
         }
-        if let roles = body.roles {
-            let known = try await services.permissions.roleNames(tenant: tenant)
-            for role in roles where !known.contains(role) {
-                validation.add(FieldIssue(field: "roles", code: "invalid_value", message: "no role named \(role)"))
-            }
-            let granted = try await services.permissions.permissions(tenant: tenant, roles: roles)
-            if !granted.isSubset(of: principal.permissions) {
-                throw DomainError.forbidden("you cannot grant roles with permissions you do not hold")
-            }
-        }
         try validation.check()
+        if let roles = body.roles {
+            try await services.permissions.checkGrant(roles, tenant: tenant, by: principal, field: "roles")
+        }
         let ifMatch = request.headers[.ifMatch]
         let now = services.clock.now()
         let actor = try context.auditActor()

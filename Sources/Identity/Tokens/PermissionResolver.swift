@@ -40,6 +40,21 @@ package final class PermissionResolver: Sendable {
         Set(builtIn.keys).union(try await customRoles(tenant: tenant).keys)
     }
 
+    /// Checks that `principal` may hand out `roles`: each must exist (else a validation issue under `field`), and
+    /// together they may not grant a permission the principal lacks (else 403), so nobody can promote anyone,
+    /// themselves included, above their own rights.
+    func checkGrant(_ roles: [String], tenant: TenantID, by principal: Principal, field: String) async throws {
+        let known = try await roleNames(tenant: tenant)
+        let unknown = roles.filter { !known.contains($0) }
+        guard unknown.isEmpty else {
+            throw DomainError.validation(
+                unknown.map { FieldIssue(field: field, code: "invalid_value", message: "no role named \($0)") })
+        }
+        if !(try await permissions(tenant: tenant, roles: roles)).isSubset(of: principal.permissions) {
+            throw DomainError.forbidden("you cannot grant roles with permissions you do not hold")
+        }
+    }
+
     func invalidate(tenant: TenantID) {
         cache.withLock { _ = $0.removeValue(forKey: tenant) }
     }
