@@ -41,10 +41,13 @@ func makeModuleContext(
 /// `serve` and the tests call this same function.
 func buildApplication(
     configuration: InopsioConfiguration, database: any Database, modules: [any Module], sink: LogSink?,
-    logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }, context given: ModuleContext? = nil
 ) throws -> some ApplicationProtocol {
-    let context = try makeModuleContext(
-        configuration: configuration, database: database, modules: modules, logger: logger)
+    // `serve` passes the context it also gives the modules' background services; tests let it be made here.
+    let context =
+        try given
+        ?? makeModuleContext(
+            configuration: configuration, database: database, modules: modules, logger: logger)
     let metrics = HTTPMetrics(registry: PrometheusCollectorRegistry())
     let router = PlatformRouter.build(
         modules: modules, context: context, metrics: metrics, accessLog: configuration.accessLog ? sink : nil)

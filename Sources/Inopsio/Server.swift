@@ -22,10 +22,11 @@ enum Server {
                         metadata: ["pending": "\(pending)"])
                 }
             }
-            let application = try buildApplication(
-                configuration: configuration, database: database, modules: modules, sink: sink, logger: logger)
             let context = try makeModuleContext(
                 configuration: configuration, database: database, modules: modules, logger: logger)
+            let application = try buildApplication(
+                configuration: configuration, database: database, modules: modules, sink: sink, logger: logger,
+                context: context)
             let background = modules.flatMap { $0.backgroundServices(context: context) }
             try await makeServiceGroup(
                 application: application, sink: sink, configuration: configuration, logger: logger,
