@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         .target(
@@ -67,6 +68,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Gateway",
+            dependencies: [
+                "Kernel", "Platform",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Website",
             dependencies: ["Kernel", "Platform", .product(name: "Hummingbird", package: "hummingbird")],
             swiftSettings: swiftSettings
@@ -74,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "Inopsio",
             dependencies: [
-                "Kernel", "Platform", "Identity", "Website",
+                "Kernel", "Platform", "Identity", "Gateway", "Website",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -134,9 +148,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "GatewayTests",
+            dependencies: [
+                "Gateway", "Platform", "Kernel", "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "InopsioTests",
             dependencies: [
-                "Inopsio", "Platform", "Kernel", "Identity", "Website", "TestSupport",
+                "Inopsio", "Platform", "Kernel", "Identity", "Gateway", "Website", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
