@@ -19,6 +19,12 @@ package struct IdentityModule: Module {
 
     package var permissions: [Permission] { Permission.identityAll }
     package var migrations: [Migration] { IdentityMigrations.all }
+    package var pathPrefixes: [String] {
+        [
+            "/api/v1/identity/", "/.well-known/", "/oauth2/", "/auth/", "/login", "/logout", "/signup", "/account",
+            "/admin", "/invitations/", "/password/", "/verify-email",
+        ]
+    }
 
     package func registerRoutes(on routes: RouteRegistrar, context: ModuleContext) {
         let services = services(context)

@@ -1,4 +1,5 @@
 import Foundation
+import Gateway
 import Hummingbird
 import Identity
 import Logging
@@ -10,7 +11,9 @@ import Website
 /// Every module this binary contains, in start-up order. The only place concrete modules are named.
 enum ModuleCatalog {
     static func all() -> [any Module] {
-        [IdentityModule(), WebsiteModule()]
+        let domain: [any Module] = [IdentityModule(), WebsiteModule()]
+        // The gateway comes first: its edge handler fronts the router; it learns where each module's paths are.
+        return [GatewayModule(catalog: domain.map { ($0.name, $0.pathPrefixes) })] + domain
     }
 
     /// The modules `--modules` names (`nil` = all); unknown names are a configuration error.
@@ -31,10 +34,17 @@ func makeModuleContext(
     configuration: InopsioConfiguration, database: any Database, modules: [any Module], logger: Logger
 ) throws -> ModuleContext {
     let web = try WebKit.bundled(navigation: [NavigationItem(labelKey: "nav.home", href: "/")])
-    return ModuleContext(
+    // Roles are built from every module's permissions, including modules that run in other processes.
+    var context = ModuleContext(
         database: database, configuration: configuration, logger: logger, web: web,
-        permissions: modules.flatMap(\.permissions), moduleNames: modules.map(\.name),
+        permissions: ModuleCatalog.all().flatMap(\.permissions), moduleNames: modules.map(\.name),
         mailer: try Mailer.configured(configuration))
+    // Every process verifies Inopsio credentials with Identity's verifier over the shared database (signing keys,
+    // roles, API keys, tenant status, all cached), whether or not it serves Identity's routes: a module behind
+    // the gateway checks the forwarded token again.
+    let identity = modules.first { $0 is IdentityModule } ?? IdentityModule()
+    context.authenticator = identity.authenticator(context: context)
+    return context
 }
 
 /// The composition root: builds the HTTP application for a configuration, database and module set.
@@ -48,9 +58,8 @@ func buildApplication(
         try given
         ?? makeModuleContext(
             configuration: configuration, database: database, modules: modules, logger: logger)
-    let metrics = HTTPMetrics(registry: PrometheusCollectorRegistry())
-    let router = PlatformRouter.build(
-        modules: modules, context: context, metrics: metrics, accessLog: configuration.accessLog ? sink : nil)
+    let router = try PlatformRouter.build(
+        modules: modules, context: context, metrics: context.metrics, accessLog: configuration.accessLog ? sink : nil)
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),

@@ -7,7 +7,8 @@ struct InopsioCommand: AsyncParsableCommand {
         commandName: "inopsio",
         abstract: "Inopsio: open-source business operations platform.",
         subcommands: [
-            ServeCommand.self, MigrateCommand.self, TenantCommand.self, IdentityCommand.self, AuditCommand.self,
+            ServeCommand.self, MigrateCommand.self, TenantCommand.self, IdentityCommand.self, GatewayCommand.self,
+            AuditCommand.self,
             ConfigCommand.self, VersionCommand.self,
         ],
         defaultSubcommand: nil

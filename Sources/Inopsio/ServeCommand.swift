@@ -19,11 +19,21 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Comma-separated modules to run, or all (default).")
     var modules: String?
 
+    @Option(
+        name: .customLong("upstream"),
+        help: "A remote module for the gateway, module=url[,url] (repeatable): --upstream crm=http://10.0.0.5:8080")
+    var upstream: [String] = []
+
+    @Option(name: .customLong("routes"), help: "The gateway's route file (JSON).")
+    var routes: String?
+
     func run() async throws {
         var flags: [String: String] = [:]
         flags["host"] = host
         flags["port"] = port
         flags["modules"] = modules
+        if !upstream.isEmpty { flags["upstreams"] = upstream.joined(separator: ";") }
+        flags["gateway_routes"] = routes
         let configuration = try options.resolve(extraFlags: flags).configuration
         let selected: [any Module]
         do {

@@ -111,7 +111,7 @@ func withIdentityApp(
             mailer: Mailer(
                 transport: FileMailTransport(directory: URL(fileURLWithPath: configuration.dataDirectory + "/mail")),
                 from: MailAddress("no-reply@example.com", name: "Inopsio")))
-        let router = PlatformRouter.build(
+        let router = try PlatformRouter.build(
             modules: [module], context: context, metrics: HTTPMetrics(registry: PrometheusCollectorRegistry()),
             accessLog: nil)
         let app = Application(router: router)

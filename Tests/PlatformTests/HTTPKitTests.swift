@@ -59,7 +59,8 @@ func withPlatformApp(
                 transport: FileMailTransport(directory: URL(fileURLWithPath: configuration.dataDirectory + "/mail")),
                 from: MailAddress("no-reply@example.com")))
         let metrics = HTTPMetrics(registry: PrometheusCollectorRegistry())
-        let router = PlatformRouter.build(modules: modules, context: context, metrics: metrics, accessLog: accessLog)
+        let router = try PlatformRouter.build(
+            modules: modules, context: context, metrics: metrics, accessLog: accessLog)
         let app = Application(router: router, logger: TestEnvironment.logger)
         try await app.test(.router) { client in try await body(client, metrics) }
     }

@@ -83,19 +83,11 @@ struct UpstreamProvider: Sendable {
     func verify(idToken: String, provider: IdentityProvider, metadata: Metadata, nonce: String, now: Date)
         async throws -> [String: JSONValue]
     {
-        let parts = idToken.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let headerData = Base64URL.decode(parts[0]), let payload = Base64URL.decode(parts[1]),
-            let signature = Base64URL.decode(parts[2]),
-            let header = try? JSONDecoder().decode([String: JSONValue].self, from: headerData),
-            case .string(let alg)? = header["alg"]
-        else { throw Failure.invalidIDToken("malformed") }
         guard let jwksURL = URL(string: metadata.jwksURI) else { throw Failure.badMetadata("jwks_uri") }
-        let keys = try JSONDecoder().decode(KeySet.self, from: try await get(jwksURL)).keys
-        let kid: String? = if case .string(let value)? = header["kid"] { value } else { nil }
-        let candidates = keys.filter { kid == nil || $0.kid == kid }
-        let signed = Data("\(parts[0]).\(parts[1])".utf8)
-        let valid = candidates.contains { key in key.verifies(signature: signature, of: signed, alg: alg) }
-        guard valid else { throw Failure.invalidIDToken("signature does not verify with the provider's keys") }
+        let keys = try JSONDecoder().decode(VerificationKey.Set.self, from: try await get(jwksURL)).keys
+        guard let (_, payload) = VerificationKey.verify(idToken, keys: keys) else {
+            throw Failure.invalidIDToken("signature does not verify with the provider's keys")
+        }
         guard let claims = try? JSONDecoder().decode([String: JSONValue].self, from: payload) else {
             throw Failure.invalidIDToken("claims are not JSON")
         }
@@ -131,40 +123,5 @@ struct UpstreamProvider: Sendable {
         } catch {
             throw Failure.unreachable("\(request.url?.host ?? "provider"): \(error.localizedDescription)")
         }
-    }
-
-    /// A JWK of any of the key types providers publish; only what verification needs.
-    struct Key: Decodable {
-        let kty: String
-        let kid: String?
-        let crv: String?
-        let x: String?
-        let y: String?
-        let n: String?
-        let e: String?
-
-        func verifies(signature: Data, of data: Data, alg: String) -> Bool {
-            switch (alg, kty) {
-            case ("ES256", "EC"):
-                guard crv == "P-256", let x = x.flatMap(Base64URL.decode), let y = y.flatMap(Base64URL.decode),
-                    let key = try? P256.Signing.PublicKey(x963Representation: [0x04] + x + y),
-                    let ecdsa = try? P256.Signing.ECDSASignature(rawRepresentation: signature)
-                else { return false }
-                return key.isValidSignature(ecdsa, for: data)
-            case ("RS256", "RSA"):
-                guard let n = n.flatMap(Base64URL.decode), let e = e.flatMap(Base64URL.decode),
-                    let key = try? _RSA.Signing.PublicKey(n: n, e: e)
-                else { return false }
-                return key.isValidSignature(
-                    _RSA.Signing.RSASignature(rawRepresentation: signature), for: SHA256.hash(data: data),
-                    padding: .insecurePKCS1v1_5)
-            default:
-                return false
-            }
-        }
-    }
-
-    struct KeySet: Decodable {
-        let keys: [Key]
     }
 }

@@ -111,6 +111,48 @@ extension ConfigurationKey {
                 config.redisURL = text
             }, current: { $0.redisURL }),
         ConfigurationKey(
+            name: "gateway_routes", summary: "The gateway's route file (JSON); default: routes from the modules",
+            isSecret: false,
+            apply: { text, config throws(ConfigurationProblem) in
+                guard !text.isEmpty else { throw ConfigurationProblem("must be a file path") }
+                config.gatewayRoutes = text
+            }, current: { $0.gatewayRoutes }),
+        ConfigurationKey(
+            name: "upstreams",
+            summary: "Remote modules for the gateway: `crm=http://10.0.0.5:8080,http://10.0.0.6:8080;erp=http://...`",
+            isSecret: false,
+            apply: { text, config throws(ConfigurationProblem) in
+                var upstreams: [String: [String]] = [:]
+                for entry in text.split(separator: ";") where !entry.trimmingCharacters(in: .whitespaces).isEmpty {
+                    let parts = entry.split(separator: "=", maxSplits: 1)
+                    let name = parts.first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+                    guard parts.count == 2, !name.isEmpty, name.allSatisfy({ $0.isLowercase || $0.isNumber }) else {
+                        throw ConfigurationProblem("each entry must be module=url[,url]; entries are separated by ;")
+                    }
+                    let targets = parts[1].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                    for target in targets {
+                        guard let components = URLComponents(string: target),
+                            ["http", "https"].contains(components.scheme), components.host?.isEmpty == false
+                        else { throw ConfigurationProblem("\(target) is not an http(s)://host:port URL") }
+                    }
+                    upstreams[name, default: []] += targets
+                }
+                config.upstreams = upstreams
+            },
+            current: { config in
+                config.upstreams.isEmpty
+                    ? nil
+                    : config.upstreams.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.joined(separator: ","))" }
+                        .joined(separator: ";")
+            }),
+        ConfigurationKey(
+            name: "operator_tenant", summary: "Slug of the tenant whose admins administer the installation",
+            isSecret: false,
+            apply: { text, config throws(ConfigurationProblem) in
+                guard !text.isEmpty else { throw ConfigurationProblem("must be a tenant slug") }
+                config.operatorTenant = text
+            }, current: { $0.operatorTenant }),
+        ConfigurationKey(
             name: "log_level", summary: "trace, debug, info, notice, warning, error or critical", isSecret: false,
             apply: { text, config throws(ConfigurationProblem) in
                 guard let level = Logger.Level(rawValue: text.lowercased()) else {

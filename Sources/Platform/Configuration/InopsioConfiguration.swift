@@ -26,6 +26,12 @@ package struct InopsioConfiguration: Sendable, Equatable {
     package var sqliteReaders = 4
     package var postgresPoolSize = 20
     package var databaseConnectTimeoutSeconds = 30
+    /// The gateway's route file (JSON); without one the gateway routes by the modules' defaults.
+    package var gatewayRoutes: String? = nil
+    /// Remote modules the gateway proxies to: module name → targets (`http(s)://host:port`).
+    package var upstreams: [String: [String]] = [:]
+    /// The slug of the tenant that operates the installation; its admins see the gateway's admin API.
+    package var operatorTenant: String? = nil
 
     package init() {}
 

@@ -15,6 +15,9 @@ package struct AppRequestContext: RequestContext {
     package var cspNonce: String = ""
     package var tenant: TenantID?
     package var principal: Principal?
+    /// Set by the gateway: the route that took the request and, when proxied, the upstream and its latency
+    /// (for the access log and metrics).
+    package var gateway: GatewayRecord?
     /// The connection, kept so that the peer address is only formatted when something asks for it.
     let channel: any Channel
 
@@ -45,4 +48,27 @@ package struct AppRequestContext: RequestContext {
             throw Problem(status: .forbidden, detail: "this action needs the \(permission) permission")
         }
     }
+}
+
+/// What the gateway did with a request, for the access log and metrics.
+package struct GatewayRecord: Sendable {
+    package var route: String
+    package var upstream: String?
+    package var upstreamTarget: String?
+    package var upstreamDuration: Duration?
+
+    package init(route: String, upstream: String? = nil) {
+        self.route = route
+        self.upstream = upstream
+    }
+}
+
+/// The gateway's hook into the platform middleware: it runs after the request id and body limit are in place and
+/// before the router, and owns authentication when present (it decides where and how to verify credentials).
+/// It may answer itself (a proxied request, a refusal) or call `next` to dispatch to this process's router.
+package protocol EdgeHandler: Sendable {
+    func handle(
+        _ request: Request, context: inout AppRequestContext,
+        next: (Request, AppRequestContext) async throws -> Response
+    ) async throws -> Response
 }

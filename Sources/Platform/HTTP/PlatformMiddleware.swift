@@ -17,11 +17,14 @@ package struct PlatformMiddleware: RouterMiddleware {
     let tls: Bool
     /// Fills `tenant` and `principal` from the request's credentials; `nil` when no module authenticates.
     let authenticator: (any RequestAuthenticator)?
+    /// The gateway, when this process runs it; it then authenticates instead of `authenticator`.
+    let edge: (any EdgeHandler)?
 
     package init(
         metrics: HTTPMetrics, accessLog: LogSink?, errorPages: (any ErrorPageRenderer)?, maxBodyBytes: Int,
-        tls: Bool = false, authenticator: (any RequestAuthenticator)? = nil
+        tls: Bool = false, authenticator: (any RequestAuthenticator)? = nil, edge: (any EdgeHandler)? = nil
     ) {
+        self.edge = edge
         self.authenticator = authenticator
         self.metrics = metrics
         self.accessLog = accessLog
@@ -48,12 +51,19 @@ package struct PlatformMiddleware: RouterMiddleware {
         var response: Response
         do {
             var request = request
-            try BodyLimit.apply(to: &request, limit: maxBodyBytes)
-            if let authenticator, let authentication = try await authenticator.authenticate(request, context: context) {
-                context.tenant = authentication.tenant
-                context.principal = authentication.principal
+            if let edge {
+                // The gateway applies the body limit of the route it matches.
+                response = try await edge.handle(request, context: &context, next: next)
+            } else {
+                try BodyLimit.apply(to: &request, limit: maxBodyBytes)
+                if let authenticator,
+                    let authentication = try await authenticator.authenticate(request, context: context)
+                {
+                    context.tenant = authentication.tenant
+                    context.principal = authentication.principal
+                }
+                response = try await next(request, context)
             }
-            response = try await next(request, context)
         } catch {
             response = errors.response(for: error, request: request, context: context)
         }
@@ -65,7 +75,14 @@ package struct PlatformMiddleware: RouterMiddleware {
         if let traceparent = request.headers[.traceparent] { response.headers[.traceparent] = traceparent }
         let duration = ContinuousClock.now - start
         let endpoint = context.endpointPath
-        let route = endpoint == nil || endpoint == "NotFound" ? "unmatched" : endpoint!
+        let route: String
+        if let endpoint, endpoint != "NotFound" {
+            route = endpoint
+        } else if let proxied = context.gateway, proxied.upstream != nil {
+            route = "gateway:" + proxied.route
+        } else {
+            route = "unmatched"
+        }
         metrics.record(route: route, method: request.method, status: Int(response.status.code), duration: duration)
         if let accessLog {
             AccessLog.write(

@@ -5,14 +5,20 @@ import Hummingbird
 package enum PlatformRouter {
     package static func build(
         modules: [any Module], context: ModuleContext, metrics: HTTPMetrics, accessLog: LogSink?
-    ) -> Router<AppRequestContext> {
+    ) throws -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
-        // At most one module (Identity) verifies credentials for the whole process.
-        let authenticator = modules.lazy.compactMap { $0.authenticator(context: context) }.first
+        // One verifier of credentials for the whole process: the context's (Identity's, built by the composition
+        // root even where Identity's routes are not served), else a module's.
+        let authenticator =
+            context.authenticator ?? modules.lazy.compactMap { $0.authenticator(context: context) }.first
+        var edge: (any EdgeHandler)?
+        for module in modules where edge == nil {
+            edge = try module.edgeHandler(context: context, authenticator: authenticator)
+        }
         router.add(
             middleware: PlatformMiddleware(
                 metrics: metrics, accessLog: accessLog, errorPages: WebErrorPages(web: context.web),
-                maxBodyBytes: context.configuration.maxBodyBytes, authenticator: authenticator))
+                maxBodyBytes: context.configuration.maxBodyBytes, authenticator: authenticator, edge: edge))
         let routes = RouteRegistrar(router: router)
         let migrations = PlatformMigrations.all + modules.flatMap(\.migrations)
         HealthRoutes(database: context.database, migrations: migrations, metrics: metrics).register(on: routes)

@@ -25,11 +25,12 @@ package enum SecurityHeaders {
             // own, built with `pagePolicy(nonce:formActions:)`.
         } else if isPage && response.headers[.contentType]?.hasPrefix("text/html") == true {
             response.headers.append(HTTPField(name: .contentSecurityPolicy, value: pagePolicy(nonce: nonce)))
-        } else {
+        } else if response.headers[.contentSecurityPolicy] == nil {
             response.headers.append(nonPagePolicy)
         }
-        response.headers.append(contentsOf: common)
-        if tls { response.headers.append(strictTransportSecurity) }
+        // A response proxied from a module behind the gateway already carries them.
+        for field in common where response.headers[field.name] == nil { response.headers.append(field) }
+        if tls && response.headers[.strictTransportSecurity] == nil { response.headers.append(strictTransportSecurity) }
     }
 
     static func mayBePage(_ path: String) -> Bool {

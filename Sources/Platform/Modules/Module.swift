@@ -24,6 +24,11 @@ package protocol Module: Sendable {
     func authenticator(context: ModuleContext) -> (any RequestAuthenticator)?
     /// Long-running housekeeping to run in the server's service group (until the jobs runner of the events issue).
     func backgroundServices(context: ModuleContext) -> [any Service]
+    /// The paths this module serves, its API and pages; the gateway routes them to the module's process.
+    var pathPrefixes: [String] { get }
+    /// The gateway's handler in front of the router, if this module is the gateway. `authenticator` is the
+    /// process's verifier of Inopsio credentials.
+    func edgeHandler(context: ModuleContext, authenticator: (any RequestAuthenticator)?) throws -> (any EdgeHandler)?
 }
 
 extension Module {
@@ -35,4 +40,8 @@ extension Module {
     package func registerPages(on routes: RouteRegistrar, context: ModuleContext) {}
     package func authenticator(context: ModuleContext) -> (any RequestAuthenticator)? { nil }
     package func backgroundServices(context: ModuleContext) -> [any Service] { [] }
+    package var pathPrefixes: [String] { ["/api/v1/\(name)/", "/\(name)/"] }
+    package func edgeHandler(context: ModuleContext, authenticator: (any RequestAuthenticator)?) throws
+        -> (any EdgeHandler)?
+    { nil }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Kernel
 import Logging
+import Prometheus
 
 /// What the platform hands every module when it is assembled.
 package struct ModuleContext: Sendable {
@@ -15,12 +16,19 @@ package struct ModuleContext: Sendable {
     package let moduleNames: [String]
     /// Outgoing mail (SMTP, or `.eml` files in the data directory when no SMTP server is configured).
     package let mailer: Mailer
+    /// The process's Prometheus registry, exported at `/metrics`.
+    package let metrics: HTTPMetrics
+    /// The verifier of Inopsio credentials for this process (Identity's, over the shared database).
+    package var authenticator: (any RequestAuthenticator)?
 
     package init(
         database: any Database, configuration: InopsioConfiguration, logger: Logger, web: WebKit,
         clock: any WallClock = SystemWallClock(), permissions: [Permission] = [], moduleNames: [String] = [],
-        mailer: Mailer
+        mailer: Mailer, metrics: HTTPMetrics = HTTPMetrics(registry: PrometheusCollectorRegistry()),
+        authenticator: (any RequestAuthenticator)? = nil
     ) {
+        self.metrics = metrics
+        self.authenticator = authenticator
         self.mailer = mailer
         self.permissions = permissions
         self.moduleNames = moduleNames

@@ -28,6 +28,23 @@ enum AccessLog {
             }
             line.raw(",\"event.duration\":")
             line.integer(Int(nanoseconds))
+            if let gateway = context.gateway {
+                line.raw(",\"gateway.route\":")
+                line.quoted(gateway.route)
+                if let upstream = gateway.upstream {
+                    line.raw(",\"gateway.upstream\":")
+                    line.quoted(upstream)
+                }
+                if let target = gateway.upstreamTarget {
+                    line.raw(",\"gateway.upstream.address\":")
+                    line.quoted(target)
+                }
+                if let upstreamDuration = gateway.upstreamDuration {
+                    let components = upstreamDuration.components
+                    line.raw(",\"gateway.upstream.duration\":")
+                    line.integer(Int(components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000))
+                }
+            }
             line.raw(",\"request.id\":")
             line.quoted(context.requestID)
             if let address = context.remoteAddress {

@@ -45,6 +45,15 @@ package enum JSONWebToken {
         return (try? JSONDecoder().decode(Header.self, from: data))?.kid
     }
 
+    /// The `iss` claim of a token before verification, to pick the keys to verify it with (never to trust it).
+    package static func unverifiedIssuer(_ token: some StringProtocol) -> String? {
+        let parts = token.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, let data = Base64URL.decode(parts[1]) else { return nil }
+        return (try? JSONDecoder().decode(UnverifiedIssuer.self, from: data))?.iss
+    }
+
+    private struct UnverifiedIssuer: Decodable { let iss: String? }
+
     /// The JOSE header.
     package struct Header: Codable, Sendable, Equatable {
         package let alg: String

@@ -1,0 +1,35 @@
+import Foundation
+import Hummingbird
+import Kernel
+import Platform
+
+/// Verifies credentials at the edge, before any module sees the request: Inopsio access tokens and API keys with
+/// the process's verifier (Identity's, over the shared database), tokens of configured external issuers against
+/// their JWKS.
+package struct EdgeAuthenticator: Sendable {
+    let inopsio: (any RequestAuthenticator)?
+    let external: ExternalIssuerVerifier
+
+    package init(inopsio: (any RequestAuthenticator)?, external: ExternalIssuerVerifier) {
+        self.inopsio = inopsio
+        self.external = external
+    }
+
+    func authenticate(_ request: Request, context: AppRequestContext, table: RouteTable) async throws -> Authentication?
+    {
+        if !table.externalIssuers.isEmpty, let token = Self.bearerToken(request),
+            let issuer = JSONWebToken.unverifiedIssuer(token),
+            let definition = table.externalIssuers.first(where: { $0.issuer == issuer })
+        {
+            return try await external.authenticate(token: token, issuer: definition)
+        }
+        return try await inopsio?.authenticate(request, context: context)
+    }
+
+    static func bearerToken(_ request: Request) -> String? {
+        guard let header = request.headers[.authorization] else { return nil }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        return parts[1].trimmingCharacters(in: .whitespaces)
+    }
+}

@@ -1,0 +1,209 @@
+import Foundation
+
+/// The gateway's declarative configuration, as written in the route file (JSON, snake_case keys). It is decoded,
+/// then checked as a whole by `RouteTable.compile`, which reports every problem with its path in the file.
+package struct GatewayConfiguration: Codable, Sendable, Equatable {
+    /// Remote services by name; routes target them with `"upstream": "name"`.
+    package var upstreams: [String: UpstreamDefinition]
+    /// Routes in match order: the first route whose host, path and method match takes the request.
+    package var routes: [RouteDefinition]
+    /// Issuers other than Inopsio whose JWTs the edge accepts (a Keycloak realm, say).
+    package var externalIssuers: [ExternalIssuerDefinition]
+    /// Named plans with their own rate limits (`enterprise`); a tenant's plan comes from its settings.
+    package var plans: [String: [String: Int]]
+    /// Append the routes generated from the enabled modules after the file's own routes (default true).
+    package var includeDefaultRoutes: Bool
+
+    package init(
+        upstreams: [String: UpstreamDefinition] = [:], routes: [RouteDefinition] = [],
+        externalIssuers: [ExternalIssuerDefinition] = [], plans: [String: [String: Int]] = [:],
+        includeDefaultRoutes: Bool = true
+    ) {
+        self.upstreams = upstreams
+        self.routes = routes
+        self.externalIssuers = externalIssuers
+        self.plans = plans
+        self.includeDefaultRoutes = includeDefaultRoutes
+    }
+
+    package init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        upstreams = try container.decodeIfPresent([String: UpstreamDefinition].self, forKey: .upstreams) ?? [:]
+        routes = try container.decodeIfPresent([RouteDefinition].self, forKey: .routes) ?? []
+        externalIssuers =
+            try container.decodeIfPresent([ExternalIssuerDefinition].self, forKey: .externalIssuers) ?? []
+        plans = try container.decodeIfPresent([String: [String: Int]].self, forKey: .plans) ?? [:]
+        includeDefaultRoutes = try container.decodeIfPresent(Bool.self, forKey: .includeDefaultRoutes) ?? true
+    }
+
+    /// Decodes a route file; a syntax or type error names the place in the file.
+    package static func decode(_ data: Data) throws(RouteTableError) -> GatewayConfiguration {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        do {
+            return try decoder.decode(GatewayConfiguration.self, from: data)
+        } catch let error as DecodingError {
+            throw RouteTableError([RouteTableError.describe(error)])
+        } catch {
+            throw RouteTableError(["the file is not valid JSON: \(error.localizedDescription)"])
+        }
+    }
+}
+
+/// One route of the table.
+package struct RouteDefinition: Codable, Sendable, Equatable {
+    package var name: String
+    package var match: RouteMatchDefinition
+    /// Exactly one of `module` (a module of this process, called directly) and `upstream` (a remote service).
+    package var module: String?
+    package var upstream: String?
+    /// `public` (credentials are verified when present), `authenticated`, or implied by `permissions`.
+    package var auth: String?
+    /// Permissions the principal must hold, all of them; implies `authenticated`.
+    package var permissions: [String]?
+    package var rateLimits: [RateLimitDefinition]?
+    /// Largest request body in bytes for this route (default: the process's `max_body_bytes`).
+    package var maxBodyBytes: Int?
+    /// `block` (default), `log`, or `off`: what the built-in inspection rules do on this route.
+    package var inspection: String?
+    package var transform: TransformDefinition?
+
+    package init(
+        name: String, match: RouteMatchDefinition, module: String? = nil, upstream: String? = nil,
+        auth: String? = nil, permissions: [String]? = nil, rateLimits: [RateLimitDefinition]? = nil,
+        maxBodyBytes: Int? = nil, inspection: String? = nil, transform: TransformDefinition? = nil
+    ) {
+        self.name = name
+        self.match = match
+        self.module = module
+        self.upstream = upstream
+        self.auth = auth
+        self.permissions = permissions
+        self.rateLimits = rateLimits
+        self.maxBodyBytes = maxBodyBytes
+        self.inspection = inspection
+        self.transform = transform
+    }
+}
+
+/// What a route matches: host names (exact or `*.example.com`), one path form, and methods.
+package struct RouteMatchDefinition: Codable, Sendable, Equatable {
+    package var hosts: [String]?
+    /// Matches this path and everything under it (`/api/v1/crm/`).
+    package var pathPrefix: String?
+    /// A template whose `{name}` segments match one path segment each (`/api/v1/crm/leads/{id}`).
+    package var path: String?
+    package var methods: [String]?
+
+    package init(hosts: [String]? = nil, pathPrefix: String? = nil, path: String? = nil, methods: [String]? = nil) {
+        self.hosts = hosts
+        self.pathPrefix = pathPrefix
+        self.path = path
+        self.methods = methods
+    }
+}
+
+/// A limit on requests per key over a period; `plans` overrides the limit for tenants on a named plan.
+package struct RateLimitDefinition: Codable, Sendable, Equatable {
+    /// `api_key`, `user`, `tenant` or `ip`.
+    package var key: String
+    package var limit: Int
+    package var periodSeconds: Double
+    package var plans: [String: Int]?
+
+    package init(key: String, limit: Int, periodSeconds: Double, plans: [String: Int]? = nil) {
+        self.key = key
+        self.limit = limit
+        self.periodSeconds = periodSeconds
+        self.plans = plans
+    }
+}
+
+/// A remote service: its targets and how they are balanced, checked and retried.
+package struct UpstreamDefinition: Codable, Sendable, Equatable {
+    /// `http://host:port` or `https://host:port`, optionally with a base path.
+    package var targets: [String]
+    /// `round_robin` (default) or `least_connections`.
+    package var balance: String?
+    package var connectTimeoutMs: Int?
+    /// Time from sending a try until the response head arrives (the body then streams without a deadline).
+    package var tryTimeoutMs: Int?
+    /// Extra tries for idempotent requests without a body (default 2).
+    package var retries: Int?
+    /// Retries may add at most this share of the upstream's requests (default 20 %).
+    package var retryBudgetPercent: Int?
+    package var healthCheck: HealthCheckDefinition?
+    /// Consecutive failures that eject a target, and for how long (passive health).
+    package var ejectAfterFailures: Int?
+    package var ejectionMs: Int?
+    /// Consecutive failures of the whole upstream that open its circuit, and how long it stays open.
+    package var breakerFailures: Int?
+    package var breakerOpenMs: Int?
+
+    package init(targets: [String], balance: String? = nil) {
+        self.targets = targets
+        self.balance = balance
+    }
+}
+
+/// Active health checking of an upstream's targets.
+package struct HealthCheckDefinition: Codable, Sendable, Equatable {
+    package var path: String?
+    package var intervalMs: Int?
+    package var timeoutMs: Int?
+    package var healthyThreshold: Int?
+    package var unhealthyThreshold: Int?
+    /// `false` switches active checks off.
+    package var enabled: Bool?
+}
+
+/// Header, path and body changes applied to a route's requests and responses.
+package struct TransformDefinition: Codable, Sendable, Equatable {
+    package var requestHeaders: HeaderTransformDefinition?
+    package var responseHeaders: HeaderTransformDefinition?
+    /// Removed from the start of the path before the request goes on (`/legacy`).
+    package var stripPrefix: String?
+    /// Replaces the path: `{name}` placeholders take the matched template's segments.
+    package var rewritePath: String?
+    /// Dotted names of fields removed from JSON responses (`data.internal_notes`, `*.secret` for every item).
+    package var removeResponseFields: [String]?
+
+    package init(
+        requestHeaders: HeaderTransformDefinition? = nil, responseHeaders: HeaderTransformDefinition? = nil,
+        stripPrefix: String? = nil, rewritePath: String? = nil, removeResponseFields: [String]? = nil
+    ) {
+        self.requestHeaders = requestHeaders
+        self.responseHeaders = responseHeaders
+        self.stripPrefix = stripPrefix
+        self.rewritePath = rewritePath
+        self.removeResponseFields = removeResponseFields
+    }
+}
+
+/// Header edits, applied in the order remove, rename, add.
+package struct HeaderTransformDefinition: Codable, Sendable, Equatable {
+    package var add: [String: String]?
+    package var remove: [String]?
+    package var rename: [String: String]?
+
+    package init(add: [String: String]? = nil, remove: [String]? = nil, rename: [String: String]? = nil) {
+        self.add = add
+        self.remove = remove
+        self.rename = rename
+    }
+}
+
+/// Another OpenID provider whose access tokens are accepted: its issuer, JWKS, audience, the tenant its users act
+/// in, and how their permissions are read from a claim.
+package struct ExternalIssuerDefinition: Codable, Sendable, Equatable {
+    package var issuer: String
+    package var jwksUrl: String
+    package var audience: String?
+    /// The tenant id (UUID) the issuer's principals belong to.
+    package var tenantId: String
+    /// A dotted claim path holding roles or permissions (`realm_access.roles`, `scope`).
+    package var permissionsClaim: String?
+    /// Maps a claim value to permissions (a Keycloak role `sales` to `crm.leads:read`); values not listed that are
+    /// permissions themselves are taken as they are.
+    package var rolePermissions: [String: [String]]?
+}
