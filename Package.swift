@@ -155,6 +155,7 @@ let package = Package(
             dependencies: [
                 "Gateway", "Platform", "Kernel", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings

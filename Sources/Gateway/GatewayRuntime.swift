@@ -42,6 +42,17 @@ package final class GatewayRuntime: Sendable {
         services = [
             UpstreamHealthChecker(routes: routes, clients: clients, logger: logger),
             RouteReloadService(routes: routes, logger: logger),
+            UpstreamClientsService(clients: clients),
         ]
+    }
+}
+
+/// Shuts the upstream HTTP clients down when the server stops (after the HTTP server, which stops first).
+struct UpstreamClientsService: Service {
+    let clients: UpstreamClients
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await clients.shutdown()
     }
 }

@@ -4,6 +4,7 @@ import Hummingbird
 import Kernel
 import Logging
 import Platform
+import Synchronization
 
 /// The gateway in front of the router: matches the route table, enforces the block list, inspection, edge
 /// authentication and rate limits, applies the route's transformations, then calls the module in this process
@@ -17,6 +18,12 @@ package struct EdgeGateway: EdgeHandler {
     let defaultMaxBodyBytes: Int
     let tls: Bool
     let logger: Logger
+    /// The router's responder, for requests rewritten to another path of this process.
+    let router = RouterSlot()
+
+    package func routerReady(_ responder: RouterResponder<AppRequestContext>) {
+        router.responder.withLock { $0 = responder }
+    }
 
     package func handle(
         _ request: Request, context: inout AppRequestContext,
@@ -32,6 +39,7 @@ package struct EdgeGateway: EdgeHandler {
         var record = GatewayRecord(route: route.name)
         defer { context.gateway = record }
         var request = request
+        var rewritten = false
         try BodyLimit.apply(to: &request, limit: route.maxBodyBytes ?? defaultMaxBodyBytes)
 
         if let authentication = try await authenticator.authenticate(request, context: context, table: snapshot.table) {
@@ -66,6 +74,7 @@ package struct EdgeGateway: EdgeHandler {
             if transform.rewritePath != nil || transform.stripPrefix != nil {
                 let path = transform.rewrite(path: Substring(request.uri.path), parameters: parameters)
                 head.path = request.uri.query.map { "\(path)?\($0)" } ?? path
+                rewritten = true
             }
             request = Request(head: head, body: request.body)
         }
@@ -75,7 +84,16 @@ package struct EdgeGateway: EdgeHandler {
         switch route.target {
         case .module:
             let dispatched = ContinuousClock.now
-            response = try await next(request, context)
+            if rewritten, let responder = router.responder.withLock({ $0 }) {
+                // The router resolved the original path; the new one is resolved again.
+                var inner = context
+                record.redispatched = true
+                inner.gateway = record
+                response = try await responder.respond(to: request, context: inner)
+                record.redispatched = false
+            } else {
+                response = try await next(request, context)
+            }
             upstreamTime = ContinuousClock.now - dispatched
         case .upstream(let name):
             guard let pool = snapshot.pools[name] else {
@@ -177,6 +195,11 @@ package struct EdgeGateway: EdgeHandler {
         response.headers[.contentLength] = nil
         return response
     }
+}
+
+/// Where the router's responder is kept once the router is built.
+final class RouterSlot: Sendable {
+    let responder = Mutex<RouterResponder<AppRequestContext>?>(nil)
 }
 
 extension HTTPField.Name {

@@ -94,7 +94,7 @@ package struct UpstreamProxy: Sendable {
         return false
     }
 
-    static func forwardedHeaders(_ request: Request, context: AppRequestContext, tls: Bool) -> HTTPHeaders {
+    package static func forwardedHeaders(_ request: Request, context: AppRequestContext, tls: Bool) -> HTTPHeaders {
         var named = hopByHop
         if let connection = request.headers[.connection] {
             for token in connection.split(separator: ",") {
@@ -102,7 +102,10 @@ package struct UpstreamProxy: Sendable {
             }
         }
         var headers = HTTPHeaders()
-        headers.reserveCapacity(request.headers.count + 4)
+        headers.reserveCapacity(request.headers.count + 5)
+        // HTTP/1's Host arrives as the request's authority; it travels on (as Envoy does), so modules build links
+        // and their issuer from the name the client used.
+        if let authority = request.head.authority { headers.add(name: "host", value: authority) }
         for field in request.headers where !named.contains(field.name.canonicalName) {
             headers.add(name: field.name.rawName, value: field.value)
         }

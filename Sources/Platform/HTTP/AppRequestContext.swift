@@ -56,6 +56,9 @@ package struct GatewayRecord: Sendable {
     package var upstream: String?
     package var upstreamTarget: String?
     package var upstreamDuration: Duration?
+    /// The request was rewritten to another path of this process and dispatched through the router again; the
+    /// platform middleware then lets it straight through.
+    package var redispatched = false
 
     package init(route: String, upstream: String? = nil) {
         self.route = route
@@ -71,4 +74,12 @@ package protocol EdgeHandler: Sendable {
         _ request: Request, context: inout AppRequestContext,
         next: (Request, AppRequestContext) async throws -> Response
     ) async throws -> Response
+
+    /// Called once the router is complete, with a responder that resolves routes again (for requests the edge
+    /// rewrites to another path of this process: the router resolved the original path before any middleware).
+    func routerReady(_ responder: RouterResponder<AppRequestContext>)
+}
+
+extension EdgeHandler {
+    package func routerReady(_ responder: RouterResponder<AppRequestContext>) {}
 }

@@ -36,6 +36,8 @@ package struct PlatformMiddleware: RouterMiddleware {
     package func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
+        // Second pass of a request the gateway rewrote to another local path: everything was done on the first.
+        if context.gateway?.redispatched == true { return try await next(request, context) }
         let start = ContinuousClock.now
         var context = context
         if let clientID = Self.acceptableRequestID(request.headers[.xRequestID]) {

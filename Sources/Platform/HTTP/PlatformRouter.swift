@@ -28,6 +28,7 @@ package enum PlatformRouter {
             module.registerPages(on: routes, context: context)
         }
         routes.finish()
+        edge?.routerReady(router.buildResponder())
         return router
     }
 }

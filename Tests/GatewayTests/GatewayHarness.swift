@@ -1,0 +1,104 @@
+import Foundation
+import Gateway
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Kernel
+import Logging
+import NIOCore
+import NIOPosix
+import Platform
+import Prometheus
+import TestSupport
+
+/// Accepts `Bearer test:<subject>:<permission,...>` and refuses any other bearer token, standing in for Identity's
+/// verifier (which has its own tests) so these tests can choose principals freely.
+struct TestAuthenticator: RequestAuthenticator {
+    static let tenant = TenantID(UUID(uuidString: "00000000-0000-0000-0000-0000000000aa")!)
+
+    func authenticate(_ request: Request, context: AppRequestContext) async throws -> Authentication? {
+        guard let header = request.headers[.authorization] else { return nil }
+        let parts = header.dropFirst("Bearer ".count).split(
+            separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+        guard header.hasPrefix("Bearer "), parts.count == 3, parts[0] == "test" else { throw Problem.invalidToken() }
+        let permissions = Set(parts[2].split(separator: ",").compactMap { Permission(String($0)) })
+        return Authentication(
+            tenant: Self.tenant, principal: Principal(subject: String(parts[1]), kind: .user, permissions: permissions))
+    }
+}
+
+/// A module served in the gateway's own process, to test in-process dispatch.
+struct LocalModule: Module {
+    let name = "local"
+
+    func registerRoutes(on routes: RouteRegistrar, context: ModuleContext) {
+        routes.get("/api/v1/local/hello") { request, context -> Response in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain"],
+                body: .init(byteBuffer: ByteBuffer(string: "hello \(context.principal?.subject ?? "anonymous")")))
+        }
+    }
+}
+
+/// Runs an upstream server on a free loopback port for the duration of `body`.
+func withUpstream(
+    _ build: @Sendable (Router<BasicRequestContext>) -> Void, _ body: @Sendable (Int) async throws -> Void
+) async throws {
+    let router = Router()
+    build(router)
+    let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+    try await app.test(.live) { client in
+        try await body(try requireValue(client.port))
+    }
+}
+
+func requireValue<T>(_ value: T?) throws -> T {
+    guard let value else { throw HarnessError.missing }
+    return value
+}
+
+enum HarnessError: Error { case missing }
+
+/// A port nothing listens on.
+func closedPort() throws -> Int {
+    let socket = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0)
+        .wait()
+    let port = socket.localAddress!.port!
+    try socket.close().wait()
+    return port
+}
+
+/// The gateway in front of `LocalModule`, with `routes` as its route file; `body` gets a live client.
+func withGateway(
+    routes: String, upstreams: [String: [String]] = [:], operatorTenant: String? = nil,
+    _ body: @Sendable (any TestClientProtocol, GatewayModule) async throws -> Void
+) async throws {
+    try await withTestDatabase(.sqlite) { database, base in
+        var configuration = base
+        let file = URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("routes.json")
+        try Data(routes.utf8).write(to: file)
+        configuration.gatewayRoutes = file.path
+        configuration.upstreams = upstreams
+        configuration.operatorTenant = operatorTenant
+        let gateway = GatewayModule(catalog: [("local", ["/api/v1/local/"]), ("remote", ["/api/v1/remote/"])])
+        let modules: [any Module] = [gateway, LocalModule()]
+        var context = ModuleContext(
+            database: database, configuration: configuration, logger: TestEnvironment.logger,
+            web: try WebKit.bundled(navigation: []), moduleNames: modules.map(\.name),
+            mailer: Mailer(
+                transport: FileMailTransport(directory: URL(fileURLWithPath: configuration.dataDirectory + "/mail")),
+                from: MailAddress("no-reply@example.com")))
+        context.authenticator = TestAuthenticator()
+        let router = try PlatformRouter.build(
+            modules: modules, context: context, metrics: HTTPMetrics(registry: PrometheusCollectorRegistry()),
+            accessLog: nil)
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        do {
+            try await app.test(.live) { client in try await body(client, gateway) }
+        } catch {
+            await gateway.runtimeForTesting?.clients.shutdown()
+            throw error
+        }
+        await gateway.runtimeForTesting?.clients.shutdown()
+    }
+}
