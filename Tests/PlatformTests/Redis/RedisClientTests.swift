@@ -1,4 +1,5 @@
 import NIOCore
+import ServiceLifecycle
 import TestSupport
 import Testing
 
@@ -187,5 +188,18 @@ struct RedisClientTests {
         #expect(try await iterator.next() == nil)
         await #expect(throws: RedisError.poolShutDown) { try await redis.ping() }
         await redis.shutdown()
+    }
+
+    @Test func gracefulShutdownOfTheServiceGroupClosesThePool() async throws {
+        let configuration = try RedisConfiguration(url: try RedisTestEnvironment.sharedURL())
+        let redis = try RedisClient(configuration: configuration, logger: TestEnvironment.logger)
+        try await redis.ping()
+        let services = ServiceGroup(services: [redis], logger: TestEnvironment.logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await services.run() }
+            await services.triggerGracefulShutdown()
+            try await group.waitForAll()
+        }
+        await #expect(throws: RedisError.poolShutDown) { try await redis.ping() }
     }
 }
