@@ -3,6 +3,7 @@ import Gateway
 import HTTPTypes
 import Testing
 
+/// CORS policy validation and the Fetch standard rules for preflight and actual-response headers.
 @Suite struct CORSTests {
     let app = "https://app.example.com"
     let policy: CORSPolicy

@@ -4,6 +4,7 @@ import HTTPTypes
 import Kernel
 import Testing
 
+/// Every built-in rule against its attack samples, and the whole rule set against benign business requests.
 @Suite struct InspectionBuiltInTests {
     let engine: InspectionEngine
 

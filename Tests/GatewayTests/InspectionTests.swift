@@ -4,6 +4,7 @@ import HTTPTypes
 import Kernel
 import Testing
 
+/// Rule decoding, engine behaviour (log versus block, body walk, decoding of encoded attacks) and transforms.
 @Suite struct InspectionTests {
     func decodeRule(_ json: String) throws -> InspectionRule {
         try JSONDecoder().decode(InspectionRule.self, from: Data(json.utf8))
@@ -17,6 +18,7 @@ import Testing
         #expect(rule.action == .block)
         let engine = try InspectionEngine(rules: [rule])
         #expect(engine.inspect(InspectionInput(path: "/", query: "q=hello+evilcorp")).blocks)
+        #expect(engine.inspect(InspectionInput(path: "/", query: "q=EVILCORP")).blocks)
         #expect(!engine.inspect(InspectionInput(path: "/", query: "q=good+corp")).blocks)
     }
 

@@ -5,15 +5,44 @@ import Kernel
 ///
 /// Built once (rules validated, regexes compiled) and shared; `inspect` is pure and allocation-light. Rules are
 /// grouped per target by their transform list, so each value is normalised once per distinct list, and every
-/// rule checks its literal prefilter before running a regex. Inspection stops at the first blocking match.
+/// rule is screened by the bytes its literals need (see ``ByteSet``) and checks its literal prefilter before
+/// running a regex. Inspection stops at the first blocking match.
 package struct InspectionEngine: Sendable {
     /// Rules sharing one transform list, so a value is transformed once for all of them.
-    struct RuleGroup: Sendable {
+    final class RuleGroup: Sendable {
+        /// A necessary condition for one rule: the value must hold all these bytes. A rule has one gate per
+        /// prefilter literal (or its literal pattern, or an empty, always-open gate), in rule order. Gates are a
+        /// trivial type, so screening a benign value touches no reference counts.
+        struct Gate: Sendable {
+            let byteSet: ByteSet
+            let ruleIndex: Int
+        }
+
         let transforms: [InspectionTransform]
         let rules: [CompiledInspectionRule]
+        let gates: [Gate]
+        let inspectsAllHeaders: Bool
+        let headerNames: [String]
 
-        func transformed(_ value: String) -> String {
-            transforms.reduce(value) { $1.apply(to: $0) }
+        init(transforms: [InspectionTransform], rules: [CompiledInspectionRule]) {
+            self.transforms = transforms
+            self.rules = rules
+            gates = rules.enumerated().flatMap { index, rule in
+                rule.gateByteSets.map { Gate(byteSet: $0, ruleIndex: index) }
+            }
+            inspectsAllHeaders = rules.contains { $0.inspectsAllHeaders }
+            headerNames = rules.flatMap(\.headerNames)
+        }
+
+        /// The value after the group's transforms, with the set of its bytes for the gates.
+        func transformed(_ value: String) -> (text: String, bytes: ByteSet) {
+            let text = transforms.reduce(value) { $1.apply(to: $0) }
+            return (text, ByteSet(of: text))
+        }
+
+        /// Whether some rule of the group looks at the header with this (lower-case) name.
+        func inspects(headerNamed name: String) -> Bool {
+            inspectsAllHeaders || headerNames.contains(name)
         }
     }
 
@@ -113,14 +142,17 @@ package struct InspectionEngine: Sendable {
         ) -> Bool {
             guard !value.isEmpty else { return false }
             for group in groups {
-                var transformed: String?
-                for rule in group.rules {
+                if let headerName, !group.inspects(headerNamed: headerName) { continue }
+                let normalised = group.transformed(value)
+                var lastRuleIndex = -1
+                for gate in group.gates
+                where gate.ruleIndex != lastRuleIndex && normalised.bytes.isSuperset(of: gate.byteSet) {
+                    lastRuleIndex = gate.ruleIndex
+                    let rule = group.rules[gate.ruleIndex]
                     guard rule.applies(to: method) else { continue }
                     if let headerName, !rule.inspects(headerNamed: headerName) { continue }
                     if !matches.isEmpty && matches.contains(where: { $0.ruleID == rule.id }) { continue }
-                    let text = transformed ?? group.transformed(value)
-                    transformed = text
-                    guard rule.matches(text) else { continue }
+                    guard rule.matches(normalised.text, bytes: normalised.bytes) else { continue }
                     matches.append(InspectionMatch(ruleID: rule.id, action: rule.action, location: location))
                     if rule.action == .block { return true }
                 }

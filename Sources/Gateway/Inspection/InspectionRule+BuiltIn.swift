@@ -29,7 +29,7 @@ extension InspectionRule {
                 "Boolean tautology after a closing quote (' or 1=1, ' or 'a'='a) or 1 or 1=1",
                 regex:
                     #"['"`]\s*\)*\s*(?:or|and|xor|\|\||&&)(?:\s+|(?=['"`(]))\(*\s*(?:['"`]\w*['"`]|\w+)\s*(?:=|<>|!=|>|<|like\b)|\b(?:or|and)\s+(\d+)\s*=\s*\1\b"#,
-                prefilter: ["'", "\"", "`", "="], transforms: sqlTransforms),
+                prefilter: ["=", "<", ">", "like"], transforms: sqlTransforms),
             InspectionRule(
                 builtIn: "sqli-comment-truncation", "A quote closed and the rest of the query commented out (admin'--)",
                 regex: #"['"`]\s*\)*\s*;?\s*(?:--[\s-]*|#)\s*$"#, prefilter: ["--", "#"],

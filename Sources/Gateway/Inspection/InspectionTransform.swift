@@ -27,11 +27,11 @@ package enum InspectionTransform: String, Sendable, Hashable, Codable {
 enum TextNormalization {
     /// Decodes `%XX` once; with `plusAsSpace`, `+` becomes a space (form encoding, for query strings).
     static func percentDecoded(_ value: String, plusAsSpace: Bool = false) -> String {
-        let utf8 = value.utf8
-        guard utf8.contains(where: { $0 == UInt8(ascii: "%") || (plusAsSpace && $0 == UInt8(ascii: "+")) }) else {
-            return value
+        let needsWork = ASCIISearch.withBytes(of: value) { bytes in
+            bytes.contains { $0 == UInt8(ascii: "%") || (plusAsSpace && $0 == UInt8(ascii: "+")) }
         }
-        let bytes = Array(utf8)
+        guard needsWork else { return value }
+        let bytes = Array(value.utf8)
         var output: [UInt8] = []
         output.reserveCapacity(bytes.count)
         var index = 0
@@ -52,13 +52,15 @@ enum TextNormalization {
 
     /// Lower-cases, skipping the allocation when the value has no upper-case ASCII and no non-ASCII bytes.
     static func lowercased(_ value: String) -> String {
-        let needsWork = value.utf8.contains { $0 >= 0x80 || ($0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z")) }
+        let needsWork = ASCIISearch.withBytes(of: value) { bytes in
+            bytes.contains { $0 >= 0x80 || ($0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z")) }
+        }
         return needsWork ? value.lowercased() : value
     }
 
     /// Decodes character references the way a browser would in text and attribute values.
     static func htmlEntityDecoded(_ value: String) -> String {
-        guard value.utf8.contains(UInt8(ascii: "&")) else { return value }
+        guard ASCIISearch.withBytes(of: value, { $0.contains(UInt8(ascii: "&")) }) else { return value }
         let bytes = Array(value.utf8)
         var output: [UInt8] = []
         output.reserveCapacity(bytes.count)
@@ -77,22 +79,21 @@ enum TextNormalization {
 
     /// Strips SQL comments and collapses whitespace.
     static func sqlCompacted(_ value: String) -> String {
-        let utf8 = value.utf8
-        var previousWasSpace = false
-        var previous: UInt8 = 0
-        let needsWork = utf8.contains { byte in
-            let isSpace = byte == UInt8(ascii: " ")
-            defer {
-                previousWasSpace = isSpace
+        let needsWork = ASCIISearch.withBytes(of: value) { bytes in
+            var previous: UInt8 = 0
+            for byte in bytes {
+                if isWhitespace(byte) && (byte != UInt8(ascii: " ") || previous == UInt8(ascii: " ")) { return true }
+                if (previous == UInt8(ascii: "/") && byte == UInt8(ascii: "*"))
+                    || (previous == UInt8(ascii: "*") && byte == UInt8(ascii: "/"))
+                {
+                    return true
+                }
                 previous = byte
             }
-            if isWhitespace(byte) && !isSpace { return true }
-            if isSpace && previousWasSpace { return true }
-            return (previous == UInt8(ascii: "/") && byte == UInt8(ascii: "*"))
-                || (previous == UInt8(ascii: "*") && byte == UInt8(ascii: "/"))
+            return false
         }
         guard needsWork else { return value }
-        let bytes = Array(utf8)
+        let bytes = Array(value.utf8)
         var output: [UInt8] = []
         output.reserveCapacity(bytes.count)
         func appendSpace() {
