@@ -9,23 +9,23 @@ import Foundation
 /// `action` defaults to `block`.
 package struct InspectionRule: Sendable, Hashable, Codable {
     /// Stable identifier, reported in verdicts and logs.
-    package var id: String
+    package let id: String
     /// What the rule catches, for people reading logs and route tables.
-    package var description: String
+    package let description: String
     /// The parts of the request the rule looks at.
-    package var targets: [InspectionTarget]
+    package let targets: [InspectionTarget]
     /// How a normalised value is matched.
-    package var matcher: InspectionMatcher
+    package let matcher: InspectionMatcher
     /// Normalisations applied, in order, before matching.
-    package var transforms: [InspectionTransform]
+    package let transforms: [InspectionTransform]
     /// Cheap necessary condition: the (transformed) value must contain one of these literals (compared
     /// ASCII-case-insensitively) before the matcher runs. Empty means always run the matcher. A regex rule's
     /// prefilter must be implied by its pattern, or the rule silently misses.
-    package var prefilter: [String]
+    package let prefilter: [String]
     /// Block the request or only report the match.
-    package var action: InspectionAction
+    package let action: InspectionAction
     /// HTTP methods the rule applies to (upper case); empty means every method.
-    package var methods: [String]
+    package let methods: [String]
 
     package init(
         id: String,
