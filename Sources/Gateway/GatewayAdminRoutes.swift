@@ -41,19 +41,12 @@ struct GatewayAdminRoutes {
     }
 
     func register(on routes: RouteRegistrar) {
-        let tenants = TenantStore(database: context.database)
-        let operatorSlug = context.configuration.operatorTenant
+        let check = OperatorCheck(
+            tenants: TenantStore(database: context.database), operatorSlug: context.configuration.operatorTenant)
         let requireOperator: @Sendable (AppRequestContext) async throws -> Void = { request in
-            try request.require(GatewayPermissions.routesRead)
-            let tenant = try request.requireTenant()
-            guard let operatorSlug, let operatorTenant = try await tenants.find(slug: operatorSlug),
-                operatorTenant.id == tenant
-            else {
-                throw Problem(
-                    status: .forbidden,
-                    detail: "the gateway is administered by the operator tenant's admins (operator_tenant)")
-            }
+            try await check.require(GatewayPermissions.routesRead, request)
         }
+        BlockListRoutes(blocks: runtime.blocks, operatorCheck: check).register(on: routes)
         routes.get("/api/v1/gateway/routes") { _, request -> Response in
             try await requireOperator(request)
             let snapshot = runtime.routes.snapshot

@@ -4,21 +4,22 @@ import Logging
 import Platform
 import ServiceLifecycle
 
-/// Everything the gateway keeps while it runs: the route table, the upstream clients, the limiter, the edge
-/// handler built on them, and the background services that check upstreams and reload the routes.
+/// Everything the gateway keeps while it runs: the route table, the upstream clients, the limiter, the block
+/// list, the edge handler built on them, and the background services that check upstreams, reload the routes
+/// and refresh the block list.
 package final class GatewayRuntime: Sendable {
     package let routes: RouteTableStore
     package let clients: UpstreamClients
     package let limiter: any RateLimiter
+    package let blocks: BlockList
+    package let metrics: GatewayMetrics
     package let edge: EdgeGateway
     let services: [any Service]
 
     init(
         context: ModuleContext, catalog: [(name: String, pathPrefixes: [String])],
         authenticator: (any RequestAuthenticator)?
-    )
-        throws
-    {
+    ) throws {
         let configuration = context.configuration
         let local = Set(context.moduleNames)
         let modules = catalog.map { module in
@@ -30,20 +31,45 @@ package final class GatewayRuntime: Sendable {
         routes = try RouteTableStore(
             source: .init(file: configuration.gatewayRoutes, modules: modules, localModules: local), logger: logger)
         clients = UpstreamClients()
-        let limiter = SlidingWindowLimiter()
-        self.limiter = limiter
+        blocks = BlockList(database: context.database)
+        metrics = GatewayMetrics(registry: context.metrics.registry)
+        var services: [any Service] = []
+        let localLimiter = SlidingWindowLimiter()
+        if let url = configuration.redisURL {
+            var redisConfiguration = try RedisConfiguration(url: url)
+            // Every limited request waits for Redis: a slow Redis must cost little before the fallback takes over.
+            redisConfiguration.commandTimeout = .milliseconds(250)
+            redisConfiguration.connectTimeout = .milliseconds(250)
+            redisConfiguration.clientName = "inopsio-gateway"
+            let redis = try RedisClient(configuration: redisConfiguration, logger: logger)
+            let shared = RedisSlidingWindowLimiter(redis: redis, fallback: localLimiter, logger: logger)
+            limiter = shared
+            services.append(redis)
+            let metrics = metrics
+            context.readiness.register("rate_limits") {
+                let degradation = shared.degradation
+                metrics.limiterDegraded(degradation != nil)
+                return degradation.map { "local counters per instance (\($0))" } ?? "shared through redis"
+            }
+        } else {
+            limiter = localLimiter
+            context.readiness.register("rate_limits") { "local counters (no redis_url)" }
+        }
         edge = EdgeGateway(
             routes: routes,
             authenticator: EdgeAuthenticator(
                 inopsio: authenticator, external: ExternalIssuerVerifier(clients: clients)),
             limiter: limiter, proxy: UpstreamProxy(clients: clients),
             plans: TenantPlanCache(database: context.database),
-            defaultMaxBodyBytes: configuration.maxBodyBytes, tls: false, logger: logger)
-        services = [
-            UpstreamHealthChecker(routes: routes, clients: clients, logger: logger),
+            blocks: blocks, metrics: metrics, defaultMaxBodyBytes: configuration.maxBodyBytes, tls: false,
+            logger: logger)
+        services += [
+            UpstreamHealthChecker(routes: routes, clients: clients, metrics: metrics, logger: logger),
             RouteReloadService(routes: routes, logger: logger),
+            BlockListService(blocks: blocks, logger: logger),
             UpstreamClientsService(clients: clients),
         ]
+        self.services = services
     }
 }
 

@@ -3,23 +3,30 @@ import HTTPTypes
 import Hummingbird
 import Kernel
 import Logging
+import NIOCore
 import Platform
 import Synchronization
 
-/// The gateway in front of the router: matches the route table, enforces the block list, inspection, edge
-/// authentication and rate limits, applies the route's transformations, then calls the module in this process
-/// (the router, no socket) or proxies to the remote upstream.
+/// The gateway in front of the router. In order: match the route table; refuse blocked addresses; answer CORS
+/// preflights; apply the route's body limit; inspect the request; verify credentials and the route's auth policy
+/// (and refuse blocked API keys); count rate limits; apply the route's request transforms; call the module in
+/// this process (the router, no socket) or proxy to the remote upstream; then transform the response and add
+/// CORS, rate-limit and latency headers.
 package struct EdgeGateway: EdgeHandler {
     let routes: RouteTableStore
     let authenticator: EdgeAuthenticator
     let limiter: any RateLimiter
     let proxy: UpstreamProxy
     let plans: TenantPlanCache
+    let blocks: BlockList
+    let metrics: GatewayMetrics
     let defaultMaxBodyBytes: Int
     let tls: Bool
     let logger: Logger
     /// The router's responder, for requests rewritten to another path of this process.
     let router = RouterSlot()
+    /// The largest JSON body the inspection reads; a larger JSON body on an inspected route is refused.
+    static let inspectedBodyLimit = 2 * 1_048_576
 
     package func routerReady(_ responder: RouterResponder<AppRequestContext>) {
         router.responder.withLock { $0 = responder }
@@ -37,37 +44,51 @@ package struct EdgeGateway: EdgeHandler {
                 method: request.method)
         else { throw Problem.notFound(detail: "no route serves this path") }
         var record = GatewayRecord(route: route.name)
-        defer { context.gateway = record }
+        var status = 500
+        defer {
+            context.gateway = record
+            metrics.request(
+                route: route.name, upstream: record.upstream ?? "local", status: status,
+                upstreamDuration: record.upstreamDuration)
+        }
+        let now = Date()
+        if blocks.blocks(address: context.remoteAddress, now: now) {
+            metrics.blocked(reason: "ip")
+            status = 403
+            throw Problem(status: .forbidden, detail: "requests from this address are blocked")
+        }
+        if let cors = route.cors, case let preflight = cors.preflight(for: request.head), preflight != .notPreflight {
+            status = Int(preflight.status?.code ?? 204)
+            if case .rejected(let reason, let headers) = preflight {
+                throw Problem(status: .forbidden, detail: reason.description, headers: headers)
+            }
+            return Response(status: preflight.status ?? .noContent, headers: preflight.headers)
+        }
         var request = request
-        var rewritten = false
         try BodyLimit.apply(to: &request, limit: route.maxBodyBytes ?? defaultMaxBodyBytes)
+        if route.inspection != .off {
+            request = try await inspect(request, route: route, table: snapshot.table, context: context)
+        }
 
         if let authentication = try await authenticator.authenticate(request, context: context, table: snapshot.table) {
             context.tenant = authentication.tenant
             context.principal = authentication.principal
         }
+        if let principal = context.principal, principal.kind == .apiKey,
+            blocks.blocks(apiKey: principal.subject, now: now)
+        {
+            metrics.blocked(reason: "api_key")
+            status = 403
+            throw Problem(status: .forbidden, detail: "this API key is blocked")
+        }
         try Self.enforce(route.auth, principal: context.principal)
 
         var limitHeaders = HTTPFields()
         if !route.limits.isEmpty {
-            let plan = await context.tenant.asyncMap { await plans.plan(of: $0) } ?? nil
-            let checks = Self.limitChecks(route: route, context: context, plan: plan)
-            let decisions = await limiter.check(checks)
-            limitHeaders = Self.rateLimitHeaders(checks: checks, decisions: decisions)
-            if let refused = zip(checks, decisions).filter({ !$0.1.allowed }).max(by: {
-                $0.1.retryAfter < $1.1.retryAfter
-            }) {
-                var headers = limitHeaders
-                let seconds: Double = refused.1.retryAfter.rounded(.up)
-                headers[.retryAfter] = String(max(1, Int(seconds)))
-                throw Problem(
-                    status: .tooManyRequests,
-                    detail:
-                        "the limit of \(refused.0.limit) requests per \(Self.describe(period: refused.0.period)) for this \(refused.0.policy) is used up",
-                    headers: headers)
-            }
+            limitHeaders = try await applyLimits(route: route, context: context)
         }
 
+        var rewritten = false
         if let transform = route.transform {
             var head = request.head
             transform.requestHeaders.apply(to: &head.headerFields)
@@ -110,90 +131,71 @@ package struct EdgeGateway: EdgeHandler {
             transform.responseHeaders.apply(to: &response.headers)
             if !transform.removeResponseFields.isEmpty { response = await Self.removeFields(response, transform) }
         }
+        if let cors = route.cors {
+            for field in cors.responseHeaders(origin: request.headers[.origin]) { response.headers.append(field) }
+        }
         for field in limitHeaders { response.headers.append(field) }
-        let gatewayTime = (ContinuousClock.now - start) - upstreamTime
-        response.headers[.gatewayLatency] = Self.milliseconds(gatewayTime)
+        response.headers[.gatewayLatency] = Self.milliseconds((ContinuousClock.now - start) - upstreamTime)
+        status = Int(response.status.code)
         return response
     }
 
-    /// 401 without a principal where one is needed, 403 without a required permission.
-    static func enforce(_ policy: Route.AuthPolicy, principal: Principal?) throws {
-        switch policy {
-        case .public:
-            return
-        case .authenticated:
-            guard principal != nil else { throw Problem.unauthorized() }
-        case .permissions(let required):
-            guard let principal else { throw Problem.unauthorized() }
-            let missing = required.subtracting(principal.permissions)
-            guard missing.isEmpty else {
-                throw Problem(
-                    status: .forbidden,
-                    detail:
-                        "this route needs the \(missing.map(\.description).sorted().joined(separator: ", ")) permission"
-                )
+    /// Runs the inspection rules over the request (and its JSON body, read into memory up to 2 MiB); a blocking
+    /// match answers 403, a logging one is written to the log. Returns the request with its body still readable.
+    func inspect(_ request: Request, route: Route, table: RouteTable, context: AppRequestContext) async throws
+        -> Request
+    {
+        var request = request
+        var body: JSONValue?
+        if request.headers[.contentType]?.lowercased().contains("json") == true, UpstreamProxy.hasBody(request.headers)
+        {
+            let buffer: ByteBuffer
+            do {
+                buffer = try await request.collectBody(
+                    upTo: min(Self.inspectedBodyLimit, route.maxBodyBytes ?? defaultMaxBodyBytes))
+            } catch {
+                throw Problem(status: .contentTooLarge, detail: "the JSON body exceeds the limit of this route")
             }
+            body = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: buffer))
         }
+        let verdict = table.inspection.inspect(InspectionInput(head: request.head, body: body))
+        guard !verdict.matches.isEmpty else { return request }
+        let blocking = route.inspection == .block && verdict.blocks
+        for match in verdict.matches { metrics.inspection(rule: match.ruleID, action: blocking ? "block" : "log") }
+        logger.warning(
+            blocking ? "request blocked by inspection rules" : "request matched inspection rules",
+            metadata: [
+                "gateway.route": "\(route.name)", "rule.id": "\(verdict.ruleIDs.joined(separator: ","))",
+                "client.ip": "\(context.remoteAddress ?? "-")", "request.id": "\(context.requestID)",
+            ])
+        if blocking {
+            metrics.blocked(reason: "inspection")
+            throw Problem(status: .forbidden, detail: "the request was refused by the gateway's inspection rules")
+        }
+        return request
     }
 
-    /// The counters a request touches: one per rule whose key the request has (an API-key rule does not apply to
-    /// a user's token, a user rule not to an anonymous caller).
-    static func limitChecks(route: Route, context: AppRequestContext, plan: String?) -> [RateLimitCheck] {
-        route.limits.compactMap { rule in
-            let value: String?
-            switch rule.key {
-            case .apiKey: value = context.principal.flatMap { $0.kind == .apiKey ? $0.subject : nil }
-            case .user: value = context.principal.flatMap { $0.kind == .user ? $0.subject : nil }
-            case .tenant: value = context.tenant?.description
-            case .ip: value = context.remoteAddress
-            }
-            guard let value else { return nil }
-            return RateLimitCheck(
-                key: "\(route.name):\(rule.key.rawValue):\(Int(rule.period)):\(value)",
-                limit: rule.limit(forPlan: plan),
-                period: rule.period, policy: rule.key.rawValue)
-        }
-    }
-
-    /// `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers-10): every policy, and the state
-    /// of each.
-    static func rateLimitHeaders(checks: [RateLimitCheck], decisions: [RateLimitDecision]) -> HTTPFields {
+    /// Counts the route's limits; 429 with `Retry-After` when one is used up, else the `RateLimit` headers.
+    func applyLimits(route: Route, context: AppRequestContext) async throws -> HTTPFields {
+        var plan: String?
+        if let tenant = context.tenant { plan = await plans.plan(of: tenant) }
+        let checks = Self.limitChecks(route: route, context: context, plan: plan)
         guard !checks.isEmpty else { return [:] }
-        let policies = checks.map { "\"\($0.policy)\";q=\($0.limit);w=\(Int($0.period))" }
-        let states = zip(checks, decisions).map { check, decision in
-            let reset: Double = decision.reset.rounded(.up)
-            return "\"\(check.policy)\";r=\(decision.remaining);t=\(max(0, Int(reset)))"
+        let decisions = await limiter.check(checks)
+        for (check, decision) in zip(checks, decisions) {
+            metrics.rateLimit(route: route.name, policy: check.policy, allowed: decision.allowed)
         }
-        return [.rateLimitPolicy: policies.joined(separator: ", "), .rateLimit: states.joined(separator: ", ")]
-    }
-
-    static func describe(period: Double) -> String {
-        switch period {
-        case 60: "minute"
-        case 3_600: "hour"
-        case 86_400: "day"
-        default: "\(Int(period)) seconds"
-        }
-    }
-
-    static func milliseconds(_ duration: Duration) -> String {
-        let microseconds = max(
-            0, duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000)
-        return String(format: "%.3f", Double(microseconds) / 1_000)
-    }
-
-    /// Buffers a JSON answer (up to 8 MiB) to remove the route's fields; others stream through unchanged.
-    static func removeFields(_ response: Response, _ transform: RouteTransform) async -> Response {
-        guard response.headers[.contentType]?.contains("json") == true,
-            (response.body.contentLength ?? 0) <= 8 * 1_048_576
-        else { return response }
-        var response = response
-        let collector = BufferCollector()
-        do { try await response.body.write(collector.writer) } catch { return response }
-        let edited = transform.removeFields(from: Data(buffer: collector.buffer))
-        response.body = ResponseBody(byteBuffer: ByteBuffer(bytes: edited))
-        response.headers[.contentLength] = nil
-        return response
+        let headers = Self.rateLimitHeaders(checks: checks, decisions: decisions)
+        let refused = zip(checks, decisions).filter { !$0.1.allowed }.max { $0.1.retryAfter < $1.1.retryAfter }
+        guard let (check, decision) = refused else { return headers }
+        var problemHeaders = headers
+        let seconds: Double = decision.retryAfter.rounded(.up)
+        problemHeaders[.retryAfter] = String(max(1, Int(seconds)))
+        throw Problem(
+            status: .tooManyRequests,
+            detail:
+                "the limit of \(check.limit) requests per \(Self.describe(period: check.period)) for this \(check.policy) is used up",
+            headers: problemHeaders)
     }
 }
 
@@ -206,12 +208,4 @@ extension HTTPField.Name {
     static let gatewayLatency = HTTPField.Name("X-Inopsio-Gateway-Latency")!
     static let rateLimitPolicy = HTTPField.Name("RateLimit-Policy")!
     static let rateLimit = HTTPField.Name("RateLimit")!
-}
-
-extension Optional {
-    /// `map` with an async transform.
-    func asyncMap<T>(_ transform: (Wrapped) async -> T) async -> T? {
-        guard let value = self else { return nil }
-        return await transform(value)
-    }
 }

@@ -2,7 +2,14 @@ import Foundation
 
 /// The gateway's declarative configuration, as written in the route file (JSON, snake_case keys). It is decoded,
 /// then checked as a whole by `RouteTable.compile`, which reports every problem with its path in the file.
-package struct GatewayConfiguration: Codable, Sendable, Equatable {
+package struct GatewayConfiguration: Codable, Sendable {
+    enum CodingKeys: String, CodingKey {
+        case upstreams, routes, plans
+        case externalIssuers = "external_issuers"
+        case inspectionRules = "inspection_rules"
+        case includeDefaultRoutes = "include_default_routes"
+    }
+
     /// Remote services by name; routes target them with `"upstream": "name"`.
     package var upstreams: [String: UpstreamDefinition]
     /// Routes in match order: the first route whose host, path and method match takes the request.
@@ -13,12 +20,15 @@ package struct GatewayConfiguration: Codable, Sendable, Equatable {
     package var plans: [String: [String: Int]]
     /// Append the routes generated from the enabled modules after the file's own routes (default true).
     package var includeDefaultRoutes: Bool
+    /// Inspection rules of the installation's own, checked beside the built-in ones.
+    package var inspectionRules: [InspectionRule]
 
     package init(
         upstreams: [String: UpstreamDefinition] = [:], routes: [RouteDefinition] = [],
         externalIssuers: [ExternalIssuerDefinition] = [], plans: [String: [String: Int]] = [:],
-        includeDefaultRoutes: Bool = true
+        includeDefaultRoutes: Bool = true, inspectionRules: [InspectionRule] = []
     ) {
+        self.inspectionRules = inspectionRules
         self.upstreams = upstreams
         self.routes = routes
         self.externalIssuers = externalIssuers
@@ -34,24 +44,31 @@ package struct GatewayConfiguration: Codable, Sendable, Equatable {
             try container.decodeIfPresent([ExternalIssuerDefinition].self, forKey: .externalIssuers) ?? []
         plans = try container.decodeIfPresent([String: [String: Int]].self, forKey: .plans) ?? [:]
         includeDefaultRoutes = try container.decodeIfPresent(Bool.self, forKey: .includeDefaultRoutes) ?? true
+        inspectionRules = try container.decodeIfPresent([InspectionRule].self, forKey: .inspectionRules) ?? []
     }
 
     /// Decodes a route file; a syntax or type error names the place in the file.
     package static func decode(_ data: Data) throws(RouteTableError) -> GatewayConfiguration {
         let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
         do {
             return try decoder.decode(GatewayConfiguration.self, from: data)
         } catch let error as DecodingError {
             throw RouteTableError([RouteTableError.describe(error)])
         } catch {
-            throw RouteTableError(["the file is not valid JSON: \(error.localizedDescription)"])
+            // A CORS policy or inspection rule that checks itself while decoding.
+            throw RouteTableError(["\(error)"])
         }
     }
 }
 
 /// One route of the table.
-package struct RouteDefinition: Codable, Sendable, Equatable {
+package struct RouteDefinition: Codable, Sendable {
+    enum CodingKeys: String, CodingKey {
+        case name, match, module, upstream, auth, permissions, inspection, transform, cors
+        case rateLimits = "rate_limits"
+        case maxBodyBytes = "max_body_bytes"
+    }
+
     package var name: String
     package var match: RouteMatchDefinition
     /// Exactly one of `module` (a module of this process, called directly) and `upstream` (a remote service).
@@ -67,6 +84,8 @@ package struct RouteDefinition: Codable, Sendable, Equatable {
     /// `block` (default), `log`, or `off`: what the built-in inspection rules do on this route.
     package var inspection: String?
     package var transform: TransformDefinition?
+    /// Cross-origin access for browsers on other origins; without it no CORS headers are sent.
+    package var cors: CORSPolicy?
 
     package init(
         name: String, match: RouteMatchDefinition, module: String? = nil, upstream: String? = nil,
@@ -88,6 +107,11 @@ package struct RouteDefinition: Codable, Sendable, Equatable {
 
 /// What a route matches: host names (exact or `*.example.com`), one path form, and methods.
 package struct RouteMatchDefinition: Codable, Sendable, Equatable {
+    enum CodingKeys: String, CodingKey {
+        case hosts, path, methods
+        case pathPrefix = "path_prefix"
+    }
+
     package var hosts: [String]?
     /// Matches this path and everything under it (`/api/v1/crm/`).
     package var pathPrefix: String?
@@ -105,6 +129,11 @@ package struct RouteMatchDefinition: Codable, Sendable, Equatable {
 
 /// A limit on requests per key over a period; `plans` overrides the limit for tenants on a named plan.
 package struct RateLimitDefinition: Codable, Sendable, Equatable {
+    enum CodingKeys: String, CodingKey {
+        case key, limit, plans
+        case periodSeconds = "period_seconds"
+    }
+
     /// `api_key`, `user`, `tenant` or `ip`.
     package var key: String
     package var limit: Int
@@ -121,6 +150,18 @@ package struct RateLimitDefinition: Codable, Sendable, Equatable {
 
 /// A remote service: its targets and how they are balanced, checked and retried.
 package struct UpstreamDefinition: Codable, Sendable, Equatable {
+    enum CodingKeys: String, CodingKey {
+        case targets, balance, retries
+        case connectTimeoutMs = "connect_timeout_ms"
+        case tryTimeoutMs = "try_timeout_ms"
+        case retryBudgetPercent = "retry_budget_percent"
+        case healthCheck = "health_check"
+        case ejectAfterFailures = "eject_after_failures"
+        case ejectionMs = "ejection_ms"
+        case breakerFailures = "breaker_failures"
+        case breakerOpenMs = "breaker_open_ms"
+    }
+
     /// `http://host:port` or `https://host:port`, optionally with a base path.
     package var targets: [String]
     /// `round_robin` (default) or `least_connections`.
@@ -148,6 +189,14 @@ package struct UpstreamDefinition: Codable, Sendable, Equatable {
 
 /// Active health checking of an upstream's targets.
 package struct HealthCheckDefinition: Codable, Sendable, Equatable {
+    enum CodingKeys: String, CodingKey {
+        case path, enabled
+        case intervalMs = "interval_ms"
+        case timeoutMs = "timeout_ms"
+        case healthyThreshold = "healthy_threshold"
+        case unhealthyThreshold = "unhealthy_threshold"
+    }
+
     package var path: String?
     package var intervalMs: Int?
     package var timeoutMs: Int?
@@ -159,6 +208,14 @@ package struct HealthCheckDefinition: Codable, Sendable, Equatable {
 
 /// Header, path and body changes applied to a route's requests and responses.
 package struct TransformDefinition: Codable, Sendable, Equatable {
+    enum CodingKeys: String, CodingKey {
+        case requestHeaders = "request_headers"
+        case responseHeaders = "response_headers"
+        case stripPrefix = "strip_prefix"
+        case rewritePath = "rewrite_path"
+        case removeResponseFields = "remove_response_fields"
+    }
+
     package var requestHeaders: HeaderTransformDefinition?
     package var responseHeaders: HeaderTransformDefinition?
     /// Removed from the start of the path before the request goes on (`/legacy`).
@@ -196,6 +253,14 @@ package struct HeaderTransformDefinition: Codable, Sendable, Equatable {
 /// Another OpenID provider whose access tokens are accepted: its issuer, JWKS, audience, the tenant its users act
 /// in, and how their permissions are read from a claim.
 package struct ExternalIssuerDefinition: Codable, Sendable, Equatable {
+    enum CodingKeys: String, CodingKey {
+        case issuer, audience
+        case jwksUrl = "jwks_url"
+        case tenantId = "tenant_id"
+        case permissionsClaim = "permissions_claim"
+        case rolePermissions = "role_permissions"
+    }
+
     package var issuer: String
     package var jwksUrl: String
     package var audience: String?

@@ -34,6 +34,7 @@ package struct Route: Sendable {
     package let maxBodyBytes: Int?
     package let inspection: InspectionMode
     package let transform: RouteTransform?
+    package let cors: CORSPolicy?
     /// Generated from the modules rather than written in the file.
     package let isDefault: Bool
 

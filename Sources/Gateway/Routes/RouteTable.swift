@@ -9,6 +9,8 @@ package struct RouteTable: Sendable {
     package let upstreams: [String: UpstreamSettings]
     package let externalIssuers: [ExternalIssuerDefinition]
     package let plans: [String: [String: Int]]
+    /// The built-in inspection rules and the file's own.
+    package let inspection: InspectionEngine
 
     /// The first route that matches, with its path parameters.
     package func match(host: Substring?, path: Substring, method: HTTPRequest.Method) -> (Route, [String: String])? {
@@ -77,7 +79,13 @@ package struct RouteTable: Sendable {
                 problems.append("plans.\(plan).\(key): keys are api_key, user, tenant or ip with a limit of at least 1")
             }
         }
-        guard problems.isEmpty else { throw RouteTableError(problems) }
+        var inspection: InspectionEngine?
+        do {
+            inspection = try InspectionEngine.builtIn(adding: configuration.inspectionRules)
+        } catch {
+            problems.append("inspection_rules: \(error.description)")
+        }
+        guard problems.isEmpty, let inspection else { throw RouteTableError(problems) }
         if configuration.includeDefaultRoutes {
             for module in modules {
                 guard let targets = module.remoteTargets, !localModules.contains(module.name) else { continue }
@@ -99,13 +107,13 @@ package struct RouteTable: Sendable {
         }
         return RouteTable(
             routes: routes, upstreams: upstreams, externalIssuers: configuration.externalIssuers,
-            plans: configuration.plans)
+            plans: configuration.plans, inspection: inspection)
     }
 
     private static func defaultRoute(name: String, path: PathMatcher, target: Route.Target) -> Route {
         Route(
             name: name, hosts: nil, path: path, methods: nil, target: target, auth: .public, limits: [],
-            maxBodyBytes: nil, inspection: .block, transform: nil, isDefault: true)
+            maxBodyBytes: nil, inspection: .block, transform: nil, cors: nil, isDefault: true)
     }
 
     private static func compileRoute(
@@ -217,6 +225,6 @@ package struct RouteTable: Sendable {
             Route(
                 name: definition.name, hosts: match.hosts.map(HostMatcher.init), path: path, methods: methods,
                 target: target, auth: auth, limits: limits, maxBodyBytes: definition.maxBodyBytes,
-                inspection: inspection ?? .block, transform: transform, isDefault: false))
+                inspection: inspection ?? .block, transform: transform, cors: definition.cors, isDefault: false))
     }
 }

@@ -10,6 +10,7 @@ import ServiceLifecycle
 package struct UpstreamHealthChecker: Service {
     let routes: RouteTableStore
     let clients: UpstreamClients
+    let metrics: GatewayMetrics
     let logger: Logger
     /// How often the loop wakes to see which checks are due.
     let tick: Duration = .milliseconds(100)
@@ -20,6 +21,11 @@ package struct UpstreamHealthChecker: Service {
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 let snapshot = routes.snapshot
                 let now = ContinuousClock.now
+                for pool in snapshot.pools.values {
+                    let status = pool.status(now: now)
+                    metrics.upstream(
+                        status, breakerState: ["closed": 0, "open": 1, "half_open": 2][status.breaker] ?? 0)
+                }
                 await withTaskGroup(of: Void.self) { group in
                     for (name, pool) in snapshot.pools {
                         guard let check = pool.settings.healthCheck else { continue }

@@ -28,6 +28,8 @@ package struct UpstreamProxy: Sendable {
         let retriable = !hasBody && Self.idempotent.contains(request.method)
         var headers = Self.forwardedHeaders(request, context: context, tls: tls)
         headers.replaceOrAdd(name: "x-request-id", value: context.requestID)
+        // The upstream's request is a child span of this hop, in the client's trace (or the one begun here).
+        if let trace = context.trace { headers.replaceOrAdd(name: "traceparent", value: trace.child().header) }
         var tried = Set<Int>()
         var attempt = 0
         let started = ContinuousClock.now

@@ -18,6 +18,8 @@ package struct AppRequestContext: RequestContext {
     /// Set by the gateway: the route that took the request and, when proxied, the upstream and its latency
     /// (for the access log and metrics).
     package var gateway: GatewayRecord?
+    /// The request's W3C trace context: the client's `traceparent` when valid, else a new trace.
+    package var trace: TraceContext?
     /// The connection, kept so that the peer address is only formatted when something asks for it.
     let channel: any Channel
 

@@ -8,9 +8,14 @@ package struct HealthRoutes: Sendable {
     let database: any Database
     let migrations: [Migration]
     let metrics: HTTPMetrics
+    let details: ReadinessDetails
     static let timeout: Duration = .seconds(2)
 
-    package init(database: any Database, migrations: [Migration], metrics: HTTPMetrics) {
+    package init(
+        database: any Database, migrations: [Migration], metrics: HTTPMetrics,
+        details: ReadinessDetails = ReadinessDetails()
+    ) {
+        self.details = details
         self.database = database
         self.migrations = migrations
         self.metrics = metrics
@@ -66,9 +71,21 @@ package struct HealthRoutes: Sendable {
             return first
         }
         let ready = outcome.database == "ok" && outcome.migrations == "ok"
-        let body =
-            #"{"status":"\#(ready ? "ready" : "not_ready")","checks":{"database":"\#(outcome.database)","migrations":"\#(outcome.migrations)"}}"#
+        var body =
+            #"{"status":"\#(ready ? "ready" : "not_ready")","checks":{"database":"\#(outcome.database)","migrations":"\#(outcome.migrations)"}"#
+        let extra = details.snapshot()
+        if !extra.isEmpty {
+            let fields = extra.map { "\(Self.quoted($0.name)):\(Self.quoted($0.value))" }
+            body += #","details":{"# + fields.joined(separator: ",") + "}"
+        }
+        body += "}"
         return Self.json(status: ready ? .ok : .serviceUnavailable, body)
+    }
+
+    /// A JSON string literal (the details are free text, e.g. an error message).
+    static func quoted(_ text: String) -> String {
+        let data = (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8)
+        return String(decoding: data, as: UTF8.self)
     }
 
     static func json(status: HTTPResponse.Status, _ text: String) -> Response {

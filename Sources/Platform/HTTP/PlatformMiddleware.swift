@@ -48,6 +48,8 @@ package struct PlatformMiddleware: RouterMiddleware {
             context.requestID = context.id
         }
         context.maxUploadSize = maxBodyBytes
+        let incomingTrace = request.headers[.traceparent].flatMap(TraceContext.init(traceparent:))
+        context.trace = incomingTrace ?? TraceContext.makeNew()
         let isPage = SecurityHeaders.mayBePage(request.uri.path)
         if isPage { context.cspNonce = SecurityHeaders.makeNonce() }
         var response: Response
@@ -74,7 +76,7 @@ package struct PlatformMiddleware: RouterMiddleware {
         // During a graceful shutdown the server closes each connection after its current response; saying so lets
         // clients open a new connection (to another instance) instead of sending into one about to close.
         if Task.isShuttingDownGracefully { response.headers[.connection] = "close" }
-        if let traceparent = request.headers[.traceparent] { response.headers[.traceparent] = traceparent }
+        if let trace = context.trace { response.headers[.traceparent] = trace.header }
         let duration = ContinuousClock.now - start
         let endpoint = context.endpointPath
         let route: String

@@ -21,7 +21,8 @@ package enum PlatformRouter {
                 maxBodyBytes: context.configuration.maxBodyBytes, authenticator: authenticator, edge: edge))
         let routes = RouteRegistrar(router: router)
         let migrations = PlatformMigrations.all + modules.flatMap(\.migrations)
-        HealthRoutes(database: context.database, migrations: migrations, metrics: metrics).register(on: routes)
+        HealthRoutes(database: context.database, migrations: migrations, metrics: metrics, details: context.readiness)
+            .register(on: routes)
         context.web.assets.register(on: routes)
         for module in modules {
             module.registerRoutes(on: routes, context: context)

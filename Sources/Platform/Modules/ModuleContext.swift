@@ -20,13 +20,16 @@ package struct ModuleContext: Sendable {
     package let metrics: HTTPMetrics
     /// The verifier of Inopsio credentials for this process (Identity's, over the shared database).
     package var authenticator: (any RequestAuthenticator)?
+    /// Facts modules add to `/ready`.
+    package let readiness: ReadinessDetails
 
     package init(
         database: any Database, configuration: InopsioConfiguration, logger: Logger, web: WebKit,
         clock: any WallClock = SystemWallClock(), permissions: [Permission] = [], moduleNames: [String] = [],
         mailer: Mailer, metrics: HTTPMetrics = HTTPMetrics(registry: PrometheusCollectorRegistry()),
-        authenticator: (any RequestAuthenticator)? = nil
+        authenticator: (any RequestAuthenticator)? = nil, readiness: ReadinessDetails = ReadinessDetails()
     ) {
+        self.readiness = readiness
         self.metrics = metrics
         self.authenticator = authenticator
         self.mailer = mailer

@@ -22,7 +22,7 @@ enum AccessLog {
             line.quoted(route)
             line.raw(",\"http.response.status_code\":")
             line.integer(Int(response.status.code))
-            if let bytes = response.body.contentLength {
+            if let bytes = response.body.contentLength ?? response.headers[.contentLength].flatMap({ Int($0) }) {
                 line.raw(",\"http.response.body.bytes\":")
                 line.integer(bytes)
             }
@@ -47,6 +47,10 @@ enum AccessLog {
             }
             line.raw(",\"request.id\":")
             line.quoted(context.requestID)
+            if let trace = context.trace {
+                line.raw(",\"trace.id\":")
+                line.quoted(trace.traceID)
+            }
             if let address = context.remoteAddress {
                 line.raw(",\"client.ip\":")
                 line.quoted(address)

@@ -1,0 +1,87 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Kernel
+import NIOCore
+import Platform
+
+extension EdgeGateway {
+    /// 401 without a principal where one is needed, 403 without a required permission.
+    static func enforce(_ policy: Route.AuthPolicy, principal: Principal?) throws {
+        switch policy {
+        case .public:
+            return
+        case .authenticated:
+            guard principal != nil else { throw Problem.unauthorized() }
+        case .permissions(let required):
+            guard let principal else { throw Problem.unauthorized() }
+            let missing = required.subtracting(principal.permissions)
+            guard missing.isEmpty else {
+                throw Problem(
+                    status: .forbidden,
+                    detail:
+                        "this route needs the \(missing.map(\.description).sorted().joined(separator: ", ")) permission"
+                )
+            }
+        }
+    }
+
+    /// The counters a request touches: one per rule whose key the request has (an API-key rule does not apply to
+    /// a user's token, a user rule not to an anonymous caller).
+    static func limitChecks(route: Route, context: AppRequestContext, plan: String?) -> [RateLimitCheck] {
+        route.limits.compactMap { rule in
+            let value: String?
+            switch rule.key {
+            case .apiKey: value = context.principal.flatMap { $0.kind == .apiKey ? $0.subject : nil }
+            case .user: value = context.principal.flatMap { $0.kind == .user ? $0.subject : nil }
+            case .tenant: value = context.tenant?.description
+            case .ip: value = context.remoteAddress
+            }
+            guard let value else { return nil }
+            return RateLimitCheck(
+                key: "\(route.name):\(rule.key.rawValue):\(Int(rule.period)):\(value)",
+                limit: rule.limit(forPlan: plan), period: rule.period, policy: rule.key.rawValue)
+        }
+    }
+
+    /// `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers-10): every policy, and the state
+    /// of each.
+    static func rateLimitHeaders(checks: [RateLimitCheck], decisions: [RateLimitDecision]) -> HTTPFields {
+        guard !checks.isEmpty else { return [:] }
+        let policies = checks.map { "\"\($0.policy)\";q=\($0.limit);w=\(Int($0.period))" }
+        let states = zip(checks, decisions).map { check, decision in
+            let reset: Double = decision.reset.rounded(.up)
+            return "\"\(check.policy)\";r=\(decision.remaining);t=\(max(0, Int(reset)))"
+        }
+        return [.rateLimitPolicy: policies.joined(separator: ", "), .rateLimit: states.joined(separator: ", ")]
+    }
+
+    static func describe(period: Double) -> String {
+        switch period {
+        case 60: "minute"
+        case 3_600: "hour"
+        case 86_400: "day"
+        default: "\(Int(period)) seconds"
+        }
+    }
+
+    static func milliseconds(_ duration: Duration) -> String {
+        let microseconds = max(
+            0, duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000)
+        return String(format: "%.3f", Double(microseconds) / 1_000)
+    }
+
+    /// Buffers a JSON answer (up to 8 MiB) to remove the route's fields; others stream through unchanged.
+    static func removeFields(_ response: Response, _ transform: RouteTransform) async -> Response {
+        guard response.headers[.contentType]?.contains("json") == true,
+            (response.body.contentLength ?? 0) <= 8 * 1_048_576
+        else { return response }
+        var response = response
+        let collector = BufferCollector()
+        do { try await response.body.write(collector.writer) } catch { return response }
+        let edited = transform.removeFields(from: Data(buffer: collector.buffer))
+        response.body = ResponseBody(byteBuffer: ByteBuffer(bytes: edited))
+        response.headers[.contentLength] = nil
+        return response
+    }
+}

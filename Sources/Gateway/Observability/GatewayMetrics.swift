@@ -1,0 +1,126 @@
+import Prometheus
+import Synchronization
+
+/// The gateway's Prometheus metrics, beside the platform's per-route RED metrics:
+/// - `gateway_requests_total{route,upstream,status}` and `gateway_upstream_duration_seconds{route,upstream}`
+/// - `gateway_upstream_healthy{upstream,target}` (1/0), `gateway_upstream_ejected{upstream,target}` (1/0),
+///   `gateway_upstream_breaker_state{upstream}` (0 closed, 1 open, 2 half-open)
+/// - `gateway_rate_limit_decisions_total{route,policy,decision}`, `gateway_rate_limiter_degraded` (1 while the
+///   shared Redis limits have fallen back to local counters)
+/// - `gateway_inspection_matches_total{rule,action}`, `gateway_blocked_total{reason}`
+/// Handles are cached per label combination, so a request costs dictionary lookups, not registry lookups.
+package final class GatewayMetrics: Sendable {
+    let registry: PrometheusCollectorRegistry
+    private let counters = Mutex<[[String]: Counter]>([:])
+    private let histograms = Mutex<[[String]: DurationHistogram]>([:])
+    private let gauges = Mutex<[[String]: Gauge]>([:])
+
+    package init(registry: PrometheusCollectorRegistry) {
+        self.registry = registry
+    }
+
+    func request(route: String, upstream: String, status: Int, upstreamDuration: Duration?) {
+        counter(
+            "gateway_requests", help: "Requests through the gateway by route, upstream and status",
+            labels: [("route", route), ("upstream", upstream), ("status", String(status))]
+        ).increment()
+        if let upstreamDuration {
+            histogram(
+                "gateway_upstream_duration", help: "Time to the upstream's response head",
+                labels: [("route", route), ("upstream", upstream)]
+            ).record(upstreamDuration)
+        }
+    }
+
+    func rateLimit(route: String, policy: String, allowed: Bool) {
+        counter(
+            "gateway_rate_limit_decisions", help: "Rate limiter decisions",
+            labels: [("route", route), ("policy", policy), ("decision", allowed ? "allowed" : "refused")]
+        ).increment()
+    }
+
+    func inspection(rule: String, action: String) {
+        counter(
+            "gateway_inspection_matches", help: "Request inspection rule matches",
+            labels: [("rule", rule), ("action", action)]
+        ).increment()
+    }
+
+    func blocked(reason: String) {
+        counter(
+            "gateway_blocked", help: "Requests refused by the block list or inspection",
+            labels: [("reason", reason)]
+        ).increment()
+    }
+
+    func limiterDegraded(_ degraded: Bool) {
+        gauge(
+            "gateway_rate_limiter_degraded", help: "1 while shared rate limits fall back to local counters",
+            labels: []
+        ).set(to: degraded ? 1.0 : 0.0)
+    }
+
+    func upstream(_ status: UpstreamStatus, breakerState: Int) {
+        gauge(
+            "gateway_upstream_breaker_state", help: "Circuit breaker: 0 closed, 1 open, 2 half-open",
+            labels: [("upstream", status.name)]
+        ).set(to: Double(breakerState))
+        for target in status.targets {
+            let labels = [("upstream", status.name), ("target", target.address)]
+            gauge(
+                "gateway_upstream_healthy", help: "1 when the target passes its active health checks",
+                labels: labels
+            ).set(to: target.healthy ? 1.0 : 0.0)
+            gauge(
+                "gateway_upstream_ejected", help: "1 while the target is ejected after failures",
+                labels: labels
+            ).set(to: target.ejected ? 1.0 : 0.0)
+        }
+    }
+
+    private func counter(_ name: String, help: String, labels: [(String, String)]) -> Counter {
+        let key = [name] + labels.map(\.1)
+        if let existing = counters.withLock({ $0[key] }) { return existing }
+        let made = registry.makeCounter(
+            descriptor: MetricNameDescriptor(metricName: name, unitName: "total", helpText: help), labels: labels)
+        return counters.withLock { table in
+            if let raced = table[key] { return raced }
+            table[key] = made
+            return made
+        }
+    }
+
+    private func histogram(_ name: String, help: String, labels: [(String, String)]) -> DurationHistogram {
+        let key = [name] + labels.map(\.1)
+        if let existing = histograms.withLock({ $0[key] }) { return existing }
+        let made = registry.makeDurationHistogram(
+            descriptor: MetricNameDescriptor(metricName: name, unitName: "seconds", helpText: help), labels: labels,
+            buckets: HTTPMetricsBuckets.all)
+        return histograms.withLock { table in
+            if let raced = table[key] { return raced }
+            table[key] = made
+            return made
+        }
+    }
+
+    private func gauge(_ name: String, help: String, labels: [(String, String)]) -> Gauge {
+        let key = [name] + labels.map(\.1)
+        if let existing = gauges.withLock({ $0[key] }) { return existing }
+        let made = registry.makeGauge(
+            descriptor: MetricNameDescriptor(metricName: name, helpText: help), labels: labels)
+        return gauges.withLock { table in
+            if let raced = table[key] { return raced }
+            table[key] = made
+            return made
+        }
+    }
+}
+
+/// The latency buckets the platform's HTTP histograms use.
+enum HTTPMetricsBuckets {
+    static let all: [Duration] = [
+        .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
+        .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+        .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10),
+    ]
+}
