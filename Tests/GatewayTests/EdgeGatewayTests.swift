@@ -30,7 +30,8 @@ import Testing
             "forwarded_for": request.headers[HTTPField.Name("X-Forwarded-For")!] ?? "",
             "authorization": request.headers[.authorization] ?? "",
             "connection_token": request.headers[HTTPField.Name("X-Hop")!] ?? "",
-            "added": request.headers[HTTPField.Name("X-Added")!] ?? "", "size": "\(size)", "sha256": sum,
+            "added": request.headers[HTTPField.Name("X-Added")!] ?? "",
+            "traceparent": request.headers[HTTPField.Name("traceparent")!] ?? "", "size": "\(size)", "sha256": sum,
             "secret": "s3cr3t",
         ]
         return Response(
@@ -48,7 +49,7 @@ import Testing
             try await withGateway(
                 routes:
                     #"{"upstreams": {"echo": {"targets": ["http://127.0.0.1:\#(port)"]}}, "routes": [{"name": "echo", "match": {"path_prefix": "/api/v1/echo/"}, "upstream": "echo"}]}"#
-            ) { client, _ in
+            ) { client, _, _ in
                 let response = try await client.execute(
                     uri: "/api/v1/echo/items?a=1", method: .get,
                     headers: [.authorization: "Bearer test:u1:"])
@@ -73,7 +74,7 @@ import Testing
             try await withGateway(
                 routes:
                     #"{"upstreams": {"echo": {"targets": ["http://127.0.0.1:\#(port)"]}}, "routes": [{"name": "upload", "match": {"path_prefix": "/upload"}, "upstream": "echo", "max_body_bytes": 20000000}]}"#
-            ) { client, _ in
+            ) { client, _, _ in
                 var bytes = [UInt8](repeating: 0, count: 8_000_000)
                 for index in bytes.indices { bytes[index] = UInt8(truncatingIfNeeded: index &* 31) }
                 let response = try await client.execute(
@@ -91,7 +92,7 @@ import Testing
             try await withGateway(
                 routes:
                     #"{"upstreams": {"echo": {"targets": ["http://127.0.0.1:\#(port)"]}}, "routes": [{"name": "upload", "match": {"path_prefix": "/upload"}, "upstream": "echo", "max_body_bytes": 1000}]}"#
-            ) { client, _ in
+            ) { client, _, _ in
                 let response = try await client.execute(
                     uri: "/upload/file", method: .post, body: ByteBuffer(repeating: 1, count: 2_000))
                 #expect(response.status == .contentTooLarge)
@@ -111,7 +112,7 @@ import Testing
         """#
 
     @Test func publicRoutesLetAnonymousCallersThroughToTheModuleInProcess() async throws {
-        try await withGateway(routes: Self.policyRoutes) { client, _ in
+        try await withGateway(routes: Self.policyRoutes) { client, _, _ in
             let response = try await client.execute(uri: "/api/v1/local/hello", method: .get)
             #expect(response.status == .ok)
             #expect(String(buffer: response.body) == "hello anonymous")
@@ -119,7 +120,7 @@ import Testing
     }
 
     @Test func theVerifiedPrincipalReachesTheModuleInTheRequestContext() async throws {
-        try await withGateway(routes: Self.policyRoutes) { client, _ in
+        try await withGateway(routes: Self.policyRoutes) { client, _, _ in
             let response = try await client.execute(
                 uri: "/members", method: .get, headers: [.authorization: "Bearer test:alice:"])
             #expect(String(buffer: response.body) == "hello alice")
@@ -127,7 +128,7 @@ import Testing
     }
 
     @Test func anInvalidTokenIsRefusedEvenOnAPublicRoute() async throws {
-        try await withGateway(routes: Self.policyRoutes) { client, _ in
+        try await withGateway(routes: Self.policyRoutes) { client, _, _ in
             let response = try await client.execute(
                 uri: "/api/v1/local/hello", method: .get, headers: [.authorization: "Bearer forged"])
             #expect(response.status == .unauthorized)
@@ -136,7 +137,7 @@ import Testing
     }
 
     @Test func authenticatedRoutesRefuseAnonymousCallersWith401() async throws {
-        try await withGateway(routes: Self.policyRoutes) { client, _ in
+        try await withGateway(routes: Self.policyRoutes) { client, _, _ in
             let response = try await client.execute(uri: "/members", method: .get)
             #expect(response.status == .unauthorized)
             #expect(response.headers[.contentType] == "application/problem+json")
@@ -144,7 +145,7 @@ import Testing
     }
 
     @Test func permissionRoutesRefuseAPrincipalWithoutThePermissionWith403() async throws {
-        try await withGateway(routes: Self.policyRoutes) { client, _ in
+        try await withGateway(routes: Self.policyRoutes) { client, _, _ in
             let refused = try await client.execute(
                 uri: "/admins/1", method: .get, headers: [.authorization: "Bearer test:bob:crm.leads:read"])
             #expect(refused.status == .forbidden)
@@ -159,7 +160,7 @@ import Testing
             {"routes": [{"name": "form", "match": {"path_prefix": "/api/v1/local/"}, "module": "local",
               "rate_limits": [{"key": "ip", "limit": 3, "period_seconds": 900}]}]}
             """#
-        try await withGateway(routes: routes) { client, _ in
+        try await withGateway(routes: routes) { client, _, _ in
             for remaining in [2, 1, 0] {
                 let response = try await client.execute(uri: "/api/v1/local/hello", method: .get)
                 #expect(response.status == .ok)
@@ -181,7 +182,7 @@ import Testing
             try await withGateway(
                 routes:
                     #"{"upstreams": {"echo": {"targets": ["http://127.0.0.1:\#(dead)", "http://127.0.0.1:\#(port)"], "eject_after_failures": 2, "health_check": {"enabled": false}}}, "routes": [{"name": "echo", "match": {"path_prefix": "/e"}, "upstream": "echo"}]}"#
-            ) { client, gateway in
+            ) { client, gateway, _ in
                 for _ in 0..<6 {
                     let response = try await client.execute(uri: "/e/x", method: .get)
                     #expect(response.status == .ok)
@@ -198,7 +199,7 @@ import Testing
         try await withGateway(
             routes:
                 #"{"upstreams": {"dead": {"targets": ["http://127.0.0.1:\#(dead)"], "health_check": {"enabled": false}}}, "routes": [{"name": "d", "match": {"path_prefix": "/d"}, "upstream": "dead"}]}"#
-        ) { client, _ in
+        ) { client, _, _ in
             let response = try await client.execute(uri: "/d", method: .post, body: ByteBuffer(string: "{}"))
             #expect(response.status == .badGateway)
             #expect(response.headers[.contentType] == "application/problem+json")
@@ -210,7 +211,7 @@ import Testing
         try await withGateway(
             routes:
                 #"{"upstreams": {"dead": {"targets": ["http://127.0.0.1:\#(dead)"], "retries": 0, "breaker_failures": 2, "breaker_open_ms": 60000, "health_check": {"enabled": false}}}, "routes": [{"name": "d", "match": {"path_prefix": "/d"}, "upstream": "dead"}]}"#
-        ) { client, _ in
+        ) { client, _, _ in
             for _ in 0..<2 { #expect(try await client.execute(uri: "/d", method: .get).status == .badGateway) }
             let response = try await client.execute(uri: "/d", method: .get)
             #expect(response.status == .serviceUnavailable)
@@ -223,7 +224,7 @@ import Testing
             try await withGateway(
                 routes:
                     #"{"upstreams": {"echo": {"targets": ["http://127.0.0.1:\#(port)"]}}, "routes": [{"name": "t", "match": {"path_prefix": "/legacy"}, "upstream": "echo", "transform": {"strip_prefix": "/legacy", "request_headers": {"add": {"X-Added": "yes"}}, "response_headers": {"remove": ["X-Upstream"], "add": {"X-Served-By": "gateway"}}, "remove_response_fields": ["secret"]}}]}"#
-            ) { client, _ in
+            ) { client, _, _ in
                 let response = try await client.execute(uri: "/legacy/v1/items", method: .get)
                 let echoed = try Self.json(response)
                 #expect(echoed["path"] == "/v1/items")
@@ -236,7 +237,7 @@ import Testing
     }
 
     @Test func anInvalidRouteFileOnReloadKeepsTheRoutesInForce() async throws {
-        try await withGateway(routes: Self.policyRoutes) { client, gateway in
+        try await withGateway(routes: Self.policyRoutes) { client, gateway, _ in
             let store = try #require(gateway.runtimeForTesting?.routes)
             try Data(#"{"routes": [{"name": 1}]}"#.utf8).write(
                 to: URL(fileURLWithPath: try #require(store.source.file)))

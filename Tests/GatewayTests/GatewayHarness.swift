@@ -71,9 +71,10 @@ func closedPort() throws -> Int {
 /// The gateway in front of `LocalModule`, with `routes` as its route file; `body` gets a live client.
 func withGateway(
     routes: String, upstreams: [String: [String]] = [:], operatorTenant: String? = nil,
-    _ body: @Sendable (any TestClientProtocol, GatewayModule) async throws -> Void
+    _ body: @Sendable (any TestClientProtocol, GatewayModule, any Database) async throws -> Void
 ) async throws {
-    try await withTestDatabase(.sqlite) { database, base in
+    let gatewayMigrations = GatewayModule().migrations
+    try await withTestDatabase(.sqlite, migrations: PlatformMigrations.all + gatewayMigrations) { database, base in
         var configuration = base
         let file = URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("routes.json")
         try Data(routes.utf8).write(to: file)
@@ -94,7 +95,7 @@ func withGateway(
             accessLog: nil)
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         do {
-            try await app.test(.live) { client in try await body(client, gateway) }
+            try await app.test(.live) { client in try await body(client, gateway, database) }
         } catch {
             await gateway.runtimeForTesting?.clients.shutdown()
             throw error
