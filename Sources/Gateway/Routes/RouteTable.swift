@@ -87,10 +87,11 @@ package struct RouteTable: Sendable {
         }
         guard problems.isEmpty, let inspection else { throw RouteTableError(problems) }
         if configuration.includeDefaultRoutes {
-            for module in modules {
-                guard let targets = module.remoteTargets, !localModules.contains(module.name) else { continue }
+            for module in modules where !localModules.contains(module.name) {
+                // A remote module's paths go to the upstream of its name: the file's, or one made from --upstream.
                 let upstreamName = module.name
                 if upstreams[upstreamName] == nil {
+                    guard let targets = module.remoteTargets else { continue }
                     switch UpstreamSettings.compile(name: upstreamName, UpstreamDefinition(targets: targets)) {
                     case .success(let settings): upstreams[upstreamName] = settings
                     case .failure(let error):

@@ -1,0 +1,187 @@
+import Foundation
+import TestSupport
+import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// What the split deployment's test needs from scripts/test.
+enum SplitDeployment {
+    /// PostgreSQL and Redis; under CI their absence fails the test instead of skipping it.
+    static var serversAvailable: Bool {
+        (TestEnvironment.postgresURL != nil && TestEnvironment.redisURL != nil) || TestEnvironment.isCI
+    }
+}
+
+/// The split deployment for real: two gateway processes in front of two Identity processes, all `inopsio`
+/// binaries on loopback, sharing PostgreSQL and (for the gateways' limits) Redis.
+@Suite(.serialized, .enabled(if: SplitDeployment.serversAvailable))
+struct GatewayProcessTests {
+    static let limit = 60
+
+    static func routes(identity: [Int], extra: String = "") -> String {
+        let targets = identity.map { "\"http://127.0.0.1:\($0)\"" }.joined(separator: ", ")
+        return """
+            {"upstreams": {"identity": {"targets": [\(targets)], "eject_after_failures": 1, "ejection_ms": 2000,
+               "health_check": {"path": "/health", "interval_ms": 200, "healthy_threshold": 1, "unhealthy_threshold": 1}}},
+             "routes": [\(extra)
+               {"name": "me", "match": {"path": "/api/v1/identity/users/me"}, "upstream": "identity", "auth": "authenticated"},
+               {"name": "users", "match": {"path": "/api/v1/identity/users"}, "upstream": "identity",
+                "permissions": ["identity.users:read"]},
+               {"name": "module-checks", "match": {"path_prefix": "/open/"}, "upstream": "identity",
+                "transform": {"strip_prefix": "/open"}},
+               {"name": "limited", "match": {"path": "/limited"}, "upstream": "identity",
+                "transform": {"rewrite_path": "/health"},
+                "rate_limits": [{"key": "ip", "limit": \(limit), "period_seconds": 60}]}
+             ]}
+            """
+    }
+
+    @Test func gatewaysRouteAuthenticateFailOverReloadAndShareLimits() async throws {
+        let redis = try #require(TestEnvironment.redisURL)
+        try await withScratchPostgresDatabase(baseURL: try TestEnvironment.requirePostgresURL()) { database in
+            let moduleEnvironment = ["INOPSIO_DATABASE_URL": database]
+            var first = try InopsioProcess(
+                ["serve", "--port", "0", "--modules", "identity,website"], environment: moduleEnvironment)
+            let second = try InopsioProcess(
+                ["serve", "--port", "0", "--modules", "identity,website"], environment: moduleEnvironment)
+            defer {
+                first.terminate()
+                second.terminate()
+            }
+            let firstPort = try await first.waitForPort()
+            let secondPort = try await second.waitForPort()
+
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gw-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let routesFile = directory.appendingPathComponent("routes.json")
+            try Data(Self.routes(identity: [firstPort, secondPort]).utf8).write(to: routesFile)
+            let gatewayEnvironment = [
+                "INOPSIO_DATABASE_URL": database, "INOPSIO_REDIS_URL": redis, "INOPSIO_OPERATOR_TENANT": "acme",
+            ]
+            let gateways = try (0..<2).map { _ in
+                try InopsioProcess(
+                    ["serve", "--port", "0", "--modules", "gateway", "--routes", routesFile.path],
+                    environment: gatewayEnvironment)
+            }
+            defer { gateways.forEach { $0.terminate() } }
+            let ports = try await [gateways[0].waitForPort(), gateways[1].waitForPort()]
+
+            // Requests route: sign-up goes through the generated identity routes to the module processes.
+            let (status, _, body) = try await HTTP.json(
+                "POST", ports[0], "/api/v1/identity/signup",
+                [
+                    "tenant_slug": "acme", "tenant_name": "Acme", "name": "Ada", "email": "ada@example.com",
+                    "password": "correct horse battery",
+                ])
+            #expect(status == 201, "\(body)")
+            let token = try #require((body["tokens"] as? [String: Any])?["access_token"] as? String)
+
+            // Auth at the edge: no token, a forged token, a token without the permission never reach a module.
+            #expect(try await HTTP.get(ports[0], "/api/v1/identity/users/me").0 == 401)
+            #expect(
+                try await HTTP.get(ports[1], "/api/v1/identity/users/me", headers: ["Authorization": "Bearer x.y.z"]).0
+                    == 401)
+            let me = try await HTTP.get(
+                ports[1], "/api/v1/identity/users/me", headers: ["Authorization": "Bearer \(token)"])
+            #expect(me.0 == 200, "\(me.2)")
+            #expect(me.1["x-inopsio-gateway-latency"] != nil)
+            // ...and in the module: a route that is public at the edge still meets the module's own check.
+            #expect(try await HTTP.get(ports[0], "/open/api/v1/identity/users").0 == 401)
+            #expect(
+                try await HTTP.get(
+                    ports[0], "/open/api/v1/identity/users", headers: ["Authorization": "Bearer \(token)"]
+                ).0
+                    == 200)
+
+            // One upstream killed mid-run: requests keep succeeding (retried, then the target is ejected) ...
+            let authorization = ["Authorization": "Bearer \(token)"]
+            let victim = first
+            let killed = Task {
+                try await Task.sleep(for: .milliseconds(400))
+                victim.signal(SIGKILL)
+            }
+            let duringOutage = try await Self.hammer(
+                ports: ports, path: "/api/v1/identity/users/me", headers: authorization, for: .milliseconds(1_500))
+            try await killed.value
+            #expect(duringOutage.failures == 0, "\(duringOutage.statuses)")
+            #expect(duringOutage.statuses[200, default: 0] > 100)
+            try await Self.waitFor(port: ports[0], token: token) { $0?["healthy"] as? Bool == false }
+            // ... and recovers when it comes back on its port.
+            first = try InopsioProcess(
+                ["serve", "--port", "\(firstPort)", "--modules", "identity,website"], environment: moduleEnvironment)
+            _ = try await first.waitForPort()
+            try await Self.waitFor(port: ports[0], token: token) { $0?["healthy"] as? Bool == true }
+
+            // SIGHUP swaps the routes while requests flow, none failing.
+            let swapped = Task {
+                try await Task.sleep(for: .milliseconds(300))
+                let extra =
+                    #"{"name": "swapped", "match": {"path": "/swapped"}, "upstream": "identity", "transform": {"rewrite_path": "/health"}},"#
+                try Data(Self.routes(identity: [firstPort, secondPort], extra: extra).utf8).write(to: routesFile)
+                gateways[0].signal(SIGHUP)
+            }
+            let duringReload = try await Self.hammer(
+                ports: [ports[0]], path: "/api/v1/identity/users/me", headers: authorization, for: .milliseconds(1_500))
+            try await swapped.value
+            #expect(duringReload.failures == 0, "\(duringReload.statuses)")
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await HTTP.get(ports[0], "/swapped").0 == 200)
+            #expect(gateways[0].stdout.contains("SIGHUP: reloading the gateway routes"))
+
+            // A limit of N per minute, shared by both gateways through Redis, admits N in total.
+            let limited = try await Self.hammer(ports: ports, path: "/limited", headers: [:], count: 3 * Self.limit)
+            #expect(limited.statuses[200] == Self.limit, "\(limited.statuses)")
+            #expect(limited.statuses[429] == 2 * Self.limit)
+
+            let ready = try await HTTP.get(ports[1], "/ready")
+            #expect(ready.2.contains("shared through redis"), "\(ready.2)")
+        }
+    }
+
+    /// Sends GETs from eight workers spread over `ports`, `count` in all or for `duration` (so that a kill or a
+    /// reload happens while requests flow); counts answers by status (0 = transport error).
+    static func hammer(
+        ports: [Int], path: String, headers: [String: String], count: Int = .max, for duration: Duration? = nil
+    ) async throws -> (statuses: [Int: Int], failures: Int) {
+        let deadline = duration.map { ContinuousClock.now + $0 }
+        let statuses = await withTaskGroup(of: [Int].self) { group in
+            for worker in 0..<8 {
+                group.addTask {
+                    var seen: [Int] = []
+                    var index = worker
+                    while index < count, deadline.map({ ContinuousClock.now < $0 }) ?? true {
+                        let port = ports[index % ports.count]
+                        let status = (try? await HTTP.get(port, path, headers: headers).0) ?? 0
+                        seen.append(status)
+                        index += 8
+                    }
+                    return seen
+                }
+            }
+            return await group.reduce(into: [Int]()) { $0 += $1 }
+        }
+        var counts: [Int: Int] = [:]
+        for status in statuses { counts[status, default: 0] += 1 }
+        let failures = statuses.filter { $0 != 200 && $0 != 429 }.count
+        return (counts, failures)
+    }
+
+    /// Polls the gateway's upstream health until the first target's status satisfies `condition` (10 s at most).
+    static func waitFor(port: Int, token: String, _ condition: ([String: Any]?) -> Bool) async throws {
+        var last = ""
+        for _ in 0..<100 {
+            let (status, _, body) = try await HTTP.get(
+                port, "/api/v1/gateway/upstreams", headers: ["Authorization": "Bearer \(token)"])
+            last = "\(status) \(body)"
+            let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+            let upstream = (object?["data"] as? [[String: Any]])?.first { $0["name"] as? String == "identity" }
+            let target = (upstream?["targets"] as? [[String: Any]])?.first
+            if status == 200, condition(target) { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        Issue.record("upstream state not reached: \(last)")
+    }
+}
