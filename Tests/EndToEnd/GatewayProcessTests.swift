@@ -23,7 +23,8 @@ struct GatewayProcessTests {
     static func routes(identity: [Int], extra: String = "") -> String {
         let targets = identity.map { "\"http://127.0.0.1:\($0)\"" }.joined(separator: ", ")
         return """
-            {"upstreams": {"identity": {"targets": [\(targets)], "eject_after_failures": 1, "ejection_ms": 2000,
+            {"default_rate_limits": [],
+             "upstreams": {"identity": {"targets": [\(targets)], "eject_after_failures": 1, "ejection_ms": 2000,
                "health_check": {"path": "/health", "interval_ms": 200, "healthy_threshold": 1, "unhealthy_threshold": 1}}},
              "routes": [\(extra)
                {"name": "me", "match": {"path": "/api/v1/identity/users/me"}, "upstream": "identity", "auth": "authenticated"},

@@ -250,3 +250,50 @@ import Testing
         }
     }
 }
+
+@Suite struct DefaultQuotaTests {
+    static let routes = #"""
+        {"default_rate_limits": [{"key": "user", "limit": 2, "period_seconds": 60},
+                                 {"key": "tenant", "limit": 3, "period_seconds": 60, "plans": {"enterprise": 5}}],
+         "routes": [
+           {"name": "api", "match": {"path_prefix": "/api/v1/local/"}, "module": "local"},
+           {"name": "exempt", "match": {"path_prefix": "/api/v1/exempt/"}, "module": "local", "default_rate_limits": false,
+            "transform": {"rewrite_path": "/api/v1/local/hello"}},
+           {"name": "page", "match": {"path_prefix": "/page"}, "module": "local", "transform": {"rewrite_path": "/api/v1/local/hello"}}
+         ]}
+        """#
+
+    static func get(_ client: any TestClientProtocol, _ uri: String, user: String) async throws -> HTTPResponse.Status {
+        try await client.execute(uri: uri, method: .get, headers: [.authorization: "Bearer test:\(user):"]).status
+    }
+
+    @Test func quotasCountEachUserAcrossAPIRoutes() async throws {
+        try await withGateway(routes: Self.routes) { client, _, _ in
+            var statuses: [HTTPResponse.Status] = []
+            for path in ["/api/v1/local/hello", "/api/v1/local/other", "/api/v1/local/hello"] {
+                statuses.append(try await Self.get(client, path, user: "ann"))
+            }
+            #expect(statuses == [.ok, .notFound, .tooManyRequests])
+            // Pages are not API traffic, and a route may opt out.
+            let page = try await Self.get(client, "/page", user: "ann")
+            let exempt = try await Self.get(client, "/api/v1/exempt/x", user: "ann")
+            #expect(page == .ok && exempt == .ok)
+        }
+    }
+
+    @Test func aTenantOnTheEnterprisePlanGetsItsPlansLimit() async throws {
+        try await withGateway(routes: Self.routes) { client, _, database in
+            _ = try await database.system { tx in
+                try await TenantStore.insert(
+                    Tenant(
+                        id: TestAuthenticator.tenant, slug: "big", name: "Big", status: .active, plan: "enterprise",
+                        createdAt: Date()), in: tx)
+            }
+            var statuses: [HTTPResponse.Status] = []
+            for user in ["a", "b", "c", "d", "e", "f"] {
+                statuses.append(try await Self.get(client, "/api/v1/local/hello", user: user))
+            }
+            #expect(statuses == [.ok, .ok, .ok, .ok, .ok, .tooManyRequests])
+        }
+    }
+}

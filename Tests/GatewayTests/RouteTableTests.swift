@@ -28,10 +28,30 @@ import Testing
 
     @Test func emptyFileGivesRemoteModulesTheirPathsAndEverythingElseToThisProcess() throws {
         let table = try compile("{}")
-        #expect(table.routes.map(\.name) == ["crm-0", "crm-1", "local"])
+        #expect(table.routes.map(\.name) == ["crm-contact-form", "crm-0", "crm-1", "local"])
         #expect(table.upstreams["crm"]?.targets.map(\.description) == ["http://10.0.0.5:8080"])
         #expect(table.match(host: nil, path: "/api/v1/crm/leads", method: .get)?.0.target == .upstream("crm"))
         #expect(table.match(host: nil, path: "/api/v1/identity/users", method: .get)?.0.target == .module("*"))
+    }
+
+    @Test func theContactFormRouteIsLimitedTo5Per15MinutesPerIP() throws {
+        let table = try compile("{}")
+        let (route, parameters) = try #require(
+            table.match(host: nil, path: "/api/v1/crm/public/acme/leads", method: .post))
+        #expect(route.name == "crm-contact-form")
+        #expect(parameters == ["tenant_slug": "acme"])
+        #expect(route.limits == [RateLimitRule(key: .ip, limit: 5, period: 900)])
+        #expect(route.target == .upstream("crm"))
+    }
+
+    @Test func defaultQuotasAreAPIKeyPerHourWithAnEnterprisePlanAndUserPerMinute() throws {
+        let table = try compile("{}")
+        #expect(
+            table.defaultLimits == [
+                RateLimitRule(key: .apiKey, limit: 1_000, period: 3_600, plans: ["enterprise": 10_000]),
+                RateLimitRule(key: .user, limit: 100, period: 60),
+            ])
+        #expect(try compile(#"{"default_rate_limits": []}"#).defaultLimits.isEmpty)
     }
 
     @Test func firstMatchingRouteWinsAndTemplatesCaptureSegments() throws {
@@ -100,8 +120,9 @@ import Testing
         #expect(found.contains { $0.hasPrefix("routes[1].module: crm does not run in this process") })
         #expect(found.contains("routes[1].permissions: not a permission is not resource:action"))
         #expect(found.contains("routes[1].rate_limits[0].key: must be api_key, user, tenant or ip"))
+        #expect(found.contains("routes[1].rate_limits[0].limit: must be at least 1"))
         #expect(found.contains("routes[1].inspection: must be block, log or off"))
-        #expect(found.count == 11)
+        #expect(found.count == 12)
     }
 
     @Test func syntaxAndTypeErrorsNameTheirPlace() {

@@ -27,9 +27,12 @@ extension EdgeGateway {
     }
 
     /// The counters a request touches: one per rule whose key the request has (an API-key rule does not apply to
-    /// a user's token, a user rule not to an anonymous caller).
-    static func limitChecks(route: Route, context: AppRequestContext, plan: String?) -> [RateLimitCheck] {
-        route.limits.compactMap { rule in
+    /// a user's token, a user rule not to an anonymous caller). `scope` is the route's name, or `default` for the
+    /// quotas shared by all routes.
+    static func limitChecks(rules: [RateLimitRule], scope: String, context: AppRequestContext, plan: String?)
+        -> [RateLimitCheck]
+    {
+        rules.compactMap { rule in
             let value: String?
             switch rule.key {
             case .apiKey: value = context.principal.flatMap { $0.kind == .apiKey ? $0.subject : nil }
@@ -39,7 +42,7 @@ extension EdgeGateway {
             }
             guard let value else { return nil }
             return RateLimitCheck(
-                key: "\(route.name):\(rule.key.rawValue):\(Int(rule.period)):\(value)",
+                key: "\(scope):\(rule.key.rawValue):\(Int(rule.period)):\(value)",
                 limit: rule.limit(forPlan: plan), period: rule.period, policy: rule.key.rawValue)
         }
     }

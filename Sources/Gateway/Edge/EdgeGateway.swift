@@ -84,8 +84,9 @@ package struct EdgeGateway: EdgeHandler {
         try Self.enforce(route.auth, principal: context.principal)
 
         var limitHeaders = HTTPFields()
-        if !route.limits.isEmpty {
-            limitHeaders = try await applyLimits(route: route, context: context)
+        let quotas = route.defaultLimits && request.uri.path.hasPrefix("/api/") ? snapshot.table.defaultLimits : []
+        if !route.limits.isEmpty || !quotas.isEmpty {
+            limitHeaders = try await applyLimits(route: route, quotas: quotas, context: context)
         }
 
         var rewritten = false
@@ -176,10 +177,12 @@ package struct EdgeGateway: EdgeHandler {
     }
 
     /// Counts the route's limits; 429 with `Retry-After` when one is used up, else the `RateLimit` headers.
-    func applyLimits(route: Route, context: AppRequestContext) async throws -> HTTPFields {
+    func applyLimits(route: Route, quotas: [RateLimitRule], context: AppRequestContext) async throws -> HTTPFields {
         var plan: String?
         if let tenant = context.tenant { plan = await plans.plan(of: tenant) }
-        let checks = Self.limitChecks(route: route, context: context, plan: plan)
+        let checks =
+            Self.limitChecks(rules: route.limits, scope: route.name, context: context, plan: plan)
+            + Self.limitChecks(rules: quotas, scope: "default", context: context, plan: plan)
         guard !checks.isEmpty else { return [:] }
         let decisions = await limiter.check(checks)
         for (check, decision) in zip(checks, decisions) {

@@ -4,7 +4,8 @@ import Foundation
 /// then checked as a whole by `RouteTable.compile`, which reports every problem with its path in the file.
 package struct GatewayConfiguration: Codable, Sendable {
     enum CodingKeys: String, CodingKey {
-        case upstreams, routes, plans
+        case upstreams, routes
+        case defaultRateLimits = "default_rate_limits"
         case externalIssuers = "external_issuers"
         case inspectionRules = "inspection_rules"
         case includeDefaultRoutes = "include_default_routes"
@@ -16,8 +17,10 @@ package struct GatewayConfiguration: Codable, Sendable {
     package var routes: [RouteDefinition]
     /// Issuers other than Inopsio whose JWTs the edge accepts (a Keycloak realm, say).
     package var externalIssuers: [ExternalIssuerDefinition]
-    /// Named plans with their own rate limits (`enterprise`); a tenant's plan comes from its settings.
-    package var plans: [String: [String: Int]]
+    /// Quotas counted across all routes under `/api/` (per API key, user, tenant or IP), on top of each route's own
+    /// limits; `nil` means the built-in defaults (1,000 requests/hour per API key, 10,000 on the enterprise plan;
+    /// 100/minute per user), `[]` none.
+    package var defaultRateLimits: [RateLimitDefinition]?
     /// Append the routes generated from the enabled modules after the file's own routes (default true).
     package var includeDefaultRoutes: Bool
     /// Inspection rules of the installation's own, checked beside the built-in ones.
@@ -25,14 +28,14 @@ package struct GatewayConfiguration: Codable, Sendable {
 
     package init(
         upstreams: [String: UpstreamDefinition] = [:], routes: [RouteDefinition] = [],
-        externalIssuers: [ExternalIssuerDefinition] = [], plans: [String: [String: Int]] = [:],
+        externalIssuers: [ExternalIssuerDefinition] = [], defaultRateLimits: [RateLimitDefinition]? = nil,
         includeDefaultRoutes: Bool = true, inspectionRules: [InspectionRule] = []
     ) {
         self.inspectionRules = inspectionRules
         self.upstreams = upstreams
         self.routes = routes
         self.externalIssuers = externalIssuers
-        self.plans = plans
+        self.defaultRateLimits = defaultRateLimits
         self.includeDefaultRoutes = includeDefaultRoutes
     }
 
@@ -42,7 +45,7 @@ package struct GatewayConfiguration: Codable, Sendable {
         routes = try container.decodeIfPresent([RouteDefinition].self, forKey: .routes) ?? []
         externalIssuers =
             try container.decodeIfPresent([ExternalIssuerDefinition].self, forKey: .externalIssuers) ?? []
-        plans = try container.decodeIfPresent([String: [String: Int]].self, forKey: .plans) ?? [:]
+        defaultRateLimits = try container.decodeIfPresent([RateLimitDefinition].self, forKey: .defaultRateLimits)
         includeDefaultRoutes = try container.decodeIfPresent(Bool.self, forKey: .includeDefaultRoutes) ?? true
         inspectionRules = try container.decodeIfPresent([InspectionRule].self, forKey: .inspectionRules) ?? []
     }
@@ -65,6 +68,7 @@ package struct GatewayConfiguration: Codable, Sendable {
 package struct RouteDefinition: Codable, Sendable {
     enum CodingKeys: String, CodingKey {
         case name, match, module, upstream, auth, permissions, inspection, transform, cors
+        case defaultRateLimits = "default_rate_limits"
         case rateLimits = "rate_limits"
         case maxBodyBytes = "max_body_bytes"
     }
@@ -86,6 +90,8 @@ package struct RouteDefinition: Codable, Sendable {
     package var transform: TransformDefinition?
     /// Cross-origin access for browsers on other origins; without it no CORS headers are sent.
     package var cors: CORSPolicy?
+    /// `false` exempts the route from the table's default quotas (they apply under `/api/` otherwise).
+    package var defaultRateLimits: Bool?
 
     package init(
         name: String, match: RouteMatchDefinition, module: String? = nil, upstream: String? = nil,
@@ -127,7 +133,8 @@ package struct RouteMatchDefinition: Codable, Sendable, Equatable {
     }
 }
 
-/// A limit on requests per key over a period; `plans` overrides the limit for tenants on a named plan.
+/// A limit on requests per key over a period; `plans` overrides the limit for tenants on a named plan (the
+/// tenant record's `plan`).
 package struct RateLimitDefinition: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case key, limit, plans
@@ -271,4 +278,15 @@ package struct ExternalIssuerDefinition: Codable, Sendable, Equatable {
     /// Maps a claim value to permissions (a Keycloak role `sales` to `crm.leads:read`); values not listed that are
     /// permissions themselves are taken as they are.
     package var rolePermissions: [String: [String]]?
+}
+
+extension RateLimitDefinition {
+    /// The quotas that apply when the route file names none.
+    package static let builtInDefaults: [RateLimitDefinition] = [
+        RateLimitDefinition(key: "api_key", limit: 1_000, periodSeconds: 3_600, plans: ["enterprise": 10_000]),
+        RateLimitDefinition(key: "user", limit: 100, periodSeconds: 60),
+    ]
+
+    /// The website contact form's limit (the public lead capture route of CRM).
+    package static let contactForm = RateLimitDefinition(key: "ip", limit: 5, periodSeconds: 900)
 }

@@ -35,6 +35,8 @@ package struct Route: Sendable {
     package let inspection: InspectionMode
     package let transform: RouteTransform?
     package let cors: CORSPolicy?
+    /// Whether the table's default quotas count this route's requests under `/api/`.
+    package let defaultLimits: Bool
     /// Generated from the modules rather than written in the file.
     package let isDefault: Bool
 

@@ -8,7 +8,8 @@ package struct RouteTable: Sendable {
     package let routes: [Route]
     package let upstreams: [String: UpstreamSettings]
     package let externalIssuers: [ExternalIssuerDefinition]
-    package let plans: [String: [String: Int]]
+    /// Quotas counted across every route under `/api/` that does not opt out.
+    package let defaultLimits: [RateLimitRule]
     /// The built-in inspection rules and the file's own.
     package let inspection: InspectionEngine
 
@@ -56,10 +57,7 @@ package struct RouteTable: Sendable {
             if !names.insert(definition.name).inserted {
                 problems.append("\(place).name: \(definition.name) is used twice")
             }
-            switch compileRoute(
-                definition, upstreams: Set(configuration.upstreams.keys), localModules: localModules,
-                plans: Set(configuration.plans.keys))
-            {
+            switch compileRoute(definition, upstreams: Set(configuration.upstreams.keys), localModules: localModules) {
             case .success(let route): routes.append(route)
             case .failure(let error): problems += error.problems.map { "\(place).\($0)" }
             }
@@ -74,9 +72,12 @@ package struct RouteTable: Sendable {
             }
             if issuer.issuer.isEmpty { problems.append("\(place).issuer: must not be empty") }
         }
-        for (plan, limits) in configuration.plans {
-            for (key, limit) in limits where RateLimitRule.Key(rawValue: key) == nil || limit < 1 {
-                problems.append("plans.\(plan).\(key): keys are api_key, user, tenant or ip with a limit of at least 1")
+        var defaultLimits: [RateLimitRule] = []
+        for (index, definition) in (configuration.defaultRateLimits ?? RateLimitDefinition.builtInDefaults).enumerated()
+        {
+            switch compileLimit(definition, place: "default_rate_limits[\(index)]") {
+            case .success(let rule): defaultLimits.append(rule)
+            case .failure(let error): problems += error.problems
             }
         }
         var inspection: InspectionEngine?
@@ -98,27 +99,61 @@ package struct RouteTable: Sendable {
                         throw RouteTableError(error.problems.map { "upstream \(upstreamName): \($0)" })
                     }
                 }
+                if module.name == "crm" { routes.append(contactFormRoute(target: .upstream(upstreamName))) }
                 for (index, prefix) in module.pathPrefixes.enumerated() {
                     routes.append(
                         defaultRoute(
                             name: "\(module.name)-\(index)", path: .prefix(prefix), target: .upstream(upstreamName)))
                 }
             }
+            if localModules.contains("crm") { routes.append(contactFormRoute(target: .module("crm"))) }
             routes.append(defaultRoute(name: "local", path: .prefix("/"), target: .module("*")))
         }
         return RouteTable(
             routes: routes, upstreams: upstreams, externalIssuers: configuration.externalIssuers,
-            plans: configuration.plans, inspection: inspection)
+            defaultLimits: defaultLimits, inspection: inspection)
+    }
+
+    /// CRM's public lead capture (the website contact form): 5 submissions per 15 minutes per IP.
+    static func contactFormRoute(target: Route.Target) -> Route {
+        let contact = RateLimitDefinition.contactForm
+        return Route(
+            name: "crm-contact-form", hosts: nil,
+            path: .template([
+                .literal("api"), .literal("v1"), .literal("crm"), .literal("public"), .parameter("tenant_slug"),
+                .literal("leads"),
+            ]),
+            methods: [.post], target: target, auth: .public,
+            limits: [RateLimitRule(key: .ip, limit: contact.limit, period: contact.periodSeconds)], maxBodyBytes: nil,
+            inspection: .block, transform: nil, cors: nil, defaultLimits: true, isDefault: true)
     }
 
     private static func defaultRoute(name: String, path: PathMatcher, target: Route.Target) -> Route {
         Route(
             name: name, hosts: nil, path: path, methods: nil, target: target, auth: .public, limits: [],
-            maxBodyBytes: nil, inspection: .block, transform: nil, cors: nil, isDefault: true)
+            maxBodyBytes: nil, inspection: .block, transform: nil, cors: nil, defaultLimits: true, isDefault: true)
+    }
+
+    private static func compileLimit(_ limit: RateLimitDefinition, place: String) -> Result<
+        RateLimitRule, RouteTableError
+    > {
+        var problems: [String] = []
+        let key = RateLimitRule.Key(rawValue: limit.key)
+        if key == nil { problems.append("\(place).key: must be api_key, user, tenant or ip") }
+        if limit.limit < 1 { problems.append("\(place).limit: must be at least 1") }
+        if !(limit.periodSeconds >= 1 && limit.periodSeconds <= 86_400 * 31) {
+            problems.append("\(place).period_seconds: must be between 1 and 2,678,400")
+        }
+        for (plan, value) in limit.plans ?? [:] where value < 1 {
+            problems.append("\(place).plans.\(plan): must be at least 1")
+        }
+        guard problems.isEmpty, let key else { return .failure(RouteTableError(problems)) }
+        return .success(
+            RateLimitRule(key: key, limit: limit.limit, period: limit.periodSeconds, plans: limit.plans ?? [:]))
     }
 
     private static func compileRoute(
-        _ definition: RouteDefinition, upstreams: Set<String>, localModules: Set<String>, plans: Set<String>
+        _ definition: RouteDefinition, upstreams: Set<String>, localModules: Set<String>
     ) -> Result<Route, RouteTableError> {
         var problems: [String] = []
         if definition.name.isEmpty { problems.append("name: must not be empty") }
@@ -195,21 +230,10 @@ package struct RouteTable: Sendable {
         }
         var limits: [RateLimitRule] = []
         for (index, limit) in (definition.rateLimits ?? []).enumerated() {
-            let place = "rate_limits[\(index)]"
-            guard let key = RateLimitRule.Key(rawValue: limit.key) else {
-                problems.append("\(place).key: must be api_key, user, tenant or ip")
-                continue
+            switch compileLimit(limit, place: "rate_limits[\(index)]") {
+            case .success(let rule): limits.append(rule)
+            case .failure(let error): problems += error.problems
             }
-            if limit.limit < 1 { problems.append("\(place).limit: must be at least 1") }
-            if !(limit.periodSeconds >= 1 && limit.periodSeconds <= 86_400 * 31) {
-                problems.append("\(place).period_seconds: must be between 1 and 2,678,400")
-            }
-            for (plan, value) in limit.plans ?? [:] {
-                if !plans.contains(plan) { problems.append("\(place).plans.\(plan): no plan of that name") }
-                if value < 1 { problems.append("\(place).plans.\(plan): must be at least 1") }
-            }
-            limits.append(
-                RateLimitRule(key: key, limit: limit.limit, period: limit.periodSeconds, plans: limit.plans ?? [:]))
         }
         if let bytes = definition.maxBodyBytes, bytes < 0 { problems.append("max_body_bytes: must not be negative") }
         let inspection = Route.InspectionMode(rawValue: definition.inspection ?? "block")
@@ -226,6 +250,7 @@ package struct RouteTable: Sendable {
             Route(
                 name: definition.name, hosts: match.hosts.map(HostMatcher.init), path: path, methods: methods,
                 target: target, auth: auth, limits: limits, maxBodyBytes: definition.maxBodyBytes,
-                inspection: inspection ?? .block, transform: transform, cors: definition.cors, isDefault: false))
+                inspection: inspection ?? .block, transform: transform, cors: definition.cors,
+                defaultLimits: definition.defaultRateLimits ?? true, isDefault: false))
     }
 }
