@@ -61,7 +61,8 @@ package final class GatewayRuntime: Sendable {
                 inopsio: authenticator, external: ExternalIssuerVerifier(clients: clients)),
             limiter: limiter, proxy: UpstreamProxy(clients: clients),
             plans: TenantPlanCache(database: context.database),
-            blocks: blocks, metrics: metrics, defaultMaxBodyBytes: configuration.maxBodyBytes, tls: false,
+            blocks: blocks, metrics: metrics, defaultMaxBodyBytes: configuration.maxBodyBytes,
+            tls: configuration.tlsCertificate != nil,
             logger: logger)
         services += [
             UpstreamHealthChecker(routes: routes, clients: clients, metrics: metrics, logger: logger),

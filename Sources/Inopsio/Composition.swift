@@ -1,6 +1,8 @@
 import Foundation
 import Gateway
 import Hummingbird
+import HummingbirdCore
+import HummingbirdHTTP2
 import Identity
 import Logging
 import Platform
@@ -51,7 +53,9 @@ func makeModuleContext(
 /// `serve` and the tests call this same function.
 func buildApplication(
     configuration: InopsioConfiguration, database: any Database, modules: [any Module], sink: LogSink?,
-    logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }, context given: ModuleContext? = nil
+    logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in },
+    context given: ModuleContext? = nil,
+    tls: TLSCertificateStore? = nil
 ) throws -> some ApplicationProtocol {
     // `serve` passes the context it also gives the modules' background services; tests let it be made here.
     let context =
@@ -60,8 +64,12 @@ func buildApplication(
             configuration: configuration, database: database, modules: modules, logger: logger)
     let router = try PlatformRouter.build(
         modules: modules, context: context, metrics: context.metrics, accessLog: configuration.accessLog ? sink : nil)
+    // With a certificate the server speaks HTTPS, HTTP/2 or HTTP/1.1 as the client's ALPN asks.
+    let server: HTTPServerBuilder =
+        try tls.map { try .http2Upgrade(tlsConfiguration: $0.serverConfiguration()) } ?? .http1()
     return Application(
         router: router,
+        server: server,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         onServerRunning: { channel in
             await onListening(channel.localAddress?.port ?? configuration.port)
@@ -72,6 +80,7 @@ func buildApplication(
                     "server.port": "\(channel.localAddress?.port ?? configuration.port)",
                     "database": "\(database.dialect.rawValue)",
                     "modules": "\(modules.map(\.name).joined(separator: ","))",
+                    "tls": "\(tls != nil)",
                 ])
         },
         logger: logger)

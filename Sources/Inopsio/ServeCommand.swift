@@ -27,6 +27,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("routes"), help: "The gateway's route file (JSON).")
     var routes: String?
 
+    @Option(help: "PEM certificate chain; with --tls-key the server speaks HTTPS (HTTP/2 and HTTP/1.1).")
+    var tlsCertificate: String?
+
+    @Option(help: "PEM private key of the certificate.")
+    var tlsKey: String?
+
     func run() async throws {
         var flags: [String: String] = [:]
         flags["host"] = host
@@ -34,6 +40,8 @@ struct ServeCommand: AsyncParsableCommand {
         flags["modules"] = modules
         if !upstream.isEmpty { flags["upstreams"] = upstream.joined(separator: ";") }
         flags["gateway_routes"] = routes
+        flags["tls_certificate"] = tlsCertificate
+        flags["tls_key"] = tlsKey
         let configuration = try options.resolve(extraFlags: flags).configuration
         let selected: [any Module]
         do {

@@ -24,10 +24,19 @@ enum Server {
             }
             let context = try makeModuleContext(
                 configuration: configuration, database: database, modules: modules, logger: logger)
+            var tls: TLSCertificateStore?
+            if let certificate = configuration.tlsCertificate, let key = configuration.tlsKey {
+                tls = try TLSCertificateStore(certificatePath: certificate, keyPath: key, logger: logger)
+            } else if configuration.tlsCertificate != nil || configuration.tlsKey != nil {
+                throw ConfigurationError(
+                    key: "tls_certificate", source: "configuration", problem: "set both tls_certificate and tls_key")
+            }
             let application = try buildApplication(
                 configuration: configuration, database: database, modules: modules, sink: sink, logger: logger,
-                context: context)
-            let background = modules.flatMap { $0.backgroundServices(context: context) }
+                context: context, tls: tls)
+            let background =
+                modules.flatMap { $0.backgroundServices(context: context) }
+                + (tls.map { [TLSReloadService(store: $0)] } ?? [])
             try await makeServiceGroup(
                 application: application, sink: sink, configuration: configuration, logger: logger,
                 background: background

@@ -111,6 +111,19 @@ extension ConfigurationKey {
                 config.redisURL = text
             }, current: { $0.redisURL }),
         ConfigurationKey(
+            name: "tls_certificate", summary: "PEM certificate chain; with tls_key the server speaks HTTPS (HTTP/2)",
+            isSecret: false,
+            apply: { text, config throws(ConfigurationProblem) in
+                guard !text.isEmpty else { throw ConfigurationProblem("must be a file path") }
+                config.tlsCertificate = text
+            }, current: { $0.tlsCertificate }),
+        ConfigurationKey(
+            name: "tls_key", summary: "PEM private key of tls_certificate", isSecret: false,
+            apply: { text, config throws(ConfigurationProblem) in
+                guard !text.isEmpty else { throw ConfigurationProblem("must be a file path") }
+                config.tlsKey = text
+            }, current: { $0.tlsKey }),
+        ConfigurationKey(
             name: "gateway_routes", summary: "The gateway's route file (JSON); default: routes from the modules",
             isSecret: false,
             apply: { text, config throws(ConfigurationProblem) in

@@ -26,6 +26,10 @@ package struct InopsioConfiguration: Sendable, Equatable {
     package var sqliteReaders = 4
     package var postgresPoolSize = 20
     package var databaseConnectTimeoutSeconds = 30
+    /// PEM certificate chain and private key: when both are set the server speaks HTTPS (HTTP/2 and HTTP/1.1) and
+    /// reloads them when the files change.
+    package var tlsCertificate: String? = nil
+    package var tlsKey: String? = nil
     /// The gateway's route file (JSON); without one the gateway routes by the modules' defaults.
     package var gatewayRoutes: String? = nil
     /// Remote modules the gateway proxies to: module name → targets (`http(s)://host:port`).

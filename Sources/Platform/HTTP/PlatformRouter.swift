@@ -18,7 +18,8 @@ package enum PlatformRouter {
         router.add(
             middleware: PlatformMiddleware(
                 metrics: metrics, accessLog: accessLog, errorPages: WebErrorPages(web: context.web),
-                maxBodyBytes: context.configuration.maxBodyBytes, authenticator: authenticator, edge: edge))
+                maxBodyBytes: context.configuration.maxBodyBytes, tls: context.configuration.tlsCertificate != nil,
+                authenticator: authenticator, edge: edge))
         let routes = RouteRegistrar(router: router)
         let migrations = PlatformMigrations.all + modules.flatMap(\.migrations)
         HealthRoutes(database: context.database, migrations: migrations, metrics: metrics, details: context.readiness)
