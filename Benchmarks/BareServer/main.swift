@@ -1,7 +1,8 @@
 import Hummingbird
 
 /// A bare Hummingbird 2 server answering `/health` exactly as `inopsio` does, with no middleware at all:
-/// the baseline `scripts/bench` compares the platform's middleware cost against.
+/// the baseline `scripts/bench` compares the platform's middleware cost against, and the upstream behind the
+/// proxies `scripts/bench-gateway` compares (it answers `/bench/...` the same way).
 /// Usage: `bench-bare-server HOST PORT`.
 @main
 struct BareServer {
@@ -11,6 +12,11 @@ struct BareServer {
         let port = arguments.count > 2 ? Int(arguments[2]) ?? 8080 : 8080
         let router = Router()
         router.get("/health") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
+        }
+        router.get("/bench/**") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
                 body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))

@@ -23,6 +23,8 @@ package final class IdentityServices: Sendable {
     /// Invitations, password resets and address verifications go out through it.
     let mailer: Mailer
     let logger: Logger
+    /// Access tokens already verified (shared by every use of the authenticator).
+    let verifiedTokens: VerifiedTokenCache
 
     package init(context: ModuleContext, passwordHashing: PasswordHashParameters, lifetimes: TokenLifetimes) {
         database = context.database
@@ -40,11 +42,12 @@ package final class IdentityServices: Sendable {
         web = context.web
         mailer = context.mailer
         logger = context.logger
+        verifiedTokens = VerifiedTokenCache()
     }
 
     var authenticator: IdentityAuthenticator {
         IdentityAuthenticator(
-            tokens: tokens, permissions: permissions, tenants: tenants, database: database, clock: clock, issuer: issuer
-        )
+            tokens: tokens, permissions: permissions, tenants: tenants, database: database, clock: clock, issuer: issuer,
+            verified: verifiedTokens)
     }
 }

@@ -16,6 +16,8 @@ struct IdentityAuthenticator: RequestAuthenticator {
     let issuer: IssuerResolver
     /// `last_used_at` of an API key is written at most this often, not on every request.
     let touchInterval: TimeInterval = 60
+    /// Tokens already verified, so each is checked once rather than on every request.
+    let verified: VerifiedTokenCache
 
     func authenticate(_ request: Request, context: AppRequestContext) async throws -> Authentication? {
         guard let header = request.headers[.authorization] else { return try await authenticateCookie(request) }
@@ -39,8 +41,14 @@ struct IdentityAuthenticator: RequestAuthenticator {
 
     private func authenticateAccessToken(_ token: String) async throws -> Authentication {
         let claims: AccessTokenClaims
-        do { claims = try await tokens.verify(accessToken: token, issuer: issuer.configured) } catch {
-            throw Problem.invalidToken()
+        let now = clock.now()
+        if let known = verified.claims(for: token, now: now) {
+            claims = known
+        } else {
+            do { claims = try await tokens.verify(accessToken: token, issuer: issuer.configured) } catch {
+                throw Problem.invalidToken()
+            }
+            verified.store(claims, for: token, now: now)
         }
         guard let tenant = TenantID(claims.tenantID), try await tenants.activeTenant(tenant) != nil else {
             throw Problem.invalidToken(detail: "the tenant of this token is suspended or no longer exists")

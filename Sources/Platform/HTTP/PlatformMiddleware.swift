@@ -49,7 +49,7 @@ package struct PlatformMiddleware: RouterMiddleware {
         }
         context.maxUploadSize = maxBodyBytes
         let incomingTrace = request.headers[.traceparent].flatMap(TraceContext.init(traceparent:))
-        context.trace = incomingTrace ?? TraceContext.makeNew()
+        context.trace = incomingTrace ?? TraceContext.makeNew(requestID: context.id)
         let isPage = SecurityHeaders.mayBePage(request.uri.path)
         if isPage { context.cspNonce = SecurityHeaders.makeNonce() }
         var response: Response

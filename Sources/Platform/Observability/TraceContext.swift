@@ -26,30 +26,32 @@ package struct TraceContext: Sendable, Equatable {
         self.flags = flags
     }
 
-    /// A new trace (not sampled: nothing records spans yet).
-    package static func makeNew() -> TraceContext {
-        TraceContext(traceID: randomHex(bytes: 16), parentID: randomHex(bytes: 8), flags: "00")
+    /// A new trace (not sampled: nothing records spans yet), its id taken from the request id (32 hex digits,
+    /// random per process plus a counter) rather than from the system's random source, which costs a system call
+    /// per request.
+    package static func makeNew(requestID: String) -> TraceContext {
+        var traceID = String(requestID.lowercased().filter(\.isLowercaseHexDigit).suffix(32))
+        if traceID.count < 32 { traceID = String(repeating: "0", count: 32 - traceID.count) + traceID }
+        if !traceID.contains(where: { $0 != "0" }) { traceID = String(traceID.dropLast()) + "1" }
+        return TraceContext(traceID: traceID, parentID: spanID(traceID, salt: 0), flags: "00")
     }
 
     /// The same trace with this hop as the parent, for a request sent on (the gateway to an upstream).
     package func child() -> TraceContext {
-        TraceContext(traceID: traceID, parentID: Self.randomHex(bytes: 8), flags: flags)
+        TraceContext(traceID: traceID, parentID: Self.spanID(traceID + parentID, salt: 1), flags: flags)
+    }
+
+    /// 16 hex digits from the process's randomly seeded hasher: unpredictable outside the process, never zero.
+    static func spanID(_ text: String, salt: Int) -> String {
+        var hasher = Hasher()
+        hasher.combine(text)
+        hasher.combine(salt)
+        let value = UInt64(bitPattern: Int64(hasher.finalize()))
+        let hex = String(value == 0 ? 1 : value, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
     }
 
     package var header: String { "00-\(traceID)-\(parentID)-\(flags)" }
-
-    static func randomHex(bytes: Int) -> String {
-        var generator = SystemRandomNumberGenerator()
-        var text = ""
-        text.reserveCapacity(bytes * 2)
-        let digits = Array("0123456789abcdef")
-        for _ in 0..<bytes {
-            let byte = UInt8.random(in: 0...255, using: &generator)
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0F)])
-        }
-        return text
-    }
 }
 
 extension Character {
