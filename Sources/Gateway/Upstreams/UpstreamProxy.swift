@@ -99,16 +99,18 @@ package struct UpstreamProxy: Sendable {
     package static func forwardedHeaders(_ request: Request, context: AppRequestContext, tls: Bool) -> HTTPHeaders {
         var named = hopByHop
         if let connection = request.headers[.connection] {
+            // Headers the client names in Connection are hop-by-hop too (RFC 9110 §7.6.1).
             for token in connection.split(separator: ",") {
                 named.insert(token.trimmingCharacters(in: .whitespaces).lowercased())
             }
         }
+        let filtered = named
         var headers = HTTPHeaders()
         headers.reserveCapacity(request.headers.count + 5)
         // HTTP/1's Host arrives as the request's authority; it travels on (as Envoy does), so modules build links
         // and their issuer from the name the client used.
         if let authority = request.head.authority { headers.add(name: "host", value: authority) }
-        for field in request.headers where !named.contains(field.name.canonicalName) {
+        for field in request.headers where !filtered.contains(field.name.canonicalName) {
             headers.add(name: field.name.rawName, value: field.value)
         }
         if let client = context.remoteAddress {

@@ -30,7 +30,9 @@ package struct TraceContext: Sendable, Equatable {
     /// random per process plus a counter) rather than from the system's random source, which costs a system call
     /// per request.
     package static func makeNew(requestID: String) -> TraceContext {
-        var traceID = String(requestID.lowercased().filter(\.isLowercaseHexDigit).suffix(32))
+        var traceID =
+            requestID.utf8.count == 32 && requestID.allSatisfy(\.isLowercaseHexDigit)
+            ? requestID : String(requestID.lowercased().filter(\.isLowercaseHexDigit).suffix(32))
         if traceID.count < 32 { traceID = String(repeating: "0", count: 32 - traceID.count) + traceID }
         if !traceID.contains(where: { $0 != "0" }) { traceID = String(traceID.dropLast()) + "1" }
         return TraceContext(traceID: traceID, parentID: spanID(traceID, salt: 0), flags: "00")
