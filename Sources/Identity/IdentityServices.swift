@@ -47,7 +47,8 @@ package final class IdentityServices: Sendable {
 
     var authenticator: IdentityAuthenticator {
         IdentityAuthenticator(
-            tokens: tokens, permissions: permissions, tenants: tenants, database: database, clock: clock, issuer: issuer,
+            tokens: tokens, permissions: permissions, tenants: tenants, database: database, clock: clock,
+            issuer: issuer,
             verified: verifiedTokens)
     }
 }

@@ -3,6 +3,7 @@ import Gateway
 import Hummingbird
 import HummingbirdCore
 import HummingbirdHTTP2
+import HummingbirdWebSocket
 import Identity
 import Logging
 import Platform

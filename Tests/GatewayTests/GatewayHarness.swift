@@ -3,6 +3,7 @@ import Gateway
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import HummingbirdWebSocket
 import Kernel
 import Logging
 import NIOCore
@@ -93,7 +94,14 @@ func withGateway(
         let router = try PlatformRouter.build(
             modules: modules, context: context, metrics: HTTPMetrics(registry: PrometheusCollectorRegistry()),
             accessLog: nil)
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        // As the composition root does: plain HTTP/1 with the gateway's WebSocket relay.
+        let relay = try requireValue(gateway.webSocketRelay)
+        let app = Application(
+            router: router,
+            server: .http1WebSocketUpgrade { head, channel, logger in
+                await relay.shouldUpgrade(head, channel: channel, logger: logger)
+            },
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         do {
             try await app.test(.live) { client in try await body(client, gateway, database) }
         } catch {
