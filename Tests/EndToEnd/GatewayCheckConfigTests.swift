@@ -1,0 +1,36 @@
+import Foundation
+import Testing
+
+/// `inopsio gateway check-config FILE` as an operator runs it before a reload.
+@Suite struct GatewayCheckConfigTests {
+    static func run(_ json: String, _ extra: [String] = []) async throws -> (Int32?, String) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("check-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("routes.json")
+        try Data(json.utf8).write(to: file)
+        let process = try InopsioProcess(["gateway", "check-config", file.path] + extra)
+        let status = await process.waitForExit()
+        return (status, process.stdout)
+    }
+
+    @Test func aBadFileIsRefusedWithEveryProblemAndExitCode1() async throws {
+        let (status, output) = try await Self.run(
+            #"{"upstreams": {"crm": {"targets": ["ftp://x"]}}, "routes": [{"name": "a", "match": {"path_prefix": "api"}, "upstream": "nope"}]}"#
+        )
+        #expect(status == 1)
+        #expect(output.contains("upstreams.crm.targets[0]: ftp://x is not an http(s)://host[:port][/path] URL"))
+        #expect(output.contains("routes[0].match.path_prefix: must start with /"))
+        #expect(output.contains("routes[0].upstream: no upstream named nope"))
+    }
+
+    @Test func aGoodFileListsTheRoutesItMakes() async throws {
+        let (status, output) = try await Self.run(
+            #"{"upstreams": {"ext": {"targets": ["http://127.0.0.1:9000"]}}, "routes": [{"name": "mine", "match": {"path_prefix": "/x/"}, "upstream": "ext"}]}"#,
+            ["--modules", "gateway", "--upstream", "identity=http://10.0.0.1:8080"])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("OK"))
+        #expect(output.contains("  mine\n"))
+        #expect(output.contains("identity-0 (generated)"))
+    }
+}
