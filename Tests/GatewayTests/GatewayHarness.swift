@@ -71,7 +71,7 @@ func closedPort() throws -> Int {
 
 /// The gateway in front of `LocalModule`, with `routes` as its route file; `body` gets a live client.
 func withGateway(
-    routes: String, upstreams: [String: [String]] = [:], operatorTenant: String? = nil,
+    routes: String, upstreams: [String: [String]] = [:], operatorTenant: String? = nil, accessLog: LogSink? = nil,
     _ body: @Sendable (any TestClientProtocol, GatewayModule, any Database) async throws -> Void
 ) async throws {
     let gatewayMigrations = GatewayModule().migrations
@@ -92,8 +92,7 @@ func withGateway(
                 from: MailAddress("no-reply@example.com")))
         context.authenticator = TestAuthenticator()
         let router = try PlatformRouter.build(
-            modules: modules, context: context, metrics: HTTPMetrics(registry: PrometheusCollectorRegistry()),
-            accessLog: nil)
+            modules: modules, context: context, metrics: context.metrics, accessLog: accessLog)
         // As the composition root does: plain HTTP/1 with the gateway's WebSocket relay.
         let relay = try requireValue(gateway.webSocketRelay)
         let app = Application(

@@ -44,21 +44,36 @@ package struct EdgeGateway: EdgeHandler {
                 method: request.method)
         else { throw Problem.notFound(detail: "no route serves this path") }
         var record = GatewayRecord(route: route.name)
-        var status = 500
-        defer {
-            context.gateway = record
+        defer { context.gateway = record }
+        do {
+            let response = try await process(
+                request, route: route, parameters: parameters, snapshot: snapshot, start: start, record: &record,
+                context: &context, next: next)
+            metrics.request(
+                route: route.name, upstream: record.upstream ?? "local", status: Int(response.status.code),
+                upstreamDuration: record.upstreamDuration)
+            return response
+        } catch {
+            let status = (error as? Problem).map { Int($0.status.code) } ?? 500
             metrics.request(
                 route: route.name, upstream: record.upstream ?? "local", status: status,
                 upstreamDuration: record.upstreamDuration)
+            throw error
         }
+    }
+
+    /// Everything after the route match (see the type's documentation for the order).
+    func process(
+        _ request: Request, route: Route, parameters: [String: String], snapshot: RouteTableStore.Snapshot,
+        start: ContinuousClock.Instant, record: inout GatewayRecord, context: inout AppRequestContext,
+        next: (Request, AppRequestContext) async throws -> Response
+    ) async throws -> Response {
         let now = Date()
         if blocks.blocks(address: context.remoteAddress, now: now) {
             metrics.blocked(reason: "ip")
-            status = 403
             throw Problem(status: .forbidden, detail: "requests from this address are blocked")
         }
         if let cors = route.cors, case let preflight = cors.preflight(for: request.head), preflight != .notPreflight {
-            status = Int(preflight.status?.code ?? 204)
             if case .rejected(let reason, let headers) = preflight {
                 throw Problem(status: .forbidden, detail: reason.description, headers: headers)
             }
@@ -78,7 +93,6 @@ package struct EdgeGateway: EdgeHandler {
             blocks.blocks(apiKey: principal.subject, now: now)
         {
             metrics.blocked(reason: "api_key")
-            status = 403
             throw Problem(status: .forbidden, detail: "this API key is blocked")
         }
         try Self.enforce(route.auth, principal: context.principal)
@@ -137,7 +151,6 @@ package struct EdgeGateway: EdgeHandler {
         }
         for field in limitHeaders { response.headers.append(field) }
         response.headers[.gatewayLatency] = Self.milliseconds((ContinuousClock.now - start) - upstreamTime)
-        status = Int(response.status.code)
         return response
     }
 

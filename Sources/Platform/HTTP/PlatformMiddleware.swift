@@ -82,8 +82,8 @@ package struct PlatformMiddleware: RouterMiddleware {
         let route: String
         if let endpoint, endpoint != "NotFound" {
             route = endpoint
-        } else if let proxied = context.gateway, proxied.upstream != nil {
-            route = "gateway:" + proxied.route
+        } else if let gateway = context.gateway, gateway.route != "local" {
+            route = "gateway:" + gateway.route
         } else {
             route = "unmatched"
         }
