@@ -1,7 +1,25 @@
 import ArgumentParser
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// The process entry point. Before anything async starts, Swift concurrency's global executor becomes NIO's event
+/// loop group, so a request's handler runs on the threads that do its I/O instead of hopping to Swift's own pool
+/// and back for every read and write (the gateway's proxying is dominated by such hops otherwise). Nothing in the
+/// code may block a thread for long: password hashing runs on its own Dispatch queue, SQLite on NIO's thread pool.
+@main
+enum InopsioMain {
+    static func main() {
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        Task {
+            await InopsioCommand.main()
+            exit(0)
+        }
+        dispatchMain()
+    }
+}
 
 /// The `inopsio` command: one binary for the server, migrations and administration.
-@main
 struct InopsioCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inopsio",
