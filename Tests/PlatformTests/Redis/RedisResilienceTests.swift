@@ -71,7 +71,10 @@ struct RedisResilienceTests {
                             }
                         }
                     }
-                    try await Task.sleep(for: .milliseconds(400))
+                    // Traffic first flows normally (however busy the machine is) before the server dies.
+                    for _ in 0..<400 where traffic.outcomes.withLock({ $0.filter { $0.error == nil }.count }) < 50 {
+                        try await Task.sleep(for: .milliseconds(50))
+                    }
                     traffic.phase.store(Phase.outage.rawValue, ordering: .relaxed)
                     await server.kill()
                     try await Task.sleep(for: .milliseconds(500))
