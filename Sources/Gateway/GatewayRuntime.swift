@@ -64,11 +64,13 @@ package final class GatewayRuntime: Sendable {
             blocks: blocks, metrics: metrics, defaultMaxBodyBytes: configuration.maxBodyBytes,
             tls: configuration.tlsCertificate != nil,
             logger: logger)
+        // Services stop in reverse order: the clients' owner first in the list, so it stops after the health
+        // checker that uses them.
+        services.insert(UpstreamClientsService(clients: clients), at: 0)
         services += [
             UpstreamHealthChecker(routes: routes, clients: clients, metrics: metrics, logger: logger),
             RouteReloadService(routes: routes, logger: logger),
             BlockListService(blocks: blocks, logger: logger),
-            UpstreamClientsService(clients: clients),
         ]
         self.services = services
     }

@@ -33,7 +33,7 @@ import Testing
         var breaker = CircuitBreakerStateMachine(failureThreshold: 1, openDuration: .seconds(5))
         breaker.recordFailure(now: start)
         _ = breaker.decide(now: start + .seconds(6))
-        breaker.recordSuccess()
+        breaker.recordSuccess(wasProbe: true)
         #expect(breaker.state == .closed(consecutiveFailures: 0))
         #expect(breaker.decide(now: start + .seconds(6)) == .allow)
     }
@@ -42,8 +42,18 @@ import Testing
         var breaker = CircuitBreakerStateMachine(failureThreshold: 1, openDuration: .seconds(5))
         breaker.recordFailure(now: start)
         _ = breaker.decide(now: start + .seconds(6))
-        breaker.recordFailure(now: start + .seconds(6))
+        breaker.recordFailure(now: start + .seconds(6), wasProbe: true)
         #expect(breaker.state == .open(until: start + .seconds(11)))
+    }
+
+    @Test func answersToRequestsFromBeforeTheCircuitOpenedDoNotCloseIt() {
+        var breaker = CircuitBreakerStateMachine(failureThreshold: 1, openDuration: .seconds(5))
+        breaker.recordFailure(now: start)
+        breaker.recordSuccess()
+        #expect(breaker.state == .open(until: start + .seconds(5)))
+        _ = breaker.decide(now: start + .seconds(6))
+        breaker.recordSuccess()
+        #expect(breaker.state == .halfOpen(probeInFlight: true))
     }
 
     @Test func anAbandonedProbeGivesItsSlotBack() {

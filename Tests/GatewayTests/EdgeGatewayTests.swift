@@ -14,6 +14,11 @@ import Testing
         router.on("**", method: .get) { request, _ -> Response in try await echoResponse(request) }
         router.on("**", method: .post) { request, _ -> Response in try await echoResponse(request) }
         router.get("/health") { _, _ in "ok" }
+        router.get("/broken/json") { _, _ -> Response in
+            Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: "{not json")))
+        }
     }
 
     static func echoResponse(_ request: Request) async throws -> Response {

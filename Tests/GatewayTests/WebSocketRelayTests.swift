@@ -61,6 +61,23 @@ import Testing
         }
     }
 
+    @Test func anUpgradeFromAnotherSiteIsRefusedAndOneFromTheGatewaysOwnOriginRelayed() async throws {
+        try await Self.withEchoServer { upstream in
+            try await withGateway(routes: Self.routes(upstream)) { client, _, _ in
+                let port = try requireValue(client.port)
+                await #expect(throws: (any Error).self) {
+                    _ = try await Self.exchange(
+                        port: port, headers: [.authorization: "Bearer test:ann:", .origin: "https://evil.example"],
+                        text: "hello")
+                }
+                let answer = try await Self.exchange(
+                    port: port, headers: [.authorization: "Bearer test:ann:", .origin: "http://127.0.0.1:\(port)"],
+                    text: "hi")
+                #expect(answer == "echo: hi (Bearer test:ann:)")
+            }
+        }
+    }
+
     @Test func anUpgradeWithoutCredentialsIsRefused() async throws {
         try await Self.withEchoServer { upstream in
             try await withGateway(routes: Self.routes(upstream)) { client, _, _ in

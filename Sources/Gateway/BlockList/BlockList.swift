@@ -38,7 +38,7 @@ package final class BlockList: Sendable {
     let refreshInterval: Duration = .seconds(5)
 
     struct Entries {
-        var addresses: [String: Date?] = [:]
+        /// Single addresses too, as /32 or /128: a range also matches the IPv4-mapped IPv6 form of an address.
         var ranges: [(IPRange, Date?)] = []
         var apiKeys: [String: Date?] = [:]
     }
@@ -51,7 +51,6 @@ package final class BlockList: Sendable {
     func blocks(address: String?, now: Date) -> Bool {
         guard let address else { return false }
         return current.withLock { entries in
-            if let expiry = entries.addresses[address], expiry.map({ $0 > now }) ?? true { return true }
             for (range, expiry) in entries.ranges where expiry.map({ $0 > now }) ?? true {
                 if range.contains(address) { return true }
             }
@@ -61,7 +60,7 @@ package final class BlockList: Sendable {
 
     func blocks(apiKey id: String, now: Date) -> Bool {
         current.withLock { entries in
-            guard let expiry = entries.apiKeys[id] else { return false }
+            guard let expiry = entries.apiKeys[id.lowercased()] else { return false }
             return expiry.map { $0 > now } ?? true
         }
     }
@@ -142,13 +141,9 @@ package final class BlockList: Sendable {
         var entries = Entries()
         for block in blocks {
             switch block.kind {
-            case .apiKey: entries.apiKeys[block.value] = block.expiresAt
+            case .apiKey: entries.apiKeys[block.value.lowercased()] = block.expiresAt
             case .ip:
-                if let range = IPRange(block.value), !range.isSingleAddress {
-                    entries.ranges.append((range, block.expiresAt))
-                } else {
-                    entries.addresses[block.value] = block.expiresAt
-                }
+                if let range = IPRange(block.value) { entries.ranges.append((range, block.expiresAt)) }
             }
         }
         current.withLock { $0 = entries }
@@ -181,7 +176,8 @@ package final class BlockList: Sendable {
                     FieldIssue(field: "value", code: "invalid_value", message: "must be an API key id")
                 ])
             }
-            return trimmed
+            // Principals carry key ids in lower case.
+            return trimmed.lowercased()
         }
     }
 }

@@ -41,9 +41,11 @@ extension EdgeGateway {
             case .ip: value = context.remoteAddress
             }
             guard let value else { return nil }
+            // The limit is part of the key: a tenant moving to another plan starts a counter of its own size.
+            let limit = rule.limit(forPlan: plan)
             return RateLimitCheck(
-                key: "\(scope):\(rule.key.rawValue):\(Int(rule.period)):\(value)",
-                limit: rule.limit(forPlan: plan), period: rule.period, policy: rule.key.rawValue)
+                key: "\(scope):\(rule.key.rawValue):\(Int(rule.period)):\(limit):\(value)",
+                limit: limit, period: rule.period, policy: rule.key.rawValue)
         }
     }
 
@@ -76,15 +78,18 @@ extension EdgeGateway {
         return "\(microseconds / 1_000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
     }
 
-    /// Buffers a JSON answer (up to 8 MiB) to remove the route's fields; others stream through unchanged.
-    static func removeFields(_ response: Response, _ transform: RouteTransform) async -> Response {
-        guard response.headers[.contentType]?.contains("json") == true,
-            (response.body.contentLength ?? 0) <= 8 * 1_048_576
-        else { return response }
+    /// Buffers a JSON answer (up to 8 MiB) to remove the route's fields; other types stream through unchanged. A
+    /// JSON answer that is larger, or does not parse, is not passed on with the fields it was meant to lose: 502.
+    static func removeFields(_ response: Response, _ transform: RouteTransform) async throws -> Response {
+        guard response.headers[.contentType]?.contains("json") == true else { return response }
         var response = response
-        let collector = BufferCollector()
-        do { try await response.body.write(collector.writer) } catch { return response }
-        let edited = transform.removeFields(from: Data(buffer: collector.buffer))
+        let collector = BufferCollector(limit: 8 * 1_048_576)
+        do { try await response.body.write(collector.writer) } catch {
+            throw Problem(status: .badGateway, detail: "the upstream's answer could not be filtered")
+        }
+        guard let edited = transform.removeFields(fromJSON: Data(buffer: collector.buffer)) else {
+            throw Problem(status: .badGateway, detail: "the upstream's answer could not be filtered")
+        }
         response.body = ResponseBody(byteBuffer: ByteBuffer(bytes: edited))
         response.headers[.contentLength] = nil
         return response

@@ -38,11 +38,20 @@ package struct EdgeGateway: EdgeHandler {
     ) async throws -> Response {
         let start = ContinuousClock.now
         let snapshot = routes.snapshot
+        guard let path = RequestPath.normalize(Substring(request.uri.path)) else {
+            throw Problem(status: .badRequest, detail: "the path has dot segments or encoded separators")
+        }
         guard
             let (route, parameters) = snapshot.table.match(
-                host: request.head.authority.map { Substring($0) }, path: Substring(request.uri.path),
-                method: request.method)
+                host: request.head.authority.map { Substring($0) }, path: Substring(path), method: request.method)
         else { throw Problem.notFound(detail: "no route serves this path") }
+        // From here on the request carries the normal form of its path (forwarded as such upstream).
+        var request = request
+        if path != request.uri.path {
+            var head = request.head
+            head.path = request.uri.query.map { "\(path)?\($0)" } ?? path
+            request = Request(head: head, body: request.body)
+        }
         var record = GatewayRecord(route: route.name)
         defer { context.gateway = record }
         do {
@@ -58,6 +67,11 @@ package struct EdgeGateway: EdgeHandler {
             metrics.request(
                 route: route.name, upstream: record.upstream ?? "local", status: status,
                 upstreamDuration: record.upstreamDuration)
+            // Browsers show a cross-origin caller the refusal (401, 429 ...) only with the CORS headers on it.
+            if var problem = error as? Problem, let cors = route.cors, request.method != .options {
+                for field in cors.responseHeaders(origin: request.headers[.origin]) { problem.headers.append(field) }
+                throw problem
+            }
             throw error
         }
     }
@@ -107,6 +121,8 @@ package struct EdgeGateway: EdgeHandler {
         if let transform = route.transform {
             var head = request.head
             transform.requestHeaders.apply(to: &head.headerFields)
+            // Fields can only be removed from an answer the gateway can read: no compressed answers on such routes.
+            if !transform.removeResponseFields.isEmpty { head.headerFields[.acceptEncoding] = nil }
             if transform.rewritePath != nil || transform.stripPrefix != nil {
                 let path = transform.rewrite(path: Substring(request.uri.path), parameters: parameters)
                 head.path = request.uri.query.map { "\(path)?\($0)" } ?? path
@@ -144,9 +160,13 @@ package struct EdgeGateway: EdgeHandler {
 
         if let transform = route.transform {
             transform.responseHeaders.apply(to: &response.headers)
-            if !transform.removeResponseFields.isEmpty { response = await Self.removeFields(response, transform) }
+            if !transform.removeResponseFields.isEmpty { response = try await Self.removeFields(response, transform) }
         }
         if let cors = route.cors {
+            // The route's policy decides, not whatever the upstream says.
+            for name in response.headers.map(\.name) where name.canonicalName.hasPrefix("access-control-") {
+                response.headers[name] = nil
+            }
             for field in cors.responseHeaders(origin: request.headers[.origin]) { response.headers.append(field) }
         }
         for field in limitHeaders { response.headers.append(field) }
@@ -154,23 +174,28 @@ package struct EdgeGateway: EdgeHandler {
         return response
     }
 
-    /// Runs the inspection rules over the request (and its JSON body, read into memory up to 2 MiB); a blocking
-    /// match answers 403, a logging one is written to the log. Returns the request with its body still readable.
+    /// Runs the inspection rules over the request and its body when the body is data a module reads (JSON, a
+    /// form, text, or no declared type: read into memory up to 2 MiB); binary and multipart uploads are not
+    /// inspected. A blocking match answers 403, a logging one is written to the log. Returns the request with its
+    /// body still readable.
     func inspect(_ request: Request, route: Route, table: RouteTable, context: AppRequestContext) async throws
         -> Request
     {
         var request = request
         var body: JSONValue?
-        if request.headers[.contentType]?.lowercased().contains("json") == true, UpstreamProxy.hasBody(request.headers)
-        {
+        let type = request.headers[.contentType]?.lowercased()
+        let readable =
+            type == nil || type!.contains("json") || type!.hasPrefix("application/x-www-form-urlencoded")
+            || type!.hasPrefix("text/")
+        if readable, UpstreamProxy.hasBody(request.headers, method: request.method) {
             let buffer: ByteBuffer
             do {
                 buffer = try await request.collectBody(
                     upTo: min(Self.inspectedBodyLimit, route.maxBodyBytes ?? defaultMaxBodyBytes))
             } catch {
-                throw Problem(status: .contentTooLarge, detail: "the JSON body exceeds the limit of this route")
+                throw Problem(status: .contentTooLarge, detail: "the body exceeds the limit this route inspects")
             }
-            body = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: buffer))
+            body = Self.inspectable(Data(buffer: buffer), type: type)
         }
         let verdict = table.inspection.inspect(InspectionInput(head: request.head, body: body))
         guard !verdict.matches.isEmpty else { return request }
@@ -187,6 +212,20 @@ package struct EdgeGateway: EdgeHandler {
             throw Problem(status: .forbidden, detail: "the request was refused by the gateway's inspection rules")
         }
         return request
+    }
+
+    /// The body as the inspection rules see it: JSON as it is, a form as an object of its fields, anything else
+    /// (or JSON that does not parse) as one string.
+    static func inspectable(_ data: Data, type: String?) -> JSONValue? {
+        guard !data.isEmpty else { return nil }
+        if type == nil || type!.contains("json"), let json = try? JSONDecoder().decode(JSONValue.self, from: data) {
+            return json
+        }
+        let text = String(decoding: data, as: UTF8.self)
+        if type?.hasPrefix("application/x-www-form-urlencoded") == true, let fields = try? FormBody.parse(text) {
+            return .object(fields.mapValues { .string($0) })
+        }
+        return .string(text)
     }
 
     /// Counts the route's limits; 429 with `Retry-After` when one is used up, else the `RateLimit` headers.

@@ -21,6 +21,9 @@ package final class ExternalIssuerVerifier: Sendable {
         var fetchedAt: Date
     }
 
+    /// When a fetch last failed, per URL: for ten seconds no request waits on another attempt.
+    private let failures = Mutex<[String: Date]>([:])
+
     package init(
         fetch: @escaping @Sendable (String) async throws -> Data, now: @escaping @Sendable () -> Date = { Date() }
     ) {
@@ -135,14 +138,23 @@ package final class ExternalIssuerVerifier: Sendable {
             if !forceRefresh && age < Self.maxAge { return cached.keys }
             if forceRefresh && age < Self.minRefetchInterval { return cached.keys }
         }
+        let unavailable = Problem(
+            status: .serviceUnavailable, detail: "the token issuer's keys cannot be fetched right now")
+        if let failed = failures.withLock({ $0[url] }), time.timeIntervalSince(failed) < Self.minRefetchInterval {
+            if let cached { return cached.keys }
+            throw unavailable
+        }
         do {
             let keys = try JSONDecoder().decode(VerificationKey.Set.self, from: try await fetch(url)).keys
             cache.withLock { $0[url] = Entry(keys: keys, fetchedAt: time) }
+            failures.withLock { _ = $0.removeValue(forKey: url) }
             return keys
         } catch {
-            // The provider is down: keep using keys we have rather than refusing every token.
+            // The provider is down: keep using keys we have rather than refusing every token, and do not let
+            // every request wait on it again for a while.
+            failures.withLock { $0[url] = time }
             if let cached { return cached.keys }
-            throw Problem(status: .serviceUnavailable, detail: "the token issuer's keys cannot be fetched right now")
+            throw unavailable
         }
     }
 }

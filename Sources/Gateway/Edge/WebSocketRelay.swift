@@ -22,7 +22,7 @@ package struct WebSocketRelay: Sendable {
         -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>>
     {
         let snapshot = edge.routes.snapshot
-        let path = head.path.map { String($0.prefix { $0 != "?" }) } ?? "/"
+        guard let path = RequestPath.normalize((head.path ?? "/").prefix { $0 != "?" }) else { return .dontUpgrade }
         guard
             let (route, parameters) = snapshot.table.match(
                 host: head.authority.map { Substring($0) }, path: Substring(path), method: head.method),
@@ -31,29 +31,43 @@ package struct WebSocketRelay: Sendable {
         let request = Request(head: head, body: .init(buffer: ByteBuffer()))
         var context = AppRequestContext(source: ApplicationRequestContextSource(channel: channel, logger: logger))
         context.requestID = context.id
+        // Every check an ordinary request meets; any refusal falls through to the HTTP path, which answers it.
         do {
-            if edge.blocks.blocks(address: context.remoteAddress, now: Date()) { return .dontUpgrade }
+            let now = Date()
+            if edge.blocks.blocks(address: context.remoteAddress, now: now) { return .dontUpgrade }
+            guard Self.originAllowed(head, route: route) else { return .dontUpgrade }
+            if route.inspection != .off {
+                _ = try await edge.inspect(request, route: route, table: snapshot.table, context: context)
+            }
             if let authentication = try await edge.authenticator.authenticate(
                 request, context: context, table: snapshot.table)
             {
                 context.tenant = authentication.tenant
                 context.principal = authentication.principal
             }
+            if let principal = context.principal, principal.kind == .apiKey,
+                edge.blocks.blocks(apiKey: principal.subject, now: now)
+            {
+                return .dontUpgrade
+            }
             try EdgeGateway.enforce(route.auth, principal: context.principal)
-            if !route.limits.isEmpty {
-                _ = try await edge.applyLimits(route: route, quotas: [], context: context)
+            let quotas = route.defaultLimits && path.hasPrefix("/api/") ? snapshot.table.defaultLimits : []
+            if !route.limits.isEmpty || !quotas.isEmpty {
+                _ = try await edge.applyLimits(route: route, quotas: quotas, context: context)
             }
         } catch {
-            // The HTTP path answers the same request with the reason (401, 403, 429 ...).
             return .dontUpgrade
         }
+        // The target is picked by the upstream's balancing; a long-lived WebSocket neither proves nor disproves the
+        // upstream's health, so it counts for neither the breaker nor ejection.
         guard let lease = pool.acquire(now: .now) else { return .dontUpgrade }
-        pool.finish(lease, outcome: .success, now: .now)
+        pool.finish(lease, outcome: .abandoned, now: .now)
         let target = lease.target
         var forwarded = HTTPFields()
         for field in head.headerFields where !Self.handshakeHeaders.contains(field.name.canonicalName) {
             forwarded.append(field)
         }
+        route.transform?.requestHeaders.apply(to: &forwarded)
         forwarded[.xRequestID] = context.requestID
         if let client = context.remoteAddress { forwarded[HTTPField.Name("X-Forwarded-For")!] = client }
         var query = ""
@@ -95,6 +109,26 @@ package struct WebSocketRelay: Sendable {
                 try? await outbound.close(.unexpectedServerError, reason: "upstream unavailable")
             }
         }
+    }
+
+    /// Browsers send cookies with a WebSocket upgrade from any site, so a page elsewhere could act as the user
+    /// (cross-site WebSocket hijacking): an upgrade that names an origin must be one the route's CORS policy
+    /// allows, or the gateway's own host.
+    static func originAllowed(_ head: HTTPRequest, route: Route) -> Bool {
+        let authority = head.authority?.lowercased()
+        for value in head.headerFields[values: .origin] {
+            let origin = value.lowercased()
+            // Browsers send web origins; other clients (which hold their credentials themselves) may send anything.
+            guard origin.hasPrefix("http://") || origin.hasPrefix("https://") else { continue }
+            if let cors = route.cors {
+                if !cors.allows(origin: origin) { return false }
+            } else if let authority {
+                if origin != "http://\(authority)" && origin != "https://\(authority)" { return false }
+            } else {
+                return false
+            }
+        }
+        return true
     }
 
     static func frame(_ message: WebSocketMessage) -> WebSocketOutboundWriter.OutboundFrame {

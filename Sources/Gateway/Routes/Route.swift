@@ -42,7 +42,12 @@ package struct Route: Sendable {
 
     /// The path parameters when the request matches this route, else `nil`.
     func match(host: Substring?, path requestPath: Substring, method: HTTPRequest.Method) -> [String: String]? {
-        if let methods, !methods.contains(method), !(method == .head && methods.contains(.get)) { return nil }
+        // HEAD goes with GET; a CORS preflight (OPTIONS) goes to the route whose policy answers it.
+        if let methods, !methods.contains(method), !(method == .head && methods.contains(.get)),
+            !(method == .options && cors != nil)
+        {
+            return nil
+        }
         if let hosts, !hosts.matches(host) { return nil }
         return path.match(requestPath)
     }
@@ -68,6 +73,8 @@ package struct HostMatcher: Sendable, Equatable {
         var host = authority
         // Strip a port, but not the colons of an IPv6 literal.
         if let colon = host.lastIndex(of: ":"), !host.hasSuffix("]") { host = host[..<colon] }
+        // `example.com.` is the same name as `example.com`.
+        if host.hasSuffix(".") { host = host.dropLast() }
         let name = host.lowercased()
         if exact.contains(name) { return true }
         return suffixes.contains { name.hasSuffix($0) && name.count > $0.count }

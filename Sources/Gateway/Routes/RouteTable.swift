@@ -71,6 +71,8 @@ package struct RouteTable: Sendable {
                 problems.append("\(place).tenant_id: must be a tenant id (UUID)")
             }
             if issuer.issuer.isEmpty { problems.append("\(place).issuer: must not be empty") }
+            // Without an audience, tokens the issuer made for any other client would be accepted here.
+            if issuer.audience?.isEmpty ?? true { problems.append("\(place).audience: required (this API's audience)") }
         }
         var defaultLimits: [RateLimitRule] = []
         for (index, definition) in (configuration.defaultRateLimits ?? RateLimitDefinition.builtInDefaults).enumerated()

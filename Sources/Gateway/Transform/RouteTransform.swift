@@ -87,13 +87,17 @@ package struct RouteTransform: Sendable {
 
     /// Removes the configured fields from a JSON document; a body that is not JSON is returned unchanged.
     package func removeFields(from body: Data) -> Data {
-        guard !removeResponseFields.isEmpty,
-            var document = try? JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed])
-        else { return body }
+        removeFields(fromJSON: body) ?? body
+    }
+
+    /// The JSON document without the configured fields, or `nil` when it is not JSON.
+    package func removeFields(fromJSON body: Data) -> Data? {
+        guard var document = try? JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed]) else {
+            return nil
+        }
         for path in removeResponseFields { document = Self.remove(path[...], from: document) }
-        return
-            (try? JSONSerialization.data(
-                withJSONObject: document, options: [.fragmentsAllowed, .withoutEscapingSlashes])) ?? body
+        return try? JSONSerialization.data(
+            withJSONObject: document, options: [.fragmentsAllowed, .withoutEscapingSlashes])
     }
 
     private static func remove(_ path: ArraySlice<String>, from value: Any) -> Any {

@@ -40,19 +40,25 @@ package struct CircuitBreakerStateMachine: Sendable, Equatable {
         }
     }
 
-    package mutating func recordSuccess() {
-        state = .closed(consecutiveFailures: 0)
+    /// A request answered. While the circuit is open or half-open only the probe's answer counts: a request
+    /// that started before the circuit opened says nothing about the upstream now.
+    package mutating func recordSuccess(wasProbe: Bool = false) {
+        switch state {
+        case .closed: state = .closed(consecutiveFailures: 0)
+        case .halfOpen where wasProbe: state = .closed(consecutiveFailures: 0)
+        case .halfOpen, .open: break
+        }
     }
 
-    package mutating func recordFailure(now: ContinuousClock.Instant) {
+    package mutating func recordFailure(now: ContinuousClock.Instant, wasProbe: Bool = false) {
         switch state {
         case .closed(let failures):
             state =
                 failures + 1 >= failureThreshold
                 ? .open(until: now + openDuration) : .closed(consecutiveFailures: failures + 1)
-        case .halfOpen:
+        case .halfOpen where wasProbe:
             state = .open(until: now + openDuration)
-        case .open:
+        case .halfOpen, .open:
             break
         }
     }

@@ -96,14 +96,14 @@ package final class UpstreamPool: Sendable {
             switch outcome {
             case .success:
                 state.targets[lease.index].consecutiveFailures = 0
-                state.breaker.recordSuccess()
+                state.breaker.recordSuccess(wasProbe: lease.isProbe)
             case .failure:
                 state.targets[lease.index].consecutiveFailures += 1
                 if state.targets[lease.index].consecutiveFailures >= settings.ejectAfterFailures {
                     state.targets[lease.index].ejectedUntil = now + settings.ejection
                     state.targets[lease.index].consecutiveFailures = 0
                 }
-                state.breaker.recordFailure(now: now)
+                state.breaker.recordFailure(now: now, wasProbe: lease.isProbe)
             case .abandoned:
                 if lease.isProbe { state.breaker.recordAbandoned() }
             }

@@ -24,7 +24,7 @@ package struct UpstreamProxy: Sendable {
     ) async throws -> Response {
         let settings = pool.settings
         let client = clients.client(connectTimeout: settings.connectTimeout)
-        let hasBody = Self.hasBody(request.headers)
+        let hasBody = Self.hasBody(request.headers, method: request.method)
         let retriable = !hasBody && Self.idempotent.contains(request.method)
         var headers = Self.forwardedHeaders(request, context: context, tls: tls)
         headers.replaceOrAdd(name: "x-request-id", value: context.requestID)
@@ -45,9 +45,12 @@ package struct UpstreamProxy: Sendable {
             var outgoing = HTTPClientRequest(url: lease.target.origin + lease.target.basePath + path)
             outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
             outgoing.headers = headers
+            let bodyFailure = BodyFailure()
             if hasBody {
                 let length = request.headers[.contentLength].flatMap { Int64($0) }
-                outgoing.body = .stream(request.body, length: length.map { .known($0) } ?? .unknown)
+                outgoing.body = .stream(
+                    ObservedRequestBody(base: request.body, failure: bodyFailure),
+                    length: length.map { .known($0) } ?? .unknown)
             }
             let failure: Problem
             do {
@@ -70,6 +73,11 @@ package struct UpstreamProxy: Sendable {
                 pool.finish(lease, outcome: .abandoned, now: .now)
                 throw error
             } catch {
+                if let clientError = bodyFailure.recorded {
+                    // The client's upload failed (too large, aborted): its answer, and nothing against the upstream.
+                    pool.finish(lease, outcome: .abandoned, now: .now)
+                    throw clientError
+                }
                 pool.finish(lease, outcome: .failure, now: .now)
                 failure = Self.problem(for: error, upstream: settings.name)
             }
@@ -90,10 +98,12 @@ package struct UpstreamProxy: Sendable {
         "trailer", "transfer-encoding", "upgrade",
     ]
 
-    static func hasBody(_ headers: HTTPFields) -> Bool {
+    /// Whether a request may carry a body: a non-zero length, chunked framing, or (HTTP/2 needs neither) a method
+    /// that normally has one.
+    static func hasBody(_ headers: HTTPFields, method: HTTPRequest.Method) -> Bool {
         if headers[.transferEncoding] != nil { return true }
         if let length = headers[.contentLength] { return length != "0" }
-        return false
+        return method == .post || method == .put || method == .patch
     }
 
     package static func forwardedHeaders(_ request: Request, context: AppRequestContext, tls: Bool) -> HTTPHeaders {
@@ -113,16 +123,13 @@ package struct UpstreamProxy: Sendable {
         for field in request.headers where !filtered.contains(field.name.canonicalName) {
             headers.add(name: field.name.rawName, value: field.value)
         }
-        if let client = context.remoteAddress {
-            let previous = request.headers[.xForwardedFor]
-            headers.replaceOrAdd(name: "x-forwarded-for", value: previous.map { "\($0), \(client)" } ?? client)
-        }
-        if request.headers[.xForwardedProto] == nil {
-            headers.add(name: "x-forwarded-proto", value: tls ? "https" : "http")
-        }
-        if request.headers[.xForwardedHost] == nil, let host = request.head.authority {
-            headers.add(name: "x-forwarded-host", value: host)
-        }
+        // The gateway is the edge: what clients claim in X-Forwarded-* is replaced by what the gateway saw.
+        headers.remove(name: "x-forwarded-for")
+        headers.remove(name: "x-forwarded-proto")
+        headers.remove(name: "x-forwarded-host")
+        if let client = context.remoteAddress { headers.add(name: "x-forwarded-for", value: client) }
+        headers.add(name: "x-forwarded-proto", value: tls ? "https" : "http")
+        if let host = request.head.authority { headers.add(name: "x-forwarded-host", value: host) }
         return headers
     }
 
