@@ -4,11 +4,34 @@ import Kernel
 import Logging
 import Platform
 
-/// `inopsio tenant create|list|suspend|activate`: tenant administration from the command line.
+/// `inopsio tenant create|list|suspend|activate|set-plan`: tenant administration from the command line.
 struct TenantCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tenant", abstract: "Manage tenants.",
-        subcommands: [Create.self, List.self, Suspend.self, Activate.self])
+        subcommands: [Create.self, List.self, Suspend.self, Activate.self, SetPlan.self])
+
+    /// `inopsio tenant set-plan --slug --plan`: the plan picks the tenant's rate limits at the gateway (within 30 s).
+    struct SetPlan: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-plan", abstract: "Move a tenant to another plan (standard or enterprise).")
+        @OptionGroup var options: ConfigurationOptions
+        @Option(help: "The tenant's slug.") var slug: String
+        @Option(help: "standard or enterprise.") var plan: String
+
+        func run() async throws {
+            let (slug, plan) = (self.slug, self.plan)
+            try await withMigratedDatabase(options) { database in
+                let store = TenantStore(database: database)
+                guard let tenant = try await store.find(slug: slug) else { throw fail("no tenant with slug \(slug)") }
+                do {
+                    try await store.setPlan(plan, of: tenant.id)
+                } catch DomainError.validation(let issues) {
+                    throw fail(issues.map { "\($0.field): \($0.message)" }.joined(separator: "; "))
+                }
+                print("\(slug): plan \(plan)")
+            }
+        }
+    }
 
     /// `inopsio tenant suspend --slug`: the tenant's data stays; its sign-ins and tokens stop working.
     struct Suspend: AsyncParsableCommand {

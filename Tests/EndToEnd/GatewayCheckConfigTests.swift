@@ -34,3 +34,22 @@ import Testing
         #expect(output.contains("identity-0 (generated)"))
     }
 }
+
+/// `inopsio tenant set-plan`, which picks a tenant's plan limits at the gateway.
+@Suite struct TenantPlanCommandTests {
+    @Test func aTenantMovesToTheEnterprisePlanAndAnUnknownPlanIsRefused() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("plan-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let data = ["--data-dir", directory.path]
+        let create = try InopsioProcess(["tenant", "create", "--slug", "acme", "--name", "Acme"] + data)
+        #expect(await create.waitForExit() == 0, "\(create.stderr)")
+        let move = try InopsioProcess(["tenant", "set-plan", "--slug", "acme", "--plan", "enterprise"] + data)
+        #expect(await move.waitForExit() == 0, "\(move.stderr)")
+        let list = try InopsioProcess(["tenant", "list"] + data)
+        #expect(await list.waitForExit() == 0)
+        #expect(list.stdout.contains(#""plan":"enterprise""#), "\(list.stdout)")
+        let refused = try InopsioProcess(["tenant", "set-plan", "--slug", "acme", "--plan", "platinum"] + data)
+        #expect(await refused.waitForExit() == 1)
+        #expect(refused.stderr.contains("plan: must be one of enterprise, standard"))
+    }
+}

@@ -70,6 +70,22 @@ package struct TenantStore: Sendable {
         }
     }
 
+    /// Moves a tenant to another plan (`standard`, `enterprise`); returns false if there is no such tenant.
+    @discardableResult
+    package func setPlan(_ plan: String, of id: TenantID) async throws -> Bool {
+        guard TenantRules.plans.contains(plan) else {
+            throw DomainError.validation([
+                FieldIssue(
+                    field: "plan", code: "invalid_value",
+                    message: "must be one of \(TenantRules.plans.sorted().joined(separator: ", "))")
+            ])
+        }
+        return try await database.system { tx in
+            try await tx.sql.raw("UPDATE tenants SET plan = \(bind: plan) WHERE id = \(tx.bind(id)) RETURNING id")
+                .first() != nil
+        }
+    }
+
     /// Suspends or reactivates a tenant; returns false if there is no such tenant.
     @discardableResult
     package func setStatus(_ status: Tenant.Status, of id: TenantID) async throws -> Bool {
