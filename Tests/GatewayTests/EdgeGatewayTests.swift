@@ -14,6 +14,17 @@ import Testing
         router.on("**", method: .get) { request, _ -> Response in try await echoResponse(request) }
         router.on("**", method: .post) { request, _ -> Response in try await echoResponse(request) }
         router.get("/health") { _, _ in "ok" }
+        router.get("/slow/stream") { _, _ -> Response in
+            Response(
+                status: .ok, headers: [.contentType: "text/event-stream"],
+                body: ResponseBody { writer in
+                    for index in 0..<5 {
+                        try await writer.write(ByteBuffer(string: "data: \(index)\n\n"))
+                        try await Task.sleep(for: .milliseconds(200))
+                    }
+                    try await writer.finish(nil)
+                })
+        }
         router.get("/broken/json") { _, _ -> Response in
             Response(
                 status: .ok, headers: [.contentType: "application/json"],

@@ -121,3 +121,31 @@ import Testing
         }
     }
 }
+
+@Suite struct StreamingLeaseTests {
+    @Test func aStreamingAnswerKeepsItsTargetBusyUntilItEnds() async throws {
+        try await withUpstream(EdgeGatewayTests.echo) { port in
+            try await withGateway(
+                routes:
+                    #"{"upstreams": {"echo": {"targets": ["http://127.0.0.1:\#(port)"], "balance": "least_connections", "health_check": {"enabled": false}}}, "routes": [{"name": "s", "match": {"path_prefix": "/slow"}, "upstream": "echo"}]}"#
+            ) { client, gateway, _ in
+                let pool = try #require(gateway.runtimeForTesting?.routes.snapshot.pools["echo"])
+                let streaming = Task { try await client.execute(uri: "/slow/stream", method: .get) }
+                var busyWhileStreaming = false
+                for _ in 0..<50 where !busyWhileStreaming {
+                    try await Task.sleep(for: .milliseconds(20))
+                    busyWhileStreaming = pool.status(now: .now).targets[0].inFlight == 1
+                }
+                let response = try await streaming.value
+                #expect(String(buffer: response.body).contains("data: 4"))
+                #expect(busyWhileStreaming)
+                var idle = false
+                for _ in 0..<50 where !idle {
+                    idle = pool.status(now: .now).targets[0].inFlight == 0
+                    if !idle { try await Task.sleep(for: .milliseconds(20)) }
+                }
+                #expect(idle)
+            }
+        }
+    }
+}

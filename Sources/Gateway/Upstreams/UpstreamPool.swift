@@ -91,8 +91,13 @@ package final class UpstreamPool: Sendable {
 
     /// Returns a lease with what happened; failures count towards ejecting the target and opening the circuit.
     package func finish(_ lease: Lease, outcome: Outcome, now: ContinuousClock.Instant) {
+        record(lease, outcome: outcome, now: now)
+        release(lease)
+    }
+
+    /// Records what a try's response head said about the upstream, while its body may still stream.
+    package func record(_ lease: Lease, outcome: Outcome, now: ContinuousClock.Instant) {
         state.withLock { state in
-            state.targets[lease.index].inFlight -= 1
             switch outcome {
             case .success:
                 state.targets[lease.index].consecutiveFailures = 0
@@ -108,6 +113,11 @@ package final class UpstreamPool: Sendable {
                 if lease.isProbe { state.breaker.recordAbandoned() }
             }
         }
+    }
+
+    /// Ends a try's claim on its target (for least-connections): when its response body has been passed on.
+    package func release(_ lease: Lease) {
+        state.withLock { state in state.targets[lease.index].inFlight -= 1 }
     }
 
     /// Records an active health check's result; thresholds of consecutive results flip a target's health.

@@ -5,6 +5,7 @@ import Hummingbird
 import NIOCore
 import NIOHTTP1
 import Platform
+import Synchronization
 
 /// Forwards a request to an upstream and streams the answer back: bodies stream both ways (an upload or a
 /// server-sent event stream is never held in memory), hop-by-hop headers are dropped, `X-Forwarded-*` are added.
@@ -58,14 +59,17 @@ package struct UpstreamProxy: Sendable {
                     outgoing, deadline: .now() + .nanoseconds(settings.tryTimeout.nanoseconds))
                 let status = Int(response.status.code)
                 let upstreamFailed = status == 502 || status == 503 || status == 504
-                pool.finish(lease, outcome: upstreamFailed ? .failure : .success, now: .now)
+                pool.record(lease, outcome: upstreamFailed ? .failure : .success, now: .now)
                 if upstreamFailed, retriable, attempt < settings.retries, pool.mayRetry() {
                     attempt += 1
                     // The failed answer's body is dropped; the connection then goes back to the pool or closes.
                     _ = try? await response.body.collect(upTo: 64 * 1024)
+                    pool.release(lease)
                     continue
                 }
-                return Self.response(from: response)
+                // The target stays counted as busy until the body has been passed on (a server-sent event stream
+                // can last for hours), or the response is dropped unsent.
+                return Self.response(from: response, release: LeaseRelease(pool: pool, lease: lease))
             } catch is CancellationError {
                 pool.finish(lease, outcome: .abandoned, now: .now)
                 throw CancellationError()
@@ -133,7 +137,7 @@ package struct UpstreamProxy: Sendable {
         return headers
     }
 
-    static func response(from upstream: HTTPClientResponse) -> Response {
+    static func response(from upstream: HTTPClientResponse, release: LeaseRelease) -> Response {
         var fields = HTTPFields()
         fields.reserveCapacity(upstream.headers.count)
         var named = hopByHop
@@ -157,6 +161,7 @@ package struct UpstreamProxy: Sendable {
             status: HTTPResponse.Status(code: Int(upstream.status.code), reasonPhrase: upstream.status.reasonPhrase),
             headers: fields,
             body: ResponseBody(contentLength: contentLength) { writer in
+                defer { release.release() }
                 for try await chunk in body { try await writer.write(chunk) }
                 try await writer.finish(nil)
             })
@@ -168,6 +173,25 @@ package struct UpstreamProxy: Sendable {
         }
         return Problem(status: .badGateway, detail: "\(upstream) could not be reached")
     }
+}
+
+/// Gives a lease back exactly once: when the response body has been written, or when the response is dropped
+/// without being written (the client went away), whichever comes first.
+final class LeaseRelease: Sendable {
+    let pool: UpstreamPool
+    let lease: UpstreamPool.Lease
+    private let done = Atomic<Bool>(false)
+
+    init(pool: UpstreamPool, lease: UpstreamPool.Lease) {
+        self.pool = pool
+        self.lease = lease
+    }
+
+    func release() {
+        if !done.exchange(true, ordering: .acquiringAndReleasing) { pool.release(lease) }
+    }
+
+    deinit { release() }
 }
 
 extension HTTPField.Name {
