@@ -55,6 +55,16 @@ package final class GatewayRuntime: Sendable {
             limiter = localLimiter
             context.readiness.register("rate_limits") { "local counters (no redis_url)" }
         }
+        let routes = self.routes
+        context.readiness.register("upstreams") {
+            let now = ContinuousClock.now
+            let statuses = routes.snapshot.pools.values.map { $0.status(now: now) }.sorted { $0.name < $1.name }
+            guard !statuses.isEmpty else { return "none (every route is served by this process)" }
+            return statuses.map { status in
+                let usable = status.targets.filter { $0.healthy && !$0.ejected }.count
+                return "\(status.name) \(usable)/\(status.targets.count) usable, circuit \(status.breaker)"
+            }.joined(separator: "; ")
+        }
         edge = EdgeGateway(
             routes: routes,
             authenticator: EdgeAuthenticator(

@@ -34,6 +34,20 @@ import Testing
         }
     }
 
+    @Test func readinessReportsUpstreamsAndTheRateLimitMode() async throws {
+        try await withGateway(
+            routes:
+                #"{"upstreams": {"api": {"targets": ["http://127.0.0.1:1", "http://127.0.0.1:2"], "health_check": {"enabled": false}}}, "routes": []}"#
+        ) { client, _, _ in
+            let ready = String(buffer: try await client.execute(uri: "/ready", method: .get).body)
+            let details = try #require(
+                (try JSONSerialization.jsonObject(with: Data(ready.utf8)) as? [String: Any])?["details"]
+                    as? [String: String])
+            #expect(details["upstreams"] == "api 2/2 usable, circuit closed")
+            #expect(details["rate_limits"] == "local counters (no redis_url)")
+        }
+    }
+
     @Test func theAccessLogNamesRouteUpstreamAndUpstreamLatency() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("access-\(UUID()).log").path
         _ = FileManager.default.createFile(atPath: path, contents: nil)
