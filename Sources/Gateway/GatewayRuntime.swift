@@ -21,15 +21,12 @@ package final class GatewayRuntime: Sendable {
         authenticator: (any RequestAuthenticator)?
     ) throws {
         let configuration = context.configuration
-        let local = Set(context.moduleNames)
-        let modules = catalog.map { module in
-            RouteTable.ModuleLocation(
-                name: module.name, pathPrefixes: module.pathPrefixes,
-                remoteTargets: local.contains(module.name) ? nil : configuration.upstreams[module.name])
-        }
         let logger = context.logger
         routes = try RouteTableStore(
-            source: .init(file: configuration.gatewayRoutes, modules: modules, localModules: local), logger: logger)
+            source: .init(
+                file: configuration.gatewayRoutes, configuration: configuration, catalog: catalog,
+                localModules: Set(context.moduleNames)),
+            logger: logger)
         clients = UpstreamClients()
         blocks = BlockList(database: context.database)
         metrics = GatewayMetrics(registry: context.metrics.registry)
@@ -70,7 +67,7 @@ package final class GatewayRuntime: Sendable {
             authenticator: EdgeAuthenticator(
                 inopsio: authenticator, external: ExternalIssuerVerifier(clients: clients)),
             limiter: limiter, proxy: UpstreamProxy(clients: clients),
-            plans: TenantPlanCache(database: context.database),
+            tenants: TenantStatusCache(database: context.database, clock: context.clock),
             blocks: blocks, metrics: metrics, defaultMaxBodyBytes: configuration.maxBodyBytes,
             tls: configuration.tlsCertificate != nil,
             logger: logger)

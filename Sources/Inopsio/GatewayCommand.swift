@@ -17,6 +17,8 @@ struct GatewayCommand: AsyncParsableCommand {
         @Argument(help: "The route file (JSON).")
         var file: String
 
+        @OptionGroup var options: ConfigurationOptions
+
         @Option(help: "Modules the gateway's process runs (default: all), as for serve --modules.")
         var modules: String?
 
@@ -24,21 +26,18 @@ struct GatewayCommand: AsyncParsableCommand {
         var upstream: [String] = []
 
         func run() async throws {
+            var flags: [String: String] = [:]
+            flags["modules"] = modules
+            if !upstream.isEmpty { flags["upstreams"] = upstream.joined(separator: ";") }
+            let configuration = try options.resolve(extraFlags: flags).configuration
             let catalog = ModuleCatalog.all()
-            let local = modules.map { Set($0.split(separator: ",").map(String.init)) } ?? Set(catalog.map(\.name))
-            var remote: [String: [String]] = [:]
-            for entry in upstream {
-                let parts = entry.split(separator: "=", maxSplits: 1)
-                guard parts.count == 2 else { throw fail("--upstream must be module=url[,url]", code: 2) }
-                remote[String(parts[0]), default: []] += parts[1].split(separator: ",").map(String.init)
-            }
-            let locations = catalog.filter { $0.name != "gateway" }.map { module in
-                RouteTable.ModuleLocation(
-                    name: module.name, pathPrefixes: module.pathPrefixes,
-                    remoteTargets: local.contains(module.name) ? nil : remote[module.name])
-            }
+            let local = Set(configuration.modules ?? catalog.map(\.name))
+            let source = RouteTableStore.Source(
+                file: file, configuration: configuration,
+                catalog: catalog.filter { $0.name != "gateway" }.map { ($0.name, $0.pathPrefixes) }, localModules: local
+            )
             do {
-                let table = try RouteTableStore.Source(file: file, modules: locations, localModules: local).load()
+                let table = try source.load()
                 print("\(file): OK, \(table.routes.count) routes, \(table.upstreams.count) upstreams")
                 for route in table.routes {
                     print("  \(route.name)\(route.isDefault ? " (generated)" : "")")

@@ -82,7 +82,7 @@ import Testing
         try await Self.withEchoServer { upstream in
             try await withGateway(routes: Self.routes(upstream)) { client, _, _ in
                 let port = try requireValue(client.port)
-                // The HTTP path answers the refused upgrade (401 with curl; see the e2e notes); the client fails.
+                // The refused upgrade is answered by the HTTP path instead; the client's upgrade fails.
                 await #expect(throws: (any Error).self) {
                     _ = try await Self.exchange(port: port, headers: [:], text: "hello")
                 }

@@ -17,19 +17,12 @@ package struct EdgeAuthenticator: Sendable {
 
     func authenticate(_ request: Request, context: AppRequestContext, table: RouteTable) async throws -> Authentication?
     {
-        if !table.externalIssuers.isEmpty, let token = Self.bearerToken(request),
+        if !table.externalIssuers.isEmpty, let token = request.bearerToken,
             let issuer = JSONWebToken.unverifiedIssuer(token),
             let definition = table.externalIssuers.first(where: { $0.issuer == issuer })
         {
             return try await external.authenticate(token: token, issuer: definition)
         }
         return try await inopsio?.authenticate(request, context: context)
-    }
-
-    static func bearerToken(_ request: Request) -> String? {
-        guard let header = request.headers[.authorization] else { return nil }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        return parts[1].trimmingCharacters(in: .whitespaces)
     }
 }

@@ -71,8 +71,7 @@ extension EdgeGateway {
     }
 
     static func milliseconds(_ duration: Duration) -> String {
-        let microseconds = max(
-            0, duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000)
+        let microseconds = max(0, duration.nanoseconds / 1_000)
         // `String(format:)` costs more than the rest of this header; three decimals by integer arithmetic.
         let fraction = String(microseconds % 1_000)
         return "\(microseconds / 1_000)." + String(repeating: "0", count: 3 - fraction.count) + fraction

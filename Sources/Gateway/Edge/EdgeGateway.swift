@@ -17,7 +17,8 @@ package struct EdgeGateway: EdgeHandler {
     let authenticator: EdgeAuthenticator
     let limiter: any RateLimiter
     let proxy: UpstreamProxy
-    let plans: TenantPlanCache
+    /// Tenants' plans pick plan-specific limits (a failed read leaves the default limits in force).
+    let tenants: TenantStatusCache
     let blocks: BlockList
     let metrics: GatewayMetrics
     let defaultMaxBodyBytes: Int
@@ -231,7 +232,7 @@ package struct EdgeGateway: EdgeHandler {
     /// Counts the route's limits; 429 with `Retry-After` when one is used up, else the `RateLimit` headers.
     func applyLimits(route: Route, quotas: [RateLimitRule], context: AppRequestContext) async throws -> HTTPFields {
         var plan: String?
-        if let tenant = context.tenant { plan = await plans.plan(of: tenant) }
+        if let tenant = context.tenant { plan = (try? await tenants.tenant(tenant))?.plan }
         let checks =
             Self.limitChecks(rules: route.limits, scope: route.name, context: context, plan: plan)
             + Self.limitChecks(rules: quotas, scope: "default", context: context, plan: plan)

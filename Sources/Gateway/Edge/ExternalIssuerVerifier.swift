@@ -50,7 +50,7 @@ package final class ExternalIssuerVerifier: Sendable {
     func authenticate(token: String, issuer: ExternalIssuerDefinition) async throws -> Authentication {
         var keys = try await keys(for: issuer.jwksUrl, forceRefresh: false)
         var verified = VerificationKey.verify(token, keys: keys)
-        if verified == nil, let kid = Self.keyID(token), !keys.contains(where: { $0.kid == kid }) {
+        if verified == nil, let kid = JSONWebToken.unverifiedKeyID(token), !keys.contains(where: { $0.kid == kid }) {
             keys = try await self.keys(for: issuer.jwksUrl, forceRefresh: true)
             verified = VerificationKey.verify(token, keys: keys)
         }
@@ -121,13 +121,6 @@ package final class ExternalIssuerVerifier: Sendable {
         case .number(let fraction)?: fraction
         default: nil
         }
-    }
-
-    static func keyID(_ token: String) -> String? {
-        guard let first = token.split(separator: ".", maxSplits: 1).first, let data = Base64URL.decode(first) else {
-            return nil
-        }
-        return (try? JSONDecoder().decode(VerificationKey.JOSEHeader.self, from: data))?.kid
     }
 
     private func keys(for url: String, forceRefresh: Bool) async throws -> [VerificationKey] {

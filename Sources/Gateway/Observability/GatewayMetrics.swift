@@ -1,3 +1,4 @@
+import Platform
 import Prometheus
 import Synchronization
 
@@ -11,9 +12,9 @@ import Synchronization
 /// Handles are cached per label combination, so a request costs dictionary lookups, not registry lookups.
 package final class GatewayMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
-    private let counters = Mutex<[[String]: Counter]>([:])
-    private let histograms = Mutex<[[String]: DurationHistogram]>([:])
-    private let gauges = Mutex<[[String]: Gauge]>([:])
+    private let counters = HandleCache<Counter>()
+    private let histograms = HandleCache<DurationHistogram>()
+    private let gauges = HandleCache<Gauge>()
 
     package init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
@@ -79,48 +80,39 @@ package final class GatewayMetrics: Sendable {
     }
 
     private func counter(_ name: String, help: String, labels: [(String, String)]) -> Counter {
-        let key = [name] + labels.map(\.1)
-        if let existing = counters.withLock({ $0[key] }) { return existing }
-        let made = registry.makeCounter(
-            descriptor: MetricNameDescriptor(metricName: name, unitName: "total", helpText: help), labels: labels)
-        return counters.withLock { table in
-            if let raced = table[key] { return raced }
-            table[key] = made
-            return made
+        counters.handle(name, labels) {
+            registry.makeCounter(
+                descriptor: MetricNameDescriptor(metricName: name, unitName: "total", helpText: help), labels: labels)
         }
     }
 
     private func histogram(_ name: String, help: String, labels: [(String, String)]) -> DurationHistogram {
-        let key = [name] + labels.map(\.1)
-        if let existing = histograms.withLock({ $0[key] }) { return existing }
-        let made = registry.makeDurationHistogram(
-            descriptor: MetricNameDescriptor(metricName: name, unitName: "seconds", helpText: help), labels: labels,
-            buckets: HTTPMetricsBuckets.all)
-        return histograms.withLock { table in
-            if let raced = table[key] { return raced }
-            table[key] = made
-            return made
+        histograms.handle(name, labels) {
+            registry.makeDurationHistogram(
+                descriptor: MetricNameDescriptor(metricName: name, unitName: "seconds", helpText: help),
+                labels: labels, buckets: HTTPMetrics.buckets)
         }
     }
 
     private func gauge(_ name: String, help: String, labels: [(String, String)]) -> Gauge {
+        gauges.handle(name, labels) {
+            registry.makeGauge(descriptor: MetricNameDescriptor(metricName: name, helpText: help), labels: labels)
+        }
+    }
+}
+
+/// Registered metric handles by name and label values, made once each.
+final class HandleCache<Handle: Sendable>: Sendable {
+    private let handles = Mutex<[[String]: Handle]>([:])
+
+    func handle(_ name: String, _ labels: [(String, String)], make: () -> Handle) -> Handle {
         let key = [name] + labels.map(\.1)
-        if let existing = gauges.withLock({ $0[key] }) { return existing }
-        let made = registry.makeGauge(
-            descriptor: MetricNameDescriptor(metricName: name, helpText: help), labels: labels)
-        return gauges.withLock { table in
+        if let existing = handles.withLock({ $0[key] }) { return existing }
+        let made = make()
+        return handles.withLock { table in
             if let raced = table[key] { return raced }
             table[key] = made
             return made
         }
     }
-}
-
-/// The latency buckets the platform's HTTP histograms use.
-enum HTTPMetricsBuckets {
-    static let all: [Duration] = [
-        .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
-        .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
-        .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10),
-    ]
 }

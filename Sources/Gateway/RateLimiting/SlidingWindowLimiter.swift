@@ -42,21 +42,19 @@ package final class SlidingWindowLimiter: RateLimiter {
             let shard = shards[Int(UInt(bitPattern: check.key.hashValue) % UInt(shards.count))]
             return shard.lock.withLock { shard in
                 if time - shard.lastSweep > 10 && shard.windows.count > 1_000 { Self.sweep(&shard, now: time) }
-                var window =
-                    shard.windows.removeValue(forKey: check.key)
-                    ?? Window(times: [], period: check.period)
-                if window.period != check.period || window.times.count > check.limit {
-                    // The rule changed (a reload): start this key afresh rather than misread its ring.
-                    window = Window(times: [], period: check.period)
-                }
-                let decision = Self.admit(&window, limit: check.limit, now: time)
-                shard.windows[check.key] = window
-                return decision
+                // Updated in place: one hash lookup per check.
+                return Self.admit(
+                    &shard.windows[check.key, default: Window(times: [], period: check.period)], limit: check.limit,
+                    period: check.period, now: time)
             }
         }
     }
 
-    static func admit(_ window: inout Window, limit: Int, now: Double) -> RateLimitDecision {
+    static func admit(_ window: inout Window, limit: Int, period: Double, now: Double) -> RateLimitDecision {
+        if window.period != period || window.times.count > limit {
+            // The rule changed (a reload): start this key afresh rather than misread its ring.
+            window = Window(times: [], period: period)
+        }
         let start = now - window.period
         if window.times.count < limit {
             // Until the ring is full, entries are appended in time order and `head` stays 0.

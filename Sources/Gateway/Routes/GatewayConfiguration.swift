@@ -26,17 +26,14 @@ package struct GatewayConfiguration: Codable, Sendable {
     /// Inspection rules of the installation's own, checked beside the built-in ones.
     package var inspectionRules: [InspectionRule]
 
-    package init(
-        upstreams: [String: UpstreamDefinition] = [:], routes: [RouteDefinition] = [],
-        externalIssuers: [ExternalIssuerDefinition] = [], defaultRateLimits: [RateLimitDefinition]? = nil,
-        includeDefaultRoutes: Bool = true, inspectionRules: [InspectionRule] = []
-    ) {
-        self.inspectionRules = inspectionRules
-        self.upstreams = upstreams
-        self.routes = routes
-        self.externalIssuers = externalIssuers
-        self.defaultRateLimits = defaultRateLimits
-        self.includeDefaultRoutes = includeDefaultRoutes
+    /// No routes of its own: the modules' defaults only.
+    package init() {
+        upstreams = [:]
+        routes = []
+        externalIssuers = []
+        defaultRateLimits = nil
+        includeDefaultRoutes = true
+        inspectionRules = []
     }
 
     package init(from decoder: any Decoder) throws {
@@ -93,22 +90,6 @@ package struct RouteDefinition: Codable, Sendable {
     /// `false` exempts the route from the table's default quotas (they apply under `/api/` otherwise).
     package var defaultRateLimits: Bool?
 
-    package init(
-        name: String, match: RouteMatchDefinition, module: String? = nil, upstream: String? = nil,
-        auth: String? = nil, permissions: [String]? = nil, rateLimits: [RateLimitDefinition]? = nil,
-        maxBodyBytes: Int? = nil, inspection: String? = nil, transform: TransformDefinition? = nil
-    ) {
-        self.name = name
-        self.match = match
-        self.module = module
-        self.upstream = upstream
-        self.auth = auth
-        self.permissions = permissions
-        self.rateLimits = rateLimits
-        self.maxBodyBytes = maxBodyBytes
-        self.inspection = inspection
-        self.transform = transform
-    }
 }
 
 /// What a route matches: host names (exact or `*.example.com`), one path form, and methods.
@@ -125,12 +106,6 @@ package struct RouteMatchDefinition: Codable, Sendable, Equatable {
     package var path: String?
     package var methods: [String]?
 
-    package init(hosts: [String]? = nil, pathPrefix: String? = nil, path: String? = nil, methods: [String]? = nil) {
-        self.hosts = hosts
-        self.pathPrefix = pathPrefix
-        self.path = path
-        self.methods = methods
-    }
 }
 
 /// A limit on requests per key over a period; `plans` overrides the limit for tenants on a named plan (the
@@ -232,16 +207,6 @@ package struct TransformDefinition: Codable, Sendable, Equatable {
     /// Dotted names of fields removed from JSON responses (`data.internal_notes`, `*.secret` for every item).
     package var removeResponseFields: [String]?
 
-    package init(
-        requestHeaders: HeaderTransformDefinition? = nil, responseHeaders: HeaderTransformDefinition? = nil,
-        stripPrefix: String? = nil, rewritePath: String? = nil, removeResponseFields: [String]? = nil
-    ) {
-        self.requestHeaders = requestHeaders
-        self.responseHeaders = responseHeaders
-        self.stripPrefix = stripPrefix
-        self.rewritePath = rewritePath
-        self.removeResponseFields = removeResponseFields
-    }
 }
 
 /// Header edits, applied in the order remove, rename, add.
@@ -250,11 +215,6 @@ package struct HeaderTransformDefinition: Codable, Sendable, Equatable {
     package var remove: [String]?
     package var rename: [String: String]?
 
-    package init(add: [String: String]? = nil, remove: [String]? = nil, rename: [String: String]? = nil) {
-        self.add = add
-        self.remove = remove
-        self.rename = rename
-    }
 }
 
 /// Another OpenID provider whose access tokens are accepted: its issuer, JWKS, audience, the tenant its users act

@@ -83,7 +83,7 @@ package struct HostMatcher: Sendable, Equatable {
 
 /// A rate limit of a route: `limit` requests per `period` for each value of `key`.
 package struct RateLimitRule: Sendable, Equatable {
-    package enum Key: String, Sendable, CaseIterable {
+    package enum Key: String, Sendable {
         case apiKey = "api_key"
         case user
         case tenant

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Platform
 import Synchronization
 
 /// The gateway's current route table and the live state of its upstreams, swapped whole on reload. Upstreams
@@ -36,6 +37,22 @@ package final class RouteTableStore: Sendable {
             self.file = file
             self.modules = modules
             self.localModules = localModules
+        }
+
+        /// The source a process with `configuration` uses: every module of the catalog is local when it runs in
+        /// this process, else remote at the targets `upstreams` names (if any).
+        package init(
+            file: String?, configuration: InopsioConfiguration, catalog: [(name: String, pathPrefixes: [String])],
+            localModules: Set<String>
+        ) {
+            self.init(
+                file: file,
+                modules: catalog.map { module in
+                    RouteTable.ModuleLocation(
+                        name: module.name, pathPrefixes: module.pathPrefixes,
+                        remoteTargets: localModules.contains(module.name) ? nil : configuration.upstreams[module.name])
+                },
+                localModules: localModules)
         }
 
         /// Reads and compiles the table; every problem is reported, nothing is half-applied.

@@ -130,8 +130,6 @@ package struct HeaderTransform: Sendable {
     package let rename: [(from: HTTPField.Name, to: HTTPField.Name)]
     package let add: [(HTTPField.Name, String)]
 
-    package var isEmpty: Bool { remove.isEmpty && rename.isEmpty && add.isEmpty }
-
     static func compile(_ definition: HeaderTransformDefinition?, field: String, problems: inout [String])
         -> HeaderTransform
     {

@@ -47,9 +47,3 @@ package final class UpstreamClients: Sendable {
         for client in all { try? await client.shutdown() }
     }
 }
-
-extension Duration {
-    var nanoseconds: Int64 {
-        components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
-    }
-}

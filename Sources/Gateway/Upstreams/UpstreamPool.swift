@@ -173,9 +173,4 @@ package struct UpstreamStatus: Codable, Sendable, Equatable {
     package let name: String
     package let breaker: String
     package let targets: [Target]
-
-    /// Whether some target would get traffic (healthy and not ejected) and the circuit is not open.
-    package var isAvailable: Bool {
-        breaker != "open" && targets.contains { $0.healthy && !$0.ejected }
-    }
 }

@@ -110,21 +110,25 @@ package struct UpstreamProxy: Sendable {
         return method == .post || method == .put || method == .patch
     }
 
-    package static func forwardedHeaders(_ request: Request, context: AppRequestContext, tls: Bool) -> HTTPHeaders {
+    /// The hop-by-hop header names of a message: the fixed ones and those its `Connection` header names.
+    static func hopByHop(naming connection: [String]) -> Set<String> {
         var named = hopByHop
-        if let connection = request.headers[.connection] {
-            // Headers the client names in Connection are hop-by-hop too (RFC 9110 §7.6.1).
-            for token in connection.split(separator: ",") {
+        for value in connection {
+            for token in value.split(separator: ",") {
                 named.insert(token.trimmingCharacters(in: .whitespaces).lowercased())
             }
         }
-        let filtered = named
+        return named
+    }
+
+    package static func forwardedHeaders(_ request: Request, context: AppRequestContext, tls: Bool) -> HTTPHeaders {
+        let named = hopByHop(naming: request.headers[values: .connection])
         var headers = HTTPHeaders()
         headers.reserveCapacity(request.headers.count + 5)
         // HTTP/1's Host arrives as the request's authority; it travels on (as Envoy does), so modules build links
         // and their issuer from the name the client used.
         if let authority = request.head.authority { headers.add(name: "host", value: authority) }
-        for field in request.headers where !filtered.contains(field.name.canonicalName) {
+        for field in request.headers where !named.contains(field.name.canonicalName) {
             headers.add(name: field.name.rawName, value: field.value)
         }
         // The gateway is the edge: what clients claim in X-Forwarded-* is replaced by what the gateway saw.
@@ -140,12 +144,7 @@ package struct UpstreamProxy: Sendable {
     static func response(from upstream: HTTPClientResponse, release: LeaseRelease) -> Response {
         var fields = HTTPFields()
         fields.reserveCapacity(upstream.headers.count)
-        var named = hopByHop
-        for value in upstream.headers["connection"] {
-            for token in value.split(separator: ",") {
-                named.insert(token.trimmingCharacters(in: .whitespaces).lowercased())
-            }
-        }
+        let named = hopByHop(naming: upstream.headers["connection"])
         var contentLength: Int?
         for (name, value) in upstream.headers {
             let lower = name.lowercased()

@@ -20,11 +20,8 @@ struct IdentityAuthenticator: RequestAuthenticator {
     let verified: VerifiedTokenCache
 
     func authenticate(_ request: Request, context: AppRequestContext) async throws -> Authentication? {
-        guard let header = request.headers[.authorization] else { return try await authenticateCookie(request) }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        // Other schemes (HTTP Basic client authentication at the OAuth endpoints) are the route's to read.
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        let credential = String(parts[1]).trimmingCharacters(in: .whitespaces)
+        guard request.headers[.authorization] != nil else { return try await authenticateCookie(request) }
+        guard let credential = request.bearerToken else { return nil }
         if credential.hasPrefix(APIKey.secretPrefix) { return try await authenticateAPIKey(credential) }
         return try await authenticateAccessToken(credential)
     }

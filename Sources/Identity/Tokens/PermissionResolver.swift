@@ -73,32 +73,3 @@ package final class PermissionResolver: Sendable {
         return table
     }
 }
-
-/// Tenant status by id, cached for a few seconds so that a suspension takes effect quickly without a database
-/// read on every request.
-package final class TenantStatusCache: Sendable {
-    private let tenants: TenantStore
-    private let clock: any WallClock
-    private let ttl: TimeInterval = 5
-    private let cache = Mutex<[TenantID: (loadedAt: Date, tenant: Tenant?)]>([:])
-
-    package init(database: any Database, clock: any WallClock) {
-        self.tenants = TenantStore(database: database)
-        self.clock = clock
-    }
-
-    /// The tenant if it exists and is active.
-    package func activeTenant(_ id: TenantID) async throws -> Tenant? {
-        let now = clock.now()
-        if let cached = cache.withLock({ $0[id] }), now.timeIntervalSince(cached.loadedAt) < ttl {
-            return cached.tenant?.status == .active ? cached.tenant : nil
-        }
-        let tenant = try await tenants.find(id: id)
-        cache.withLock { $0[id] = (now, tenant) }
-        return tenant?.status == .active ? tenant : nil
-    }
-
-    package func invalidate(_ id: TenantID) {
-        cache.withLock { _ = $0.removeValue(forKey: id) }
-    }
-}

@@ -29,6 +29,19 @@ package struct ConfigurationProblem: Error {
 }
 
 extension ConfigurationKey {
+    /// A setting that holds any non-empty text (a file path, a slug), kept as it is.
+    static func text(
+        _ name: String, summary: String, field: any WritableKeyPath<InopsioConfiguration, String?> & Sendable,
+        meaning: String
+    ) -> ConfigurationKey {
+        ConfigurationKey(
+            name: name, summary: summary, isSecret: false,
+            apply: { text, config throws(ConfigurationProblem) in
+                guard !text.isEmpty else { throw ConfigurationProblem("must be \(meaning)") }
+                config[keyPath: field] = text
+            }, current: { $0[keyPath: field] })
+    }
+
     /// Every setting, in the order `config print` and the README table list them.
     package static let all: [ConfigurationKey] = [
         ConfigurationKey(
@@ -110,26 +123,13 @@ extension ConfigurationKey {
                 else { throw ConfigurationProblem("must be a redis:// or rediss:// URL with a host") }
                 config.redisURL = text
             }, current: { $0.redisURL }),
-        ConfigurationKey(
-            name: "tls_certificate", summary: "PEM certificate chain; with tls_key the server speaks HTTPS (HTTP/2)",
-            isSecret: false,
-            apply: { text, config throws(ConfigurationProblem) in
-                guard !text.isEmpty else { throw ConfigurationProblem("must be a file path") }
-                config.tlsCertificate = text
-            }, current: { $0.tlsCertificate }),
-        ConfigurationKey(
-            name: "tls_key", summary: "PEM private key of tls_certificate", isSecret: false,
-            apply: { text, config throws(ConfigurationProblem) in
-                guard !text.isEmpty else { throw ConfigurationProblem("must be a file path") }
-                config.tlsKey = text
-            }, current: { $0.tlsKey }),
-        ConfigurationKey(
-            name: "gateway_routes", summary: "The gateway's route file (JSON); default: routes from the modules",
-            isSecret: false,
-            apply: { text, config throws(ConfigurationProblem) in
-                guard !text.isEmpty else { throw ConfigurationProblem("must be a file path") }
-                config.gatewayRoutes = text
-            }, current: { $0.gatewayRoutes }),
+        .text(
+            "tls_certificate", summary: "PEM certificate chain; with tls_key the server speaks HTTPS (HTTP/2)",
+            field: \.tlsCertificate, meaning: "a file path"),
+        .text("tls_key", summary: "PEM private key of tls_certificate", field: \.tlsKey, meaning: "a file path"),
+        .text(
+            "gateway_routes", summary: "The gateway's route file (JSON); default: routes from the modules",
+            field: \.gatewayRoutes, meaning: "a file path"),
         ConfigurationKey(
             name: "upstreams",
             summary: "Remote modules for the gateway: `crm=http://10.0.0.5:8080,http://10.0.0.6:8080;erp=http://...`",
@@ -158,13 +158,9 @@ extension ConfigurationKey {
                     : config.upstreams.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.joined(separator: ","))" }
                         .joined(separator: ";")
             }),
-        ConfigurationKey(
-            name: "operator_tenant", summary: "Slug of the tenant whose admins administer the installation",
-            isSecret: false,
-            apply: { text, config throws(ConfigurationProblem) in
-                guard !text.isEmpty else { throw ConfigurationProblem("must be a tenant slug") }
-                config.operatorTenant = text
-            }, current: { $0.operatorTenant }),
+        .text(
+            "operator_tenant", summary: "Slug of the tenant whose admins administer the installation",
+            field: \.operatorTenant, meaning: "a tenant slug"),
         ConfigurationKey(
             name: "log_level", summary: "trace, debug, info, notice, warning, error or critical", isSecret: false,
             apply: { text, config throws(ConfigurationProblem) in

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Kernel
 import Logging
@@ -64,5 +65,16 @@ extension Problem {
         Problem(
             status: .unauthorized, detail: detail,
             headers: [.wwwAuthenticate: "Bearer error=\"invalid_token\", error_description=\"\(detail)\""])
+    }
+}
+
+extension Request {
+    /// The credential of an `Authorization: Bearer` header; `nil` without one or for other schemes (HTTP Basic
+    /// client authentication at the OAuth endpoints is the route's to read).
+    package var bearerToken: String? {
+        guard let header = headers[.authorization] else { return nil }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        return parts[1].trimmingCharacters(in: .whitespaces)
     }
 }

@@ -8,7 +8,7 @@ enum AccessLog {
         to sink: LogSink, request: Request, response: Response, context: AppRequestContext, route: String,
         duration: Duration
     ) {
-        let nanoseconds = duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+        let nanoseconds = duration.nanoseconds
         sink.record { line in
             line.raw("{\"@timestamp\":")
             line.timestamp()
@@ -40,9 +40,8 @@ enum AccessLog {
                     line.quoted(target)
                 }
                 if let upstreamDuration = gateway.upstreamDuration {
-                    let components = upstreamDuration.components
                     line.raw(",\"gateway.upstream.duration\":")
-                    line.integer(Int(components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000))
+                    line.integer(Int(upstreamDuration.nanoseconds))
                 }
             }
             line.raw(",\"request.id\":")

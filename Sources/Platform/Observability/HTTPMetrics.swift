@@ -22,7 +22,7 @@ package final class HTTPMetrics: Sendable {
         let duration: DurationHistogram
     }
 
-    static let buckets: [Duration] = [
+    package static let buckets: [Duration] = [
         .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
         .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
         .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10),

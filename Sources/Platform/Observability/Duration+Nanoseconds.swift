@@ -1,0 +1,6 @@
+extension Duration {
+    /// The whole nanoseconds of the duration (logs, metrics and NIO's `TimeAmount` count in them).
+    package var nanoseconds: Int64 {
+        components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
+    }
+}
