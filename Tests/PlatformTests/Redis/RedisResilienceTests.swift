@@ -30,6 +30,11 @@ struct RedisResilienceTests {
 
         var current: Phase { Phase(rawValue: phase.load(ordering: .relaxed)) ?? .before }
 
+        /// How many commands started in `phase` ended (successfully, or not).
+        func count(started phase: Phase, succeeded: Bool) -> Int {
+            outcomes.withLock { $0.filter { $0.started == phase && ($0.error == nil) == succeeded }.count }
+        }
+
         func record(_ started: Phase, _ error: (any Error)? = nil) {
             let outcome = Outcome(started: started, ended: current, error: error)
             outcomes.withLock { $0.append(outcome) }
@@ -80,10 +85,18 @@ struct RedisResilienceTests {
                     try await Task.sleep(for: .milliseconds(500))
                     try await server.launch()
                     traffic.phase.store(Phase.recovering.rawValue, ordering: .relaxed)
-                    // Longer than the maximum backoff plus a connect, so every slot has had its next attempt.
+                    // Longer than the maximum backoff plus a connect, so every slot has had its next attempt; on a
+                    // busy machine, also until commands succeed again.
                     try await Task.sleep(for: .seconds(1))
+                    for _ in 0..<400 where traffic.count(started: .recovering, succeeded: true) < 16 {
+                        try await Task.sleep(for: .milliseconds(50))
+                    }
                     traffic.phase.store(Phase.recovered.rawValue, ordering: .relaxed)
+                    // Enough traffic after recovery to judge it, however slow the machine is (20 s at most).
                     try await Task.sleep(for: .milliseconds(700))
+                    for _ in 0..<400 where traffic.count(started: .recovered, succeeded: true) < 50 {
+                        try await Task.sleep(for: .milliseconds(50))
+                    }
                     traffic.stop.store(true, ordering: .relaxed)
                     try await group.waitForAll()
                 }
