@@ -34,9 +34,12 @@ package final class GatewayRuntime: Sendable {
         let localLimiter = SlidingWindowLimiter()
         if let url = configuration.redisURL {
             var redisConfiguration = try RedisConfiguration(url: url)
-            // Every limited request waits for Redis: a slow Redis must cost little before the fallback takes over.
-            redisConfiguration.commandTimeout = .milliseconds(250)
-            redisConfiguration.connectTimeout = .milliseconds(250)
+            // Every limited request waits for Redis: a slow Redis must cost little before the fallback takes over
+            // (250 ms unless the URL says otherwise with `?timeout_ms=`).
+            if !redisConfiguration.timeoutFromURL {
+                redisConfiguration.commandTimeout = .milliseconds(250)
+                redisConfiguration.connectTimeout = .milliseconds(250)
+            }
             redisConfiguration.clientName = "inopsio-gateway"
             let redis = try RedisClient(configuration: redisConfiguration, logger: logger)
             let shared = RedisSlidingWindowLimiter(redis: redis, fallback: localLimiter, logger: logger)

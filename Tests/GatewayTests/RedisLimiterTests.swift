@@ -10,10 +10,12 @@ import Testing
         if: TestEnvironment.redisURL != nil || TestEnvironment.isCI,
         "needs INOPSIO_TEST_REDIS_URL (scripts/test starts Redis)"))
 struct RedisLimiterTests {
-    func limiter(url: String) throws -> (RedisSlidingWindowLimiter, RedisClient) {
+    /// A limiter on `url`. Generous timeouts: these tests are about sharing, and a test machine busy with a build
+    /// can take longer than the gateway's 250 ms to answer (which would, rightly, fall back to local counters).
+    func limiter(url: String, timeout: Duration = .seconds(5)) throws -> (RedisSlidingWindowLimiter, RedisClient) {
         var configuration = try RedisConfiguration(url: url)
-        configuration.commandTimeout = .milliseconds(250)
-        configuration.connectTimeout = .milliseconds(250)
+        configuration.commandTimeout = timeout
+        configuration.connectTimeout = timeout
         let client = try RedisClient(configuration: configuration, logger: TestEnvironment.logger)
         return (
             RedisSlidingWindowLimiter(redis: client, fallback: SlidingWindowLimiter(), logger: TestEnvironment.logger),
@@ -63,7 +65,7 @@ struct RedisLimiterTests {
     }
 
     @Test func withoutRedisLimitsFallBackToLocalCountersAndSaySo() async throws {
-        let (limiter, client) = try limiter(url: "redis://127.0.0.1:1")
+        let (limiter, client) = try limiter(url: "redis://127.0.0.1:1", timeout: .milliseconds(250))
         let check = RateLimitCheck(key: "k", limit: 3, period: 60, policy: "ip")
         var allowed: [Bool] = []
         for _ in 0..<5 { allowed.append(await limiter.check([check])[0].allowed) }

@@ -69,7 +69,18 @@ package struct RedisConfiguration: Sendable {
             password: try Self.decoded(components.percentEncodedPassword), database: database,
             tls: scheme == "rediss" ? .makeClientConfiguration() : nil)
         if username?.isEmpty == true { username = nil }
+        if let text = components.queryItems?.first(where: { $0.name == "timeout_ms" })?.value {
+            guard let milliseconds = Int(text), (1...600_000).contains(milliseconds) else {
+                throw .invalidConfiguration("timeout_ms must be a number of milliseconds from 1 to 600000")
+            }
+            commandTimeout = .milliseconds(milliseconds)
+            connectTimeout = .milliseconds(milliseconds)
+            timeoutFromURL = true
+        }
     }
+
+    /// Whether the URL set the timeouts (`?timeout_ms=`); users of the client then keep them.
+    package private(set) var timeoutFromURL = false
 
     /// Trusts only the CAs in a PEM file (a private CA, or the throwaway one a test generates); enables TLS.
     package mutating func trustCertificateAuthorities(pemFile path: String) {

@@ -25,6 +25,15 @@ import Testing
         #expect(configuration.protocolVersion == .resp3)
     }
 
+    @Test func timeoutsCanBeSetInTheURL() throws {
+        let configuration = try RedisConfiguration(url: "redis://localhost/0?timeout_ms=1500")
+        #expect(configuration.commandTimeout == .milliseconds(1500))
+        #expect(configuration.connectTimeout == .milliseconds(1500))
+        #expect(configuration.timeoutFromURL)
+        #expect(try !RedisConfiguration(url: "redis://localhost").timeoutFromURL)
+        #expect(throws: RedisError.self) { try RedisConfiguration(url: "redis://localhost?timeout_ms=soon") }
+    }
+
     @Test func passwordWithoutUserMeansTheDefaultUser() throws {
         let configuration = try RedisConfiguration(url: "redis://:hunter2@127.0.0.1:7000/")
         #expect(configuration.username == nil)
