@@ -63,11 +63,18 @@ func buildApplication(
         try given
         ?? makeModuleContext(
             configuration: configuration, database: database, modules: modules, logger: logger)
-    let router = try PlatformRouter.build(
+    let (router, edge) = try PlatformRouter.buildWithEdge(
         modules: modules, context: context, metrics: context.metrics, accessLog: configuration.accessLog ? sink : nil)
-    // With a certificate the server speaks HTTPS, HTTP/2 or HTTP/1.1 as the client's ALPN asks.
-    let server: HTTPServerBuilder =
-        try tls.map { try .http2Upgrade(tlsConfiguration: $0.serverConfiguration()) } ?? .http1()
+    // With a certificate the server speaks HTTPS, HTTP/2 or HTTP/1.1 as the client's ALPN asks. Without, HTTP/1.1
+    // with the platform's header limits and idle timeout, and the gateway's fast path when this process runs it.
+    let server: HTTPServerBuilder
+    if let tls {
+        server = try .http2Upgrade(tlsConfiguration: tls.serverConfiguration())
+    } else {
+        var configured = EdgeHTTP1Channel.Limits()
+        configured.idleTimeout = .seconds(configuration.idleTimeoutSeconds)
+        server = .edgeHTTP1(limits: configured, edge: configuration.gatewayFastPath ? edge : nil)
+    }
     return Application(
         router: router,
         server: server,

@@ -2,6 +2,7 @@ import Foundation
 import Gateway
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTesting
 import HummingbirdWebSocket
 import Kernel
@@ -72,6 +73,7 @@ func closedPort() throws -> Int {
 /// The gateway in front of `LocalModule`, with `routes` as its route file; `body` gets a live client.
 func withGateway(
     routes: String, upstreams: [String: [String]] = [:], operatorTenant: String? = nil, accessLog: LogSink? = nil,
+    fastPath: Bool = true, webSocket: Bool = false, idleTimeout: Duration = .seconds(60),
     _ body: @Sendable (any TestClientProtocol, GatewayModule, any Database) async throws -> Void
 ) async throws {
     let gatewayMigrations = GatewayModule().migrations
@@ -91,16 +93,22 @@ func withGateway(
                 transport: FileMailTransport(directory: URL(fileURLWithPath: configuration.dataDirectory + "/mail")),
                 from: MailAddress("no-reply@example.com")))
         context.authenticator = TestAuthenticator()
-        let router = try PlatformRouter.build(
+        let (router, edge) = try PlatformRouter.buildWithEdge(
             modules: modules, context: context, metrics: context.metrics, accessLog: accessLog)
-        // As the composition root does: plain HTTP/1 with the gateway's WebSocket relay.
-        let relay = try requireValue(gateway.webSocketRelay)
-        let app = Application(
-            router: router,
-            server: .http1WebSocketUpgrade { head, channel, logger in
+        // As the composition root does: plain HTTP/1 with the platform's limits and the gateway's fast path.
+        var limits = EdgeHTTP1Channel.Limits()
+        limits.idleTimeout = idleTimeout
+        let server: HTTPServerBuilder
+        if webSocket {
+            let relay = try requireValue(gateway.webSocketRelay)
+            server = .http1WebSocketUpgrade { head, channel, logger in
                 await relay.shouldUpgrade(head, channel: channel, logger: logger)
-            },
-            configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+            }
+        } else {
+            server = .edgeHTTP1(limits: limits, edge: fastPath ? edge : nil)
+        }
+        let app = Application(
+            router: router, server: server, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         do {
             try await app.test(.live) { client in try await body(client, gateway, database) }
         } catch {

@@ -52,7 +52,7 @@ import Testing
 
     @Test func anAuthenticatedUpgradeIsRelayedToTheUpstreamWithTheToken() async throws {
         try await Self.withEchoServer { upstream in
-            try await withGateway(routes: Self.routes(upstream)) { client, _, _ in
+            try await withGateway(routes: Self.routes(upstream), webSocket: true) { client, _, _ in
                 let port = try requireValue(client.port)
                 let answer = try await Self.exchange(
                     port: port, headers: [.authorization: "Bearer test:ann:"], text: "hello")
@@ -63,7 +63,7 @@ import Testing
 
     @Test func anUpgradeFromAnotherSiteIsRefusedAndOneFromTheGatewaysOwnOriginRelayed() async throws {
         try await Self.withEchoServer { upstream in
-            try await withGateway(routes: Self.routes(upstream)) { client, _, _ in
+            try await withGateway(routes: Self.routes(upstream), webSocket: true) { client, _, _ in
                 let port = try requireValue(client.port)
                 await #expect(throws: (any Error).self) {
                     _ = try await Self.exchange(
@@ -80,7 +80,7 @@ import Testing
 
     @Test func anUpgradeWithoutCredentialsIsRefused() async throws {
         try await Self.withEchoServer { upstream in
-            try await withGateway(routes: Self.routes(upstream)) { client, _, _ in
+            try await withGateway(routes: Self.routes(upstream), webSocket: true) { client, _, _ in
                 let port = try requireValue(client.port)
                 // The refused upgrade is answered by the HTTP path instead; the client's upgrade fails.
                 await #expect(throws: (any Error).self) {

@@ -25,4 +25,18 @@ package struct EdgeAuthenticator: Sendable {
         }
         return try await inopsio?.authenticate(request, context: context)
     }
+
+    /// `authenticate` from memory alone for the fast path; `nil` when that cannot be decided (an external
+    /// issuer's token, one not verified before, a credential that is not valid).
+    func cachedAuthentication(authorization: String, table: RouteTable) -> Authentication? {
+        if !table.externalIssuers.isEmpty {
+            guard let token = Request.bearerToken(authorization: authorization) else { return nil }
+            if let issuer = JSONWebToken.unverifiedIssuer(token),
+                table.externalIssuers.contains(where: { $0.issuer == issuer })
+            {
+                return nil
+            }
+        }
+        return inopsio?.cachedAuthentication(authorization: authorization)
+    }
 }

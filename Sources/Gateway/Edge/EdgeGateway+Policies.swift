@@ -32,13 +32,22 @@ extension EdgeGateway {
     static func limitChecks(rules: [RateLimitRule], scope: String, context: AppRequestContext, plan: String?)
         -> [RateLimitCheck]
     {
+        limitChecks(
+            rules: rules, scope: scope, principal: context.principal, tenant: context.tenant,
+            address: context.remoteAddress, plan: plan)
+    }
+
+    static func limitChecks(
+        rules: [RateLimitRule], scope: String, principal: Principal?, tenant: TenantID?, address: String?,
+        plan: String?
+    ) -> [RateLimitCheck] {
         rules.compactMap { rule in
             let value: String?
             switch rule.key {
-            case .apiKey: value = context.principal.flatMap { $0.kind == .apiKey ? $0.subject : nil }
-            case .user: value = context.principal.flatMap { $0.kind == .user ? $0.subject : nil }
-            case .tenant: value = context.tenant?.description
-            case .ip: value = context.remoteAddress
+            case .apiKey: value = principal.flatMap { $0.kind == .apiKey ? $0.subject : nil }
+            case .user: value = principal.flatMap { $0.kind == .user ? $0.subject : nil }
+            case .tenant: value = tenant?.description
+            case .ip: value = address
             }
             guard let value else { return nil }
             // The limit is part of the key: a tenant moving to another plan starts a counter of its own size.

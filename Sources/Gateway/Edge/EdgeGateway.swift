@@ -29,8 +29,14 @@ package struct EdgeGateway: EdgeHandler {
     /// The largest JSON body the inspection reads; a larger JSON body on an inspected route is refused.
     static let inspectedBodyLimit = 2 * 1_048_576
 
-    package func routerReady(_ responder: RouterResponder<AppRequestContext>) {
+    package func routerReady(_ responder: RouterResponder<AppRequestContext>, observers: EdgeObservers) {
         router.responder.withLock { $0 = responder }
+        router.fastPath.withLock { $0 = FastPath(edge: self, observers: observers) }
+    }
+
+    /// The fast path for a new HTTP/1 connection (see `FastPathConnectionHandler`).
+    package func makeConnectionHandler() -> (any EdgeConnectionHandling)? {
+        router.fastPath.withLock { $0 }.map { FastPathConnectionHandler(fast: $0) }
     }
 
     package func handle(
@@ -237,7 +243,12 @@ package struct EdgeGateway: EdgeHandler {
             Self.limitChecks(rules: route.limits, scope: route.name, context: context, plan: plan)
             + Self.limitChecks(rules: quotas, scope: "default", context: context, plan: plan)
         guard !checks.isEmpty else { return [:] }
-        let decisions = await limiter.check(checks)
+        return try decideLimits(route: route, checks: checks, decisions: await limiter.check(checks))
+    }
+
+    /// The `RateLimit` headers for the limiter's decisions, or the 429 problem when one refused.
+    func decideLimits(route: Route, checks: [RateLimitCheck], decisions: [RateLimitDecision]) throws -> HTTPFields {
+        guard !checks.isEmpty else { return [:] }
         for (check, decision) in zip(checks, decisions) {
             metrics.rateLimit(route: route.name, policy: check.policy, allowed: decision.allowed)
         }
@@ -258,6 +269,8 @@ package struct EdgeGateway: EdgeHandler {
 /// Where the router's responder is kept once the router is built.
 final class RouterSlot: Sendable {
     let responder = Mutex<RouterResponder<AppRequestContext>?>(nil)
+    /// Made with the router (it needs the platform's metrics and access log).
+    let fastPath = Mutex<FastPath?>(nil)
 }
 
 extension HTTPField.Name {

@@ -9,6 +9,7 @@ import Synchronization
 /// - `gateway_rate_limit_decisions_total{route,policy,decision}`, `gateway_rate_limiter_degraded` (1 while the
 ///   shared Redis limits have fallen back to local counters)
 /// - `gateway_inspection_matches_total{rule,action}`, `gateway_blocked_total{reason}`
+/// - `gateway_fast_path_requests_total{route}`: the share of a route's requests taking the fast path
 /// Handles are cached per label combination, so a request costs dictionary lookups, not registry lookups.
 package final class GatewayMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
@@ -31,6 +32,15 @@ package final class GatewayMetrics: Sendable {
                 labels: [("route", route), ("upstream", upstream)]
             ).record(upstreamDuration)
         }
+    }
+
+    /// One request of `route` decided and answered on the fast path (the rest of the route's went the ordinary
+    /// way): shows whether a route's traffic gets the cheap path.
+    func fastPath(route: String) {
+        counter(
+            "gateway_fast_path_requests", help: "Requests answered on the gateway's event-loop fast path",
+            labels: [("route", route)]
+        ).increment()
     }
 
     func rateLimit(route: String, policy: String, allowed: Bool) {

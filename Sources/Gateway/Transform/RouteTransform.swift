@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import NIOHTTP1
 
 /// A route's compiled transformations: header edits both ways, a path rewrite or prefix strip, and JSON response
 /// fields to remove.
@@ -167,5 +168,18 @@ package struct HeaderTransform: Sendable {
             fields[values: to] = values
         }
         for (name, value) in add { fields[name] = value }
+    }
+
+    /// The same edits on HTTP/1 headers (the fast path's).
+    func apply(to headers: inout HTTPHeaders) {
+        for name in remove { headers.remove(name: name.rawName) }
+        for (from, to) in rename {
+            let values = headers[from.rawName]
+            guard !values.isEmpty else { continue }
+            headers.remove(name: from.rawName)
+            headers.remove(name: to.rawName)
+            for value in values { headers.add(name: to.rawName, value: value) }
+        }
+        for (name, value) in add { headers.replaceOrAdd(name: name.rawName, value: value) }
     }
 }

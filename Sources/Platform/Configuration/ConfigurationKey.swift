@@ -192,6 +192,17 @@ extension ConfigurationKey {
                 config.shutdownGraceSeconds = try parseInt(text, in: 1...3600)
             }, current: { String($0.shutdownGraceSeconds) }),
         ConfigurationKey(
+            name: "idle_timeout_seconds", summary: "Close keep-alive connections idle this long", isSecret: false,
+            apply: { text, config throws(ConfigurationProblem) in
+                config.idleTimeoutSeconds = try parseInt(text, in: 1...3600)
+            }, current: { String($0.idleTimeoutSeconds) }),
+        ConfigurationKey(
+            name: "gateway_fast_path",
+            summary: "Proxy requests decidable from memory on the event loop (false: all through the router)",
+            isSecret: false,
+            apply: { text, config throws(ConfigurationProblem) in config.gatewayFastPath = try parseBool(text) },
+            current: { String($0.gatewayFastPath) }),
+        ConfigurationKey(
             name: "auto_migrate", summary: "Apply pending migrations at start-up (else run `inopsio migrate`)",
             isSecret: false,
             apply: { text, config throws(ConfigurationProblem) in config.autoMigrate = try parseBool(text) },

@@ -22,6 +22,10 @@ package struct InopsioConfiguration: Sendable, Equatable {
     package var accessLog = true
     package var maxBodyBytes = 1_048_576
     package var shutdownGraceSeconds = 30
+    /// A keep-alive connection without a request in progress is closed after this long (slow clients included).
+    package var idleTimeoutSeconds = 60
+    /// Whether the gateway proxies the requests it can decide on the event loop itself (see the README).
+    package var gatewayFastPath = true
     package var autoMigrate = true
     package var sqliteReaders = 4
     package var postgresPoolSize = 20

@@ -79,9 +79,26 @@ package protocol EdgeHandler: Sendable {
 
     /// Called once the router is complete, with a responder that resolves routes again (for requests the edge
     /// rewrites to another path of this process: the router resolved the original path before any middleware).
-    func routerReady(_ responder: RouterResponder<AppRequestContext>)
+    func routerReady(_ responder: RouterResponder<AppRequestContext>, observers: EdgeObservers)
+
+    /// A handler for each new HTTP/1 connection that answers the requests it can decide on the event loop
+    /// itself (`nil`: every request goes through the router). Asked once the router is ready.
+    func makeConnectionHandler() -> (any EdgeConnectionHandling)?
 }
 
 extension EdgeHandler {
-    package func routerReady(_ responder: RouterResponder<AppRequestContext>) {}
+    package func routerReady(_ responder: RouterResponder<AppRequestContext>, observers: EdgeObservers) {}
+    package func makeConnectionHandler() -> (any EdgeConnectionHandling)? { nil }
+}
+
+/// What the platform middleware records for every request, for requests an edge answers without it: the RED
+/// metrics and the access log (`nil` when switched off).
+package struct EdgeObservers: Sendable {
+    package let metrics: HTTPMetrics
+    package let accessLog: LogSink?
+
+    package init(metrics: HTTPMetrics, accessLog: LogSink?) {
+        self.metrics = metrics
+        self.accessLog = accessLog
+    }
 }

@@ -96,7 +96,7 @@ package struct PlatformMiddleware: RouterMiddleware {
     }
 
     /// Echo a client's id only when it is short and plain (it ends up in logs).
-    static func acceptableRequestID(_ value: String?) -> String? {
+    package static func acceptableRequestID(_ value: String?) -> String? {
         guard let value, (1...128).contains(value.utf8.count) else { return nil }
         let plain = value.utf8.allSatisfy { byte in
             (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)

@@ -6,6 +6,14 @@ package enum PlatformRouter {
     package static func build(
         modules: [any Module], context: ModuleContext, metrics: HTTPMetrics, accessLog: LogSink?
     ) throws -> Router<AppRequestContext> {
+        try buildWithEdge(modules: modules, context: context, metrics: metrics, accessLog: accessLog).router
+    }
+
+    /// The router and the gateway's edge handler when a module provides one (the server asks it for a
+    /// per-connection handler).
+    package static func buildWithEdge(
+        modules: [any Module], context: ModuleContext, metrics: HTTPMetrics, accessLog: LogSink?
+    ) throws -> (router: Router<AppRequestContext>, edge: (any EdgeHandler)?) {
         let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
         // One verifier of credentials for the whole process: the context's (Identity's, built by the composition
         // root even where Identity's routes are not served), else a module's.
@@ -30,7 +38,7 @@ package enum PlatformRouter {
             module.registerPages(on: routes, context: context)
         }
         routes.finish()
-        edge?.routerReady(router.buildResponder())
-        return router
+        edge?.routerReady(router.buildResponder(), observers: EdgeObservers(metrics: metrics, accessLog: accessLog))
+        return (router, edge)
     }
 }

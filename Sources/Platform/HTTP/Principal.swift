@@ -57,6 +57,15 @@ package protocol RequestAuthenticator: Sendable {
     /// The credential of `request` verified, `nil` when it carries none, or a thrown 401 problem when it carries
     /// one that is invalid, expired, revoked or belongs to a suspended tenant.
     func authenticate(_ request: Request, context: AppRequestContext) async throws -> Authentication?
+
+    /// The verified credential of an `Authorization` header when it can be decided from memory alone (a token
+    /// already verified, its tenant's status and its roles' permissions cached); `nil` when it cannot, or when
+    /// the credential is not valid (the asynchronous path then decides, and answers).
+    func cachedAuthentication(authorization: String) -> Authentication?
+}
+
+extension RequestAuthenticator {
+    package func cachedAuthentication(authorization: String) -> Authentication? { nil }
 }
 
 extension Problem {
@@ -72,7 +81,11 @@ extension Request {
     /// The credential of an `Authorization: Bearer` header; `nil` without one or for other schemes (HTTP Basic
     /// client authentication at the OAuth endpoints is the route's to read).
     package var bearerToken: String? {
-        guard let header = headers[.authorization] else { return nil }
+        headers[.authorization].flatMap(Self.bearerToken(authorization:))
+    }
+
+    /// The token of an `Authorization: Bearer` header value.
+    package static func bearerToken(authorization header: String) -> String? {
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
         return parts[1].trimmingCharacters(in: .whitespaces)

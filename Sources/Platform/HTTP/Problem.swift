@@ -41,7 +41,7 @@ package struct Problem: Error, Sendable {
     }
 
     /// The JSON body, with the request's path as `instance` and its id as `request_id`.
-    func body(instance: String, requestID: String) -> ByteBuffer {
+    package func body(instance: String, requestID: String) -> ByteBuffer {
         let payload = ProblemBody(
             type: type, title: title, status: Int(status.code), detail: detail, instance: instance,
             requestID: requestID, errors: errors)

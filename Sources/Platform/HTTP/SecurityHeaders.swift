@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOHTTP1
 
 /// The security headers every response carries, and its Content-Security-Policy: pages get one allowing only
 /// this origin plus the per-request nonce (no `unsafe-inline`, no `unsafe-eval`); everything else gets
@@ -33,7 +34,21 @@ package enum SecurityHeaders {
         if tls && response.headers[.strictTransportSecurity] == nil { response.headers.append(strictTransportSecurity) }
     }
 
-    static func mayBePage(_ path: String) -> Bool {
+    /// The same for an HTTP/1 response the gateway's fast path proxies.
+    package static func apply(to headers: inout HTTPHeaders, isPage: Bool) {
+        if !headers.contains(name: "content-security-policy") {
+            if isPage, headers.first(name: "content-type")?.hasPrefix("text/html") == true {
+                headers.add(name: "Content-Security-Policy", value: pagePolicy(nonce: makeNonce()))
+            } else {
+                headers.add(name: nonPagePolicy.name.rawName, value: nonPagePolicy.value)
+            }
+        }
+        for field in common where !headers.contains(name: field.name.rawName) {
+            headers.add(name: field.name.rawName, value: field.value)
+        }
+    }
+
+    package static func mayBePage(_ path: String) -> Bool {
         !(path.hasPrefix("/api/") || path.hasPrefix("/assets/") || path == "/health" || path == "/ready"
             || path == "/metrics")
     }
@@ -48,8 +63,14 @@ package enum SecurityHeaders {
 
     /// 128 random bits, base64.
     static func makeNonce() -> String {
+        // Two 64-bit draws (one system call each), not sixteen byte-sized ones.
         var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(16)
+        for _ in 0..<2 {
+            let value = generator.next()
+            for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> shift)) }
+        }
         return Data(bytes).base64EncodedString()
     }
 }

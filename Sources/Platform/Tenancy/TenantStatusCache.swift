@@ -32,6 +32,14 @@ package final class TenantStatusCache: Sendable {
         return tenant
     }
 
+    /// The cached record while fresh, without reading the database: `.some(nil)` for a tenant known not to exist,
+    /// `nil` when nothing fresh is cached.
+    package func cachedTenant(_ id: TenantID) -> Tenant?? {
+        let now = clock.now()
+        guard let cached = cache.withLock({ $0[id] }), now.timeIntervalSince(cached.loadedAt) < ttl else { return nil }
+        return .some(cached.tenant)
+    }
+
     package func invalidate(_ id: TenantID) {
         cache.withLock { _ = $0.removeValue(forKey: id) }
     }

@@ -1,0 +1,166 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+
+/// Keep-alive HTTP/1.1 connections to upstream targets for the fast path, kept per event loop: a client
+/// connection's requests go out on connections of its own loop, so a proxied request never changes thread.
+final class UpstreamConnections: Sendable {
+    private let loops = Mutex<[ObjectIdentifier: LoopUpstreamConnections]>([:])
+
+    /// The connections of `loop` (made on first use).
+    func forLoop(_ loop: any EventLoop) -> LoopUpstreamConnections {
+        loops.withLock { loops in
+            if let existing = loops[ObjectIdentifier(loop)] { return existing }
+            let created = LoopUpstreamConnections(loop: loop)
+            loops[ObjectIdentifier(loop)] = created
+            return created
+        }
+    }
+
+    /// Closes every idle connection (at shutdown).
+    func closeAll() {
+        let all = loops.withLock { Array($0.values) }
+        for connections in all { connections.loop.execute { connections.closeIdle() } }
+    }
+}
+
+/// The idle connections of one event loop by target; used only on that loop.
+final class LoopUpstreamConnections: @unchecked Sendable {
+    let loop: any EventLoop
+    private var idle: [UpstreamTarget: [UpstreamConnection]] = [:]
+    /// Idle connections kept per target and loop; more are closed when they come back.
+    static let maxIdlePerTarget = 256
+    /// An idle connection is closed after this long (before the upstream's own idle timeout closes it under a
+    /// request being sent).
+    static let idleTimeout: TimeAmount = .seconds(20)
+
+    init(loop: any EventLoop) {
+        self.loop = loop
+    }
+
+    /// An idle connection to `target`, or a new one.
+    func lease(_ target: UpstreamTarget, connectTimeout: Duration) -> EventLoopFuture<UpstreamConnection> {
+        loop.preconditionInEventLoop()
+        while let connection = idle[target]?.popLast() {
+            connection.idleTimer?.cancel()
+            connection.idleTimer = nil
+            connection.handler.onIdleClose = nil
+            if connection.channel.isActive {
+                connection.reused = true
+                return loop.makeSucceededFuture(connection)
+            }
+        }
+        let loop = self.loop
+        return ClientBootstrap(group: loop)
+            .connectTimeout(.nanoseconds(Int64(connectTimeout.nanoseconds)))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    // The headers are the client's, already parsed, plus the gateway's own: no second validation.
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers(
+                        enableOutboundHeaderValidation: false)
+                    try channel.pipeline.syncOperations.addHandler(UpstreamConnectionHandler())
+                }
+            }
+            .connect(host: target.host, port: target.port)
+            .flatMapThrowing { channel in
+                let handler = try channel.pipeline.syncOperations.handler(type: UpstreamConnectionHandler.self)
+                return UpstreamConnection(channel: channel, handler: handler, target: target)
+            }
+    }
+
+    /// Takes a connection back after a complete exchange.
+    func giveBack(_ connection: UpstreamConnection) {
+        loop.preconditionInEventLoop()
+        connection.handler.exchange = nil
+        guard connection.channel.isActive else { return }
+        var list = idle[connection.target, default: []]
+        guard list.count < Self.maxIdlePerTarget else {
+            connection.channel.close(promise: nil)
+            return
+        }
+        connection.idleTimer = loop.scheduleTask(in: Self.idleTimeout) { [weak self] in
+            self?.remove(connection)
+            connection.channel.close(promise: nil)
+        }
+        list.append(connection)
+        idle[connection.target] = list
+        connection.handler.onIdleClose = { [weak self, weak connection] in
+            if let connection { self?.remove(connection) }
+        }
+    }
+
+    private func remove(_ connection: UpstreamConnection) {
+        connection.idleTimer?.cancel()
+        connection.idleTimer = nil
+        idle[connection.target]?.removeAll { $0 === connection }
+    }
+
+    func closeIdle() {
+        for connection in idle.values.joined() {
+            connection.idleTimer?.cancel()
+            connection.channel.close(promise: nil)
+        }
+        idle.removeAll()
+    }
+}
+
+/// One HTTP/1.1 connection to a target. Confined to its channel's event loop (hence unchecked).
+final class UpstreamConnection: @unchecked Sendable {
+    let channel: any Channel
+    let handler: UpstreamConnectionHandler
+    let target: UpstreamTarget
+    /// Taken from the idle list rather than freshly connected (it may have been closed by the upstream meanwhile).
+    var reused = false
+    var idleTimer: Scheduled<Void>?
+
+    init(channel: any Channel, handler: UpstreamConnectionHandler, target: UpstreamTarget) {
+        self.channel = channel
+        self.handler = handler
+        self.target = target
+    }
+}
+
+/// What an upstream connection reports to the exchange using it.
+protocol UpstreamConnectionDelegate: AnyObject {
+    func upstreamRead(_ part: HTTPClientResponsePart)
+    func upstreamReadComplete()
+    func upstreamWritabilityChanged(_ writable: Bool)
+    func upstreamClosed(_ error: (any Error)?)
+}
+
+/// The last handler of an upstream connection: passes response parts to the exchange that holds the connection.
+final class UpstreamConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+
+    weak var exchange: (any UpstreamConnectionDelegate)?
+    /// Set while the connection is idle in the pool: takes it out when the upstream closes it.
+    var onIdleClose: (() -> Void)?
+    private var error: (any Error)?
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        exchange?.upstreamRead(unwrapInboundIn(data))
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        exchange?.upstreamReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        exchange?.upstreamWritabilityChanged(context.channel.isWritable)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        self.error = error
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let exchange = self.exchange
+        self.exchange = nil
+        exchange?.upstreamClosed(error)
+        onIdleClose?()
+        onIdleClose = nil
+    }
+}

@@ -1,0 +1,230 @@
+import Foundation
+import Gateway
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Kernel
+import NIOCore
+import Platform
+import Synchronization
+import Testing
+
+/// The gateway's event-loop fast path: it must answer exactly as the ordinary (router) path does, take the
+/// requests it can, leave the others, and keep HTTP/1.1's rules (order of pipelined answers, idle connections).
+@Suite struct FastPathTests {
+    static func routes(_ port: Int, dead: Int? = nil) -> String {
+        let targets = (dead.map { ["\"http://127.0.0.1:\($0)\""] } ?? []) + ["\"http://127.0.0.1:\(port)\""]
+        return """
+            {"default_rate_limits": [],
+             "upstreams": {"echo": {"targets": [\(targets.joined(separator: ","))], "retries": 2, "retry_budget_percent": 100}},
+             "routes": [
+               {"name": "echo", "match": {"path_prefix": "/echo"}, "upstream": "echo",
+                "transform": {"strip_prefix": "/echo", "request_headers": {"add": {"X-Added": "yes"}},
+                              "response_headers": {"remove": ["X-Upstream"], "add": {"X-Served-By": "gateway"}}},
+                "rate_limits": [{"key": "ip", "limit": 1000, "period_seconds": 60}]},
+               {"name": "tight", "match": {"path_prefix": "/tight"}, "upstream": "echo", "inspection": "off",
+                "rate_limits": [{"key": "ip", "limit": 2, "period_seconds": 60}]},
+               {"name": "hello", "match": {"path_prefix": "/hello"}, "module": "local",
+                "transform": {"rewrite_path": "/api/v1/local/hello"}}
+             ]}
+            """
+    }
+
+    /// Headers that differ between any two answers (ids, times).
+    static let volatile: Set<String> = ["date", "x-request-id", "traceparent", "x-inopsio-gateway-latency"]
+
+    static func comparable(_ response: TestResponse) -> [String: String] {
+        var fields: [String: String] = [:]
+        for field in response.headers where !volatile.contains(field.name.canonicalName) {
+            fields[field.name.canonicalName, default: ""] += field.value + ";"
+        }
+        fields["status"] = "\(response.status.code)"
+        fields["body"] = String(buffer: response.body)
+        return fields
+    }
+
+    static func fastPathCount(_ client: any TestClientProtocol, route: String) async throws -> Int {
+        let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
+        let prefix = #"gateway_fast_path_requests_total{route="\#(route)"} "#
+        guard let line = metrics.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) else { return 0 }
+        return Int(Double(line.dropFirst(prefix.count)) ?? 0)
+    }
+
+    /// The same requests through a gateway with and without the fast path: identical answers, and only the first
+    /// took the fast path.
+    @Test func fastAndOrdinaryPathsAnswerAlike() async throws {
+        try await withUpstream(EdgeGatewayTests.echo) { port in
+            let answers = Mutex<[Bool: [[String: String]]]>([:])
+            for fastPath in [true, false] {
+                try await withGateway(routes: Self.routes(port), fastPath: fastPath) { client, _, _ in
+                    var collected: [[String: String]] = []
+                    let headers: HTTPFields = [
+                        HTTPField.Name("X-Forwarded-For")!: "6.6.6.6", HTTPField.Name("X-Hop")!: "dropped",
+                        .connection: "X-Hop", HTTPField.Name("X-Request-ID")!: "client-id-1",
+                    ]
+                    for uri in [
+                        "/echo/a/b?x=1", "/echo//a//b/", "/echo/a/%2e%2e/b",
+                        "/echo/x?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+                    ] {
+                        let response = try await client.execute(uri: uri, method: .get, headers: headers)
+                        var fields = Self.comparable(response)
+                        if response.status == .ok {
+                            // The trace id is new per request; the rest of what the upstream saw must match.
+                            var seen = try EdgeGatewayTests.json(response)
+                            #expect(seen["traceparent"]?.hasPrefix("00-") == true)
+                            seen["traceparent"] = nil
+                            fields["body"] = seen.sorted { $0.key < $1.key }.description
+                            #expect(response.headers[HTTPField.Name("X-Request-ID")!] == "client-id-1")
+                        }
+                        collected.append(fields)
+                    }
+                    let post = try await client.execute(
+                        uri: "/echo/upload", method: .post, headers: [.contentType: "application/octet-stream"],
+                        body: ByteBuffer(repeating: 7, count: 300_000))
+                    var fields = Self.comparable(post)
+                    var seen = try EdgeGatewayTests.json(post)
+                    seen["traceparent"] = nil
+                    fields["body"] = seen.sorted { $0.key < $1.key }.description
+                    collected.append(fields)
+                    answers.withLock { $0[fastPath] = collected }
+                    let count = try await Self.fastPathCount(client, route: "echo")
+                    if fastPath { #expect(count == 2) } else { #expect(count == 0) }
+                }
+            }
+            let fast = try requireValue(answers.withLock { $0[true] })
+            let ordinary = try requireValue(answers.withLock { $0[false] })
+            #expect(fast.count == ordinary.count)
+            for (one, other) in zip(fast, ordinary) { #expect(one == other) }
+            // What the upstream saw: its own forwarded-for, no hop-by-hop header, the added header, the normal path.
+            #expect(fast[0]["body"]?.contains(#"(key: "forwarded_for", value: "127.0.0.1")"#) == true)
+            #expect(fast[0]["body"]?.contains(#"(key: "added", value: "yes")"#) == true)
+            #expect(fast[1]["body"]?.contains(#"(key: "path", value: "/a/b")"#) == true)
+            #expect(fast[2]["status"] == "400")
+            #expect(fast[3]["status"] == "403")
+            #expect(fast[0]["x-served-by"] == "gateway;")
+            #expect(fast[0]["x-upstream"] == nil)
+            #expect(fast[4]["body"]?.contains(#"(key: "size", value: "300000")"#) == true)
+        }
+    }
+
+    /// Headers a `Connection` header names are hop-by-hop: dropped on either path.
+    @Test func headersNamedByConnectionAreDropped() async throws {
+        try await withUpstream(EdgeGatewayTests.echo) { port in
+            for fastPath in [true, false] {
+                try await withGateway(routes: Self.routes(port), fastPath: fastPath) { client, _, _ in
+                    let connection = try RawConnection(port: try requireValue(client.port))
+                    try connection.send(
+                        "GET /echo/a HTTP/1.1\r\nHost: localhost\r\nConnection: X-Hop\r\nX-Hop: dropped\r\n\r\n")
+                    let responses = await connection.readResponses(1)
+                    #expect(responses.first?.contains(#""connection_token":"""#) == true)
+                    #expect(try await Self.fastPathCount(client, route: "echo") == (fastPath ? 1 : 0))
+                }
+            }
+        }
+    }
+
+    /// A used-up local limit is answered on the fast path exactly as on the ordinary one.
+    @Test func localLimitRefusalsMatchTheOrdinaryPath() async throws {
+        try await withUpstream(EdgeGatewayTests.echo) { port in
+            let refusals = Mutex<[Bool: [String: String]]>([:])
+            for fastPath in [true, false] {
+                try await withGateway(routes: Self.routes(port), fastPath: fastPath) { client, _, _ in
+                    for _ in 0..<2 { #expect(try await client.execute(uri: "/tight", method: .get).status == .ok) }
+                    let refused = try await client.execute(uri: "/tight", method: .get)
+                    #expect(refused.status == .tooManyRequests)
+                    #expect(refused.headers[.retryAfter] != nil)
+                    #expect(refused.headers[.contentType] == "application/problem+json")
+                    var fields = Self.comparable(refused)
+                    let problem = try JSONDecoder().decode([String: JSONValue].self, from: Data(buffer: refused.body))
+                    #expect(problem["request_id"] != nil)
+                    fields["body"] = "\(problem["detail"].map { "\($0)" } ?? "")"
+                    fields["retry-after"] = nil
+                    fields["ratelimit"] = nil
+                    refusals.withLock { $0[fastPath] = fields }
+                    let count = try await Self.fastPathCount(client, route: "tight")
+                    #expect(count == (fastPath ? 3 : 0))
+                }
+            }
+            #expect(refusals.withLock { $0[true] == $0[false] && $0[true] != nil })
+        }
+    }
+
+    /// Pipelined requests, some proxied on the fast path and some answered by the router: the answers come back
+    /// in the order of the requests.
+    @Test func pipelinedAnswersKeepTheOrderOfRequests() async throws {
+        try await withUpstream(EdgeGatewayTests.echo) { port in
+            try await withGateway(routes: Self.routes(port)) { client, _, _ in
+                let connection = try RawConnection(port: try requireValue(client.port))
+                let requests = ["/tight/one", "/hello", "/tight/two", "/hello"].map {
+                    "GET \($0) HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                }
+                try connection.send(requests.joined())
+                let responses = await connection.readResponses(4)
+                #expect(responses.count == 4)
+                guard responses.count == 4 else { return }
+                #expect(responses[0].contains(#""path":"\/tight\/one""#))
+                #expect(responses[1].hasSuffix("hello anonymous"))
+                #expect(responses[2].contains(#""path":"\/tight\/two""#))
+                #expect(responses[3].hasSuffix("hello anonymous"))
+            }
+        }
+    }
+
+    /// A dead target: an idempotent request is retried on the live one; a POST is not, and gets a 502 problem.
+    @Test func failedTargetsAreRetriedOrAnsweredWithAProblem() async throws {
+        let dead = try closedPort()
+        try await withUpstream(EdgeGatewayTests.echo) { port in
+            try await withGateway(routes: Self.routes(port, dead: dead)) { client, gateway, _ in
+                for _ in 0..<4 { #expect(try await client.execute(uri: "/echo/x", method: .get).status == .ok) }
+                #expect(try await Self.fastPathCount(client, route: "echo") == 4)
+                let status = try requireValue(gateway.runtimeForTesting).routes.snapshot.pools["echo"]?.status(
+                    now: .now)
+                // The dead target was tried (and failed), the live one answered every request.
+                #expect(status?.targets.allSatisfy { $0.inFlight == 0 } == true)
+            }
+        }
+        let allDead = try closedPort()
+        try await withGateway(routes: Self.routes(allDead)) { client, _, _ in
+            let response = try await client.execute(
+                uri: "/tight/x", method: .post, headers: [.contentType: "text/plain"], body: ByteBuffer(string: "hi"))
+            #expect(response.status == .badGateway)
+            #expect(response.headers[.contentType] == "application/problem+json")
+            #expect(String(buffer: response.body).contains("could not be reached"))
+        }
+    }
+
+    /// A connection without requests is closed after the idle timeout; one with a request in progress is not.
+    @Test func idleConnectionsAreClosed() async throws {
+        try await withUpstream(EdgeGatewayTests.echo) { port in
+            try await withGateway(routes: Self.routes(port), idleTimeout: .seconds(1)) { client, _, _ in
+                let port = try requireValue(client.port)
+                let idle = try RawConnection(port: port)
+                #expect(await idle.readToEnd().closed)
+                let used = try RawConnection(port: port)
+                try used.send("GET /tight/a HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                let (text, closed) = await used.readToEnd()
+                #expect(text.hasPrefix("HTTP/1.1 200"))
+                #expect(closed)
+                // The upstream is slow (a stream of five events 200 ms apart), longer than no request: still served.
+                let slow = try RawConnection(port: port)
+                try slow.send("GET /echo/slow/stream HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                let streamed = await slow.readToEnd().text
+                #expect(streamed.contains("data: 4"))
+            }
+        }
+    }
+
+    /// Header limits: an oversized field is refused before any route sees it.
+    @Test func oversizedHeadersAreRefused() async throws {
+        try await withUpstream(EdgeGatewayTests.echo) { port in
+            try await withGateway(routes: Self.routes(port)) { client, _, _ in
+                let connection = try RawConnection(port: try requireValue(client.port))
+                let big = String(repeating: "a", count: 20_000)
+                try connection.send("GET /tight/a HTTP/1.1\r\nHost: localhost\r\nX-Big: \(big)\r\n\r\n")
+                let (text, _) = await connection.readToEnd()
+                #expect(text.hasPrefix("HTTP/1.1 400"))
+                #expect(try await Self.fastPathCount(client, route: "tight") == 0)
+            }
+        }
+    }
+}
