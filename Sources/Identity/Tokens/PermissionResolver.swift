@@ -37,6 +37,23 @@ package final class PermissionResolver: Sendable {
         return result
     }
 
+    /// `permissions(tenant:roles:)` without a database read: `nil` when a custom role's table is not cached.
+    package func cachedPermissions(tenant: TenantID, roles: [String]) -> Set<Permission>? {
+        if roles.count == 1, let only = builtIn[roles[0]] { return only }
+        var result = Set<Permission>()
+        var custom: [String] = []
+        for role in roles {
+            if let permissions = builtIn[role] { result.formUnion(permissions) } else { custom.append(role) }
+        }
+        guard !custom.isEmpty else { return result }
+        let now = clock.now()
+        guard let cached = cache.withLock({ $0[tenant] }), now.timeIntervalSince(cached.loadedAt) < ttl else {
+            return nil
+        }
+        for role in custom { result.formUnion(cached.roles[role] ?? []) }
+        return result
+    }
+
     /// Every role name the tenant has (built-in and custom).
     func roleNames(tenant: TenantID) async throws -> Set<String> {
         Set(builtIn.keys).union(try await customRoles(tenant: tenant).keys)
