@@ -39,9 +39,6 @@ package struct GatewayModule: Module {
     /// The runtime once the router has been built (for tests and the composition root).
     package var runtimeForTesting: GatewayRuntime? { built.value.withLock { $0 } }
 
-    /// The WebSocket pass-through, once the router has been built.
-    package var webSocketRelay: WebSocketRelay? { built.value.withLock { $0 }.map { WebSocketRelay(edge: $0.edge) } }
-
     /// The gateway's runtime for `context`, built once: the router asks for the edge handler first, then the
     /// routes and the background services share it.
     func runtime(_ context: ModuleContext, authenticator: (any RequestAuthenticator)?) throws -> GatewayRuntime {

@@ -72,7 +72,7 @@ package final class GatewayRuntime: Sendable {
             limiter: limiter, proxy: UpstreamProxy(clients: clients),
             tenants: TenantStatusCache(database: context.database, clock: context.clock),
             blocks: blocks, metrics: metrics, defaultMaxBodyBytes: configuration.maxBodyBytes,
-            tls: configuration.tlsCertificate != nil,
+            tls: configuration.tlsCertificate != nil, fastPathEnabled: configuration.gatewayFastPath,
             logger: logger)
         // Services stop in reverse order: the clients' owner first in the list, so it stops after the health
         // checker that uses them.

@@ -3,7 +3,6 @@ import Gateway
 import Hummingbird
 import HummingbirdCore
 import HummingbirdHTTP2
-import HummingbirdWebSocket
 import Identity
 import Logging
 import Platform
@@ -73,7 +72,7 @@ func buildApplication(
     } else {
         var configured = EdgeHTTP1Channel.Limits()
         configured.idleTimeout = .seconds(configuration.idleTimeoutSeconds)
-        server = .edgeHTTP1(limits: configured, edge: configuration.gatewayFastPath ? edge : nil)
+        server = .edgeHTTP1(limits: configured, edge: edge)
     }
     return Application(
         router: router,

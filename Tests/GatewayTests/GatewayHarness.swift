@@ -82,7 +82,7 @@ func closedPort() throws -> Int {
 /// The gateway in front of `LocalModule`, with `routes` as its route file; `body` gets a live client.
 func withGateway(
     routes: String, upstreams: [String: [String]] = [:], operatorTenant: String? = nil, accessLog: LogSink? = nil,
-    fastPath: Bool = true, webSocket: Bool = false, idleTimeout: Duration = .seconds(60),
+    fastPath: Bool = true, idleTimeout: Duration = .seconds(60),
     _ body: @Sendable (any TestClientProtocol, GatewayModule, any Database) async throws -> Void
 ) async throws {
     let gatewayMigrations = GatewayModule().migrations
@@ -93,6 +93,7 @@ func withGateway(
         configuration.gatewayRoutes = file.path
         configuration.upstreams = upstreams
         configuration.operatorTenant = operatorTenant
+        configuration.gatewayFastPath = fastPath
         let gateway = GatewayModule(catalog: [("local", ["/api/v1/local/"]), ("remote", ["/api/v1/remote/"])])
         let modules: [any Module] = [gateway, LocalModule()]
         var context = ModuleContext(
@@ -107,15 +108,7 @@ func withGateway(
         // As the composition root does: plain HTTP/1 with the platform's limits and the gateway's fast path.
         var limits = EdgeHTTP1Channel.Limits()
         limits.idleTimeout = idleTimeout
-        let server: HTTPServerBuilder
-        if webSocket {
-            let relay = try requireValue(gateway.webSocketRelay)
-            server = .http1WebSocketUpgrade { head, channel, logger in
-                await relay.shouldUpgrade(head, channel: channel, logger: logger)
-            }
-        } else {
-            server = .edgeHTTP1(limits: limits, edge: fastPath ? edge : nil)
-        }
+        let server = HTTPServerBuilder.edgeHTTP1(limits: limits, edge: edge)
         let app = Application(
             router: router, server: server, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         do {

@@ -15,10 +15,10 @@ import Testing
     static func withEchoServer(_ body: @Sendable (Int) async throws -> Void) async throws {
         let app = Application(
             router: Router(),
-            server: .http1WebSocketUpgrade { head, _, _ in
+            server: .http1WebSocketUpgrade(configuration: .init(maxFrameSize: 4 << 20)) { head, _, _ in
                 let token = head.headerFields[.authorization] ?? "none"
                 return .upgrade([:]) { inbound, outbound, _ in
-                    for try await message in inbound.messages(maxSize: 1 << 20) {
+                    for try await message in inbound.messages(maxSize: 4 << 20) {
                         if case .text(let text) = message {
                             try await outbound.write(.text("echo: \(text) (\(token))"))
                         }
@@ -34,14 +34,18 @@ import Testing
     }
 
     /// Opens a WebSocket through the gateway, sends `text` and returns the first answer (nil if none came).
-    static func exchange(port: Int, headers: HTTPFields, text: String) async throws -> String? {
+    static func exchange(port: Int, headers: HTTPFields, text: String, after pause: Duration = .zero) async throws
+        -> String?
+    {
         let received = Mutex<String?>(nil)
         try await WebSocketClient.connect(
-            url: "ws://127.0.0.1:\(port)/ws/chat", configuration: .init(additionalHeaders: headers),
+            url: "ws://127.0.0.1:\(port)/ws/chat",
+            configuration: .init(maxFrameSize: 4 << 20, additionalHeaders: headers),
             logger: Logger(label: "test")
         ) { inbound, outbound, _ in
+            if pause > .zero { try await Task.sleep(for: pause) }
             try await outbound.write(.text(text))
-            for try await message in inbound.messages(maxSize: 1 << 20) {
+            for try await message in inbound.messages(maxSize: 4 << 20) {
                 if case .text(let answer) = message { received.withLock { $0 = answer } }
                 break
             }
@@ -52,7 +56,7 @@ import Testing
 
     @Test func anAuthenticatedUpgradeIsRelayedToTheUpstreamWithTheToken() async throws {
         try await Self.withEchoServer { upstream in
-            try await withGateway(routes: Self.routes(upstream), webSocket: true) { client, _, _ in
+            try await withGateway(routes: Self.routes(upstream)) { client, _, _ in
                 let port = try requireValue(client.port)
                 let answer = try await Self.exchange(
                     port: port, headers: [.authorization: "Bearer test:ann:"], text: "hello")
@@ -63,7 +67,7 @@ import Testing
 
     @Test func anUpgradeFromAnotherSiteIsRefusedAndOneFromTheGatewaysOwnOriginRelayed() async throws {
         try await Self.withEchoServer { upstream in
-            try await withGateway(routes: Self.routes(upstream), webSocket: true) { client, _, _ in
+            try await withGateway(routes: Self.routes(upstream)) { client, _, _ in
                 let port = try requireValue(client.port)
                 await #expect(throws: (any Error).self) {
                     _ = try await Self.exchange(
@@ -80,7 +84,7 @@ import Testing
 
     @Test func anUpgradeWithoutCredentialsIsRefused() async throws {
         try await Self.withEchoServer { upstream in
-            try await withGateway(routes: Self.routes(upstream), webSocket: true) { client, _, _ in
+            try await withGateway(routes: Self.routes(upstream)) { client, _, _ in
                 let port = try requireValue(client.port)
                 // The refused upgrade is answered by the HTTP path instead; the client's upgrade fails.
                 await #expect(throws: (any Error).self) {
@@ -89,6 +93,42 @@ import Testing
                 await #expect(throws: (any Error).self) {
                     _ = try await Self.exchange(port: port, headers: [.authorization: "Bearer forged"], text: "hello")
                 }
+            }
+        }
+    }
+
+    /// The relay passes bytes, not messages: a message of several frames (and more than a megabyte) arrives whole,
+    /// and a connection quiet for longer than the idle timeout stays open once upgraded.
+    @Test func largeMessagesAndQuietConnectionsAreRelayed() async throws {
+        try await Self.withEchoServer { upstream in
+            try await withGateway(routes: Self.routes(upstream), idleTimeout: .seconds(1)) { client, _, _ in
+                let port = try requireValue(client.port)
+                let big = String(repeating: "x", count: 1_500_000)
+                let answer = try await Self.exchange(
+                    port: port, headers: [.authorization: "Bearer test:ann:"], text: big)
+                // Compared by size and ends (a failure would print the whole text otherwise).
+                #expect(answer?.utf8.count == big.utf8.count + 25)
+                #expect(answer?.hasPrefix("echo: xxx") == true && answer?.hasSuffix("x (Bearer test:ann:)") == true)
+                let late = try await Self.exchange(
+                    port: port, headers: [.authorization: "Bearer test:ann:"], text: "late", after: .seconds(2))
+                #expect(late == "echo: late (Bearer test:ann:)")
+            }
+        }
+    }
+
+    /// An upstream that does not switch protocols: its answer reaches the client, and the connection closes.
+    @Test func anUpgradeTheUpstreamDeclinesGetsItsAnswer() async throws {
+        try await withUpstream(EdgeGatewayTests.echo) { upstream in
+            try await withGateway(routes: Self.routes(upstream)) { client, _, _ in
+                let connection = try RawConnection(port: try requireValue(client.port))
+                try connection.send(
+                    "GET /ws/chat HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                        + "Authorization: Bearer test:ann:\r\n\r\n")
+                let (text, closed) = await connection.readToEnd()
+                #expect(text.hasPrefix("HTTP/1.1 200"))
+                #expect(text.contains(#""path":"\/ws\/chat""#))
+                #expect(closed)
             }
         }
     }

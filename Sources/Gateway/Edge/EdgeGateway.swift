@@ -23,6 +23,8 @@ package struct EdgeGateway: EdgeHandler {
     let metrics: GatewayMetrics
     let defaultMaxBodyBytes: Int
     let tls: Bool
+    /// `gateway_fast_path`: whether requests are proxied on the event loop when they can be (upgrades always are).
+    let fastPathEnabled: Bool
     let logger: Logger
     /// The router's responder, for requests rewritten to another path of this process.
     let router = RouterSlot()

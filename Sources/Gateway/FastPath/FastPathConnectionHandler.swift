@@ -50,6 +50,10 @@ final class FastPathConnectionHandler: EdgeConnectionHandling {
         /// Passed on to the router; done when both the request's end arrived and the response's end was written.
         case ordinary(requestEnded: Bool, responseEnded: Bool)
         case fast(FastExchange)
+        /// An upgrade request being checked (its parts kept until decided) or sent to the upstream.
+        case upgrading([HTTPServerRequestPart], UpgradeExchange?)
+        /// Relaying bytes both ways; nothing HTTP is left on this connection.
+        case upgraded
     }
 
     private var state: State = .idle
@@ -85,10 +89,12 @@ final class FastPathConnectionHandler: EdgeConnectionHandling {
     func channelInactive(context: ChannelHandlerContext) {
         idleTask?.cancel()
         idleTask = nil
-        if case .fast(let exchange) = state {
-            state = .idle
-            exchange.clientClosed()
+        switch state {
+        case .fast(let exchange): exchange.clientClosed()
+        case .upgrading(_, let exchange): exchange?.clientClosed()
+        default: break
         }
+        state = .idle
         queued.removeAll()
         context.fireChannelInactive()
     }
@@ -119,6 +125,15 @@ final class FastPathConnectionHandler: EdgeConnectionHandling {
                 context.fireChannelRead(wrapInboundOut(part))
                 return
             }
+            if FastPathHeaders.isUpgrade(head.headers) {
+                startUpgrade(head, context: context)
+                return
+            }
+            guard fast.edge.fastPathEnabled else {
+                state = .ordinary(requestEnded: false, responseEnded: false)
+                context.fireChannelRead(wrapInboundOut(part))
+                return
+            }
             switch fast.edge.fastPathDecision(head, clientIP: clientIP, localLimiter: fast.localLimiter) {
             case .ordinary:
                 state = .ordinary(requestEnded: false, responseEnded: false)
@@ -144,6 +159,114 @@ final class FastPathConnectionHandler: EdgeConnectionHandling {
             case .end: exchange.requestEnd()
             case .head: preconditionFailure("a request head while another request is in progress")
             }
+        case .upgrading(var parts, let exchange):
+            // An upgrade request has no body worth relaying; its end is kept in case it goes the ordinary way.
+            parts.append(part)
+            state = .upgrading(parts, exchange)
+        case .upgraded:
+            break
+        }
+    }
+
+    // MARK: Upgrades
+
+    /// Checks an upgrade request with the ordinary path's checks (they may read the database: off the loop),
+    /// then relays it, refuses it, or passes it to the router.
+    private func startUpgrade(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        state = .upgrading([.head(head)], nil)
+        let edge = fast.edge
+        let clientIP = self.clientIP
+        let channel = context.channel
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((self, context), eventLoop: loop)
+        Task {
+            let decision = await edge.upgradeDecision(head, clientIP: clientIP, channel: channel)
+            loop.execute {
+                let (handler, context) = bound.value
+                handler.upgradeDecided(decision, head: head, context: context)
+            }
+        }
+    }
+
+    private func upgradeDecided(_ decision: UpgradeDecision, head: HTTPRequestHead, context: ChannelHandlerContext) {
+        guard case .upgrading(let parts, _) = state else { return }
+        switch decision {
+        case .ordinary:
+            let ended = parts.contains { if case .end = $0 { return true } else { return false } }
+            state = .ordinary(requestEnded: ended, responseEnded: false)
+            for part in parts { context.fireChannelRead(wrapInboundOut(part)) }
+            context.fireChannelReadComplete()
+        case .refuse(let problem):
+            answerUpgrade(problem, head: head, parts: parts, context: context)
+        case .relay(let plan):
+            let exchange = UpgradeExchange(plan: plan, handler: self, context: context)
+            state = .upgrading(parts, exchange)
+            exchange.start()
+        }
+    }
+
+    /// Answers an upgrade request with `problem` (as the ordinary path would) and closes the connection after.
+    private func answerUpgrade(
+        _ problem: Problem, head: HTTPRequestHead, parts: [HTTPServerRequestPart], context: ChannelHandlerContext
+    ) {
+        let requestID = RequestIDs.next()
+        let identity = FastPathPlan.Identity(
+            route: "upgrade", method: HTTPRequest.Method(head.method.rawValue) ?? .get,
+            path: String(EdgeGateway.splitQuery(head.uri).0), requestID: requestID,
+            trace: TraceContext.makeNew(requestID: requestID), clientIP: clientIP, tenant: nil, subject: nil,
+            userAgent: head.headers.first(name: "user-agent"), closeAfter: true)
+        let exchange = FastExchange(plan: nil, identity: identity, handler: self, context: context)
+        state = .fast(exchange)
+        exchange.answer(problem)
+        if parts.contains(where: { if case .end = $0 { return true } else { return false } }) { exchange.requestEnd() }
+    }
+
+    func upgradeFailed(_ problem: Problem, context: ChannelHandlerContext) {
+        guard case .upgrading(let parts, _) = state, case .head(let head)? = parts.first else { return }
+        answerUpgrade(problem, head: head, parts: parts, context: context)
+    }
+
+    /// The upstream declined the upgrade: its answer goes to the client, and the connection closes after it.
+    func upgradeAnswered(_ upstream: HTTPResponseHead, context: ChannelHandlerContext) {
+        var headers = HTTPHeaders()
+        let named = FastPathHeaders.hopByHopNames(upstream.headers)
+        for (name, value) in upstream.headers where !FastPathHeaders.contains(named, name) {
+            headers.add(name: name, value: value)
+        }
+        SecurityHeaders.apply(to: &headers, isPage: false)
+        headers.replaceOrAdd(name: "Connection", value: "close")
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: upstream.status, headers: headers))),
+            promise: nil)
+    }
+
+    func upgradeRefusedByUpstream(context: ChannelHandlerContext) {
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        state = .idle
+        context.close(promise: nil)
+    }
+
+    /// `101 Switching Protocols`: from here on both connections relay bytes.
+    func upgraded(upstream: any Channel, head: HTTPResponseHead, context: ChannelHandlerContext) {
+        state = .upgraded
+        idleTask?.cancel()
+        idleTask = nil
+        let (clientSide, upstreamSide) = GlueHandler.pair()
+        do {
+            try context.pipeline.syncOperations.addHandler(clientSide, position: .first)
+            var answer = ByteBuffer(string: "HTTP/1.1 101 Switching Protocols\r\n")
+            for (name, value) in head.headers { answer.writeString("\(name): \(value)\r\n") }
+            answer.writeString("\r\n")
+            clientSide.writeDirect(answer)
+            let operations = upstream.pipeline.syncOperations
+            try operations.addHandler(upstreamSide)
+            operations.removeHandler(name: "response", promise: nil)
+            operations.removeHandler(name: "encoder", promise: nil)
+            // Bytes the upstream sent right after its answer are passed on to the relay as the decoder goes.
+            operations.removeHandler(name: "decoder", promise: nil)
+        } catch {
+            upstream.close(promise: nil)
+            context.close(promise: nil)
         }
     }
 

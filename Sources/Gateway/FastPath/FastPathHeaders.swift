@@ -53,6 +53,11 @@ enum FastPathHeaders {
         }
     }
 
+    /// An upgrade request: an `Upgrade` header and `Connection` naming it.
+    static func isUpgrade(_ headers: HTTPHeaders) -> Bool {
+        headers.contains(name: "upgrade") && headers["connection"].contains { containsIgnoringCase($0, "upgrade") }
+    }
+
     /// Starts with `x-forwarded-` in any case.
     static func isForwarded(_ name: String) -> Bool {
         let prefix = "x-forwarded-".utf8
