@@ -7,6 +7,7 @@ import Kernel
 import NIOCore
 import Platform
 import Synchronization
+import TestSupport
 import Testing
 
 /// The gateway's event-loop fast path: it must answer exactly as the ordinary (router) path does, take the
@@ -177,6 +178,31 @@ import Testing
                 }
             }
             #expect(refusals.withLock { $0[true] == $0[false] && $0[true] != nil })
+        }
+    }
+
+    /// Limits shared through Redis: the fast path asks the shared limiter (asynchronously) before going upstream,
+    /// and refuses as the ordinary path does.
+    @Test(.enabled(if: TestEnvironment.redisURL != nil || TestEnvironment.isCI, "needs INOPSIO_TEST_REDIS_URL"))
+    func sharedLimitsAreCountedOnTheFastPath() async throws {
+        let redis = try #require(TestEnvironment.redisURL)
+        // A route name of its own, so that counters left in Redis by other runs do not count.
+        let name = "shared\(UInt32.random(in: 0...UInt32.max))"
+        try await withUpstream(EdgeGatewayTests.echo) { port in
+            let routes = Self.routes(port).replacingOccurrences(of: "\"tight\"", with: "\"\(name)\"")
+            try await withGateway(routes: routes, redisURL: "\(redis)?timeout_ms=5000") { client, _, _ in
+                for _ in 0..<2 {
+                    let response = try await client.execute(uri: "/tight", method: .get)
+                    #expect(response.status == .ok)
+                    #expect(response.headers[HTTPField.Name("RateLimit-Policy")!] == #""ip";q=2;w=60"#)
+                }
+                let refused = try await client.execute(uri: "/tight", method: .get)
+                #expect(refused.status == .tooManyRequests)
+                #expect(refused.headers[.retryAfter] != nil)
+                #expect(try await Self.fastPathCount(client, route: name) == 3)
+                let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
+                #expect(metrics.contains(#"gateway_requests_total{route="\#(name)",upstream="local",status="429"} 1"#))
+            }
         }
     }
 

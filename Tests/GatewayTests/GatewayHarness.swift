@@ -82,7 +82,7 @@ func closedPort() throws -> Int {
 /// The gateway in front of `LocalModule`, with `routes` as its route file; `body` gets a live client.
 func withGateway(
     routes: String, upstreams: [String: [String]] = [:], operatorTenant: String? = nil, accessLog: LogSink? = nil,
-    fastPath: Bool = true, idleTimeout: Duration = .seconds(60),
+    fastPath: Bool = true, idleTimeout: Duration = .seconds(60), redisURL: String? = nil,
     _ body: @Sendable (any TestClientProtocol, GatewayModule, any Database) async throws -> Void
 ) async throws {
     let gatewayMigrations = GatewayModule().migrations
@@ -94,6 +94,7 @@ func withGateway(
         configuration.upstreams = upstreams
         configuration.operatorTenant = operatorTenant
         configuration.gatewayFastPath = fastPath
+        configuration.redisURL = redisURL
         let gateway = GatewayModule(catalog: [("local", ["/api/v1/local/"]), ("remote", ["/api/v1/remote/"])])
         let modules: [any Module] = [gateway, LocalModule()]
         var context = ModuleContext(

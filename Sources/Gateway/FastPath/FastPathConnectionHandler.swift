@@ -402,6 +402,8 @@ final class FastExchange: UpstreamConnectionDelegate, @unchecked Sendable {
     private var finished = false
     private var closeAfterResponse = false
     private var target: String?
+    /// Past the limits, on the way upstream (refusals before count as the ordinary path's: upstream `local`).
+    private var passedLimits = false
     private let started: ContinuousClock.Instant
 
     init(
@@ -425,11 +427,36 @@ final class FastExchange: UpstreamConnectionDelegate, @unchecked Sendable {
     // MARK: Request side
 
     func start() {
+        guard let plan, !plan.pendingLimits.isEmpty else {
+            tryTarget()
+            return
+        }
+        // The shared limiter answers asynchronously (a Redis round trip); the exchange resumes on its loop.
+        let edge = handler.fast.edge
+        let checks = plan.pendingLimits
+        let loop = context.eventLoop
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        Task {
+            let decisions = await edge.limiter.check(checks)
+            loop.execute { bound.value.limitsDecided(decisions) }
+        }
+    }
+
+    private func limitsDecided(_ decisions: [RateLimitDecision]) {
+        guard let plan, !finished else { return }
+        do {
+            plan.limitHeaders = try handler.fast.edge.decideLimits(
+                route: plan.route, checks: plan.pendingLimits, decisions: decisions)
+        } catch {
+            answer(error as? Problem ?? Problem(status: .internalServerError))
+            return
+        }
         tryTarget()
     }
 
     private func tryTarget() {
         guard let plan, let connections = handler.connections else { return }
+        passedLimits = true
         let settings = plan.pool.settings
         guard let lease = plan.pool.acquire(now: .now, avoiding: tried, isRetry: attempt > 0) else {
             fail(
@@ -747,12 +774,12 @@ final class FastExchange: UpstreamConnectionDelegate, @unchecked Sendable {
         let fast = handler.fast
         fast.observers.metrics.record(
             route: "gateway:" + identity.route, method: identity.method, status: status, duration: duration)
+        let upstream = passedLimits ? plan?.upstream : nil
         fast.edge.metrics.request(
-            route: identity.route, upstream: plan?.upstream ?? "local", status: status,
-            upstreamDuration: upstreamDuration)
+            route: identity.route, upstream: upstream ?? "local", status: status, upstreamDuration: upstreamDuration)
         fast.edge.metrics.fastPath(route: identity.route)
         if let sink = fast.observers.accessLog {
-            var gateway = GatewayRecord(route: identity.route, upstream: plan?.upstream)
+            var gateway = GatewayRecord(route: identity.route, upstream: upstream)
             gateway.upstreamTarget = target
             gateway.upstreamDuration = upstreamDuration
             AccessLog.write(

@@ -61,7 +61,10 @@ final class FastPathPlan {
     let hasBody: Bool
     /// Idempotent and without a body: may be tried again on another target.
     let retriable: Bool
-    let limitHeaders: HTTPFields
+    var limitHeaders: HTTPFields
+    /// Limits counted by a shared (Redis) limiter: asked before the request goes upstream, the request's parts
+    /// waiting meanwhile.
+    var pendingLimits: [RateLimitCheck] = []
     let started: ContinuousClock.Instant
 
     init(
@@ -163,9 +166,9 @@ extension EdgeGateway {
                 ?? false)
 
         var limitHeaders = HTTPFields()
+        var pendingLimits: [RateLimitCheck] = []
         let quotas = route.defaultLimits && path.hasPrefix("/api/") ? snapshot.table.defaultLimits : []
         if !route.limits.isEmpty || !quotas.isEmpty {
-            guard let localLimiter else { return .ordinary }
             var plan: String?
             if let tenant = authentication?.tenant {
                 guard let cached = tenants.cachedTenant(tenant) else { return .ordinary }
@@ -178,13 +181,17 @@ extension EdgeGateway {
                 + Self.limitChecks(
                     rules: quotas, scope: "default", principal: principal, tenant: authentication?.tenant,
                     address: clientIP, plan: plan)
-            do {
-                limitHeaders = try decideLimits(
-                    route: route, checks: checks, decisions: localLimiter.checkNow(checks))
-            } catch let problem as Problem {
-                return .answer(problem, identity)
-            } catch {
-                return .ordinary
+            if let localLimiter {
+                do {
+                    limitHeaders = try decideLimits(
+                        route: route, checks: checks, decisions: localLimiter.checkNow(checks))
+                } catch let problem as Problem {
+                    return .answer(problem, identity)
+                } catch {
+                    return .ordinary
+                }
+            } else {
+                pendingLimits = checks
             }
         }
 
@@ -202,6 +209,7 @@ extension EdgeGateway {
             upstreamURI: query.map { upstreamPath + $0 } ?? upstreamPath, headers: forwarded, hasBody: hasBody,
             retriable: !hasBody && UpstreamProxy.idempotent.contains(method), limitHeaders: limitHeaders,
             started: started)
+        plan.pendingLimits = pendingLimits
         return .proxy(plan)
     }
 }
