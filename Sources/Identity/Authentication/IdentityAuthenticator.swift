@@ -37,21 +37,24 @@ struct IdentityAuthenticator: RequestAuthenticator {
     }
 
     private func authenticateAccessToken(_ token: String) async throws -> Authentication {
-        let claims: AccessTokenClaims
+        let known: VerifiedToken
         let now = clock.now()
-        if let known = verified.claims(for: token, now: now) {
-            claims = known
+        if let cached = verified.claims(for: token, now: now) {
+            known = cached
         } else {
+            let claims: AccessTokenClaims
             do { claims = try await tokens.verify(accessToken: token, issuer: issuer.configured) } catch {
                 throw Problem.invalidToken()
             }
             verified.store(claims, for: token, now: now)
+            known = VerifiedToken(claims)
         }
+        let claims = known.claims
         guard let tenant = TenantID(claims.tenantID), try await tenants.activeTenant(tenant) != nil else {
             throw Problem.invalidToken(detail: "the tenant of this token is suspended or no longer exists")
         }
         let roles = Self.isService(claims) ? [] : try await permissions.permissions(tenant: tenant, roles: claims.roles)
-        return Self.authentication(claims, tenant: tenant, rolePermissions: roles)
+        return Self.authentication(known, tenant: tenant, rolePermissions: roles)
     }
 
     /// The same decision from memory alone, for the gateway's fast path: a token verified before and not yet
@@ -59,12 +62,12 @@ struct IdentityAuthenticator: RequestAuthenticator {
     /// (an API key, a cookie, a token seen for the first time, a stale cache) is left to `authenticate`.
     func cachedAuthentication(authorization: String) -> Authentication? {
         guard let token = Request.bearerToken(authorization: authorization), !token.hasPrefix(APIKey.secretPrefix),
-            let claims = verified.claims(for: token, now: clock.now()), let tenant = TenantID(claims.tenantID),
+            let known = verified.claims(for: token, now: clock.now()), let tenant = TenantID(known.claims.tenantID),
             let cached = tenants.cachedTenant(tenant), cached?.status == .active
         else { return nil }
-        if Self.isService(claims) { return Self.authentication(claims, tenant: tenant, rolePermissions: []) }
-        guard let roles = permissions.cachedPermissions(tenant: tenant, roles: claims.roles) else { return nil }
-        return Self.authentication(claims, tenant: tenant, rolePermissions: roles)
+        if Self.isService(known.claims) { return Self.authentication(known, tenant: tenant, rolePermissions: []) }
+        guard let roles = permissions.cachedPermissions(tenant: tenant, roles: known.claims.roles) else { return nil }
+        return Self.authentication(known, tenant: tenant, rolePermissions: roles)
     }
 
     /// Client credentials: no user session, the client acting for itself.
@@ -73,19 +76,20 @@ struct IdentityAuthenticator: RequestAuthenticator {
     }
 
     /// The principal of verified `claims`; `rolePermissions` are those of the user's roles (unused for a service).
-    static func authentication(_ claims: AccessTokenClaims, tenant: TenantID, rolePermissions: Set<Permission>)
+    static func authentication(_ known: VerifiedToken, tenant: TenantID, rolePermissions: Set<Permission>)
         -> Authentication
     {
+        let claims = known.claims
         let isService = isService(claims)
         var granted: Set<Permission>
         if isService {
             // Client credentials: the permissions are the scope the client was allowed and asked for.
-            granted = claims.permissionScopes ?? []
+            granted = known.permissionScopes ?? []
         } else {
             granted = rolePermissions
             // A third-party client gets only the permissions its token's scope names; the first-party apps get
             // the user's, unless the scope narrows them (MFA enrollment).
-            if let scoped = claims.permissionScopes {
+            if let scoped = known.permissionScopes {
                 granted.formIntersection(scoped)
             } else if !TokenService.firstPartyClients.contains(claims.clientID) {
                 granted = []
@@ -96,7 +100,7 @@ struct IdentityAuthenticator: RequestAuthenticator {
             principal: Principal(
                 subject: claims.sub, kind: isService ? .service : .user, permissions: granted, roles: claims.roles,
                 sessionID: claims.sid, clientID: claims.clientID,
-                scopes: Set(claims.scope.split(separator: " ").map(String.init))))
+                scopes: known.scopes))
     }
 
     private func authenticateAPIKey(_ secret: String) async throws -> Authentication {

@@ -24,13 +24,7 @@ package final class PermissionResolver: Sendable {
     }
 
     package func permissions(tenant: TenantID, roles: [String]) async throws -> Set<Permission> {
-        // The common case, one built-in role: its precomputed set as it is (a union costs a hash per permission).
-        if roles.count == 1, let only = builtIn[roles[0]] { return only }
-        var result = Set<Permission>()
-        var custom: [String] = []
-        for role in roles {
-            if let permissions = builtIn[role] { result.formUnion(permissions) } else { custom.append(role) }
-        }
+        var (result, custom) = builtInPermissions(roles)
         guard !custom.isEmpty else { return result }
         let table = try await customRoles(tenant: tenant)
         for role in custom { result.formUnion(table[role] ?? []) }
@@ -39,19 +33,30 @@ package final class PermissionResolver: Sendable {
 
     /// `permissions(tenant:roles:)` without a database read: `nil` when a custom role's table is not cached.
     package func cachedPermissions(tenant: TenantID, roles: [String]) -> Set<Permission>? {
-        if roles.count == 1, let only = builtIn[roles[0]] { return only }
+        var (result, custom) = builtInPermissions(roles)
+        guard !custom.isEmpty else { return result }
+        guard let table = cachedCustomRoles(tenant: tenant, now: clock.now()) else { return nil }
+        for role in custom { result.formUnion(table[role] ?? []) }
+        return result
+    }
+
+    /// The permissions of the built-in roles among `roles`, and the names of the others (custom roles).
+    private func builtInPermissions(_ roles: [String]) -> (Set<Permission>, [String]) {
+        // The common case, one built-in role: its precomputed set as it is (a union costs a hash per permission).
+        if roles.count == 1, let only = builtIn[roles[0]] { return (only, []) }
         var result = Set<Permission>()
         var custom: [String] = []
         for role in roles {
             if let permissions = builtIn[role] { result.formUnion(permissions) } else { custom.append(role) }
         }
-        guard !custom.isEmpty else { return result }
-        let now = clock.now()
+        return (result, custom)
+    }
+
+    private func cachedCustomRoles(tenant: TenantID, now: Date) -> [String: Set<Permission>]? {
         guard let cached = cache.withLock({ $0[tenant] }), now.timeIntervalSince(cached.loadedAt) < ttl else {
             return nil
         }
-        for role in custom { result.formUnion(cached.roles[role] ?? []) }
-        return result
+        return cached.roles
     }
 
     /// Every role name the tenant has (built-in and custom).
@@ -80,9 +85,7 @@ package final class PermissionResolver: Sendable {
 
     private func customRoles(tenant: TenantID) async throws -> [String: Set<Permission>] {
         let now = clock.now()
-        if let cached = cache.withLock({ $0[tenant] }), now.timeIntervalSince(cached.loadedAt) < ttl {
-            return cached.roles
-        }
+        if let cached = cachedCustomRoles(tenant: tenant, now: now) { return cached }
         let roles = try await database.read(tenant: tenant) { tx in try await RoleStore().list(in: tx) }
         var table: [String: Set<Permission>] = [:]
         for role in roles { table[role.name] = Set(role.permissions) }
