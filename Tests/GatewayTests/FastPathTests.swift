@@ -271,6 +271,23 @@ import Testing
         }
     }
 
+    /// A client that stops sending in the middle of its body is disconnected after the idle timeout, on either
+    /// path (the ordinary path's router would otherwise wait for the body for ever).
+    @Test func stalledBodiesAreCutOff() async throws {
+        try await withUpstream(EdgeGatewayTests.echo) { port in
+            try await withGateway(routes: Self.routes(port), idleTimeout: .seconds(1)) { client, _, _ in
+                for path in ["/tight/upload", "/hello"] {
+                    let connection = try RawConnection(port: try requireValue(client.port))
+                    try connection.send(
+                        "POST \(path) HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\n"
+                            + "Content-Length: 100\r\n\r\n0123456789")
+                    let (_, closed) = await connection.readToEnd()
+                    #expect(closed, "\(path)")
+                }
+            }
+        }
+    }
+
     /// Header limits: an oversized field is refused before any route sees it.
     @Test func oversizedHeadersAreRefused() async throws {
         try await withUpstream(EdgeGatewayTests.echo) { port in

@@ -60,6 +60,8 @@ final class FastPathConnectionHandler: EdgeConnectionHandling {
     private var queued = CircularBuffer<HTTPServerRequestPart>()
     private var readHeld = false
     private var lastActivity = NIODeadline.now()
+    /// When the client last sent a request part (reading a slow body is bounded by the idle timeout too).
+    private var lastRead = NIODeadline.now()
     private var idleTask: Scheduled<Void>?
     /// A graceful shutdown began: the connection closes after the current exchange.
     private(set) var quiescing = false
@@ -101,6 +103,7 @@ final class FastPathConnectionHandler: EdgeConnectionHandling {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         lastActivity = .now()
+        lastRead = lastActivity
         let part = unwrapInboundIn(data)
         if !queued.isEmpty {
             queued.append(part)
@@ -111,6 +114,15 @@ final class FastPathConnectionHandler: EdgeConnectionHandling {
             return
         }
         process(part, context: context)
+    }
+
+    /// A request is in progress and its end has not arrived yet.
+    private var awaitingRequestParts: Bool {
+        switch state {
+        case .ordinary(let requestEnded, _): !requestEnded
+        case .fast(let exchange): !exchange.requestComplete
+        default: false
+        }
     }
 
     private var isIdle: Bool {
@@ -358,11 +370,17 @@ final class FastPathConnectionHandler: EdgeConnectionHandling {
     private func scheduleIdleCheck(context: ChannelHandlerContext, at deadline: NIODeadline) {
         idleTask = context.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(deadline: deadline) {
             self.idleTask = nil
+            let now = NIODeadline.now()
             let due = self.lastActivity + self.idleTimeAmount
-            if self.isIdle && self.queued.isEmpty && due <= .now() {
+            let readDue = self.lastRead + self.idleTimeAmount
+            if self.isIdle && self.queued.isEmpty && due <= now {
+                context.close(promise: nil)
+            } else if self.awaitingRequestParts && readDue <= now {
+                // A client that stopped sending in the middle of its request (a slow-body attack, or gone).
                 context.close(promise: nil)
             } else {
-                self.scheduleIdleCheck(context: context, at: max(due, .now() + .seconds(1)))
+                let next = self.awaitingRequestParts ? min(due, readDue) : due
+                self.scheduleIdleCheck(context: context, at: max(next, now + .seconds(1)))
             }
         }
     }
@@ -417,6 +435,8 @@ final class FastExchange: UpstreamConnectionDelegate, @unchecked Sendable {
         self.closeAfterResponse = identity.closeAfter
         self.started = plan?.started ?? .now
     }
+
+    var requestComplete: Bool { requestEnded }
 
     /// Stop reading the client while the upstream cannot take more of the body.
     var holdsReads: Bool {
