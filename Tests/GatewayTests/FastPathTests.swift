@@ -288,6 +288,45 @@ import Testing
         }
     }
 
+    /// A client that leaves in the middle of a streamed answer: the upstream connection is dropped, the target's
+    /// open-request count goes back to zero, and the gateway goes on serving.
+    @Test func clientsLeavingMidAnswerFreeTheirTarget() async throws {
+        try await withUpstream(EdgeGatewayTests.echo) { port in
+            try await withGateway(routes: Self.routes(port)) { client, gateway, _ in
+                for _ in 0..<3 {
+                    let connection = try RawConnection(port: try requireValue(client.port))
+                    try connection.send("GET /echo/slow/stream HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                    _ = await connection.readResponses(1)
+                    connection.close()
+                }
+                let pool = try requireValue(gateway.runtimeForTesting?.routes.snapshot.pools["echo"])
+                var waited = 0
+                while pool.status(now: .now).targets.contains(where: { $0.inFlight != 0 }) && waited < 100 {
+                    try await Task.sleep(for: .milliseconds(100))
+                    waited += 1
+                }
+                #expect(pool.status(now: .now).targets.allSatisfy { $0.inFlight == 0 })
+                #expect(try await client.execute(uri: "/echo/after", method: .get).status == .ok)
+            }
+        }
+    }
+
+    /// An answer to HEAD has a length but no body: the connection goes on with the next request.
+    @Test func headAnswersEndWithoutABody() async throws {
+        try await withUpstream(EdgeGatewayTests.echo) { port in
+            try await withGateway(routes: Self.routes(port)) { client, _, _ in
+                let connection = try RawConnection(port: try requireValue(client.port))
+                try connection.send("HEAD /echo/a HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                try connection.send("GET /echo/b HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                let (text, closed) = await connection.readToEnd()
+                #expect(closed)
+                #expect(text.components(separatedBy: "HTTP/1.1 ").count == 3)
+                #expect(text.contains(#""path":"\/b""#))
+                #expect(try await Self.fastPathCount(client, route: "echo") == 2)
+            }
+        }
+    }
+
     /// Header limits: an oversized field is refused before any route sees it.
     @Test func oversizedHeadersAreRefused() async throws {
         try await withUpstream(EdgeGatewayTests.echo) { port in

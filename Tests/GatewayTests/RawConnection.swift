@@ -22,14 +22,24 @@ final class RawConnection: @unchecked Sendable {
             }
         }
         guard connected == 0 else {
-            close(descriptor)
+            Glibc.close(descriptor)
             throw RawConnectionError.failed("connect")
         }
         var wait = timeval(tv_sec: timeout, tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    deinit { close(descriptor) }
+    private var closed = false
+
+    deinit { close() }
+
+    /// Closes the connection (a client leaving).
+    func close() {
+        if !closed {
+            closed = true
+            Glibc.close(descriptor)
+        }
+    }
 
     func send(_ text: String) throws {
         let bytes = Array(text.utf8)

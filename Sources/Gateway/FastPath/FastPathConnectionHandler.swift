@@ -201,7 +201,11 @@ final class FastPathConnectionHandler: EdgeConnectionHandling {
     }
 
     private func upgradeDecided(_ decision: UpgradeDecision, head: HTTPRequestHead, context: ChannelHandlerContext) {
-        guard case .upgrading(let parts, _) = state else { return }
+        guard case .upgrading(let parts, _) = state else {
+            // The client went away while the checks ran: give the target back.
+            if case .relay(let plan) = decision { plan.pool.release(plan.lease) }
+            return
+        }
         switch decision {
         case .ordinary:
             let ended = parts.contains { if case .end = $0 { return true } else { return false } }
@@ -394,7 +398,9 @@ final class FastPathConnectionHandler: EdgeConnectionHandling {
 final class FastExchange: UpstreamConnectionDelegate, @unchecked Sendable {
     let plan: FastPathPlan?
     let identity: FastPathPlan.Identity
-    unowned let handler: FastPathConnectionHandler
+    // Strong: an exchange may outlive the connection's pipeline (a connect completing after the client left);
+    // the cycle through `state` ends when the exchange does.
+    let handler: FastPathConnectionHandler
     let context: ChannelHandlerContext
 
     private var connection: UpstreamConnection?

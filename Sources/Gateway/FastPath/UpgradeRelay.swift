@@ -132,7 +132,7 @@ extension EdgeGateway {
 /// upgrade), any other answer is passed back as it is and the client's connection closes after it.
 final class UpgradeExchange: @unchecked Sendable {
     private let plan: UpgradePlan
-    private unowned let handler: FastPathConnectionHandler
+    private let handler: FastPathConnectionHandler
     private let context: ChannelHandlerContext
     private var upstream: (any Channel)?
     private var finished = false
