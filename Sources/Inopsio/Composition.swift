@@ -66,14 +66,11 @@ func buildApplication(
         modules: modules, context: context, metrics: context.metrics, accessLog: configuration.accessLog ? sink : nil)
     // With a certificate the server speaks HTTPS, HTTP/2 or HTTP/1.1 as the client's ALPN asks. Without, HTTP/1.1
     // with the platform's header limits and idle timeout, and the gateway's fast path when this process runs it.
-    let server: HTTPServerBuilder
-    if let tls {
-        server = try .http2Upgrade(tlsConfiguration: tls.serverConfiguration())
-    } else {
-        var configured = EdgeHTTP1Channel.Limits()
-        configured.idleTimeout = .seconds(configuration.idleTimeoutSeconds)
-        server = .edgeHTTP1(limits: configured, edge: edge)
-    }
+    var limits = EdgeHTTP1Channel.Limits()
+    limits.idleTimeout = .seconds(configuration.idleTimeoutSeconds)
+    let server: HTTPServerBuilder =
+        tls.map { .edgeTLS(tls: $0.serverConfiguration(), limits: limits, edge: edge) }
+        ?? .edgeHTTP1(limits: limits, edge: edge)
     return Application(
         router: router,
         server: server,

@@ -45,6 +45,41 @@ struct TLSServeTests {
         #expect(renewed.contains("O=Second") && renewed.contains("< HTTP/2 200"), "\(renewed)")
         #expect(server.stdout.contains("TLS certificate reloaded"))
     }
+
+    /// A gateway terminating TLS in front of a remote module: HTTP/1.1 requests take the fast path (the
+    /// `gateway_fast_path_requests_total` metric says so), HTTP/2 requests the ordinary path; both are answered.
+    @Test func aTLSGatewayProxiesHTTP1OnTheFastPathAndHTTP2() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let certificate = directory.appendingPathComponent("cert.pem").path
+        let key = directory.appendingPathComponent("key.pem").path
+        try TLSTools.makeCertificate(organization: "Edge", certificate: certificate, key: key)
+        let module = try InopsioProcess(
+            ["serve", "--port", "0", "--modules", "identity", "--data-dir", directory.appendingPathComponent("m").path])
+        defer { module.terminate() }
+        let modulePort = try await module.waitForPort()
+        let gateway = try InopsioProcess(
+            [
+                "serve", "--port", "0", "--modules", "gateway", "--data-dir",
+                directory.appendingPathComponent("g").path,
+                "--upstream", "identity=http://127.0.0.1:\(modulePort)", "--tls-certificate", certificate,
+                "--tls-key", key,
+            ])
+        defer { gateway.terminate() }
+        let port = try await gateway.waitForPort()
+        let url = "https://localhost:\(port)/.well-known/openid-configuration"
+        for version in ["--http1.1", "--http2", "--http1.1"] {
+            let body = try TLSTools.run(
+                "/usr/bin/curl", ["-s", "--max-time", "10", version, "--cacert", certificate, url])
+            #expect(body.contains("\"issuer\""), "\(version): \(body)")
+        }
+        let metrics = try TLSTools.run(
+            "/usr/bin/curl",
+            ["-s", "--max-time", "10", "--http1.1", "--cacert", certificate, "https://localhost:\(port)/metrics"])
+        let fast = metrics.split(separator: "\n").filter { $0.hasPrefix("gateway_fast_path_requests_total{") }
+        #expect(fast.count == 1 && fast.first?.hasSuffix(" 2") == true, "\(fast)")
+    }
 }
 
 enum TLSTools {

@@ -9,6 +9,7 @@ import Kernel
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Platform
 import Prometheus
 import TestSupport
@@ -83,6 +84,7 @@ func closedPort() throws -> Int {
 func withGateway(
     routes: String, upstreams: [String: [String]] = [:], operatorTenant: String? = nil, accessLog: LogSink? = nil,
     fastPath: Bool = true, idleTimeout: Duration = .seconds(60), redisURL: String? = nil,
+    tls: TLSConfiguration? = nil,
     _ body: @Sendable (any TestClientProtocol, GatewayModule, any Database) async throws -> Void
 ) async throws {
     let gatewayMigrations = GatewayModule().migrations
@@ -109,11 +111,15 @@ func withGateway(
         // As the composition root does: plain HTTP/1 with the platform's limits and the gateway's fast path.
         var limits = EdgeHTTP1Channel.Limits()
         limits.idleTimeout = idleTimeout
-        let server = HTTPServerBuilder.edgeHTTP1(limits: limits, edge: edge)
+        let server =
+            tls.map { HTTPServerBuilder.edgeTLS(tls: $0, limits: limits, edge: edge) }
+            ?? .edgeHTTP1(limits: limits, edge: edge)
         let app = Application(
             router: router, server: server, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         do {
-            try await app.test(.live) { client in try await body(client, gateway, database) }
+            // Over TLS the test client is AsyncHTTPClient speaking HTTPS (the live client speaks plain HTTP only).
+            try await app.test(tls == nil ? .live : .ahc(.https)) { client in try await body(client, gateway, database)
+            }
         } catch {
             await gateway.runtimeForTesting?.clients.shutdown()
             throw error

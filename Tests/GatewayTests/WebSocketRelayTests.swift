@@ -7,7 +7,9 @@ import HummingbirdWSClient
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import NIOSSL
 import Synchronization
+import TestSupport
 import Testing
 
 @Suite struct WebSocketRelayTests {
@@ -129,6 +131,51 @@ import Testing
                 #expect(text.hasPrefix("HTTP/1.1 200"))
                 #expect(text.contains(#""path":"\/ws\/chat""#))
                 #expect(closed)
+            }
+        }
+    }
+
+    /// The HTTPS listener's HTTP/1.1 (ALPN) has the same upgrades: a `wss://` connection is relayed.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl") || TestEnvironment.isCI))
+    func upgradesWorkOverTLS() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wss-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let certificate = directory.appendingPathComponent("cert.pem").path
+        let key = directory.appendingPathComponent("key.pem").path
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        openssl.arguments = [
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+            "-keyout", key, "-out", certificate, "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+        ]
+        openssl.standardOutput = FileHandle.nullDevice
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        let chain = try NIOSSLCertificate.fromPEMFile(certificate)
+        let server = TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain.map { .certificate($0) }, privateKey: .file(key))
+        var trusting = TLSConfiguration.makeClientConfiguration()
+        trusting.trustRoots = .certificates(chain)
+        let client = trusting
+        try await Self.withEchoServer { upstream in
+            try await withGateway(routes: Self.routes(upstream), tls: server) { gateway, _, _ in
+                let port = try requireValue(gateway.port)
+                let received = Mutex<String?>(nil)
+                try await WebSocketClient.connect(
+                    url: "wss://localhost:\(port)/ws/chat",
+                    configuration: .init(additionalHeaders: [.authorization: "Bearer test:ann:"]),
+                    tlsConfiguration: client, logger: Logger(label: "test")
+                ) { inbound, outbound, _ in
+                    try await outbound.write(.text("secure"))
+                    for try await message in inbound.messages(maxSize: 1 << 20) {
+                        if case .text(let answer) = message { received.withLock { $0 = answer } }
+                        break
+                    }
+                    try await outbound.close(.normalClosure, reason: nil)
+                }
+                #expect(received.withLock { $0 } == "echo: secure (Bearer test:ann:)")
             }
         }
     }

@@ -269,7 +269,9 @@ final class FastPathConnectionHandler: EdgeConnectionHandling {
         idleTask = nil
         let (clientSide, upstreamSide) = GlueHandler.pair()
         do {
-            try context.pipeline.syncOperations.addHandler(clientSide, position: .first)
+            // In front of the HTTP/1 codec: after TLS, when the connection has it.
+            let encoder = try context.pipeline.syncOperations.handler(type: HTTPResponseEncoder.self)
+            try context.pipeline.syncOperations.addHandler(clientSide, position: .before(encoder))
             var answer = ByteBuffer(string: "HTTP/1.1 101 Switching Protocols\r\n")
             for (name, value) in head.headers { answer.writeString("\(name): \(value)\r\n") }
             answer.writeString("\r\n")

@@ -1,9 +1,12 @@
 import HummingbirdCore
+import HummingbirdHTTP2
 import Logging
 import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
+import NIOSSL
+import NIOTLS
 
 /// The plain HTTP/1.1 listener of every process: Hummingbird's HTTP/1 channel with the platform's limits (header
 /// sizes, idle connections) and, when the process runs the gateway, the gateway's connection handler placed
@@ -28,14 +31,17 @@ package struct EdgeHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     package let responder: HTTPChannelHandler.Responder
     let limits: Limits
     let connectionHandler: (@Sendable () -> (any EdgeConnectionHandling)?)?
+    /// Behind TLS (the HTTPS listener's HTTP/1.1): requests carry the `https` scheme.
+    let secure: Bool
 
     package init(
         responder: @escaping HTTPChannelHandler.Responder, limits: Limits,
-        connectionHandler: (@Sendable () -> (any EdgeConnectionHandling)?)?
+        connectionHandler: (@Sendable () -> (any EdgeConnectionHandling)?)?, secure: Bool = false
     ) {
         self.responder = responder
         self.limits = limits
         self.connectionHandler = connectionHandler
+        self.secure = secure
     }
 
     package func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
@@ -53,7 +59,7 @@ package struct EdgeHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
                 edge.idleTimeout = limits.idleTimeout
                 try operations.addHandler(edge)
             }
-            try operations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+            try operations.addHandler(HTTP1ToHTTPServerCodec(secure: secure))
             // With an edge handler the idle timeout is its job: it sees the requests it answers itself, which this
             // handler never does (it would close a connection busy with them).
             try operations.addHandler(
@@ -90,4 +96,88 @@ where
     OutboundIn == HTTPServerResponsePart, OutboundOut == HTTPServerResponsePart
 {
     var idleTimeout: Duration { get set }
+}
+
+/// The HTTPS listener: TLS (certificates from the store, renewed files picked up by every new handshake), then
+/// HTTP/2 when the client's ALPN offers `h2` (Hummingbird's HTTP/2 channel), else HTTP/1.1 through the same
+/// `EdgeHTTP1Channel` as the plain listener, fast path and upgrades included.
+package struct EdgeTLSChannel: ServerChildChannel {
+    package struct Value: ServerChildChannelValue {
+        let negotiated: EventLoopFuture<Negotiated>
+        package let channel: any Channel
+    }
+
+    enum Negotiated: Sendable {
+        case http1(EdgeHTTP1Channel.Value)
+        case http2(HTTP2Channel.Value)
+    }
+
+    let context: NIOSSLContext
+    let http1: EdgeHTTP1Channel
+    let http2: HTTP2Channel
+
+    package init(
+        tls: TLSConfiguration, responder: @escaping HTTPChannelHandler.Responder, limits: EdgeHTTP1Channel.Limits,
+        connectionHandler: (@Sendable () -> (any EdgeConnectionHandling)?)?
+    ) throws {
+        var tls = tls
+        tls.applicationProtocols = ["h2", "http/1.1"]
+        context = try NIOSSLContext(configuration: tls)
+        http1 = EdgeHTTP1Channel(
+            responder: responder, limits: limits, connectionHandler: connectionHandler, secure: true)
+        var streams = HTTP1Channel.Configuration(idleTimeout: .nanoseconds(Int64(limits.idleTimeout.nanoseconds)))
+        streams.httpDecoder = HTTP1Channel.Configuration.DecoderConfiguration(
+            maxHeaderFieldSize: limits.maxHeaderFieldSize, maxHeaderListSize: limits.maxHeaderListSize,
+            maxHeaderFieldCount: limits.maxHeaderFieldCount)
+        http2 = HTTP2Channel(
+            responder: responder,
+            configuration: .init(idleTimeout: limits.idleTimeout, streamConfiguration: streams))
+    }
+
+    package func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+            let negotiation = NIOTypedApplicationProtocolNegotiationHandler<Negotiated> { result, channel in
+                switch result {
+                case .negotiated("h2"):
+                    return http2.setup(channel: channel, logger: logger).map { .http2($0) }
+                case .negotiated("http/1.1"), .fallback:
+                    return http1.setup(channel: channel, logger: logger).map { .http1($0) }
+                case .negotiated:
+                    return channel.close().flatMapThrowing { throw EdgeTLSError.unknownProtocol }
+                }
+            }
+            try channel.pipeline.syncOperations.addHandler(negotiation)
+            return Value(negotiated: negotiation.protocolNegotiationResult, channel: channel)
+        }
+    }
+
+    package func handle(value: Value, logger: Logger) async {
+        do {
+            switch try await value.negotiated.get() {
+            case .http1(let http1Value): await http1.handle(value: http1Value, logger: logger)
+            case .http2(let http2Value): await http2.handle(value: http2Value, logger: logger)
+            }
+        } catch {
+            logger.debug("TLS connection ended before HTTP", metadata: ["error.message": "\(error)"])
+        }
+    }
+}
+
+enum EdgeTLSError: Error {
+    case unknownProtocol
+}
+
+extension HTTPServerBuilder {
+    /// The HTTPS listener (see `EdgeTLSChannel`).
+    package static func edgeTLS(tls: TLSConfiguration, limits: EdgeHTTP1Channel.Limits, edge: (any EdgeHandler)?)
+        -> HTTPServerBuilder
+    {
+        var factory: (@Sendable () -> (any EdgeConnectionHandling)?)?
+        if let edge { factory = { edge.makeConnectionHandler() } }
+        let connectionHandler = factory
+        return HTTPServerBuilder { responder in
+            try EdgeTLSChannel(tls: tls, responder: responder, limits: limits, connectionHandler: connectionHandler)
+        }
+    }
 }
