@@ -7,7 +7,7 @@ import TestSupport
 
 /// A real `inopsio` process started from the built binary, its output going to files the test can read.
 final class InopsioProcess: @unchecked Sendable {
-    let process = Process()
+    let process = ChildProcess()
     let stdoutURL: URL
     let stderrURL: URL
     let workingDirectory: URL

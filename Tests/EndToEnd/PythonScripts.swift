@@ -9,7 +9,7 @@ enum PythonScripts {
 
     /// Whether `python3` can import every one of `modules`.
     static func canImport(_ modules: String...) -> Bool {
-        let probe = Process()
+        let probe = ChildProcess()
         probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         probe.arguments = ["python3", "-c", "import " + modules.joined(separator: ", ")]
         probe.standardOutput = FileHandle.nullDevice
@@ -21,7 +21,7 @@ enum PythonScripts {
 
     /// Runs `Tests/<path>` with `arguments`; its exit status and combined output.
     static func run(_ path: String, _ arguments: [String]) throws -> (Int32, String) {
-        let python = Process()
+        let python = ChildProcess()
         python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         python.arguments =
             ["python3", "-W", "ignore::DeprecationWarning", testsDirectory.appendingPathComponent(path).path]

@@ -106,7 +106,7 @@ enum TLSTools {
     }
 
     static func run(_ executable: String, _ arguments: [String]) throws -> String {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         let pipe = Pipe()

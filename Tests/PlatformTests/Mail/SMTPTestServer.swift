@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Which behaviours of `smtp_server.py` a test wants.
@@ -76,9 +77,9 @@ final class SMTPTestServer: Sendable {
 
     let directory: URL
     let port: Int
-    private let process: Process
+    private let process: ChildProcess
 
-    private init(directory: URL, port: Int, process: Process) {
+    private init(directory: URL, port: Int, process: ChildProcess) {
         self.directory = directory
         self.port = port
         self.process = process
@@ -90,7 +91,7 @@ final class SMTPTestServer: Sendable {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("mailtests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", script, "serve", "--dir", directory.path] + options.arguments
         let log = directory.appendingPathComponent("server.log")
@@ -154,7 +155,7 @@ final class SMTPTestServer: Sendable {
         let output = URL(fileURLWithPath: file + ".parsed.json")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         let handle = try FileHandle(forWritingTo: output)
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", script, "parse", file]
         process.standardOutput = handle

@@ -16,7 +16,7 @@ final class RedisTestServer: Sendable {
     let port: Int
     let directory: URL
     private let arguments: [String]
-    private let process = Mutex<Process?>(nil)
+    private let process = Mutex<ChildProcess?>(nil)
 
     private init(port: Int, directory: URL, arguments: [String]) {
         self.port = port
@@ -51,7 +51,7 @@ final class RedisTestServer: Sendable {
     func launch() async throws {
         let log = directory.appendingPathComponent("redis.log")
         try? FileManager.default.removeItem(at: log)
-        let child = Process()
+        let child = ChildProcess()
         child.executableURL = URL(fileURLWithPath: Self.executable)
         child.arguments =
             [
