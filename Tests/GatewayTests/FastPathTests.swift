@@ -327,6 +327,39 @@ import Testing
         }
     }
 
+    /// A client that half-closes after its request still gets the answer, on either path.
+    @Test func halfClosedClientsGetTheirAnswer() async throws {
+        try await withUpstream(EdgeGatewayTests.echo) { port in
+            try await withGateway(routes: Self.routes(port)) { client, _, _ in
+                for path in ["/echo/half", "/hello"] {
+                    let connection = try RawConnection(port: try requireValue(client.port))
+                    try connection.send("GET \(path) HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                    connection.shutdownWrite()
+                    let (text, _) = await connection.readToEnd()
+                    #expect(text.hasPrefix("HTTP/1.1 200"), "\(path): \(text)")
+                }
+                #expect(try await Self.fastPathCount(client, route: "echo") == 1)
+            }
+        }
+    }
+
+    /// An answer that comes before the whole body (the upstream is down): the rest of the body is read and
+    /// dropped, and the connection serves the next request.
+    @Test func aBodyAnsweredEarlyIsDrainedAndTheConnectionGoesOn() async throws {
+        try await withGateway(routes: Self.routes(try closedPort())) { client, _, _ in
+            let connection = try RawConnection(port: try requireValue(client.port))
+            let body = String(repeating: "b", count: 1_000_000)
+            try connection.send(
+                "POST /tight/upload HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\n"
+                    + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
+                    + "GET /hello HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            let responses = await connection.readResponses(2)
+            #expect(responses.count == 2)
+            #expect(responses.first?.hasPrefix("HTTP/1.1 502") == true)
+            #expect(responses.last?.hasSuffix("hello anonymous") == true)
+        }
+    }
+
     /// Header limits: an oversized field is refused before any route sees it.
     @Test func oversizedHeadersAreRefused() async throws {
         try await withUpstream(EdgeGatewayTests.echo) { port in

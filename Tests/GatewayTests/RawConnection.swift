@@ -33,6 +33,11 @@ final class RawConnection: @unchecked Sendable {
 
     deinit { close() }
 
+    /// Ends the sending direction (`shutdown(SHUT_WR)`): the peer reads the end of the input.
+    func shutdownWrite() {
+        _ = Glibc.shutdown(descriptor, Int32(SHUT_WR))
+    }
+
     /// Closes the connection (a client leaving).
     func close() {
         if !closed {

@@ -66,6 +66,16 @@ final class FastPathConnectionHandler: EdgeConnectionHandling {
     /// A graceful shutdown began: the connection closes after the current exchange.
     private(set) var quiescing = false
     private var heldQuiesce: Any?
+    private var heldInputClosed = false
+    private var upgradeAnswerForwarded = false
+
+    /// An exchange of this handler's (not the router's) is in progress.
+    private var holdsInput: Bool {
+        switch state {
+        case .fast, .upgrading, .upgraded: true
+        case .idle, .ordinary: false
+        }
+    }
 
     init(fast: FastPath) {
         self.fast = fast
@@ -238,18 +248,24 @@ final class FastPathConnectionHandler: EdgeConnectionHandling {
     }
 
     func upgradeFailed(_ problem: Problem, context: ChannelHandlerContext) {
+        if upgradeAnswerForwarded {
+            // The upstream's own answer is partly out: it cannot be replaced, only cut.
+            context.close(promise: nil)
+            return
+        }
         guard case .upgrading(let parts, _) = state, case .head(let head)? = parts.first else { return }
         answerUpgrade(problem, head: head, parts: parts, context: context)
     }
 
     /// The upstream declined the upgrade: its answer goes to the client, and the connection closes after it.
     func upgradeAnswered(_ upstream: HTTPResponseHead, context: ChannelHandlerContext) {
+        upgradeAnswerForwarded = true
         var headers = HTTPHeaders()
         let named = FastPathHeaders.hopByHopNames(upstream.headers)
         for (name, value) in upstream.headers where !FastPathHeaders.contains(named, name) {
             headers.add(name: name, value: value)
         }
-        SecurityHeaders.apply(to: &headers, isPage: false)
+        SecurityHeaders.apply(to: &headers, isPage: false, tls: fast.edge.tls)
         headers.replaceOrAdd(name: "Connection", value: "close")
         context.write(
             wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: upstream.status, headers: headers))),
@@ -268,6 +284,8 @@ final class FastPathConnectionHandler: EdgeConnectionHandling {
         idleTask?.cancel()
         idleTask = nil
         let (clientSide, upstreamSide) = GlueHandler.pair()
+        // The client's bytes wait until the upstream connection's HTTP codec is gone (its removal completes later).
+        upstreamSide.hold()
         do {
             // In front of the HTTP/1 codec: after TLS, when the connection has it.
             let encoder = try context.pipeline.syncOperations.handler(type: HTTPResponseEncoder.self)
@@ -278,10 +296,12 @@ final class FastPathConnectionHandler: EdgeConnectionHandling {
             clientSide.writeDirect(answer)
             let operations = upstream.pipeline.syncOperations
             try operations.addHandler(upstreamSide)
-            operations.removeHandler(name: "response", promise: nil)
-            operations.removeHandler(name: "encoder", promise: nil)
             // Bytes the upstream sent right after its answer are passed on to the relay as the decoder goes.
-            operations.removeHandler(name: "decoder", promise: nil)
+            let removals = ["response", "encoder", "decoder"].map { operations.removeHandler(name: $0) }
+            EventLoopFuture.andAllComplete(removals, on: upstream.eventLoop).whenComplete { _ in
+                upstreamSide.release()
+                clientSide.flushNow()
+            }
         } catch {
             upstream.close(promise: nil)
             context.close(promise: nil)
@@ -335,6 +355,12 @@ final class FastPathConnectionHandler: EdgeConnectionHandling {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // A client that half-closes after its request still gets the answer: Hummingbird closes the connection
+        // on this event, so it waits until the exchange this handler runs is over.
+        if let channelEvent = event as? ChannelEvent, channelEvent == .inputClosed, !queued.isEmpty || holdsInput {
+            heldInputClosed = true
+            return
+        }
         if event is ChannelShouldQuiesceEvent {
             quiescing = true
             if case .fast = state {
@@ -369,6 +395,10 @@ final class FastPathConnectionHandler: EdgeConnectionHandling {
         // Parts passed on outside a read of the socket: the async channel delivers what it buffered on this.
         if drained { context.fireChannelReadComplete() }
         if queued.isEmpty { resumeReads(context: context) }
+        if heldInputClosed && queued.isEmpty && !holdsInput {
+            heldInputClosed = false
+            context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        }
     }
 
     private var idleTimeAmount: TimeAmount { .nanoseconds(Int64(idleTimeout.nanoseconds)) }
@@ -448,6 +478,8 @@ final class FastExchange: UpstreamConnectionDelegate, @unchecked Sendable {
 
     /// Stop reading the client while the upstream cannot take more of the body.
     var holdsReads: Bool {
+        // Answered already: the rest of the request is read and dropped.
+        if responseEnded { return false }
         if let connection { return !connection.channel.isWritable }
         return pendingBytes > 256 * 1024
     }
@@ -486,7 +518,7 @@ final class FastExchange: UpstreamConnectionDelegate, @unchecked Sendable {
         guard let plan, let connections = handler.connections else { return }
         passedLimits = true
         let settings = plan.pool.settings
-        guard let lease = plan.pool.acquire(now: .now, avoiding: tried, isRetry: attempt > 0) else {
+        guard let lease = plan.pool.acquire(now: .now, avoiding: tried, isRetry: attempt > 0 || staleRetried) else {
             fail(
                 Problem(
                     status: .serviceUnavailable, detail: "\(settings.name) is unavailable; try again shortly",
@@ -606,7 +638,7 @@ final class FastExchange: UpstreamConnectionDelegate, @unchecked Sendable {
             }
             responseEnded = true
             context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)), promise: nil)
-            if requestEnded { complete() }
+            if requestEnded { complete() } else { answeredEarly() }
         }
     }
 
@@ -634,7 +666,6 @@ final class FastExchange: UpstreamConnectionDelegate, @unchecked Sendable {
             if let lease { plan.pool.release(lease) }
             lease = nil
             finished = true
-            status = 502
             record()
             handler.exchangeFinished(context: context, close: true)
             return
@@ -696,7 +727,7 @@ final class FastExchange: UpstreamConnectionDelegate, @unchecked Sendable {
     /// A refusal decided before any upstream (a used-up limit).
     func answer(_ problem: Problem) {
         writeProblem(problem)
-        if requestEnded { complete() }
+        if requestEnded { complete() } else { answeredEarly() }
     }
 
     private func fail(_ problem: Problem) {
@@ -707,7 +738,14 @@ final class FastExchange: UpstreamConnectionDelegate, @unchecked Sendable {
                 "http.response.status_code": "\(problem.status.code)", "request.id": "\(identity.requestID)",
             ])
         writeProblem(problem)
-        if requestEnded { complete() }
+        if requestEnded { complete() } else { answeredEarly() }
+    }
+
+    /// The answer is out while the request is still coming: what is left of it is read and dropped.
+    private func answeredEarly() {
+        pendingBody = []
+        pendingBytes = 0
+        handler.resumeReads(context: context)
     }
 
     private func writeProblem(_ problem: Problem) {
@@ -744,7 +782,7 @@ final class FastExchange: UpstreamConnectionDelegate, @unchecked Sendable {
         plan.route.transform?.responseHeaders.apply(to: &headers)
         for field in plan.limitHeaders { headers.add(name: field.name.rawName, value: field.value) }
         let inGateway = (ContinuousClock.now - plan.started) - (upstreamDuration ?? .zero)
-        headers.add(name: "X-Inopsio-Gateway-Latency", value: EdgeGateway.milliseconds(inGateway))
+        headers.replaceOrAdd(name: "X-Inopsio-Gateway-Latency", value: EdgeGateway.milliseconds(inGateway))
         addPlatformHeaders(&headers)
         status = Int(upstream.status.code)
         responseHeadSent = true
@@ -757,7 +795,8 @@ final class FastExchange: UpstreamConnectionDelegate, @unchecked Sendable {
 
     /// What the platform middleware adds to every answer: security headers, the request id, the trace.
     private func addPlatformHeaders(_ headers: inout HTTPHeaders) {
-        SecurityHeaders.apply(to: &headers, isPage: SecurityHeaders.mayBePage(identity.path))
+        SecurityHeaders.apply(
+            to: &headers, isPage: SecurityHeaders.mayBePage(identity.path), tls: handler.fast.edge.tls)
         headers.replaceOrAdd(name: "X-Request-ID", value: identity.requestID)
         headers.replaceOrAdd(name: "traceparent", value: identity.trace.header)
         if closeAfterResponse || handler.quiescing {
@@ -787,6 +826,8 @@ final class FastExchange: UpstreamConnectionDelegate, @unchecked Sendable {
             }
             self.lease = nil
         }
+        // As the router's path records a response it produced even when the client left while it was written.
+        if responseHeadSent { record() }
     }
 
     private func complete() {

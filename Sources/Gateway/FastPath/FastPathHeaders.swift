@@ -58,12 +58,10 @@ enum FastPathHeaders {
         headers.contains(name: "upgrade") && headers["connection"].contains { containsIgnoringCase($0, "upgrade") }
     }
 
-    /// Starts with `x-forwarded-` in any case.
-    static func isForwarded(_ name: String) -> Bool {
-        let prefix = "x-forwarded-".utf8
-        guard name.utf8.count > prefix.count else { return false }
-        for (a, b) in zip(prefix, name.utf8) where a != b && a != (b | 0x20) { return false }
-        return true
+    /// `X-Forwarded-For`, `-Proto` or `-Host`, in any case: the ones the edge sets itself.
+    static func isEdgeForwarded(_ name: String) -> Bool {
+        equalIgnoringCase("x-forwarded-for", name) || equalIgnoringCase("x-forwarded-proto", name)
+            || equalIgnoringCase("x-forwarded-host", name)
     }
 }
 
@@ -79,7 +77,7 @@ extension UpstreamProxy {
         headers.reserveCapacity(incoming.count + 5)
         var host: String?
         for (name, value) in incoming {
-            if FastPathHeaders.contains(named, name) || FastPathHeaders.isForwarded(name) { continue }
+            if FastPathHeaders.contains(named, name) || FastPathHeaders.isEdgeForwarded(name) { continue }
             if FastPathHeaders.equalIgnoringCase("x-request-id", name)
                 || FastPathHeaders.equalIgnoringCase("traceparent", name)
             {

@@ -124,6 +124,10 @@ extension EdgeGateway {
             route.cors == nil, route.transform?.removeResponseFields.isEmpty ?? true
         else { return .ordinary }
         var hasBody = false
+        // What `UpstreamProxy.hasBody` says (a body-carrying method without a length counts), so that the same
+        // requests are retried on either path.
+        let ordinaryHasBody =
+            headers.first(name: "content-length").map { $0 != "0" } ?? [.post, .put, .patch].contains(method)
         if let length = headers.first(name: "content-length") {
             guard let bytes = Int(length), bytes >= 0, bytes <= route.maxBodyBytes ?? defaultMaxBodyBytes else {
                 return .ordinary
@@ -207,7 +211,7 @@ extension EdgeGateway {
         let plan = FastPathPlan(
             identity: identity, route: route, pool: pool, upstream: name, method: head.method,
             upstreamURI: query.map { upstreamPath + $0 } ?? upstreamPath, headers: forwarded, hasBody: hasBody,
-            retriable: !hasBody && UpstreamProxy.idempotent.contains(method), limitHeaders: limitHeaders,
+            retriable: !ordinaryHasBody && UpstreamProxy.idempotent.contains(method), limitHeaders: limitHeaders,
             started: started)
         plan.pendingLimits = pendingLimits
         return .proxy(plan)

@@ -19,6 +19,7 @@ enum UpgradeDecision: Sendable {
 
 struct UpgradePlan: Sendable {
     let route: String
+    let method: NIOHTTP1.HTTPMethod
     let pool: UpstreamPool
     let lease: UpstreamPool.Lease
     let uri: String
@@ -89,6 +90,8 @@ extension EdgeGateway {
             trace: (context.trace ?? TraceContext.makeNew(requestID: context.requestID)).child(), tls: tls)
         // The upgrade itself is the point of this request: its hop-by-hop headers go to the next hop.
         headers.replaceOrAdd(name: "Connection", value: "Upgrade")
+        // A handshake has no body (one sent anyway is not relayed): no length for the upstream to wait for.
+        headers.remove(name: "content-length")
         for value in nioHead.headers["upgrade"] { headers.add(name: "Upgrade", value: value) }
         route.transform?.requestHeaders.apply(to: &headers)
         let upstreamPath = route.transform?.rewrite(path: Substring(path), parameters: parameters) ?? path
@@ -97,7 +100,7 @@ extension EdgeGateway {
             metadata: ["gateway.route": "\(route.name)", "gateway.upstream.address": "\(lease.target)"])
         return .relay(
             UpgradePlan(
-                route: route.name, pool: pool, lease: lease,
+                route: route.name, method: nioHead.method, pool: pool, lease: lease,
                 uri: lease.target.basePath + (query.map { upstreamPath + $0 } ?? upstreamPath), headers: headers))
     }
 
@@ -180,14 +183,14 @@ final class UpgradeExchange: @unchecked Sendable {
             return
         }
         upstream = channel
+        channel.closeFuture.whenComplete { _ in self.upstreamClosed() }
         do {
             try channel.pipeline.syncOperations.addHandler(UpgradeResponseHandler(exchange: self), name: "response")
         } catch {
             channel.close(promise: nil)
             return
         }
-        channel.closeFuture.whenComplete { _ in self.upstreamClosed() }
-        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: plan.uri, headers: plan.headers)
+        let head = HTTPRequestHead(version: .http1_1, method: plan.method, uri: plan.uri, headers: plan.headers)
         channel.write(HTTPClientRequestPart.head(head), promise: nil)
         channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
     }
@@ -290,12 +293,34 @@ final class GlueHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context?.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }
 
+    /// Writes from the partner are kept (not written) until `release`.
+    private var held: [NIOAny]?
+
+    func hold() {
+        held = []
+    }
+
+    func release() {
+        guard let pending = held else { return }
+        held = nil
+        for data in pending { context?.write(data, promise: nil) }
+        context?.flush()
+    }
+
+    func flushNow() {
+        context?.flush()
+    }
+
     private func partnerWrite(_ data: NIOAny) {
-        context?.write(data, promise: nil)
+        if held != nil {
+            held?.append(data)
+        } else {
+            context?.write(data, promise: nil)
+        }
     }
 
     private func partnerFlush() {
-        context?.flush()
+        if held == nil { context?.flush() }
     }
 
     private func partnerClose() {

@@ -75,6 +75,8 @@ final class LoopUpstreamConnections: @unchecked Sendable {
         loop.preconditionInEventLoop()
         connection.handler.exchange = nil
         guard connection.channel.isActive else { return }
+        // A slow client may have paused reading it; an idle connection must notice its upstream closing.
+        try? connection.channel.syncOptions?.setOption(.autoRead, value: true)
         var list = idle[connection.target, default: []]
         guard list.count < Self.maxIdlePerTarget else {
             connection.channel.close(promise: nil)

@@ -35,7 +35,7 @@ package enum SecurityHeaders {
     }
 
     /// The same for an HTTP/1 response the gateway's fast path proxies.
-    package static func apply(to headers: inout HTTPHeaders, isPage: Bool) {
+    package static func apply(to headers: inout HTTPHeaders, isPage: Bool, tls: Bool) {
         if !headers.contains(name: "content-security-policy") {
             if isPage, headers.first(name: "content-type")?.hasPrefix("text/html") == true {
                 headers.add(name: "Content-Security-Policy", value: pagePolicy(nonce: makeNonce()))
@@ -45,6 +45,9 @@ package enum SecurityHeaders {
         }
         for field in common where !headers.contains(name: field.name.rawName) {
             headers.add(name: field.name.rawName, value: field.value)
+        }
+        if tls && !headers.contains(name: "strict-transport-security") {
+            headers.add(name: strictTransportSecurity.name.rawName, value: strictTransportSecurity.value)
         }
     }
 
