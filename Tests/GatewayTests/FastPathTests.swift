@@ -172,12 +172,16 @@ import Testing
                     fields["body"] = "\(problem["detail"].map { "\($0)" } ?? "")"
                     fields["retry-after"] = nil
                     fields["ratelimit"] = nil
+                    // The body carries the request id, whose length varies on the router's side (Hummingbird's ids
+                    // do not pad their random half: 31 hex digits one time in 16).
+                    fields["content-length"] = nil
                     refusals.withLock { $0[fastPath] = fields }
                     let count = try await Self.fastPathCount(client, route: "tight")
                     #expect(count == (fastPath ? 3 : 0))
                 }
             }
-            #expect(refusals.withLock { $0[true] == $0[false] && $0[true] != nil })
+            let (fast, ordinary) = refusals.withLock { ($0[true], $0[false]) }
+            #expect(fast != nil && fast == ordinary, "fast \(fast ?? [:]) ordinary \(ordinary ?? [:])")
         }
     }
 

@@ -652,7 +652,10 @@ final class FastExchange: UpstreamConnectionDelegate, @unchecked Sendable {
 
     func clientWritabilityChanged(_ writable: Bool) {
         // Reading the upstream stops while the client cannot take more of the response.
-        if let connection { try? connection.channel.syncOptions?.setOption(.autoRead, value: writable) }
+        if let connection {
+            connection.readingPaused = !writable
+            try? connection.channel.syncOptions?.setOption(.autoRead, value: writable)
+        }
     }
 
     func upstreamClosed(_ error: (any Error)?) {

@@ -76,7 +76,10 @@ final class LoopUpstreamConnections: @unchecked Sendable {
         connection.handler.exchange = nil
         guard connection.channel.isActive else { return }
         // A slow client may have paused reading it; an idle connection must notice its upstream closing.
-        try? connection.channel.syncOptions?.setOption(.autoRead, value: true)
+        if connection.readingPaused {
+            connection.readingPaused = false
+            try? connection.channel.syncOptions?.setOption(.autoRead, value: true)
+        }
         var list = idle[connection.target, default: []]
         guard list.count < Self.maxIdlePerTarget else {
             connection.channel.close(promise: nil)
@@ -116,6 +119,8 @@ final class UpstreamConnection: @unchecked Sendable {
     /// Taken from the idle list rather than freshly connected (it may have been closed by the upstream meanwhile).
     var reused = false
     var idleTimer: Scheduled<Void>?
+    /// Reading switched off while the client could not take more of the answer.
+    var readingPaused = false
 
     init(channel: any Channel, handler: UpstreamConnectionHandler, target: UpstreamTarget) {
         self.channel = channel
