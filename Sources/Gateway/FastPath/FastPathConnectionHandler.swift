@@ -8,7 +8,7 @@ import Platform
 import Synchronization
 
 /// What every connection's fast path shares: the gateway, the platform's metrics and access log, the local
-/// limiter (`nil` with Redis: those limits are counted on the ordinary path) and the upstream connections.
+/// limiter (`nil` with Redis: the shared limiter is then asked asynchronously) and the upstream connections.
 final class FastPath: Sendable {
     let edge: EdgeGateway
     let observers: EdgeObservers
@@ -179,7 +179,12 @@ final class FastPathConnectionHandler: EdgeConnectionHandling {
             switch part {
             case .body(let buffer): exchange.requestBody(buffer)
             case .end: exchange.requestEnd()
-            case .head: preconditionFailure("a request head while another request is in progress")
+            case .head:
+                // Heads wait in `queued` while a request is in progress; one here is a bug: end the connection.
+                assertionFailure("a request head while another request is in progress")
+                exchange.clientClosed()
+                state = .idle
+                context.close(promise: nil)
             }
         case .upgrading(var parts, let exchange):
             // An upgrade request has no body worth relaying; its end is kept in case it goes the ordinary way.
