@@ -179,7 +179,10 @@ struct RedisClientTests {
     }
 
     @Test func shutdownEndsSubscriptionsAndRefusesCommands() async throws {
-        let configuration = try RedisConfiguration(url: try RedisTestEnvironment.sharedURL())
+        var configuration = try RedisConfiguration(url: try RedisTestEnvironment.sharedURL())
+        // Generous, as elsewhere in these tests: the whole suite shares two cores.
+        configuration.commandTimeout = .seconds(10)
+        configuration.connectTimeout = .seconds(5)
         let redis = try RedisClient(configuration: configuration, logger: TestEnvironment.logger)
         try await redis.ping()
         let subscription = try await redis.subscribe(channels: [RedisTestEnvironment.key("bye")])
