@@ -78,9 +78,7 @@ package struct EdgeHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
 extension HTTPServerBuilder {
     /// The plain HTTP/1.1 listener (see `EdgeHTTP1Channel`), with `edge`'s per-connection handler when given.
     package static func edgeHTTP1(limits: EdgeHTTP1Channel.Limits, edge: (any EdgeHandler)?) -> HTTPServerBuilder {
-        var factory: (@Sendable () -> (any EdgeConnectionHandling)?)?
-        if let edge { factory = { edge.makeConnectionHandler() } }
-        let connectionHandler = factory
+        let connectionHandler = connectionHandlerFactory(edge)
         return HTTPServerBuilder { responder in
             EdgeHTTP1Channel(responder: responder, limits: limits, connectionHandler: connectionHandler)
         }
@@ -164,6 +162,16 @@ package struct EdgeTLSChannel: ServerChildChannel {
     }
 }
 
+extension HTTPServerBuilder {
+    /// Makes each new connection's edge handler, when the process has an edge.
+    fileprivate static func connectionHandlerFactory(_ edge: (any EdgeHandler)?)
+        -> (@Sendable () -> (any EdgeConnectionHandling)?)?
+    {
+        guard let edge else { return nil }
+        return { edge.makeConnectionHandler() }
+    }
+}
+
 enum EdgeTLSError: Error {
     case unknownProtocol
 }
@@ -173,9 +181,7 @@ extension HTTPServerBuilder {
     package static func edgeTLS(tls: TLSConfiguration, limits: EdgeHTTP1Channel.Limits, edge: (any EdgeHandler)?)
         -> HTTPServerBuilder
     {
-        var factory: (@Sendable () -> (any EdgeConnectionHandling)?)?
-        if let edge { factory = { edge.makeConnectionHandler() } }
-        let connectionHandler = factory
+        let connectionHandler = connectionHandlerFactory(edge)
         return HTTPServerBuilder { responder in
             try EdgeTLSChannel(tls: tls, responder: responder, limits: limits, connectionHandler: connectionHandler)
         }
