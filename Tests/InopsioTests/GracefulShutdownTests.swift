@@ -21,7 +21,11 @@ struct SlowModule: Module {
         let started = started
         routes.get("/api/v1/slow/wait") { _, _ -> Response in
             started.yield()
-            try await Task.sleep(for: .milliseconds(1500))
+            // Answers once this request's task sees the shutdown (a fixed pause raced with it on a loaded machine),
+            // or after 10 s, when the test's expectations fail.
+            for _ in 0..<1000 where !Task.isShuttingDownGracefully {
+                try await Task.sleep(for: .milliseconds(10))
+            }
             return Response(status: .ok, body: .init(byteBuffer: .init(string: "done")))
         }
     }
