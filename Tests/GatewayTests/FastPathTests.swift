@@ -254,6 +254,40 @@ import Testing
         }
     }
 
+    /// A target that does not answer within the try timeout gets the request answered 504, also on a kept-alive
+    /// upstream connection whose previous request set the connection's (lazily moved) timer earlier.
+    @Test func slowTargetsAnswer504AfterTheTryTimeout() async throws {
+        let upstream: @Sendable (Router<BasicRequestContext>) -> Void = { router in
+            router.get("quick") { _, _ in "quick" }
+            router.get("slow") { _, _ in
+                try await Task.sleep(for: .seconds(3))
+                return "late"
+            }
+        }
+        try await withUpstream(upstream) { port in
+            let routes = """
+                {"default_rate_limits": [],
+                 "upstreams": {"u": {"targets": ["http://127.0.0.1:\(port)"], "retries": 0, "try_timeout_ms": 300}},
+                 "routes": [{"name": "u", "match": {"path_prefix": "/up"}, "upstream": "u", "inspection": "off",
+                             "transform": {"strip_prefix": "/up"}}]}
+                """
+            try await withGateway(routes: routes) { client, _, _ in
+                let connection = try RawConnection(port: try requireValue(client.port))
+                for _ in 0..<3 {
+                    try connection.send("GET /up/quick HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                    let quick = await connection.readResponses(1)
+                    #expect(quick.first?.hasPrefix("HTTP/1.1 200") == true)
+                    try await Task.sleep(for: .milliseconds(150))
+                }
+                try connection.send("GET /up/slow HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                let slow = await connection.readResponses(1)
+                #expect(slow.first?.hasPrefix("HTTP/1.1 504") == true)
+                #expect(slow.first?.contains("did not answer in time") == true)
+                #expect(try await Self.fastPathCount(client, route: "u") == 4)
+            }
+        }
+    }
+
     /// A connection without requests is closed after the idle timeout; one with a request in progress is not.
     @Test func idleConnectionsAreClosed() async throws {
         try await withUpstream(EdgeGatewayTests.echo) { port in

@@ -12,7 +12,10 @@ import Synchronization
 /// (and refuse blocked API keys); count rate limits; apply the route's request transforms; call the module in
 /// this process (the router, no socket) or proxy to the remote upstream; then transform the response and add
 /// CORS, rate-limit and latency headers.
-package struct EdgeGateway: EdgeHandler {
+///
+/// A class, not a struct: every request reads several of its fields, and a struct of this many references is
+/// retained field by field each time it is copied.
+package final class EdgeGateway: EdgeHandler {
     let routes: RouteTableStore
     let authenticator: EdgeAuthenticator
     let limiter: any RateLimiter
@@ -26,6 +29,25 @@ package struct EdgeGateway: EdgeHandler {
     /// `gateway_fast_path`: whether requests are proxied on the event loop when they can be (upgrades always are).
     let fastPathEnabled: Bool
     let logger: Logger
+
+    init(
+        routes: RouteTableStore, authenticator: EdgeAuthenticator, limiter: any RateLimiter, proxy: UpstreamProxy,
+        tenants: TenantStatusCache, blocks: BlockList, metrics: GatewayMetrics, defaultMaxBodyBytes: Int, tls: Bool,
+        fastPathEnabled: Bool, logger: Logger
+    ) {
+        self.routes = routes
+        self.authenticator = authenticator
+        self.limiter = limiter
+        self.proxy = proxy
+        self.tenants = tenants
+        self.blocks = blocks
+        self.metrics = metrics
+        self.defaultMaxBodyBytes = defaultMaxBodyBytes
+        self.tls = tls
+        self.fastPathEnabled = fastPathEnabled
+        self.logger = logger
+    }
+
     /// The router's responder, for requests rewritten to another path of this process.
     let router = RouterSlot()
     /// The largest JSON body the inspection reads; a larger JSON body on an inspected route is refused.

@@ -35,7 +35,6 @@ final class FastExchange: UpstreamConnectionDelegate, @unchecked Sendable {
     /// Dropping a 502/503/504 answer that is going to be retried.
     private var discarding = false
     private var receivedFromUpstream = false
-    private var timeout: Scheduled<Void>?
     private var firstSent: ContinuousClock.Instant?
     private var upstreamDuration: Duration?
     private var status = 0
@@ -115,6 +114,10 @@ final class FastExchange: UpstreamConnectionDelegate, @unchecked Sendable {
         target = lease.target.description
         if firstSent == nil { firstSent = .now }
         receivedFromUpstream = false
+        if let connection = connections.takeIdle(lease.target) {
+            connected(connection)
+            return
+        }
         connections.lease(lease.target, connectTimeout: settings.connectTimeout).whenComplete { result in
             switch result {
             case .success(let connection): self.connected(connection)
@@ -150,11 +153,7 @@ final class FastExchange: UpstreamConnectionDelegate, @unchecked Sendable {
         pendingBody = []
         pendingBytes = 0
         let tryTimeout = plan.pool.settings.tryTimeout
-        timeout = context.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(
-            in: .nanoseconds(Int64(tryTimeout.nanoseconds))
-        ) {
-            self.timedOut()
-        }
+        connection.awaitResponse(by: .now() + .nanoseconds(Int64(tryTimeout.nanoseconds)))
         handler.resumeReads(context: context)
     }
 
@@ -184,8 +183,7 @@ final class FastExchange: UpstreamConnectionDelegate, @unchecked Sendable {
         receivedFromUpstream = true
         switch part {
         case .head(let head):
-            timeout?.cancel()
-            timeout = nil
+            connection?.responseArrived()
             if let firstSent { upstreamDuration = ContinuousClock.now - firstSent }
             let code = Int(head.status.code)
             let failed = code == 502 || code == 503 || code == 504
@@ -246,8 +244,6 @@ final class FastExchange: UpstreamConnectionDelegate, @unchecked Sendable {
     func upstreamClosed(_ error: (any Error)?) {
         guard let plan, !finished else { return }
         connection = nil
-        timeout?.cancel()
-        timeout = nil
         if responseEnded { return }
         if responseHeadSent {
             // Cut off in the middle of the body: the client's connection is closed too (it cannot be told).
@@ -280,8 +276,7 @@ final class FastExchange: UpstreamConnectionDelegate, @unchecked Sendable {
 
     private var wasReused = false
 
-    private func timedOut() {
-        timeout = nil
+    func upstreamTimedOut() {
         guard !finished, !responseHeadSent else { return }
         if let connection {
             connection.handler.exchange = nil
@@ -357,15 +352,16 @@ final class FastExchange: UpstreamConnectionDelegate, @unchecked Sendable {
 
     private func writeResponseHead(_ upstream: HTTPResponseHead, plan: FastPathPlan) {
         let named = FastPathHeaders.hopByHopNames(upstream.headers)
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(upstream.headers.count + 10)
-        for (name, value) in upstream.headers {
-            if FastPathHeaders.contains(named, name) || FastPathHeaders.equalIgnoringCase("x-request-id", name)
+        func dropped(_ name: String) -> Bool {
+            FastPathHeaders.contains(named, name) || FastPathHeaders.equalIgnoringCase("x-request-id", name)
                 || FastPathHeaders.equalIgnoringCase("traceparent", name)
-            {
-                continue
-            }
-            headers.add(name: name, value: value)
+        }
+        // The upstream's fields as they are (one copy of their storage) unless some must go.
+        var headers = upstream.headers
+        if headers.contains(where: { dropped($0.name) }) {
+            headers = HTTPHeaders()
+            headers.reserveCapacity(upstream.headers.count + 10)
+            for (name, value) in upstream.headers where !dropped(name) { headers.add(name: name, value: value) }
         }
         plan.route.transform?.responseHeaders.apply(to: &headers)
         for field in plan.limitHeaders { headers.add(name: field.name.rawName, value: field.value) }
@@ -399,9 +395,8 @@ final class FastExchange: UpstreamConnectionDelegate, @unchecked Sendable {
     func clientClosed() {
         guard !finished else { return }
         finished = true
-        timeout?.cancel()
-        timeout = nil
         if let connection {
+            connection.responseArrived()
             connection.handler.exchange = nil
             connection.channel.close(promise: nil)
             self.connection = nil

@@ -105,8 +105,5 @@ enum RequestIDs {
         high + hex(counter.wrappingAdd(1, ordering: .relaxed).oldValue)
     }
 
-    static func hex(_ value: UInt64) -> String {
-        let digits = String(value, radix: 16)
-        return digits.count < 16 ? String(repeating: "0", count: 16 - digits.count) + digits : digits
-    }
+    static func hex(_ value: UInt64) -> String { Hex.sixteenDigits(value) }
 }

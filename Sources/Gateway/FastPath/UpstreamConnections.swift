@@ -34,23 +34,31 @@ final class LoopUpstreamConnections: @unchecked Sendable {
     /// An idle connection is closed after this long (before the upstream's own idle timeout closes it under a
     /// request being sent).
     static let idleTimeout: TimeAmount = .seconds(20)
+    /// One timer for the loop's idle connections, not one per connection given back (a request's worth of work
+    /// in the event loop's timer heap otherwise).
+    private var sweep: Scheduled<Void>?
 
     init(loop: any EventLoop) {
         self.loop = loop
     }
 
-    /// An idle connection to `target`, or a new one.
-    func lease(_ target: UpstreamTarget, connectTimeout: Duration) -> EventLoopFuture<UpstreamConnection> {
+    /// An idle connection to `target`, if the pool has one.
+    func takeIdle(_ target: UpstreamTarget) -> UpstreamConnection? {
         loop.preconditionInEventLoop()
         while let connection = idle[target]?.popLast() {
-            connection.idleTimer?.cancel()
-            connection.idleTimer = nil
+            connection.idleSince = nil
             connection.handler.onIdleClose = nil
             if connection.channel.isActive {
                 connection.reused = true
-                return loop.makeSucceededFuture(connection)
+                return connection
             }
         }
+        return nil
+    }
+
+    /// An idle connection to `target`, or a new one.
+    func lease(_ target: UpstreamTarget, connectTimeout: Duration) -> EventLoopFuture<UpstreamConnection> {
+        if let connection = takeIdle(target) { return loop.makeSucceededFuture(connection) }
         let loop = self.loop
         return ClientBootstrap(group: loop)
             .connectTimeout(.nanoseconds(Int64(connectTimeout.nanoseconds)))
@@ -74,37 +82,69 @@ final class LoopUpstreamConnections: @unchecked Sendable {
     func giveBack(_ connection: UpstreamConnection) {
         loop.preconditionInEventLoop()
         connection.handler.exchange = nil
+        connection.responseArrived()
         guard connection.channel.isActive else { return }
         // A slow client may have paused reading it; an idle connection must notice its upstream closing.
         if connection.readingPaused {
             connection.readingPaused = false
             try? connection.channel.syncOptions?.setOption(.autoRead, value: true)
         }
-        var list = idle[connection.target, default: []]
-        guard list.count < Self.maxIdlePerTarget else {
+        guard (idle[connection.target]?.count ?? 0) < Self.maxIdlePerTarget else {
             connection.channel.close(promise: nil)
             return
         }
-        connection.idleTimer = loop.scheduleTask(in: Self.idleTimeout) { [weak self] in
-            self?.remove(connection)
-            connection.channel.close(promise: nil)
-        }
-        list.append(connection)
-        idle[connection.target] = list
+        let now = NIODeadline.now()
+        connection.idleSince = now
+        if sweep == nil { scheduleSweep(at: now + Self.idleTimeout) }
+        idle[connection.target, default: []].append(connection)
         connection.handler.onIdleClose = { [weak self, weak connection] in
             if let connection { self?.remove(connection) }
         }
     }
 
     private func remove(_ connection: UpstreamConnection) {
-        connection.idleTimer?.cancel()
-        connection.idleTimer = nil
+        connection.idleSince = nil
         idle[connection.target]?.removeAll { $0 === connection }
     }
 
+    private func scheduleSweep(at deadline: NIODeadline) {
+        sweep = loop.assumeIsolatedUnsafeUnchecked().scheduleTask(deadline: deadline) { [weak self] in
+            self?.closeExpired()
+        }
+    }
+
+    /// Closes the connections idle for `idleTimeout`, and sets the timer for the next to expire.
+    private func closeExpired() {
+        sweep = nil
+        let now = NIODeadline.now()
+        var expired: [UpstreamConnection] = []
+        var next: NIODeadline?
+        for (target, list) in idle {
+            var kept: [UpstreamConnection] = []
+            for connection in list {
+                let due = (connection.idleSince ?? now) + Self.idleTimeout
+                if due <= now {
+                    expired.append(connection)
+                } else {
+                    kept.append(connection)
+                    next = min(next ?? due, due)
+                }
+            }
+            idle[target] = kept.isEmpty ? nil : kept
+        }
+        for connection in expired {
+            connection.idleSince = nil
+            connection.handler.onIdleClose = nil
+            connection.channel.close(promise: nil)
+        }
+        if let next { scheduleSweep(at: next) }
+    }
+
     func closeIdle() {
+        sweep?.cancel()
+        sweep = nil
         for connection in idle.values.joined() {
-            connection.idleTimer?.cancel()
+            connection.handler.onIdleClose = nil
             connection.channel.close(promise: nil)
         }
         idle.removeAll()
@@ -118,14 +158,53 @@ final class UpstreamConnection: @unchecked Sendable {
     let target: UpstreamTarget
     /// Taken from the idle list rather than freshly connected (it may have been closed by the upstream meanwhile).
     var reused = false
-    var idleTimer: Scheduled<Void>?
+    /// In the pool since then; nil while leased.
+    var idleSince: NIODeadline?
     /// Reading switched off while the client could not take more of the answer.
     var readingPaused = false
+
+    /// The exchange using it gives up waiting for the response head then (its try timeout); nil when not waiting.
+    private var responseDeadline: NIODeadline?
+    /// One timer per connection, moved on only when it fires: a request on a kept-alive connection sets a
+    /// deadline without scheduling (and cancelling) a task of its own.
+    private var deadlineTimer: Scheduled<Void>?
+    private var timerDeadline: NIODeadline?
 
     init(channel: any Channel, handler: UpstreamConnectionHandler, target: UpstreamTarget) {
         self.channel = channel
         self.handler = handler
         self.target = target
+    }
+
+    /// The exchange now using the connection expects the response head by `deadline`; if it does not come, the
+    /// exchange is told `upstreamTimedOut()`.
+    func awaitResponse(by deadline: NIODeadline) {
+        responseDeadline = deadline
+        if let armed = timerDeadline, armed <= deadline { return }
+        deadlineTimer?.cancel()
+        armTimer(at: deadline)
+    }
+
+    /// The response head arrived (or the exchange no longer waits for it).
+    func responseArrived() {
+        responseDeadline = nil
+    }
+
+    private func armTimer(at deadline: NIODeadline) {
+        timerDeadline = deadline
+        deadlineTimer = channel.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(deadline: deadline) {
+            [weak self] in
+            guard let self else { return }
+            self.deadlineTimer = nil
+            self.timerDeadline = nil
+            guard let due = self.responseDeadline else { return }
+            if due <= .now() {
+                self.responseDeadline = nil
+                self.handler.exchange?.upstreamTimedOut()
+            } else {
+                self.armTimer(at: due)
+            }
+        }
     }
 }
 
@@ -135,6 +214,8 @@ protocol UpstreamConnectionDelegate: AnyObject {
     func upstreamReadComplete()
     func upstreamWritabilityChanged(_ writable: Bool)
     func upstreamClosed(_ error: (any Error)?)
+    /// No response head by the deadline given to `awaitResponse(by:)`.
+    func upstreamTimedOut()
 }
 
 /// The last handler of an upstream connection: passes response parts to the exchange that holds the connection.

@@ -22,25 +22,51 @@ package final class GatewayMetrics: Sendable {
     }
 
     func request(route: String, upstream: String, status: Int, upstreamDuration: Duration?) {
-        counter(
-            "gateway_requests", help: "Requests through the gateway by route, upstream and status",
-            labels: [("route", route), ("upstream", upstream), ("status", String(status))]
-        ).increment()
-        if let upstreamDuration {
-            histogram(
-                "gateway_upstream_duration", help: "Time to the upstream's response head",
-                labels: [("route", route), ("upstream", upstream)]
-            ).record(upstreamDuration)
-        }
+        let handles = requestHandles(RequestKey(route: route, upstream: upstream, status: status))
+        handles.requests.increment()
+        if let upstreamDuration { handles.upstreamDuration.record(upstreamDuration) }
     }
 
     /// One request of `route` decided and answered on the fast path (the rest of the route's went the ordinary
     /// way): shows whether a route's traffic gets the cheap path.
     func fastPath(route: String) {
-        counter(
+        if let counter = fastPathCounters.withLock({ $0[route] }) {
+            counter.increment()
+            return
+        }
+        let made = counter(
             "gateway_fast_path_requests", help: "Requests answered on the gateway's event-loop fast path",
-            labels: [("route", route)]
-        ).increment()
+            labels: [("route", route)])
+        fastPathCounters.withLock { $0[route] = made }
+        made.increment()
+    }
+
+    // The per-request metrics by a key that needs no label array (building one per request showed in profiles).
+    private struct RequestKey: Hashable {
+        let route: String
+        let upstream: String
+        let status: Int
+    }
+
+    private struct RequestHandles: Sendable {
+        let requests: Counter
+        let upstreamDuration: DurationHistogram
+    }
+
+    private let requestHandleCache = Mutex<[RequestKey: RequestHandles]>([:])
+    private let fastPathCounters = Mutex<[String: Counter]>([:])
+
+    private func requestHandles(_ key: RequestKey) -> RequestHandles {
+        if let existing = requestHandleCache.withLock({ $0[key] }) { return existing }
+        let made = RequestHandles(
+            requests: counter(
+                "gateway_requests", help: "Requests through the gateway by route, upstream and status",
+                labels: [("route", key.route), ("upstream", key.upstream), ("status", String(key.status))]),
+            upstreamDuration: histogram(
+                "gateway_upstream_duration", help: "Time to the upstream's response head",
+                labels: [("route", key.route), ("upstream", key.upstream)]))
+        requestHandleCache.withLock { $0[key] = made }
+        return made
     }
 
     func rateLimit(route: String, policy: String, allowed: Bool) {

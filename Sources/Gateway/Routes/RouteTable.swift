@@ -4,7 +4,9 @@ import Kernel
 
 /// The compiled, immutable route table. A reload builds a new table and swaps it in whole (`RouteTableStore`);
 /// requests in flight keep the table they started with.
-package struct RouteTable: Sendable {
+///
+/// A class: requests read it on every request, and copying a struct of this many references retains each.
+package final class RouteTable: Sendable {
     package let routes: [Route]
     package let upstreams: [String: UpstreamSettings]
     package let externalIssuers: [ExternalIssuerDefinition]
@@ -12,6 +14,17 @@ package struct RouteTable: Sendable {
     package let defaultLimits: [RateLimitRule]
     /// The built-in inspection rules and the file's own.
     package let inspection: InspectionEngine
+
+    init(
+        routes: [Route], upstreams: [String: UpstreamSettings], externalIssuers: [ExternalIssuerDefinition],
+        defaultLimits: [RateLimitRule], inspection: InspectionEngine
+    ) {
+        self.routes = routes
+        self.upstreams = upstreams
+        self.externalIssuers = externalIssuers
+        self.defaultLimits = defaultLimits
+        self.inspection = inspection
+    }
 
     /// The first route that matches, with its path parameters.
     package func match(host: Substring?, path: Substring, method: HTTPRequest.Method) -> (Route, [String: String])? {

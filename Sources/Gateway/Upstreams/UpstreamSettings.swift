@@ -91,11 +91,16 @@ package struct HealthCheckSettings: Sendable, Equatable {
 }
 
 /// One target of an upstream: `http(s)://host:port` and an optional base path prepended to every request path.
+///
+/// Its texts are made once: a target is hashed and described on every proxied request.
 package struct UpstreamTarget: Sendable, Hashable, CustomStringConvertible {
     package let scheme: String
     package let host: String
     package let port: Int
     package let basePath: String
+    /// `scheme://host:port`, the origin requests go to.
+    package let origin: String
+    package let description: String
 
     package init?(_ text: String) {
         guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
@@ -107,13 +112,12 @@ package struct UpstreamTarget: Sendable, Hashable, CustomStringConvertible {
         self.port = components.port ?? (scheme == "https" ? 443 : 80)
         let path = components.path
         self.basePath = path.hasSuffix("/") ? String(path.dropLast()) : path
-    }
-
-    /// `scheme://host:port`, the origin requests go to.
-    package var origin: String {
         let literal = host.contains(":") ? "[\(host)]" : host
-        return "\(scheme)://\(literal):\(port)"
+        self.origin = "\(scheme)://\(literal):\(port)"
+        self.description = origin + basePath
     }
 
-    package var description: String { origin + basePath }
+    // The description holds every part: one string to compare and hash.
+    package static func == (lhs: UpstreamTarget, rhs: UpstreamTarget) -> Bool { lhs.description == rhs.description }
+    package func hash(into hasher: inout Hasher) { hasher.combine(description) }
 }

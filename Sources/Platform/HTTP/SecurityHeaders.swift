@@ -40,16 +40,23 @@ package enum SecurityHeaders {
             if isPage, headers.first(name: "content-type")?.hasPrefix("text/html") == true {
                 headers.add(name: "Content-Security-Policy", value: pagePolicy(nonce: makeNonce()))
             } else {
-                headers.add(name: nonPagePolicy.name.rawName, value: nonPagePolicy.value)
+                headers.add(name: http1NonPagePolicy.name, value: http1NonPagePolicy.value)
             }
         }
-        for field in common where !headers.contains(name: field.name.rawName) {
-            headers.add(name: field.name.rawName, value: field.value)
+        for field in http1Common where !headers.contains(name: field.name) {
+            headers.add(name: field.name, value: field.value)
         }
-        if tls && !headers.contains(name: "strict-transport-security") {
-            headers.add(name: strictTransportSecurity.name.rawName, value: strictTransportSecurity.value)
+        if tls && !headers.contains(name: http1StrictTransportSecurity.name) {
+            headers.add(name: http1StrictTransportSecurity.name, value: http1StrictTransportSecurity.value)
         }
     }
+
+    // The same fields as strings, made once (an `HTTPField`'s value is decoded on every read).
+    private static let http1Common = common.map { (name: $0.name.rawName, value: $0.value) }
+    private static let http1NonPagePolicy = (name: nonPagePolicy.name.rawName, value: nonPagePolicy.value)
+    private static let http1StrictTransportSecurity = (
+        name: strictTransportSecurity.name.rawName, value: strictTransportSecurity.value
+    )
 
     package static func mayBePage(_ path: String) -> Bool {
         !(path.hasPrefix("/api/") || path.hasPrefix("/assets/") || path == "/health" || path == "/ready"

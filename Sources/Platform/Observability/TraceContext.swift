@@ -6,6 +6,8 @@ package struct TraceContext: Sendable, Equatable {
     /// 16 lower-case hex digits: the span of the hop that sent the request.
     package let parentID: String
     package let flags: String
+    /// The `traceparent` value (made once: it is sent upstream and back to the client).
+    package let header: String
 
     /// Parses a `traceparent` value of version 00 (or a later version, read as 00 per the spec).
     package init?(traceparent value: String) {
@@ -15,45 +17,61 @@ package struct TraceContext: Sendable, Equatable {
             parts.prefix(4).allSatisfy({ $0.allSatisfy(\.isLowercaseHexDigit) }),
             parts[1].contains(where: { $0 != "0" }), parts[2].contains(where: { $0 != "0" })
         else { return nil }
-        traceID = String(parts[1])
-        parentID = String(parts[2])
-        flags = String(parts[3])
+        self.init(traceID: String(parts[1]), parentID: String(parts[2]), flags: String(parts[3]))
     }
 
     init(traceID: String, parentID: String, flags: String) {
         self.traceID = traceID
         self.parentID = parentID
         self.flags = flags
+        self.header = "00-" + traceID + "-" + parentID + "-" + flags
     }
 
     /// A new trace (not sampled: nothing records spans yet), its id taken from the request id (32 hex digits,
     /// random per process plus a counter) rather than from the system's random source, which costs a system call
     /// per request.
     package static func makeNew(requestID: String) -> TraceContext {
+        // Byte-wise checks: the common case (a fast-path request id) is already 32 lower-case hex digits.
         var traceID =
-            requestID.utf8.count == 32 && requestID.allSatisfy(\.isLowercaseHexDigit)
+            requestID.utf8.count == 32 && requestID.utf8.allSatisfy(Hex.isLowercaseDigit)
             ? requestID : String(requestID.lowercased().filter(\.isLowercaseHexDigit).suffix(32))
-        if traceID.count < 32 { traceID = String(repeating: "0", count: 32 - traceID.count) + traceID }
-        if !traceID.contains(where: { $0 != "0" }) { traceID = String(traceID.dropLast()) + "1" }
+        if traceID.utf8.count < 32 { traceID = String(repeating: "0", count: 32 - traceID.utf8.count) + traceID }
+        if !traceID.utf8.contains(where: { $0 != UInt8(ascii: "0") }) { traceID = String(traceID.dropLast()) + "1" }
         return TraceContext(traceID: traceID, parentID: spanID(traceID, salt: 0), flags: "00")
     }
 
     /// The same trace with this hop as the parent, for a request sent on (the gateway to an upstream).
     package func child() -> TraceContext {
-        TraceContext(traceID: traceID, parentID: Self.spanID(traceID + parentID, salt: 1), flags: flags)
+        TraceContext(traceID: traceID, parentID: Self.spanID(traceID, parentID, salt: 1), flags: flags)
     }
 
     /// 16 hex digits from the process's randomly seeded hasher: unpredictable outside the process, never zero.
-    static func spanID(_ text: String, salt: Int) -> String {
+    static func spanID(_ text: String, _ more: String = "", salt: Int) -> String {
         var hasher = Hasher()
         hasher.combine(text)
+        hasher.combine(more)
         hasher.combine(salt)
         let value = UInt64(bitPattern: Int64(hasher.finalize()))
-        let hex = String(value == 0 ? 1 : value, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
+        return Hex.sixteenDigits(value == 0 ? 1 : value)
+    }
+}
+
+/// Lower-case hex digits without `String(_:radix:)` and padding (both allocate).
+package enum Hex {
+    /// `value` as exactly 16 lower-case hex digits, zero-padded.
+    package static func sixteenDigits(_ value: UInt64) -> String {
+        String(unsafeUninitializedCapacity: 16) { buffer in
+            for index in 0..<16 {
+                let nibble = UInt8(truncatingIfNeeded: value >> UInt64(60 - 4 * index)) & 0x0F
+                buffer[index] = nibble < 10 ? nibble + UInt8(ascii: "0") : nibble - 10 + UInt8(ascii: "a")
+            }
+            return 16
+        }
     }
 
-    package var header: String { "00-\(traceID)-\(parentID)-\(flags)" }
+    package static func isLowercaseDigit(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
+    }
 }
 
 extension Character {
