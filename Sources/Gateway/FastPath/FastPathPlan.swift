@@ -107,7 +107,7 @@ extension EdgeGateway {
         let uri = head.uri
         let rawPath: Substring
         var query: Substring?
-        if let mark = uri.firstIndex(of: "?") {
+        if let mark = uri.utf8.firstIndex(of: UInt8(ascii: "?")) {
             rawPath = uri[..<mark]
             query = uri[mark...]
         } else {

@@ -47,7 +47,7 @@ final class LoopUpstreamConnections: @unchecked Sendable {
         loop.preconditionInEventLoop()
         while let connection = idle[target]?.popLast() {
             connection.idleSince = nil
-            connection.handler.onIdleClose = nil
+            connection.handler.idleIn = nil
             if connection.channel.isActive {
                 connection.reused = true
                 return connection
@@ -74,7 +74,9 @@ final class LoopUpstreamConnections: @unchecked Sendable {
             .connect(host: target.host, port: target.port)
             .flatMapThrowing { channel in
                 let handler = try channel.pipeline.syncOperations.handler(type: UpstreamConnectionHandler.self)
-                return UpstreamConnection(channel: channel, handler: handler, target: target)
+                let connection = UpstreamConnection(channel: channel, handler: handler, target: target)
+                handler.connection = connection
+                return connection
             }
     }
 
@@ -97,12 +99,10 @@ final class LoopUpstreamConnections: @unchecked Sendable {
         connection.idleSince = now
         if sweep == nil { scheduleSweep(at: now + Self.idleTimeout) }
         idle[connection.target, default: []].append(connection)
-        connection.handler.onIdleClose = { [weak self, weak connection] in
-            if let connection { self?.remove(connection) }
-        }
+        connection.handler.idleIn = self
     }
 
-    private func remove(_ connection: UpstreamConnection) {
+    fileprivate func remove(_ connection: UpstreamConnection) {
         connection.idleSince = nil
         idle[connection.target]?.removeAll { $0 === connection }
     }
@@ -134,7 +134,7 @@ final class LoopUpstreamConnections: @unchecked Sendable {
         }
         for connection in expired {
             connection.idleSince = nil
-            connection.handler.onIdleClose = nil
+            connection.handler.idleIn = nil
             connection.channel.close(promise: nil)
         }
         if let next { scheduleSweep(at: next) }
@@ -144,7 +144,7 @@ final class LoopUpstreamConnections: @unchecked Sendable {
         sweep?.cancel()
         sweep = nil
         for connection in idle.values.joined() {
-            connection.handler.onIdleClose = nil
+            connection.handler.idleIn = nil
             connection.channel.close(promise: nil)
         }
         idle.removeAll()
@@ -222,9 +222,12 @@ protocol UpstreamConnectionDelegate: AnyObject {
 final class UpstreamConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPClientResponsePart
 
-    weak var exchange: (any UpstreamConnectionDelegate)?
-    /// Set while the connection is idle in the pool: takes it out when the upstream closes it.
-    var onIdleClose: (() -> Void)?
+    /// Strong (a weak reference costs a side-table allocation per exchange): set for one exchange, cleared by its
+    /// end, by the connection's close, or when the connection goes back to the pool.
+    var exchange: (any UpstreamConnectionDelegate)?
+    /// The pool holding the connection while it is idle: it takes the connection out when the upstream closes it.
+    var idleIn: LoopUpstreamConnections?
+    weak var connection: UpstreamConnection?
     private var error: (any Error)?
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -248,7 +251,7 @@ final class UpstreamConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         let exchange = self.exchange
         self.exchange = nil
         exchange?.upstreamClosed(error)
-        onIdleClose?()
-        onIdleClose = nil
+        if let idleIn, let connection { idleIn.remove(connection) }
+        idleIn = nil
     }
 }

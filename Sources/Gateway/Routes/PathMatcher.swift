@@ -32,11 +32,14 @@ package enum PathMatcher: Sendable, Equatable {
     package func match(_ path: Substring) -> [String: String]? {
         switch self {
         case .prefix(let prefix):
-            guard path.hasPrefix(prefix) else { return nil }
+            // Byte-wise, as URIs compare (RFC 3986, section 6.2.1), and without walking grapheme clusters.
+            let bytes = path.utf8
+            let prefixBytes = prefix.utf8
+            guard bytes.count >= prefixBytes.count, bytes.starts(with: prefixBytes) else { return nil }
             // `/api/v1/crm` must not match `/api/v1/crmx`: a prefix without a trailing slash ends at a boundary.
-            if !prefix.hasSuffix("/"), path.count > prefix.count {
-                let next = path[path.index(path.startIndex, offsetBy: prefix.count)]
-                guard next == "/" || next == "?" else { return nil }
+            if prefixBytes.last != UInt8(ascii: "/"), bytes.count > prefixBytes.count {
+                let next = bytes[bytes.index(bytes.startIndex, offsetBy: prefixBytes.count)]
+                guard next == UInt8(ascii: "/") || next == UInt8(ascii: "?") else { return nil }
             }
             return [:]
         case .template(let segments):

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// W3C Trace Context (`traceparent: 00-<trace-id>-<parent-id>-<flags>`): taken from the request when valid, made
 /// up otherwise, so every log line of a request (and every hop behind the gateway) carries one trace id.
 package struct TraceContext: Sendable, Equatable {
@@ -24,7 +26,14 @@ package struct TraceContext: Sendable, Equatable {
         self.traceID = traceID
         self.parentID = parentID
         self.flags = flags
-        self.header = "00-" + traceID + "-" + parentID + "-" + flags
+        var header = "00-"
+        header.reserveCapacity(3 + traceID.utf8.count + 1 + parentID.utf8.count + 1 + flags.utf8.count)
+        header += traceID
+        header += "-"
+        header += parentID
+        header += "-"
+        header += flags
+        self.header = header
     }
 
     /// A new trace (not sampled: nothing records spans yet), its id taken from the request id (32 hex digits,
@@ -37,22 +46,25 @@ package struct TraceContext: Sendable, Equatable {
             ? requestID : String(requestID.lowercased().filter(\.isLowercaseHexDigit).suffix(32))
         if traceID.utf8.count < 32 { traceID = String(repeating: "0", count: 32 - traceID.utf8.count) + traceID }
         if !traceID.utf8.contains(where: { $0 != UInt8(ascii: "0") }) { traceID = String(traceID.dropLast()) + "1" }
-        return TraceContext(traceID: traceID, parentID: spanID(traceID, salt: 0), flags: "00")
+        return TraceContext(traceID: traceID, parentID: newSpanID(), flags: "00")
     }
 
     /// The same trace with this hop as the parent, for a request sent on (the gateway to an upstream).
     package func child() -> TraceContext {
-        TraceContext(traceID: traceID, parentID: Self.spanID(traceID, parentID, salt: 1), flags: flags)
+        TraceContext(traceID: traceID, parentID: Self.newSpanID(), flags: flags)
     }
 
-    /// 16 hex digits from the process's randomly seeded hasher: unpredictable outside the process, never zero.
-    static func spanID(_ text: String, _ more: String = "", salt: Int) -> String {
-        var hasher = Hasher()
-        hasher.combine(text)
-        hasher.combine(more)
-        hasher.combine(salt)
-        let value = UInt64(bitPattern: Int64(hasher.finalize()))
-        return Hex.sixteenDigits(value == 0 ? 1 : value)
+    private static let spanSeed = UInt64.random(in: .min ... .max)
+    private static let spanCounter = Atomic<UInt64>(0)
+
+    /// 16 hex digits, never zero: SplitMix64 of a per-process random seed plus a counter. Unique within the
+    /// process and not guessable from outside it without the seed; no system call and no hashing of strings.
+    static func newSpanID() -> String {
+        var z = spanSeed &+ spanCounter.wrappingAdd(1, ordering: .relaxed).newValue &* 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        return Hex.sixteenDigits(z == 0 ? 1 : z)
     }
 }
 
