@@ -1,4 +1,4 @@
-/// The platform's own tables: tenants and the audit log. Owned by the pseudo-module `platform`, applied before any
+/// The platform's own tables: tenants, the audit log and the event backbone's. Owned by the pseudo-module `platform`, applied before any
 /// module's.
 package enum PlatformMigrations {
     package static let all: [Migration] = [
@@ -68,5 +68,6 @@ package enum PlatformMigrations {
             return [table] + indexes + guardStatements
                 + TenantIsolation.statements(table: "audit_log", dialect: dialect)
         },
+        EventMigrations.create,
     ]
 }

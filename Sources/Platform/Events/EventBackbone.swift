@@ -1,0 +1,432 @@
+import Foundation
+import Kernel
+import Logging
+import SQLKit
+import ServiceLifecycle
+
+/// How the in-database event transport behaves.
+package struct EventBackboneSettings: Sendable {
+    /// Events handed out per relay transaction, and deliveries claimed per consumer worker at once.
+    package var batchSize = 200
+    /// Concurrent workers per consumer group in this process.
+    package var workersPerGroup = 4
+    /// How long a claimed delivery stays with its worker; a worker that died (or hangs) loses it after this.
+    package var lease: Duration = .seconds(30)
+    /// Tries before an event goes to the dead letters.
+    package var maxAttempts = 8
+    /// The wait before the second try; each further wait is four times longer (0.5 s, 2 s, 8 s, 32 s, ...).
+    package var firstRetryDelay: Duration = .milliseconds(500)
+    package var maxRetryDelay: Duration = .seconds(3_600)
+    /// How often idle relays and workers look for work written by other processes.
+    package var pollInterval: Duration = .milliseconds(100)
+    /// How long dead letters and processed-event ids are kept.
+    package var retention: Duration = .seconds(7 * 86_400)
+
+    package init() {}
+
+    /// The wait after failed try number `attempt` (1-based).
+    package func retryDelay(afterAttempt attempt: Int) -> Duration {
+        var delay = firstRetryDelay
+        for _ in 1..<max(1, attempt) {
+            delay *= 4
+            if delay >= maxRetryDelay { return maxRetryDelay }
+        }
+        return min(delay, maxRetryDelay)
+    }
+}
+
+/// An event a consumer group gave up on after its tries, kept for inspection and replay.
+package struct DeadLetter: Sendable, Equatable {
+    package let group: String
+    package let eventID: String
+    package let eventType: String
+    package let aggregateKey: String
+    package let tenant: TenantID
+    package let attempts: Int
+    package let lastError: String
+    package let deadAt: Date
+}
+
+/// The in-database event transport (SQLite and PostgreSQL): the relay fans committed outbox events out to the
+/// subscribed consumer groups; each group's workers claim deliveries, apply them in the consumer's own
+/// transaction and record the event id there, so an event's effects are applied once per group however often it
+/// is delivered. Failed events are retried with growing delays, then kept as dead letters.
+///
+/// Ordering: a group receives the events of one aggregate in the order the relay saw them committed, one at a
+/// time: a delivery is not claimed while an earlier delivery of the same aggregate to the same group is pending
+/// or claimed (a dead one no longer holds the others back).
+package final class EventBackbone: Sendable {
+    package let database: any Database
+    package let settings: EventBackboneSettings
+    let consumers: [String: any EventConsumer]
+    let logger: Logger
+    let clock: any WallClock
+    /// Rung by the relay when it handed out events, so this process's idle workers start at once.
+    let handedOut = EventSignal()
+
+    package init(
+        database: any Database, consumers: [any EventConsumer], settings: EventBackboneSettings = .init(),
+        logger: Logger, clock: any WallClock = SystemWallClock()
+    ) {
+        self.database = database
+        self.settings = settings
+        self.consumers = Dictionary(consumers.map { ($0.group, $0) }, uniquingKeysWith: { first, _ in first })
+        self.logger = logger
+        self.clock = clock
+    }
+
+    private var now: Int64 { clock.now().epochMilliseconds }
+
+    // MARK: Subscriptions
+
+    /// Records which event types this process's consumer groups want (from then on the relay hands them out).
+    package func registerSubscriptions() async throws {
+        let pairs = consumers.values.flatMap { consumer in consumer.eventTypes.map { (consumer.group, $0) } }
+        guard !pairs.isEmpty else { return }
+        try await database.system { tx in
+            for (group, type) in pairs {
+                try await tx.sql.raw(
+                    """
+                    INSERT INTO event_subscriptions (consumer_group, event_type) VALUES (\(bind: group), \(bind: type))
+                    ON CONFLICT (consumer_group, event_type) DO NOTHING
+                    """
+                ).run()
+            }
+        }
+    }
+
+    // MARK: Relay
+
+    /// Hands the next committed, not yet relayed outbox events to the subscribed groups, in one transaction: a
+    /// relay stopped at any point either did all of a batch or none of it. Returns how many events it took.
+    @discardableResult
+    package func relayBatch() async throws -> Int {
+        let batchSize = settings.batchSize
+        let now = self.now
+        let relayed = try await database.system { tx -> Int in
+            if tx.dialect == .postgres {
+                // One relay at a time across processes: two interleaving batches could hand out a later event of
+                // an aggregate before an earlier one.
+                let locked = try await tx.sql.raw("SELECT pg_try_advisory_xact_lock(726100003) AS locked").first()
+                guard try locked?.decode(column: "locked", as: Bool.self) == true else { return 0 }
+            }
+            let rows = try await tx.sql.raw(
+                """
+                SELECT seq, id, aggregatetype, aggregateid, type, tenant_id FROM event_outbox
+                WHERE relayed_at IS NULL ORDER BY seq LIMIT \(bind: batchSize)
+                """
+            ).all()
+            guard !rows.isEmpty else { return 0 }
+            var subscribers: [String: [String]] = [:]
+            for row in try await tx.sql.raw("SELECT consumer_group, event_type FROM event_subscriptions").all() {
+                subscribers[try row.decode(column: "event_type", as: String.self), default: []].append(
+                    try row.decode(column: "consumer_group", as: String.self))
+            }
+            var deliveries: [SQLQueryString] = []
+            var sequences: [Int64] = []
+            for row in rows {
+                sequences.append(try row.decode(column: "seq", as: Int64.self))
+                let type = try row.decode(column: "type", as: String.self)
+                let groups = Set((subscribers[type] ?? []) + (subscribers["*"] ?? []))
+                guard !groups.isEmpty else { continue }
+                let id = try row.decode(column: "id", as: String.self)
+                let key =
+                    try row.decode(column: "aggregatetype", as: String.self) + ":"
+                    + row.decode(column: "aggregateid", as: String.self)
+                let tenant = tx.bind(TenantID(try row.decodeUUID(column: "tenant_id")))
+                for group in groups.sorted() {
+                    deliveries.append(
+                        "(\(bind: group), \(bind: id), \(bind: type), \(bind: key), \(tenant), \(bind: now))")
+                }
+            }
+            // Chunks keep every statement far below both engines' limits on bound values.
+            for start in stride(from: 0, to: deliveries.count, by: 500) {
+                let chunk = deliveries[start..<min(start + 500, deliveries.count)]
+                var statement: SQLQueryString =
+                    "INSERT INTO event_deliveries (consumer_group, event_id, event_type, aggregate_key, tenant_id, available_at) VALUES "
+                for (index, values) in chunk.enumerated() {
+                    if index > 0 { statement.appendLiteral(", ") }
+                    statement.appendInterpolation(values)
+                }
+                statement.appendLiteral(" ON CONFLICT (consumer_group, event_id) DO NOTHING")
+                try await tx.sql.raw(statement).run()
+            }
+            try await tx.sql.raw(
+                "UPDATE event_outbox SET relayed_at = \(bind: now) WHERE seq IN (\(binds: sequences))"
+            ).run()
+            return rows.count
+        }
+        if relayed > 0 { handedOut.signal() }
+        return relayed
+    }
+
+    // MARK: Consumers
+
+    private struct Claimed {
+        let seq: Int64
+        let attempts: Int
+        let tenant: TenantID
+        let eventID: String
+        let payload: String
+    }
+
+    /// Claims up to a batch of `group`'s ready deliveries for `worker` and applies them, each in its own
+    /// transaction. Returns how many it claimed.
+    @discardableResult
+    package func consumeBatch(group: String, worker: String) async throws -> Int {
+        guard let consumer = consumers[group] else { return 0 }
+        let claimed = try await claim(group: group, worker: worker)
+        for (index, delivery) in claimed.enumerated() {
+            if Task.isShuttingDownGracefully || Task.isCancelled {
+                // Stopping: what is left goes back for another worker (or this process after its restart).
+                try? await release(claimed[index...].map(\.seq), worker: worker)
+                break
+            }
+            await apply(delivery, consumer: consumer, worker: worker)
+        }
+        return claimed.count
+    }
+
+    private func claim(group: String, worker: String) async throws -> [Claimed] {
+        let now = self.now
+        let leaseEnd = now + settings.lease.milliseconds
+        let limit = settings.batchSize
+        return try await database.system { tx -> [Claimed] in
+            let lock: SQLQueryString = tx.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
+            let seqs = try await tx.sql.raw(
+                """
+                UPDATE event_deliveries SET status = 'leased', lease_until = \(bind: leaseEnd),
+                    leased_by = \(bind: worker), attempts = attempts + 1
+                WHERE seq IN (
+                    SELECT d.seq FROM event_deliveries d
+                    WHERE d.consumer_group = \(bind: group)
+                      AND ((d.status = 'pending' AND d.available_at <= \(bind: now))
+                           OR (d.status = 'leased' AND d.lease_until < \(bind: now)))
+                      AND NOT EXISTS (
+                          SELECT 1 FROM event_deliveries e
+                          WHERE e.consumer_group = d.consumer_group AND e.aggregate_key = d.aggregate_key
+                            AND e.seq < d.seq AND e.status <> 'dead')
+                    ORDER BY d.seq LIMIT \(bind: limit)\(lock))
+                RETURNING seq
+                """
+            ).all().map { try $0.decode(column: "seq", as: Int64.self) }
+            guard !seqs.isEmpty else { return [] }
+            let payload: SQLQueryString = tx.dialect == .postgres ? "o.payload::text" : "o.payload"
+            return try await tx.sql.raw(
+                """
+                SELECT d.seq, d.attempts, d.tenant_id, d.event_id, \(payload) AS payload
+                FROM event_deliveries d JOIN event_outbox o ON o.id = d.event_id
+                WHERE d.seq IN (\(binds: seqs)) ORDER BY d.seq
+                """
+            ).all().map { row in
+                Claimed(
+                    seq: try row.decode(column: "seq", as: Int64.self),
+                    attempts: try row.decode(column: "attempts", as: Int.self),
+                    tenant: TenantID(try row.decodeUUID(column: "tenant_id")),
+                    eventID: try row.decode(column: "event_id", as: String.self),
+                    payload: try row.decode(column: "payload", as: String.self))
+            }
+        }
+    }
+
+    /// The consumer's transaction: the effects, the processed-event id and the delivery's end commit together.
+    private func apply(_ delivery: Claimed, consumer: any EventConsumer, worker: String) async {
+        let group = consumer.group
+        do {
+            let event = try JSONDecoder().decode(EventEnvelope.self, from: Data(delivery.payload.utf8))
+            let now = self.now
+            try await database.write(tenant: delivery.tenant) { tx in
+                let seen = try await tx.sql.raw(
+                    """
+                    SELECT 1 AS seen FROM event_processed
+                    WHERE consumer_group = \(bind: group) AND event_id = \(bind: delivery.eventID)
+                    """
+                ).first()
+                if seen == nil {
+                    try await consumer.handle(event, in: tx)
+                    // A second worker applying the same event (its lease taken over) fails here and rolls back.
+                    try await tx.sql.raw(
+                        """
+                        INSERT INTO event_processed (consumer_group, event_id, processed_at)
+                        VALUES (\(bind: group), \(bind: delivery.eventID), \(bind: now))
+                        """
+                    ).run()
+                }
+                try await tx.sql.raw(
+                    "DELETE FROM event_deliveries WHERE seq = \(bind: delivery.seq) AND leased_by = \(bind: worker)"
+                ).run()
+            }
+        } catch {
+            await failed(delivery, group: group, worker: worker, error: error)
+        }
+    }
+
+    private func failed(_ delivery: Claimed, group: String, worker: String, error: any Error) async {
+        let now = self.now
+        let dead = delivery.attempts >= settings.maxAttempts
+        let retryAt = now + settings.retryDelay(afterAttempt: delivery.attempts).milliseconds
+        let message = String(String(describing: error).prefix(2_000))
+        do {
+            try await database.system { tx in
+                try await tx.sql.raw(
+                    """
+                    UPDATE event_deliveries SET status = \(bind: dead ? "dead" : "pending"),
+                        available_at = \(bind: retryAt), dead_at = \(bind: dead ? now : nil as Int64?),
+                        lease_until = NULL, leased_by = NULL, last_error = \(bind: message)
+                    WHERE seq = \(bind: delivery.seq) AND leased_by = \(bind: worker)
+                    """
+                ).run()
+            }
+        } catch {
+            // The lease runs out and the delivery is claimed again: nothing is lost, the try just counts.
+            logger.error(
+                "event delivery failure not recorded",
+                metadata: ["event.group": "\(group)", "error.message": "\(String(reflecting: error))"])
+        }
+        let level: Logger.Level = dead ? .error : .warning
+        logger.log(
+            level: level, dead ? "event moved to dead letters" : "event handling failed; will retry",
+            metadata: [
+                "event.id": "\(delivery.eventID)", "event.group": "\(group)", "event.attempt": "\(delivery.attempts)",
+                "error.message": "\(message)",
+            ])
+    }
+
+    private func release(_ seqs: [Int64], worker: String) async throws {
+        guard !seqs.isEmpty else { return }
+        try await database.system { tx in
+            try await tx.sql.raw(
+                """
+                UPDATE event_deliveries SET status = 'pending', attempts = attempts - 1, lease_until = NULL,
+                    leased_by = NULL
+                WHERE seq IN (\(binds: seqs)) AND leased_by = \(bind: worker)
+                """
+            ).run()
+        }
+    }
+
+    // MARK: Dead letters and housekeeping
+
+    /// Dead letters, newest first.
+    package func deadLetters(limit: Int = 100) async throws -> [DeadLetter] {
+        try await database.systemRead { tx in
+            try await tx.sql.raw(
+                """
+                SELECT consumer_group, event_id, event_type, aggregate_key, tenant_id, attempts, last_error, dead_at
+                FROM event_deliveries WHERE status = 'dead' ORDER BY dead_at DESC, seq DESC LIMIT \(bind: limit)
+                """
+            ).all().map { row in
+                DeadLetter(
+                    group: try row.decode(column: "consumer_group", as: String.self),
+                    eventID: try row.decode(column: "event_id", as: String.self),
+                    eventType: try row.decode(column: "event_type", as: String.self),
+                    aggregateKey: try row.decode(column: "aggregate_key", as: String.self),
+                    tenant: TenantID(try row.decodeUUID(column: "tenant_id")),
+                    attempts: try row.decode(column: "attempts", as: Int.self),
+                    lastError: try row.decode(column: "last_error", as: String?.self) ?? "",
+                    deadAt: Date(epochMilliseconds: try row.decode(column: "dead_at", as: Int64.self)))
+            }
+        }
+    }
+
+    /// Gives a dead event (to `group`, or to every group it died in) a fresh set of tries. Returns the number of
+    /// deliveries revived.
+    @discardableResult
+    package func replay(eventID: String, group: String? = nil) async throws -> Int {
+        let now = self.now
+        let revived = try await database.system { tx in
+            let groupFilter: SQLQueryString = group.map { " AND consumer_group = \(bind: $0)" } ?? ""
+            return try await tx.sql.raw(
+                """
+                UPDATE event_deliveries SET status = 'pending', attempts = 0, available_at = \(bind: now),
+                    dead_at = NULL, lease_until = NULL, leased_by = NULL
+                WHERE event_id = \(bind: eventID) AND status = 'dead'\(groupFilter)
+                RETURNING seq
+                """
+            ).all().count
+        }
+        if revived > 0 { handedOut.signal() }
+        return revived
+    }
+
+    /// Deletes what is no longer needed: outbox rows every group is done with, dead letters and processed ids
+    /// past the retention.
+    package func cleanUp() async throws {
+        let cutoff = now - settings.retention.milliseconds
+        try await database.system { tx in
+            try await tx.sql.raw(
+                "DELETE FROM event_deliveries WHERE status = 'dead' AND dead_at < \(bind: cutoff)"
+            ).run()
+            try await tx.sql.raw(
+                """
+                DELETE FROM event_outbox WHERE relayed_at IS NOT NULL
+                  AND NOT EXISTS (SELECT 1 FROM event_deliveries d WHERE d.event_id = event_outbox.id)
+                """
+            ).run()
+            try await tx.sql.raw("DELETE FROM event_processed WHERE processed_at < \(bind: cutoff)").run()
+        }
+    }
+
+    // MARK: Services
+
+    /// The relay and this process's consumer workers, to run in the server's service group.
+    package var services: [any Service] {
+        [EventRelayService(backbone: self)]
+            + consumers.keys.sorted().map { EventConsumerService(backbone: self, group: $0) }
+    }
+}
+
+/// Runs the relay: as fast as it finds events, otherwise every poll interval; cleans up once a minute.
+struct EventRelayService: Service {
+    let backbone: EventBackbone
+
+    func run() async throws {
+        var lastCleanUp = ContinuousClock.now
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            var relayed = 0
+            do {
+                relayed = try await backbone.relayBatch()
+                if ContinuousClock.now - lastCleanUp > .seconds(60) {
+                    lastCleanUp = .now
+                    try await backbone.cleanUp()
+                }
+            } catch {
+                backbone.logger.warning(
+                    "event relay failed; retrying", metadata: ["error.message": "\(String(reflecting: error))"])
+            }
+            if relayed < backbone.settings.batchSize {
+                try? await Task.sleep(for: backbone.settings.pollInterval)
+            }
+        }
+    }
+}
+
+/// Runs one consumer group's workers in this process.
+struct EventConsumerService: Service {
+    let backbone: EventBackbone
+    let group: String
+
+    func run() async throws {
+        let instance = UUID().uuidString.prefix(8).lowercased()
+        await withTaskGroup(of: Void.self) { workers in
+            for index in 0..<max(1, backbone.settings.workersPerGroup) {
+                let worker = "\(group)/\(instance)/\(index)"
+                workers.addTask {
+                    while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                        var claimed = 0
+                        do {
+                            claimed = try await backbone.consumeBatch(group: group, worker: worker)
+                        } catch is CancellationError {
+                            return
+                        } catch {
+                            backbone.logger.warning(
+                                "event claim failed; retrying",
+                                metadata: ["event.group": "\(group)", "error.message": "\(String(reflecting: error))"])
+                        }
+                        if claimed == 0 { await backbone.handedOut.wait(timeout: backbone.settings.pollInterval) }
+                    }
+                }
+            }
+        }
+    }
+}

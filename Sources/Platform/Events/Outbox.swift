@@ -1,0 +1,50 @@
+import Foundation
+import Kernel
+import SQLKit
+
+/// The transactional outbox: a module writes its domain events in the transaction that makes the change, so an
+/// event exists if and only if its change committed. The relay (`EventBackbone.relayBatch`) later hands each event
+/// to the consumer groups subscribed to its type.
+package enum Outbox {
+    /// Writes `event` in `transaction`. `aggregateType` and `aggregateID` name the record the event is about
+    /// (`lead`, its id): events of one aggregate reach each consumer group in the order they were committed.
+    package static func append(
+        _ event: EventEnvelope, aggregateType: String, aggregateID: String, in transaction: Transaction
+    ) async throws {
+        guard let tenant = TenantID(event.tenantid) else { throw OutboxError.invalidTenant(event.tenantid) }
+        if let scoped = transaction.tenant, scoped != tenant { throw OutboxError.tenantMismatch }
+        guard !aggregateType.isEmpty, !aggregateID.isEmpty, !event.type.isEmpty else {
+            throw OutboxError.missingField
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let payload = String(decoding: try encoder.encode(event), as: UTF8.self)
+        let payloadValue: SQLQueryString =
+            switch transaction.dialect {
+            case .postgres: "CAST(\(bind: payload) AS JSONB)"
+            case .sqlite: "\(bind: payload)"
+            }
+        let created = RFC3339.date(from: event.time)?.epochMilliseconds ?? Date().epochMilliseconds
+        try await transaction.sql.raw(
+            """
+            INSERT INTO event_outbox (id, aggregatetype, aggregateid, type, payload, tenant_id, traceparent, created_at)
+            VALUES (\(bind: event.id), \(bind: aggregateType), \(bind: aggregateID), \(bind: event.type),
+                    \(payloadValue), \(transaction.bind(tenant)), \(bind: event.traceparent), \(bind: created))
+            """
+        ).run()
+    }
+}
+
+package enum OutboxError: Error, Equatable, CustomStringConvertible {
+    case invalidTenant(String)
+    case tenantMismatch
+    case missingField
+
+    package var description: String {
+        switch self {
+        case .invalidTenant(let text): "the event's tenantid \(text) is not a tenant id"
+        case .tenantMismatch: "the event belongs to another tenant than the transaction writing it"
+        case .missingField: "an event needs a type, an aggregate type and an aggregate id"
+        }
+    }
+}

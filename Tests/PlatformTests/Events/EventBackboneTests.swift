@@ -1,0 +1,369 @@
+import Foundation
+import Kernel
+import Logging
+import Platform
+import SQLKit
+import Synchronization
+import TestSupport
+import Testing
+
+/// The in-database event transport on SQLite and PostgreSQL: events commit with their change, each consumer group
+/// applies each event once, in order per aggregate, through failures, lost workers and poison events.
+@Suite struct EventBackboneTests {
+    /// What test consumers write: one row per application of an event (duplicates would show as two rows).
+    static let effects = Migration(module: "eventtests", number: 1, name: "create_effects") { dialect in
+        [
+            """
+            CREATE TABLE event_test_effects (
+                n \(dialect == .postgres ? "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY" : "INTEGER PRIMARY KEY AUTOINCREMENT"),
+                consumer_group TEXT NOT NULL,
+                event_id TEXT NOT NULL,
+                aggregate TEXT NOT NULL,
+                position INTEGER NOT NULL
+            )
+            """
+        ]
+    }
+
+    struct Payload: Codable {
+        let position: Int
+    }
+
+    /// Records each event it handles; fails (after writing its effect, which the rollback must undo) as `plan`
+    /// says, and takes `delay` per event.
+    struct RecordingConsumer: EventConsumer {
+        let group: String
+        var eventTypes: [String] = ["test.thing.changed"]
+        var plan = FailurePlan()
+        var delay: Duration = .zero
+
+        func handle(_ event: EventEnvelope, in transaction: Transaction) async throws {
+            let payload = try JSONDecoder().decode(Payload.self, from: Data(event.data.text.utf8))
+            try await transaction.sql.raw(
+                """
+                INSERT INTO event_test_effects (consumer_group, event_id, aggregate, position)
+                VALUES (\(bind: group), \(bind: event.id), \(bind: event.subject ?? ""), \(bind: payload.position))
+                """
+            ).run()
+            if delay > .zero { try await Task.sleep(for: delay) }
+            if plan.shouldFail(event.id) { throw TestFailure.planned(event.id) }
+        }
+    }
+
+    enum TestFailure: Error { case planned(String) }
+
+    /// Which events fail, and how many times each (`Int.max`: always).
+    final class FailurePlan: Sendable {
+        let remaining = Mutex<[String: Int]>([:])
+        func fail(_ eventID: String, times: Int) { remaining.withLock { $0[eventID] = times } }
+        func shouldFail(_ eventID: String) -> Bool {
+            remaining.withLock { remaining in
+                guard let left = remaining[eventID], left > 0 else { return false }
+                remaining[eventID] = left == Int.max ? left : left - 1
+                return true
+            }
+        }
+        func heal(_ eventID: String) { remaining.withLock { $0[eventID] = nil } }
+    }
+
+    static func settings(batch: Int = 50, maxAttempts: Int = 8) -> EventBackboneSettings {
+        var settings = EventBackboneSettings()
+        settings.batchSize = batch
+        settings.maxAttempts = maxAttempts
+        settings.firstRetryDelay = .milliseconds(5)
+        settings.maxRetryDelay = .milliseconds(50)
+        settings.pollInterval = .milliseconds(10)
+        settings.lease = .seconds(30)
+        return settings
+    }
+
+    static func event(tenant: TenantID, aggregate: String, position: Int) throws -> EventEnvelope {
+        EventEnvelope(
+            source: "/tests", type: "test.thing.changed", subject: aggregate, tenant: tenant, traceparent: nil,
+            data: try JSONDocument(encoding: Payload(position: position)))
+    }
+
+    /// Appends `count` events per aggregate, one transaction per event, positions 0, 1, ... per aggregate; returns
+    /// the event ids.
+    @discardableResult
+    static func append(
+        _ database: any Database, tenant: TenantID, aggregates: [String], count: Int
+    ) async throws -> [String] {
+        var ids: [String] = []
+        for position in 0..<count {
+            for aggregate in aggregates {
+                let event = try Self.event(tenant: tenant, aggregate: aggregate, position: position)
+                try await database.write(tenant: tenant) { tx in
+                    try await Outbox.append(event, aggregateType: "thing", aggregateID: aggregate, in: tx)
+                }
+                ids.append(event.id)
+            }
+        }
+        return ids
+    }
+
+    struct Effect: Equatable {
+        let group: String
+        let eventID: String
+        let aggregate: String
+        let position: Int
+    }
+
+    static func effects(_ database: any Database, tenant: TenantID) async throws -> [Effect] {
+        try await database.read(tenant: tenant) { tx in
+            try await tx.sql.raw(
+                "SELECT consumer_group, event_id, aggregate, position FROM event_test_effects ORDER BY n"
+            ).all().map { row in
+                Effect(
+                    group: try row.decode(column: "consumer_group", as: String.self),
+                    eventID: try row.decode(column: "event_id", as: String.self),
+                    aggregate: try row.decode(column: "aggregate", as: String.self),
+                    position: try row.decode(column: "position", as: Int.self))
+            }
+        }
+    }
+
+    static func count(_ database: any Database, _ sql: String) async throws -> Int {
+        try await database.systemRead { tx in
+            try await tx.sql.raw(SQLQueryString("SELECT COUNT(*) AS n FROM " + sql)).first()?.decode(
+                column: "n", as: Int.self) ?? -1
+        }
+    }
+
+    /// Relays and consumes (one worker per group, in turn) until nothing is left that is ready now; waits out
+    /// retry delays up to `patience`.
+    static func drain(
+        _ backbone: EventBackbone, groups: [String], patience: Duration = .seconds(20)
+    ) async throws {
+        let deadline = ContinuousClock.now + patience
+        while ContinuousClock.now < deadline {
+            try await backbone.relayBatch()
+            var claimed = 0
+            for group in groups { claimed += try await backbone.consumeBatch(group: group, worker: "\(group)-w") }
+            if claimed == 0 {
+                let open = try await count(backbone.database, "event_deliveries WHERE status <> 'dead'")
+                let unrelayed = try await count(backbone.database, "event_outbox WHERE relayed_at IS NULL")
+                if open == 0 && unrelayed == 0 { return }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
+    }
+
+    static func makeTenant(_ database: any Database, _ slug: String) async throws -> TenantID {
+        try await TenantStore(database: database).create(slug: slug, name: slug).id
+    }
+
+    static func withBackbone(
+        _ backend: TestBackend, _ body: @Sendable (any Database, TenantID) async throws -> Void
+    ) async throws {
+        try await withTestDatabase(backend, migrations: PlatformMigrations.all + [effects]) { database, _ in
+            let tenant = try await makeTenant(database, "events")
+            try await body(database, tenant)
+        }
+    }
+
+    @Test(arguments: TestBackend.available)
+    func committedEventsAreAppliedOncePerGroupAndRolledBackOnesNever(_ backend: TestBackend) async throws {
+        try await Self.withBackbone(backend) { database, tenant in
+            let backbone = EventBackbone(
+                database: database,
+                consumers: [RecordingConsumer(group: "alpha"), RecordingConsumer(group: "beta")],
+                settings: Self.settings(batch: 7), logger: TestEnvironment.logger)
+            try await backbone.registerSubscriptions()
+            let ids = try await Self.append(database, tenant: tenant, aggregates: ["a", "b", "c"], count: 10)
+            // A change that rolls back takes its event with it.
+            let lost = try Self.event(tenant: tenant, aggregate: "a", position: 99)
+            await #expect(throws: TestFailure.self) {
+                try await database.write(tenant: tenant) { tx in
+                    try await Outbox.append(lost, aggregateType: "thing", aggregateID: "a", in: tx)
+                    throw TestFailure.planned("rollback")
+                }
+            }
+            // An event nobody subscribes to is relayed to nobody.
+            let other = EventEnvelope(
+                source: "/tests", type: "test.other", subject: "z", tenant: tenant, traceparent: nil,
+                data: try JSONDocument(encoding: Payload(position: 0)))
+            try await database.write(tenant: tenant) { tx in
+                try await Outbox.append(other, aggregateType: "thing", aggregateID: "z", in: tx)
+            }
+            try await Self.drain(backbone, groups: ["alpha", "beta"])
+            let effects = try await Self.effects(database, tenant: tenant)
+            for group in ["alpha", "beta"] {
+                #expect(effects.filter { $0.group == group }.map(\.eventID).sorted() == ids.sorted())
+            }
+            #expect(!effects.contains { $0.eventID == lost.id || $0.eventID == other.id })
+            #expect(try await Self.count(database, "event_processed") == 60)
+            try await backbone.cleanUp()
+            #expect(try await Self.count(database, "event_outbox") == 0)
+            #expect(try await Self.count(database, "event_deliveries") == 0)
+        }
+    }
+
+    @Test(arguments: TestBackend.available)
+    func failuresMidBatchAreRetriedWithoutDuplicateEffects(_ backend: TestBackend) async throws {
+        try await Self.withBackbone(backend) { database, tenant in
+            let consumer = RecordingConsumer(group: "alpha")
+            let backbone = EventBackbone(
+                database: database, consumers: [consumer], settings: Self.settings(batch: 10),
+                logger: TestEnvironment.logger)
+            try await backbone.registerSubscriptions()
+            let ids = try await Self.append(database, tenant: tenant, aggregates: ["a", "b", "c", "d"], count: 5)
+            // Events in the middle of the first batches fail after writing their effect, one twice.
+            consumer.plan.fail(ids[1], times: 1)
+            consumer.plan.fail(ids[6], times: 2)
+            consumer.plan.fail(ids[13], times: 1)
+            try await Self.drain(backbone, groups: ["alpha"])
+            let effects = try await Self.effects(database, tenant: tenant)
+            #expect(effects.map(\.eventID).sorted() == ids.sorted())
+            #expect(Set(effects.map(\.eventID)).count == effects.count)
+            #expect(try await backbone.deadLetters().isEmpty)
+        }
+    }
+
+    @Test(arguments: TestBackend.available)
+    func aLostWorkersDeliveriesAreTakenOverOnce(_ backend: TestBackend) async throws {
+        try await Self.withBackbone(backend) { database, tenant in
+            let backbone = EventBackbone(
+                database: database, consumers: [RecordingConsumer(group: "alpha")], settings: Self.settings(),
+                logger: TestEnvironment.logger)
+            try await backbone.registerSubscriptions()
+            let ids = try await Self.append(database, tenant: tenant, aggregates: ["a", "b"], count: 3)
+            try await backbone.relayBatch()
+            // A worker claimed everything ready and died before applying any of it: its lease has run out.
+            try await database.system { tx in
+                try await tx.sql.raw(
+                    """
+                    UPDATE event_deliveries SET status = 'leased', leased_by = 'gone', lease_until = 0,
+                        attempts = 1
+                    WHERE seq IN (SELECT MIN(seq) FROM event_deliveries GROUP BY aggregate_key)
+                    """
+                ).run()
+            }
+            // Another worker claims, applies, and finishes them; the dead worker's late completion changes nothing.
+            try await Self.drain(backbone, groups: ["alpha"])
+            let effects = try await Self.effects(database, tenant: tenant)
+            #expect(effects.map(\.eventID).sorted() == ids.sorted())
+            for aggregate in ["a", "b"] {
+                #expect(effects.filter { $0.aggregate == aggregate }.map(\.position) == [0, 1, 2])
+            }
+        }
+    }
+
+    @Test(arguments: TestBackend.available)
+    func aPoisonEventGoesToTheDeadLettersWithoutHoldingItsAggregateAndCanBeReplayed(_ backend: TestBackend)
+        async throws
+    {
+        try await Self.withBackbone(backend) { database, tenant in
+            let consumer = RecordingConsumer(group: "alpha")
+            let backbone = EventBackbone(
+                database: database, consumers: [consumer], settings: Self.settings(maxAttempts: 3),
+                logger: TestEnvironment.logger)
+            try await backbone.registerSubscriptions()
+            let ids = try await Self.append(database, tenant: tenant, aggregates: ["a"], count: 3)
+            consumer.plan.fail(ids[1], times: Int.max)
+            try await Self.drain(backbone, groups: ["alpha"])
+            let dead = try await backbone.deadLetters()
+            #expect(dead.count == 1)
+            #expect(dead.first?.eventID == ids[1])
+            #expect(dead.first?.attempts == 3)
+            #expect(dead.first?.group == "alpha")
+            #expect(dead.first?.eventType == "test.thing.changed")
+            #expect(dead.first?.lastError.contains("planned") == true)
+            // The aggregate's later event went on once the poison one was given up.
+            #expect(try await Self.effects(database, tenant: tenant).map(\.position) == [0, 2])
+            // Fixed, the event is replayed and applied (once).
+            consumer.plan.heal(ids[1])
+            #expect(try await backbone.replay(eventID: ids[1]) == 1)
+            #expect(try await backbone.replay(eventID: ids[1]) == 0)
+            try await Self.drain(backbone, groups: ["alpha"])
+            #expect(try await Self.effects(database, tenant: tenant).map(\.position) == [0, 2, 1])
+            #expect(try await backbone.deadLetters().isEmpty)
+        }
+    }
+
+    @Test(arguments: TestBackend.available)
+    func orderPerAggregateHoldsWithFourConcurrentWorkers(_ backend: TestBackend) async throws {
+        try await Self.withBackbone(backend) { database, tenant in
+            let consumer = RecordingConsumer(group: "alpha", delay: .milliseconds(1))
+            let backbone = EventBackbone(
+                database: database, consumers: [consumer], settings: Self.settings(batch: 5),
+                logger: TestEnvironment.logger)
+            try await backbone.registerSubscriptions()
+            let aggregates = (0..<8).map { "agg\($0)" }
+            let ids = try await Self.append(database, tenant: tenant, aggregates: aggregates, count: 12)
+            // A few failures make retries interleave with the other workers' progress.
+            for index in stride(from: 3, to: ids.count, by: 17) { consumer.plan.fail(ids[index], times: 1) }
+            try await backbone.relayBatch()
+            try await withThrowingTaskGroup(of: Void.self) { workers in
+                workers.addTask {
+                    while try await Self.count(database, "event_outbox WHERE relayed_at IS NULL") > 0 {
+                        try await backbone.relayBatch()
+                    }
+                }
+                for worker in 0..<4 {
+                    workers.addTask {
+                        let deadline = ContinuousClock.now + .seconds(60)
+                        while ContinuousClock.now < deadline {
+                            let claimed = try await backbone.consumeBatch(group: "alpha", worker: "w\(worker)")
+                            if claimed == 0 {
+                                if try await Self.count(database, "event_deliveries") == 0 { return }
+                                try await Task.sleep(for: .milliseconds(5))
+                            }
+                        }
+                    }
+                }
+                try await workers.waitForAll()
+            }
+            let effects = try await Self.effects(database, tenant: tenant)
+            #expect(effects.count == ids.count)
+            for aggregate in aggregates {
+                #expect(effects.filter { $0.aggregate == aggregate }.map(\.position) == Array(0..<12))
+            }
+        }
+    }
+
+    @Test(arguments: TestBackend.available)
+    func theServicesDeliverWhatIsCommittedWhileTheyRun(_ backend: TestBackend) async throws {
+        try await Self.withBackbone(backend) { database, tenant in
+            let backbone = EventBackbone(
+                database: database, consumers: [RecordingConsumer(group: "alpha")], settings: Self.settings(),
+                logger: TestEnvironment.logger)
+            try await backbone.registerSubscriptions()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for service in backbone.services { group.addTask { try await service.run() } }
+                let ids = try await Self.append(database, tenant: tenant, aggregates: ["a", "b"], count: 5)
+                let deadline = ContinuousClock.now + .seconds(30)
+                var applied = 0
+                while ContinuousClock.now < deadline {
+                    applied = try await Self.effects(database, tenant: tenant).count
+                    if applied >= ids.count { break }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                #expect(applied == ids.count)
+                group.cancelAll()
+            }
+        }
+    }
+
+    @Test(arguments: TestBackend.available)
+    func theOutboxRefusesAnEventOfAnotherTenant(_ backend: TestBackend) async throws {
+        try await Self.withBackbone(backend) { database, tenant in
+            let other = try await Self.makeTenant(database, "other")
+            let event = try Self.event(tenant: other, aggregate: "a", position: 0)
+            await #expect(throws: OutboxError.tenantMismatch) {
+                try await database.write(tenant: tenant) { tx in
+                    try await Outbox.append(event, aggregateType: "thing", aggregateID: "a", in: tx)
+                }
+            }
+        }
+    }
+
+    @Test func retryDelaysGrowFourfoldUpToTheLimit() {
+        var settings = EventBackboneSettings()
+        settings.maxRetryDelay = .seconds(100)
+        #expect(
+            (1...6).map { settings.retryDelay(afterAttempt: $0) } == [
+                .milliseconds(500), .seconds(2), .seconds(8), .seconds(32), .seconds(100), .seconds(100),
+            ])
+    }
+}
