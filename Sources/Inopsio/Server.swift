@@ -34,9 +34,19 @@ enum Server {
             let application = try buildApplication(
                 configuration: configuration, database: database, modules: modules, sink: sink, logger: logger,
                 context: context, tls: tls)
-            let background =
+            var background =
                 modules.flatMap { $0.backgroundServices(context: context) }
                 + (tls.map { [TLSReloadService(store: $0)] } ?? [])
+            // Every process relays (one at a time on PostgreSQL) and runs its modules' consumer groups.
+            if try await runner.pendingCount() == 0 {
+                let events = EventBackbone(
+                    database: database, consumers: modules.flatMap(\.consumers),
+                    settings: EventBackboneSettings(configuration), logger: logger)
+                try await events.registerSubscriptions()
+                background += events.services
+            } else {
+                logger.warning("event delivery not started: migrations pending")
+            }
             try await makeServiceGroup(
                 application: application, sink: sink, configuration: configuration, logger: logger,
                 background: background

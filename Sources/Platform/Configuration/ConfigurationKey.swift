@@ -197,6 +197,18 @@ extension ConfigurationKey {
                 config.idleTimeoutSeconds = try parseInt(text, in: 1...3600)
             }, current: { String($0.idleTimeoutSeconds) }),
         ConfigurationKey(
+            name: "event_max_attempts", summary: "Tries of an event per consumer group before it is a dead letter",
+            isSecret: false,
+            apply: { text, config throws(ConfigurationProblem) in
+                config.eventMaxAttempts = try parseInt(text, in: 1...50)
+            }, current: { String($0.eventMaxAttempts) }),
+        ConfigurationKey(
+            name: "event_workers", summary: "Concurrent workers per event consumer group in each process",
+            isSecret: false,
+            apply: { text, config throws(ConfigurationProblem) in
+                config.eventWorkers = try parseInt(text, in: 1...64)
+            }, current: { String($0.eventWorkers) }),
+        ConfigurationKey(
             name: "gateway_fast_path",
             summary: "Proxy requests decidable from memory on the event loop (false: all through the router)",
             isSecret: false,

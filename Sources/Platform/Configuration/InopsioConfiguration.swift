@@ -24,6 +24,10 @@ package struct InopsioConfiguration: Sendable, Equatable {
     package var shutdownGraceSeconds = 30
     /// A keep-alive connection without a request in progress is closed after this long (slow clients included).
     package var idleTimeoutSeconds = 60
+    /// `event_max_attempts`: tries per consumer group before an event becomes a dead letter.
+    package var eventMaxAttempts = 8
+    /// `event_workers`: concurrent workers per consumer group in each process.
+    package var eventWorkers = 4
     /// Whether the gateway proxies the requests it can decide on the event loop itself (see the README).
     package var gatewayFastPath = true
     package var autoMigrate = true

@@ -24,6 +24,12 @@ package struct EventBackboneSettings: Sendable {
 
     package init() {}
 
+    /// The defaults with the configuration's `event_max_attempts` and `event_workers`.
+    package init(_ configuration: InopsioConfiguration) {
+        maxAttempts = configuration.eventMaxAttempts
+        workersPerGroup = configuration.eventWorkers
+    }
+
     /// The wait after failed try number `attempt` (1-based).
     package func retryDelay(afterAttempt attempt: Int) -> Duration {
         var delay = firstRetryDelay
