@@ -260,18 +260,23 @@ import Testing
         let upstream: @Sendable (Router<BasicRequestContext>) -> Void = { router in
             router.get("quick") { _, _ in "quick" }
             router.get("slow") { _, _ in
-                try await Task.sleep(for: .seconds(3))
+                // Late for the try timeout, and only as long as the test runs (the server waits for it to end).
+                let deadline = ContinuousClock.now + .seconds(30)
+                while !Self.slowReleased.load(ordering: .relaxed) && ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
                 return "late"
             }
         }
         try await withUpstream(upstream) { port in
             let routes = """
                 {"default_rate_limits": [],
-                 "upstreams": {"u": {"targets": ["http://127.0.0.1:\(port)"], "retries": 0, "try_timeout_ms": 300}},
+                 "upstreams": {"u": {"targets": ["http://127.0.0.1:\(port)"], "retries": 0, "try_timeout_ms": 2000}},
                  "routes": [{"name": "u", "match": {"path_prefix": "/up"}, "upstream": "u", "inspection": "off",
                              "transform": {"strip_prefix": "/up"}}]}
                 """
             try await withGateway(routes: routes) { client, _, _ in
+                defer { Self.slowReleased.store(true, ordering: .relaxed) }
                 let connection = try RawConnection(port: try requireValue(client.port))
                 for _ in 0..<3 {
                     try connection.send("GET /up/quick HTTP/1.1\r\nHost: localhost\r\n\r\n")
@@ -287,6 +292,8 @@ import Testing
             }
         }
     }
+
+    static let slowReleased = Atomic<Bool>(false)
 
     /// A connection without requests is closed after the idle timeout; one with a request in progress is not.
     @Test func idleConnectionsAreClosed() async throws {

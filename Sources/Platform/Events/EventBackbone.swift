@@ -109,6 +109,11 @@ package final class EventBackbone: Sendable {
     package func relayBatch() async throws -> Int {
         let batchSize = settings.batchSize
         let now = self.now
+        // Looked at without a write transaction first: an idle relay must not take SQLite's write lock every poll.
+        let waiting = try await database.readOutsideTransaction { tx in
+            try await tx.sql.raw("SELECT 1 AS waiting FROM event_outbox WHERE relayed_at IS NULL LIMIT 1").first()
+        }
+        guard waiting != nil else { return 0 }
         let relayed = try await database.system { tx -> Int in
             if tx.dialect == .postgres {
                 // One relay at a time across processes: two interleaving batches could hand out a later event of
@@ -197,6 +202,15 @@ package final class EventBackbone: Sendable {
         let now = self.now
         let leaseEnd = now + settings.lease.milliseconds
         let limit = settings.batchSize
+        let ready: SQLQueryString = """
+            consumer_group = \(bind: group)
+              AND ((status = 'pending' AND available_at <= \(bind: now)) OR (status = 'leased' AND lease_until < \(bind: now)))
+            """
+        // As for the relay: idle workers look before they take the write lock.
+        let anything = try await database.readOutsideTransaction { tx in
+            try await tx.sql.raw("SELECT 1 AS ready FROM event_deliveries WHERE \(ready) LIMIT 1").first()
+        }
+        guard anything != nil else { return [] }
         return try await database.system { tx -> [Claimed] in
             let lock: SQLQueryString = tx.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
             let seqs = try await tx.sql.raw(
