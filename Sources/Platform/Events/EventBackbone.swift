@@ -3,6 +3,7 @@ import Kernel
 import Logging
 import SQLKit
 import ServiceLifecycle
+import Synchronization
 
 /// How the in-database event transport behaves.
 package struct EventBackboneSettings: Sendable {
@@ -69,6 +70,16 @@ package final class EventBackbone: Sendable {
     let clock: any WallClock
     /// Rung by the relay when it handed out events, so this process's idle workers start at once.
     let handedOut = EventSignal()
+    /// Counts of how deliveries were applied in this process (for tests and, later, metrics).
+    package struct Statistics: Sendable, Equatable {
+        package var appliedTogether = 0
+        package var appliedAlone = 0
+        /// Batches rolled back because one of their events failed, then applied one by one.
+        package var batchFallbacks = 0
+    }
+
+    private let counters = Mutex(Statistics())
+    package var statistics: Statistics { counters.withLock { $0 } }
 
     package init(
         database: any Database, consumers: [any EventConsumer], settings: EventBackboneSettings = .init(),
@@ -187,15 +198,81 @@ package final class EventBackbone: Sendable {
     package func consumeBatch(group: String, worker: String) async throws -> Int {
         guard let consumer = consumers[group] else { return 0 }
         let claimed = try await claim(group: group, worker: worker)
-        for (index, delivery) in claimed.enumerated() {
+        // First tries go together in one transaction (a batch holds at most one event per aggregate, so their
+        // order does not matter); if any of them fails, the batch rolls back and each is tried on its own.
+        // Retries always go alone: an event that keeps failing, or that crashed its process, must not take a
+        // batch of others down with it each time.
+        let fresh = claimed.filter { $0.attempts == 1 }
+        var alone = claimed.filter { $0.attempts != 1 }
+        if fresh.count > 1 {
+            do {
+                try await applyTogether(fresh, consumer: consumer, worker: worker)
+                counters.withLock { $0.appliedTogether += fresh.count }
+            } catch {
+                counters.withLock { $0.batchFallbacks += 1 }
+                alone = claimed
+            }
+        } else {
+            alone = claimed
+        }
+        for (index, delivery) in alone.enumerated() {
             if Task.isShuttingDownGracefully || Task.isCancelled {
                 // Stopping: what is left goes back for another worker (or this process after its restart).
-                try? await release(claimed[index...].map(\.seq), worker: worker)
+                try? await release(alone[index...].map(\.seq), worker: worker)
                 break
             }
             await apply(delivery, consumer: consumer, worker: worker)
+            counters.withLock { $0.appliedAlone += 1 }
         }
         return claimed.count
+    }
+
+    /// Applies `deliveries` in one transaction, each under its event's tenant (on PostgreSQL the row-level
+    /// security setting moves from event to event), with one statement each for the processed ids and the
+    /// deliveries' end.
+    private func applyTogether(_ deliveries: [Claimed], consumer: any EventConsumer, worker: String) async throws {
+        let group = consumer.group
+        let events = try deliveries.map { try JSONDecoder().decode(EventEnvelope.self, from: Data($0.payload.utf8)) }
+        let now = self.now
+        try await database.system { tx in
+            let ids = deliveries.map(\.eventID)
+            let seen = Set(
+                try await tx.sql.raw(
+                    """
+                    SELECT event_id FROM event_processed
+                    WHERE consumer_group = \(bind: group) AND event_id IN (\(binds: ids))
+                    """
+                ).all().map { try $0.decode(column: "event_id", as: String.self) })
+            var applied: [String] = []
+            for (delivery, event) in zip(deliveries, events) where !seen.contains(delivery.eventID) {
+                if tx.dialect == .postgres {
+                    try await tx.sql.raw(
+                        "SELECT set_config('app.tenant_id', \(bind: delivery.tenant.description), true)"
+                    ).run()
+                }
+                try await consumer.handle(
+                    event, in: Transaction(sql: tx.sql, dialect: tx.dialect, tenant: delivery.tenant))
+                applied.append(delivery.eventID)
+            }
+            if tx.dialect == .postgres {
+                try await tx.sql.raw("SELECT set_config('app.tenant_id', '', true)").run()
+            }
+            if !applied.isEmpty {
+                var insert: SQLQueryString =
+                    "INSERT INTO event_processed (consumer_group, event_id, processed_at) VALUES "
+                for (index, id) in applied.enumerated() {
+                    if index > 0 { insert.appendLiteral(", ") }
+                    insert.appendInterpolation("(\(bind: group), \(bind: id), \(bind: now))" as SQLQueryString)
+                }
+                try await tx.sql.raw(insert).run()
+            }
+            try await tx.sql.raw(
+                """
+                DELETE FROM event_deliveries WHERE seq IN (\(binds: deliveries.map(\.seq)))
+                  AND leased_by = \(bind: worker)
+                """
+            ).run()
+        }
     }
 
     private func claim(group: String, worker: String) async throws -> [Claimed] {
