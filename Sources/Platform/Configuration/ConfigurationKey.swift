@@ -209,6 +209,12 @@ extension ConfigurationKey {
                 config.eventWorkers = try parseInt(text, in: 1...64)
             }, current: { String($0.eventWorkers) }),
         ConfigurationKey(
+            name: "event_notifications",
+            summary: "PostgreSQL LISTEN/NOTIFY wake-ups for events (false behind a transaction-pooling PgBouncer)",
+            isSecret: false,
+            apply: { text, config throws(ConfigurationProblem) in config.eventNotifications = try parseBool(text) },
+            current: { String($0.eventNotifications) }),
+        ConfigurationKey(
             name: "gateway_fast_path",
             summary: "Proxy requests decidable from memory on the event loop (false: all through the router)",
             isSecret: false,

@@ -28,6 +28,8 @@ package struct InopsioConfiguration: Sendable, Equatable {
     package var eventMaxAttempts = 8
     /// `event_workers`: concurrent workers per consumer group in each process.
     package var eventWorkers = 4
+    /// `event_notifications`: PostgreSQL `LISTEN/NOTIFY` wake-ups (false behind a transaction-pooling PgBouncer).
+    package var eventNotifications = true
     /// Whether the gateway proxies the requests it can decide on the event loop itself (see the README).
     package var gatewayFastPath = true
     package var autoMigrate = true

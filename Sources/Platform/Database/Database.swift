@@ -30,6 +30,11 @@ package protocol Database: Sendable {
     /// Checks that the database answers a trivial query.
     func ping() async throws
 
+    /// Calls `received` with the payload of each notification on `channel` (PostgreSQL `LISTEN`, on a connection
+    /// of its own) until the task is cancelled or the connection fails (then it throws). Engines without
+    /// notifications return at once: their callers poll.
+    func listen(channel: String, received: @escaping @Sendable (String) -> Void) async throws
+
     /// Closes every connection; the value must not be used afterwards.
     func close() async
 }

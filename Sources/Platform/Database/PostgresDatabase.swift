@@ -90,6 +90,14 @@ package final class PostgresDatabase: Database {
         try await client.query("SELECT 1", logger: logger)
     }
 
+    package func listen(channel: String, received: @escaping @Sendable (String) -> Void) async throws {
+        try await client.withConnection { connection in
+            try await connection.listen(on: channel) { notifications in
+                for try await notification in notifications { received(notification.payload) }
+            }
+        }
+    }
+
     /// Whether the connected role bypasses row-level security (a superuser or `BYPASSRLS`), which would make
     /// the tenant policies a no-op. Start-up warns when it does.
     package func roleBypassesRowLevelSecurity() async throws -> Bool {

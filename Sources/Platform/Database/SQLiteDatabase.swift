@@ -143,6 +143,9 @@ package final class SQLiteDatabase: Database {
         }
     }
 
+    /// SQLite has no notifications (in one process, `Outbox` wakes the relay itself).
+    package func listen(channel: String, received: @escaping @Sendable (String) -> Void) async throws {}
+
     package func close() async {
         await writerGate.acquire()
         for connection in readers + [writer] {

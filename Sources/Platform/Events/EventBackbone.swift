@@ -22,6 +22,9 @@ package struct EventBackboneSettings: Sendable {
     package var pollInterval: Duration = .milliseconds(100)
     /// How long dead letters and processed-event ids are kept.
     package var retention: Duration = .seconds(7 * 86_400)
+    /// PostgreSQL `LISTEN` for wake-ups (false behind a transaction-pooling PgBouncer, which cannot listen:
+    /// relays and workers then only poll).
+    package var notifications = true
 
     package init() {}
 
@@ -29,6 +32,7 @@ package struct EventBackboneSettings: Sendable {
     package init(_ configuration: InopsioConfiguration) {
         maxAttempts = configuration.eventMaxAttempts
         workersPerGroup = configuration.eventWorkers
+        notifications = configuration.eventNotifications
     }
 
     /// The wait after failed try number `attempt` (1-based).
@@ -116,15 +120,18 @@ package final class EventBackbone: Sendable {
 
     /// Hands the next committed, not yet relayed outbox events to the subscribed groups, in one transaction: a
     /// relay stopped at any point either did all of a batch or none of it. Returns how many events it took.
+    /// `lookFirst`: check with a read before taking the write lock (polling); false when told events were written.
     @discardableResult
-    package func relayBatch() async throws -> Int {
+    package func relayBatch(lookFirst: Bool = true) async throws -> Int {
         let batchSize = settings.batchSize
         let now = self.now
         // Looked at without a write transaction first: an idle relay must not take SQLite's write lock every poll.
-        let waiting = try await database.readOutsideTransaction { tx in
-            try await tx.sql.raw("SELECT 1 AS waiting FROM event_outbox WHERE relayed_at IS NULL LIMIT 1").first()
+        if lookFirst {
+            let waiting = try await database.readOutsideTransaction { tx in
+                try await tx.sql.raw("SELECT 1 AS waiting FROM event_outbox WHERE relayed_at IS NULL LIMIT 1").first()
+            }
+            guard waiting != nil else { return 0 }
         }
-        guard waiting != nil else { return 0 }
         let relayed = try await database.system { tx -> Int in
             if tx.dialect == .postgres {
                 // One relay at a time across processes: two interleaving batches could hand out a later event of
@@ -176,6 +183,10 @@ package final class EventBackbone: Sendable {
             try await tx.sql.raw(
                 "UPDATE event_outbox SET relayed_at = \(bind: now) WHERE seq IN (\(binds: sequences))"
             ).run()
+            if tx.dialect == .postgres && !deliveries.isEmpty {
+                // Wakes the workers of other processes (this process's are told directly).
+                try await tx.sql.raw("SELECT pg_notify(\(bind: Outbox.notificationChannel), 'deliveries')").run()
+            }
             return rows.count
         }
         if relayed > 0 { handedOut.signal() }
@@ -470,7 +481,12 @@ package final class EventBackbone: Sendable {
     package var services: [any Service] {
         [EventRelayService(backbone: self)]
             + consumers.keys.sorted().map { EventConsumerService(backbone: self, group: $0) }
+            + (database.dialect == .postgres && settings.notifications
+                ? [EventNotificationService(backbone: self)] : [])
     }
+
+    /// Rung when events were appended (a PostgreSQL notification, or `Outbox` itself on SQLite).
+    var outboxWake: EventSignal { Outbox.appended }
 }
 
 /// Runs the relay: as fast as it finds events, otherwise every poll interval; cleans up once a minute.
@@ -479,10 +495,11 @@ struct EventRelayService: Service {
 
     func run() async throws {
         var lastCleanUp = ContinuousClock.now
+        var told = false
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             var relayed = 0
             do {
-                relayed = try await backbone.relayBatch()
+                relayed = try await backbone.relayBatch(lookFirst: !told)
                 if ContinuousClock.now - lastCleanUp > .seconds(60) {
                     lastCleanUp = .now
                     try await backbone.cleanUp()
@@ -491,8 +508,34 @@ struct EventRelayService: Service {
                 backbone.logger.warning(
                     "event relay failed; retrying", metadata: ["error.message": "\(String(reflecting: error))"])
             }
+            told = false
             if relayed < backbone.settings.batchSize {
-                try? await Task.sleep(for: backbone.settings.pollInterval)
+                told = await backbone.outboxWake.wait(timeout: backbone.settings.pollInterval)
+            }
+        }
+    }
+}
+
+/// Listens for the backbone's PostgreSQL notifications and wakes this process's relay and workers; reconnects
+/// after a failure (polling covers the gap).
+struct EventNotificationService: Service {
+    let backbone: EventBackbone
+
+    func run() async throws {
+        let (outbox, deliveries) = (backbone.outboxWake, backbone.handedOut)
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await cancelWhenGracefulShutdown {
+                    try await backbone.database.listen(channel: Outbox.notificationChannel) { payload in
+                        if payload == "deliveries" { deliveries.signal() } else { outbox.signal() }
+                    }
+                }
+            } catch {
+                if Task.isShuttingDownGracefully || Task.isCancelled { return }
+                backbone.logger.warning(
+                    "event notifications lost; polling until they are back",
+                    metadata: ["error.message": "\(String(reflecting: error))"])
+                try? await Task.sleep(for: .seconds(1))
             }
         }
     }

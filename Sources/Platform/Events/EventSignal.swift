@@ -27,19 +27,27 @@ package final class EventSignal: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    /// Returns at the next signal, after `timeout`, or when the task is cancelled.
-    package func wait(timeout: Duration) async {
+    /// Returns at the next signal (true), after `timeout` or when the task is cancelled (false).
+    @discardableResult
+    package func wait(timeout: Duration) async -> Bool {
         if state.withLock({ state in
             defer { state.pending = false }
             return state.pending
         }) {
-            return
+            return true
         }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await Task.sleep(for: timeout) }
-            group.addTask { await self.waitForSignal() }
-            await group.next()
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            group.addTask {
+                await self.waitForSignal()
+                return !Task.isCancelled
+            }
+            let first = await group.next() ?? false
             group.cancelAll()
+            return first
         }
     }
 

@@ -32,7 +32,21 @@ package enum Outbox {
                     \(payloadValue), \(transaction.bind(tenant)), \(bind: event.traceparent), \(bind: created))
             """
         ).run()
+        switch transaction.dialect {
+        case .postgres:
+            // Delivered to the relays' listeners when (and only if) the transaction commits; PostgreSQL sends one
+            // per transaction however many events it appends.
+            try await transaction.sql.raw("SELECT pg_notify(\(bind: notificationChannel), 'outbox')").run()
+        case .sqlite:
+            // Before the commit, but this process's relay can only write after it (one writer): it looks then.
+            appended.signal()
+        }
     }
+
+    /// The PostgreSQL notification channel of the event backbone (payload `outbox` or `deliveries`).
+    package static let notificationChannel = "inopsio_events"
+    /// Rung in this process when an event is appended on SQLite.
+    package static let appended = EventSignal()
 }
 
 package enum OutboxError: Error, Equatable, CustomStringConvertible {

@@ -379,6 +379,39 @@ import Testing
         }
     }
 
+    /// With polling made too slow to matter (a minute), events still arrive: on PostgreSQL through
+    /// `LISTEN/NOTIFY`, on SQLite through the appending process waking its own relay.
+    @Test(arguments: TestBackend.available)
+    func wakeUpsDeliverWithoutWaitingForThePoll(_ backend: TestBackend) async throws {
+        try await Self.withBackbone(backend) { database, tenant in
+            var settings = Self.settings()
+            settings.pollInterval = .seconds(60)
+            let backbone = EventBackbone(
+                database: database, consumers: [RecordingConsumer(group: "alpha")], settings: settings,
+                logger: TestEnvironment.logger)
+            try await backbone.registerSubscriptions()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for service in backbone.services { group.addTask { try await service.run() } }
+                // The listener may not be listening yet when the first events commit: they are picked up with
+                // the first one it hears about.
+                var appended: [String] = []
+                let deadline = ContinuousClock.now + .seconds(20)
+                var applied = 0
+                while applied < appended.count || appended.isEmpty, ContinuousClock.now < deadline {
+                    if applied == 0 {
+                        appended += try await Self.append(
+                            database, tenant: tenant, aggregates: ["w\(appended.count)"], count: 1)
+                    }
+                    try await Task.sleep(for: .milliseconds(100))
+                    applied = try await Self.effects(database, tenant: tenant).count
+                }
+                #expect(!appended.isEmpty)
+                #expect(applied == appended.count)
+                group.cancelAll()
+            }
+        }
+    }
+
     @Test(arguments: TestBackend.available)
     func theOutboxRefusesAnEventOfAnotherTenant(_ backend: TestBackend) async throws {
         try await Self.withBackbone(backend) { database, tenant in
