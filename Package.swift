@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "inopsio", targets: ["Inopsio"]),
         .executable(name: "bench-bare-server", targets: ["BareServer"]),
         .executable(name: "bench-identity", targets: ["IdentityBench"]),
+        .executable(name: "bench-events", targets: ["EventsBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -124,6 +125,16 @@ let package = Package(
             name: "IdentityBench",
             dependencies: ["Identity", "Platform", .product(name: "Crypto", package: "swift-crypto")],
             path: "Benchmarks/IdentityBench",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "EventsBench",
+            dependencies: [
+                "Kernel", "Platform", .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/EventsBench",
             swiftSettings: swiftSettings
         ),
         .target(

@@ -1,0 +1,231 @@
+import Foundation
+import Kernel
+import Logging
+import Platform
+import SQLKit
+import ServiceLifecycle
+import Synchronization
+
+// The event backbone end to end in one process: producers commit events (one transaction each, as a domain change
+// would), the relay hands them to one consumer group, its workers apply them (one row written per event, in the
+// consumer's transaction). Prints one JSON line per measurement.
+//
+//   events-bench [--database-url postgres://...] [--workers 4] [--producers 8] [--events 20000] [--rate 1000]
+//                [--seconds 10]
+//
+// Two measurements: "throughput" (every producer as fast as it can, `--events` in all: events/s from the first
+// commit to the last event applied) and "latency" (`--rate` events/s for `--seconds`: time from just before each
+// commit to its event applied, p50/p99). Without --database-url the database is a fresh SQLite file.
+
+struct Options {
+    var databaseURL: String?
+    var workers = 4
+    var producers = 8
+    var events = 20_000
+    var rate = 1_000
+    var seconds = 10
+    var pollMilliseconds = 100
+
+    init(_ arguments: [String]) {
+        var iterator = arguments.dropFirst().makeIterator()
+        while let flag = iterator.next() {
+            let value = iterator.next() ?? ""
+            switch flag {
+            case "--database-url": databaseURL = value
+            case "--workers": workers = Int(value) ?? workers
+            case "--producers": producers = Int(value) ?? producers
+            case "--events": events = Int(value) ?? events
+            case "--rate": rate = Int(value) ?? rate
+            case "--seconds": seconds = Int(value) ?? seconds
+            case "--poll-ms": pollMilliseconds = Int(value) ?? pollMilliseconds
+            default:
+                FileHandle.standardError.write(Data("unknown option \(flag)\n".utf8))
+                exit(2)
+            }
+        }
+    }
+}
+
+/// When each event was sent (microseconds since 1970, taken just before its transaction commits).
+struct Sent: Codable {
+    let micros: Int64
+}
+
+func nowMicros() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000_000) }
+
+/// Writes one row per event and notes when each event was applied.
+final class BenchConsumer: EventConsumer {
+    let group = "bench"
+    let eventTypes = ["bench.done"]
+    let appliedAt = Mutex<[String: Int64]>([:])
+    let applied = Atomic<Int>(0)
+
+    func handle(_ event: EventEnvelope, in transaction: Transaction) async throws {
+        try await transaction.sql.raw(
+            "INSERT INTO bench_effects (event_id, tenant_id) VALUES (\(bind: event.id), \(transaction.bind(try transaction.requireTenant())))"
+        ).run()
+        let now = nowMicros()
+        appliedAt.withLock { $0[event.id] = now }
+        applied.add(1, ordering: .relaxed)
+    }
+}
+
+/// When each event's transaction had committed (noted by its producer right after).
+let committedAt = Mutex<[String: Int64]>([:])
+
+/// Milliseconds from commit to applied, per event (the applying transaction's own commit comes a little after).
+func latencies(_ consumer: BenchConsumer) -> [Int64] {
+    let applied = consumer.appliedAt.withLock { $0 }
+    return committedAt.withLock { committed in
+        committed.compactMap { id, at in applied[id].map { max(0, $0 - at) } }
+    }.sorted()
+}
+
+let effects = Migration(module: "bench", number: 1, name: "create_bench_effects") { dialect in
+    ["CREATE TABLE bench_effects (event_id TEXT NOT NULL, tenant_id \(dialect.uuidType) NOT NULL)"]
+}
+
+func percentile(_ sorted: [Int64], _ p: Double) -> Double {
+    guard !sorted.isEmpty else { return 0 }
+    let index = min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)
+    return Double(sorted[max(0, index)]) / 1_000
+}
+
+func append(_ database: any Database, tenant: TenantID, index: Int) async throws {
+    let sent = nowMicros()
+    let event = EventEnvelope(
+        source: "/bench", type: "bench.done", subject: "a\(index % 1_000)", tenant: tenant, traceparent: nil,
+        data: try JSONDocument(encoding: Sent(micros: sent)))
+    try await database.write(tenant: tenant) { tx in
+        try await Outbox.append(event, aggregateType: "bench", aggregateID: "a\(index % 1_000)", in: tx)
+    }
+    let committed = nowMicros()
+    committedAt.withLock { $0[event.id] = committed }
+}
+
+/// Runs the backbone's services while `body` runs, waits until `expected` events are applied, stops them.
+func withRunningBackbone(
+    _ backbone: EventBackbone, consumer: BenchConsumer, expected: @escaping @Sendable () -> Int,
+    _ body: @Sendable () async throws -> Void
+) async throws {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for service in backbone.services { group.addTask { try await service.run() } }
+        try await body()
+        let deadline = ContinuousClock.now + .seconds(600)
+        while consumer.applied.load(ordering: .relaxed) < expected() && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        group.cancelAll()
+    }
+}
+
+let options = Options(CommandLine.arguments)
+var configuration = InopsioConfiguration()
+let directory = FileManager.default.temporaryDirectory.appendingPathComponent("events-bench-\(UUID().uuidString)")
+try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+configuration.dataDirectory = directory.path
+if let url = options.databaseURL { configuration.databaseURL = url }
+configuration.postgresPoolSize = options.workers + max(options.producers, 64) + 4
+let logger: Logger = {
+    var logger = Logger(label: "events-bench")
+    logger.logLevel = .warning
+    return logger
+}()
+let resolved = configuration
+
+try await DatabaseConnector.withDatabase(configuration: resolved, logger: logger) { database in
+    try await MigrationRunner(database: database, migrations: PlatformMigrations.all + [effects], logger: logger)
+        .apply()
+    let tenant = try await TenantStore(database: database).create(slug: "bench", name: "Bench").id
+    let consumer = BenchConsumer()
+    var settings = EventBackboneSettings()
+    settings.workersPerGroup = options.workers
+    settings.pollInterval = .milliseconds(options.pollMilliseconds)
+    let backbone = EventBackbone(database: database, consumers: [consumer], settings: settings, logger: logger)
+    try await backbone.registerSubscriptions()
+    let engine = database.dialect.rawValue
+
+    // Latency at a fixed rate.
+    let before = consumer.applied.load(ordering: .relaxed)
+    let paced = options.rate * options.seconds
+    try await withRunningBackbone(backbone, consumer: consumer, expected: { before + paced }) {
+        let interval = Duration.seconds(1) / options.rate
+        let start = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { sends in
+            var inFlight = 0
+            for index in 0..<paced {
+                let due = start + interval * index
+                if due > .now { try await Task.sleep(until: due) }
+                if inFlight >= 64 {
+                    try await sends.next()
+                    inFlight -= 1
+                }
+                sends.addTask { try await append(database, tenant: tenant, index: index) }
+                inFlight += 1
+            }
+            try await sends.waitForAll()
+        }
+    }
+    let sortedLatencies = latencies(consumer)
+    print(
+        #"{"measurement":"latency","engine":"\#(engine)","rate":\#(options.rate),"events":\#(paced),"workers":\#(options.workers),"latency_p50_ms":\#(String(format: "%.1f", percentile(sortedLatencies, 0.5))),"latency_p99_ms":\#(String(format: "%.1f", percentile(sortedLatencies, 0.99))),"latency_max_ms":\#(String(format: "%.1f", percentile(sortedLatencies, 1.0)))}"#
+    )
+    // Throughput: all producers as fast as they can.
+    let total = options.events
+    consumer.appliedAt.withLock { $0.removeAll() }
+    committedAt.withLock { $0.removeAll() }
+    let already = consumer.applied.load(ordering: .relaxed)
+    let started = ContinuousClock.now
+    try await withRunningBackbone(backbone, consumer: consumer, expected: { already + total }) {
+        try await withThrowingTaskGroup(of: Void.self) { producers in
+            let share = total / options.producers
+            for producer in 0..<options.producers {
+                producers.addTask {
+                    let count = producer == options.producers - 1 ? total - share * producer : share
+                    for index in 0..<count {
+                        try await append(database, tenant: tenant, index: producer * share + index)
+                    }
+                }
+            }
+            try await producers.waitForAll()
+        }
+    }
+    let elapsed = ContinuousClock.now - started
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    let sorted = latencies(consumer)
+    print(
+        #"{"measurement":"throughput","engine":"\#(engine)","events":\#(total),"producers":\#(options.producers),"workers":\#(options.workers),"seconds":\#(String(format: "%.2f", seconds)),"events_per_second":\#(String(format: "%.0f", Double(total) / seconds)),"latency_p50_ms":\#(String(format: "%.1f", percentile(sorted, 0.5))),"latency_p99_ms":\#(String(format: "%.1f", percentile(sorted, 0.99)))}"#
+    )
+
+    // Delivery alone: a backlog written beforehand (many events per statement), handed out and applied.
+    let backlog = options.events
+    try await database.write(tenant: tenant) { tx in
+        let encoder = JSONEncoder()
+        for start in stride(from: 0, to: backlog, by: 500) {
+            var statement: SQLQueryString =
+                "INSERT INTO event_outbox (id, aggregatetype, aggregateid, type, payload, tenant_id, created_at) VALUES "
+            for index in start..<min(start + 500, backlog) {
+                let event = EventEnvelope(
+                    source: "/bench", type: "bench.done", subject: "a\(index % 1_000)", tenant: tenant,
+                    traceparent: nil, data: try JSONDocument(encoding: Sent(micros: 0)))
+                let payload = String(decoding: try encoder.encode(event), as: UTF8.self)
+                let value: SQLQueryString =
+                    tx.dialect == .postgres ? "CAST(\(bind: payload) AS JSONB)" : "\(bind: payload)"
+                if index > start { statement.appendLiteral(", ") }
+                statement.appendInterpolation(
+                    "(\(bind: event.id), 'bench', \(bind: "a\(index % 1_000)"), 'bench.done', \(value), \(tx.bind(tenant)), 0)"
+                        as SQLQueryString)
+            }
+            try await tx.sql.raw(statement).run()
+        }
+    }
+    let drained = consumer.applied.load(ordering: .relaxed)
+    let drainStart = ContinuousClock.now
+    try await withRunningBackbone(backbone, consumer: consumer, expected: { drained + backlog }) {}
+    let drainElapsed = ContinuousClock.now - drainStart
+    let drainSeconds = Double(drainElapsed.components.seconds) + Double(drainElapsed.components.attoseconds) / 1e18
+    print(
+        #"{"measurement":"delivery","engine":"\#(engine)","events":\#(backlog),"workers":\#(options.workers),"seconds":\#(String(format: "%.2f", drainSeconds)),"events_per_second":\#(String(format: "%.0f", Double(backlog) / drainSeconds))}"#
+    )
+}
+try? FileManager.default.removeItem(at: directory)
