@@ -77,7 +77,9 @@ package final class PostgresDatabase: Database {
                 return result
             } catch {
                 do {
-                    try await connection.query("ROLLBACK", logger: logger)
+                    // In a task of its own, so that a cancelled caller still ends the transaction before the
+                    // connection goes back to the pool.
+                    try await Task { _ = try await connection.query("ROLLBACK", logger: logger) }.value
                 } catch {
                     logger.error("rollback failed", metadata: ["error.message": "\(String(reflecting: error))"])
                 }

@@ -117,7 +117,9 @@ package final class SQLiteDatabase: Database {
             return result
         } catch {
             do {
-                try await sql.raw("ROLLBACK").run()
+                // In a task of its own: a cancelled caller (a stopping service) must still end its transaction,
+                // or the connection would stay inside it and refuse every later BEGIN.
+                try await Task { try await sql.raw("ROLLBACK").run() }.value
             } catch {
                 logger?.error("rollback failed", metadata: ["error.message": "\(String(reflecting: error))"])
             }
