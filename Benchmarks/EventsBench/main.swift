@@ -197,27 +197,17 @@ try await DatabaseConnector.withDatabase(configuration: resolved, logger: logger
         #"{"measurement":"throughput","engine":"\#(engine)","events":\#(total),"producers":\#(options.producers),"workers":\#(options.workers),"seconds":\#(String(format: "%.2f", seconds)),"events_per_second":\#(String(format: "%.0f", Double(total) / seconds)),"latency_p50_ms":\#(String(format: "%.1f", percentile(sorted, 0.5))),"latency_p99_ms":\#(String(format: "%.1f", percentile(sorted, 0.99)))}"#
     )
 
-    // Delivery alone: a backlog written beforehand (many events per statement), handed out and applied.
+    // Delivery alone: a backlog written beforehand (500 events per transaction), handed out and applied.
     let backlog = options.events
-    try await database.write(tenant: tenant) { tx in
-        let encoder = JSONEncoder()
-        for start in stride(from: 0, to: backlog, by: 500) {
-            var statement: SQLQueryString =
-                "INSERT INTO event_outbox (id, aggregatetype, aggregateid, type, payload, tenant_id, created_at) VALUES "
-            for index in start..<min(start + 500, backlog) {
-                let event = EventEnvelope(
+    for start in stride(from: 0, to: backlog, by: 500) {
+        let entries = try (start..<min(start + 500, backlog)).map { index in
+            Outbox.Entry(
+                EventEnvelope(
                     source: "/bench", type: "bench.done", subject: "a\(index % 1_000)", tenant: tenant,
-                    traceparent: nil, data: try JSONDocument(encoding: Sent(micros: 0)))
-                let payload = String(decoding: try encoder.encode(event), as: UTF8.self)
-                let value: SQLQueryString =
-                    tx.dialect == .postgres ? "CAST(\(bind: payload) AS JSONB)" : "\(bind: payload)"
-                if index > start { statement.appendLiteral(", ") }
-                statement.appendInterpolation(
-                    "(\(bind: event.id), 'bench', \(bind: "a\(index % 1_000)"), 'bench.done', \(value), \(tx.bind(tenant)), 0)"
-                        as SQLQueryString)
-            }
-            try await tx.sql.raw(statement).run()
+                    traceparent: nil, data: try JSONDocument(encoding: Sent(micros: 0))),
+                aggregateType: "bench", aggregateID: "a\(index % 1_000)")
         }
+        try await database.write(tenant: tenant) { tx in try await Outbox.append(entries, in: tx) }
     }
     let drained = consumer.applied.load(ordering: .relaxed)
     let drainStart = ContinuousClock.now

@@ -10,33 +10,22 @@ import Testing
 @Suite(.serialized) struct EventRelayProcessTests {
     static let total = 20_000
 
-    /// Writes `total` outbox events straight into the table (as `Outbox.append` would, many rows per statement).
+    /// Writes `total` outbox events, 500 per transaction.
     static func fillOutbox(_ database: any Database, tenant: TenantID) async throws {
         try await database.write(tenant: tenant) { tx in
             try await tx.sql.raw(
                 "INSERT INTO event_subscriptions (consumer_group, event_type) VALUES ('e2e', 'test.e2e')"
             ).run()
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
         for start in stride(from: 0, to: total, by: 500) {
-            try await database.write(tenant: tenant) { tx in
-                var statement: SQLQueryString =
-                    "INSERT INTO event_outbox (id, aggregatetype, aggregateid, type, payload, tenant_id, created_at) VALUES "
-                for index in start..<min(start + 500, total) {
-                    let event = EventEnvelope(
+            let entries = try (start..<min(start + 500, total)).map { index in
+                Outbox.Entry(
+                    EventEnvelope(
                         source: "/e2e", type: "test.e2e", subject: "a\(index % 50)", tenant: tenant,
-                        traceparent: nil, data: try JSONDocument(encoding: ["n": index]))
-                    let payload = String(decoding: try encoder.encode(event), as: UTF8.self)
-                    let value: SQLQueryString =
-                        tx.dialect == .postgres ? "CAST(\(bind: payload) AS JSONB)" : "\(bind: payload)"
-                    if index > start { statement.appendLiteral(", ") }
-                    statement.appendInterpolation(
-                        "(\(bind: event.id), 'thing', \(bind: "a\(index % 50)"), 'test.e2e', \(value), \(tx.bind(tenant)), 0)"
-                            as SQLQueryString)
-                }
-                try await tx.sql.raw(statement).run()
+                        traceparent: nil, data: try JSONDocument(encoding: ["n": index])),
+                    aggregateType: "thing", aggregateID: "a\(index % 50)")
             }
+            try await database.write(tenant: tenant) { tx in try await Outbox.append(entries, in: tx) }
         }
     }
 

@@ -6,32 +6,63 @@ import SQLKit
 /// event exists if and only if its change committed. The relay (`EventBackbone.relayBatch`) later hands each event
 /// to the consumer groups subscribed to its type.
 package enum Outbox {
-    /// Writes `event` in `transaction`. `aggregateType` and `aggregateID` name the record the event is about
-    /// (`lead`, its id): events of one aggregate reach each consumer group in the order they were committed.
+    /// One event to append, with the record it is about (`lead`, its id): events of one aggregate reach each
+    /// consumer group in the order they were committed.
+    package struct Entry: Sendable {
+        package let event: EventEnvelope
+        package let aggregateType: String
+        package let aggregateID: String
+
+        package init(_ event: EventEnvelope, aggregateType: String, aggregateID: String) {
+            self.event = event
+            self.aggregateType = aggregateType
+            self.aggregateID = aggregateID
+        }
+    }
+
+    /// Writes `event` in `transaction`.
     package static func append(
         _ event: EventEnvelope, aggregateType: String, aggregateID: String, in transaction: Transaction
     ) async throws {
-        guard let tenant = TenantID(event.tenantid) else { throw OutboxError.invalidTenant(event.tenantid) }
-        if let scoped = transaction.tenant, scoped != tenant { throw OutboxError.tenantMismatch }
-        guard !aggregateType.isEmpty, !aggregateID.isEmpty, !event.type.isEmpty else {
-            throw OutboxError.missingField
-        }
+        try await append([Entry(event, aggregateType: aggregateType, aggregateID: aggregateID)], in: transaction)
+    }
+
+    /// Writes `entries` in `transaction`, up to 500 per statement (an import or a bulk change writes many).
+    package static func append(_ entries: [Entry], in transaction: Transaction) async throws {
+        guard !entries.isEmpty else { return }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let payload = String(decoding: try encoder.encode(event), as: UTF8.self)
-        let payloadValue: SQLQueryString =
-            switch transaction.dialect {
-            case .postgres: "CAST(\(bind: payload) AS JSONB)"
-            case .sqlite: "\(bind: payload)"
+        var rows: [SQLQueryString] = []
+        rows.reserveCapacity(entries.count)
+        for entry in entries {
+            let event = entry.event
+            guard let tenant = TenantID(event.tenantid) else { throw OutboxError.invalidTenant(event.tenantid) }
+            if let scoped = transaction.tenant, scoped != tenant { throw OutboxError.tenantMismatch }
+            guard !entry.aggregateType.isEmpty, !entry.aggregateID.isEmpty, !event.type.isEmpty else {
+                throw OutboxError.missingField
             }
-        let created = RFC3339.date(from: event.time)?.epochMilliseconds ?? Date().epochMilliseconds
-        try await transaction.sql.raw(
-            """
-            INSERT INTO event_outbox (id, aggregatetype, aggregateid, type, payload, tenant_id, traceparent, created_at)
-            VALUES (\(bind: event.id), \(bind: aggregateType), \(bind: aggregateID), \(bind: event.type),
-                    \(payloadValue), \(transaction.bind(tenant)), \(bind: event.traceparent), \(bind: created))
-            """
-        ).run()
+            let payload = String(decoding: try encoder.encode(event), as: UTF8.self)
+            let payloadValue: SQLQueryString =
+                switch transaction.dialect {
+                case .postgres: "CAST(\(bind: payload) AS JSONB)"
+                case .sqlite: "\(bind: payload)"
+                }
+            let created = RFC3339.date(from: event.time)?.epochMilliseconds ?? Date().epochMilliseconds
+            rows.append(
+                """
+                (\(bind: event.id), \(bind: entry.aggregateType), \(bind: entry.aggregateID), \(bind: event.type),
+                 \(payloadValue), \(transaction.bind(tenant)), \(bind: event.traceparent), \(bind: created))
+                """)
+        }
+        for start in stride(from: 0, to: rows.count, by: 500) {
+            var statement: SQLQueryString =
+                "INSERT INTO event_outbox (id, aggregatetype, aggregateid, type, payload, tenant_id, traceparent, created_at) VALUES "
+            for (index, row) in rows[start..<min(start + 500, rows.count)].enumerated() {
+                if index > 0 { statement.appendLiteral(", ") }
+                statement.appendInterpolation(row)
+            }
+            try await transaction.sql.raw(statement).run()
+        }
         switch transaction.dialect {
         case .postgres:
             // Delivered to the relays' listeners when (and only if) the transaction commits; PostgreSQL sends one

@@ -413,6 +413,29 @@ import Testing
     }
 
     @Test(arguments: TestBackend.available)
+    func manyEventsAppendedInOneTransactionAreAllDelivered(_ backend: TestBackend) async throws {
+        try await Self.withBackbone(backend) { database, tenant in
+            let backbone = EventBackbone(
+                database: database, consumers: [RecordingConsumer(group: "alpha")],
+                settings: Self.settings(batch: 200), logger: TestEnvironment.logger)
+            try await backbone.registerSubscriptions()
+            let entries = try (0..<1_200).map { index in
+                Outbox.Entry(
+                    try Self.event(tenant: tenant, aggregate: "b\(index % 7)", position: index / 7),
+                    aggregateType: "thing", aggregateID: "b\(index % 7)")
+            }
+            try await database.write(tenant: tenant) { tx in try await Outbox.append(entries, in: tx) }
+            try await Self.drain(backbone, groups: ["alpha"])
+            let effects = try await Self.effects(database, tenant: tenant)
+            #expect(effects.map(\.eventID).sorted() == entries.map(\.event.id).sorted())
+            for aggregate in 0..<7 {
+                let positions = effects.filter { $0.aggregate == "b\(aggregate)" }.map(\.position)
+                #expect(positions == positions.sorted())
+            }
+        }
+    }
+
+    @Test(arguments: TestBackend.available)
     func theOutboxRefusesAnEventOfAnotherTenant(_ backend: TestBackend) async throws {
         try await Self.withBackbone(backend) { database, tenant in
             let other = try await Self.makeTenant(database, "other")
