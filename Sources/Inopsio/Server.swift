@@ -41,7 +41,8 @@ enum Server {
             if try await runner.pendingCount() == 0 {
                 let events = EventBackbone(
                     database: database, consumers: modules.flatMap(\.consumers),
-                    settings: EventBackboneSettings(configuration), logger: logger)
+                    settings: EventBackboneSettings(configuration), logger: logger,
+                    metrics: context.metrics.registry, readiness: context.readiness)
                 try await events.registerSubscriptions()
                 background += events.services
             } else {

@@ -1,6 +1,7 @@
 import Foundation
 import Kernel
 import Logging
+import Prometheus
 import SQLKit
 import ServiceLifecycle
 import Synchronization
@@ -85,15 +86,93 @@ package final class EventBackbone: Sendable {
     private let counters = Mutex(Statistics())
     package var statistics: Statistics { counters.withLock { $0 } }
 
+    /// What is waiting, as last counted by the relay service (every 10 s).
+    package struct Backlog: Sendable, Equatable {
+        /// Committed events not yet handed out.
+        package var unrelayed = 0
+        /// Deliveries pending or claimed.
+        package var open = 0
+        package var deadLetters = 0
+        package var countedAt: Date?
+    }
+
+    private let backlogState = Mutex(Backlog())
+    package var backlog: Backlog { backlogState.withLock { $0 } }
+    private let gauges: (unrelayed: Gauge, open: Gauge, dead: Gauge)?
+    private let outcomes: (applied: Counter, failed: Counter, dead: Counter)?
+
+    /// `metrics`: where to export `events_outbox_backlog`, `events_deliveries_open`, `events_dead_letters` and
+    /// the `events_applied_total`, `events_failed_total`, `events_dead_lettered_total` counters; `readiness`: where
+    /// `/ready` shows the backlog.
     package init(
         database: any Database, consumers: [any EventConsumer], settings: EventBackboneSettings = .init(),
-        logger: Logger, clock: any WallClock = SystemWallClock()
+        logger: Logger, clock: any WallClock = SystemWallClock(), metrics: PrometheusCollectorRegistry? = nil,
+        readiness: ReadinessDetails? = nil
     ) {
         self.database = database
         self.settings = settings
         self.consumers = Dictionary(consumers.map { ($0.group, $0) }, uniquingKeysWith: { first, _ in first })
         self.logger = logger
         self.clock = clock
+        gauges = metrics.map { registry in
+            (
+                registry.makeGauge(
+                    descriptor: MetricNameDescriptor(
+                        metricName: "events_outbox_backlog", helpText: "Committed events not yet handed out")),
+                registry.makeGauge(
+                    descriptor: MetricNameDescriptor(
+                        metricName: "events_deliveries_open", helpText: "Event deliveries pending or claimed")),
+                registry.makeGauge(
+                    descriptor: MetricNameDescriptor(
+                        metricName: "events_dead_letters", helpText: "Event deliveries given up (kept 7 days)"))
+            )
+        }
+        outcomes = metrics.map { registry in
+            (
+                registry.makeCounter(
+                    descriptor: MetricNameDescriptor(
+                        metricName: "events_applied", unitName: "total",
+                        helpText: "Events applied by this process's consumer groups")),
+                registry.makeCounter(
+                    descriptor: MetricNameDescriptor(
+                        metricName: "events_failed", unitName: "total",
+                        helpText: "Event applications that failed (each is retried or dead-lettered)")),
+                registry.makeCounter(
+                    descriptor: MetricNameDescriptor(
+                        metricName: "events_dead_lettered", unitName: "total",
+                        helpText: "Events moved to the dead letters by this process"))
+            )
+        }
+        readiness?.register("events") { [weak self] in
+            guard let backlog = self?.backlog else { return "stopped" }
+            guard backlog.countedAt != nil else { return "not counted yet" }
+            return "\(backlog.unrelayed) to hand out, \(backlog.open) in delivery, \(backlog.deadLetters) dead letters"
+        }
+    }
+
+    /// Counts what is waiting (for `/ready` and the gauges).
+    @discardableResult
+    package func countBacklog() async throws -> Backlog {
+        let row = try await database.readOutsideTransaction { tx in
+            try await tx.sql.raw(
+                """
+                SELECT (SELECT COUNT(*) FROM event_outbox WHERE relayed_at IS NULL) AS unrelayed,
+                       (SELECT COUNT(*) FROM event_deliveries WHERE status <> 'dead') AS open_deliveries,
+                       (SELECT COUNT(*) FROM event_deliveries WHERE status = 'dead') AS dead
+                """
+            ).first()
+        }
+        let backlog = Backlog(
+            unrelayed: try row?.decode(column: "unrelayed", as: Int.self) ?? 0,
+            open: try row?.decode(column: "open_deliveries", as: Int.self) ?? 0,
+            deadLetters: try row?.decode(column: "dead", as: Int.self) ?? 0, countedAt: clock.now())
+        backlogState.withLock { $0 = backlog }
+        if let gauges {
+            gauges.unrelayed.set(Int64(backlog.unrelayed))
+            gauges.open.set(Int64(backlog.open))
+            gauges.dead.set(Int64(backlog.deadLetters))
+        }
+        return backlog
     }
 
     private var now: Int64 { clock.now().epochMilliseconds }
@@ -219,6 +298,7 @@ package final class EventBackbone: Sendable {
             do {
                 try await applyTogether(fresh, consumer: consumer, worker: worker)
                 counters.withLock { $0.appliedTogether += fresh.count }
+                outcomes?.applied.increment(by: Int64(fresh.count))
             } catch {
                 counters.withLock { $0.batchFallbacks += 1 }
                 alone = claimed
@@ -232,7 +312,9 @@ package final class EventBackbone: Sendable {
                 try? await release(alone[index...].map(\.seq), worker: worker)
                 break
             }
-            await apply(delivery, consumer: consumer, worker: worker)
+            if await apply(delivery, consumer: consumer, worker: worker) {
+                outcomes?.applied.increment()
+            }
             counters.withLock { $0.appliedAlone += 1 }
         }
         return claimed.count
@@ -255,11 +337,15 @@ package final class EventBackbone: Sendable {
                     """
                 ).all().map { try $0.decode(column: "event_id", as: String.self) })
             var applied: [String] = []
-            for (delivery, event) in zip(deliveries, events) where !seen.contains(delivery.eventID) {
-                if tx.dialect == .postgres {
+            var current: TenantID?
+            // Grouped by tenant, the setting moves once per tenant rather than once per event.
+            let ordered = zip(deliveries, events).sorted { $0.0.tenant.description < $1.0.tenant.description }
+            for (delivery, event) in ordered where !seen.contains(delivery.eventID) {
+                if tx.dialect == .postgres && current != delivery.tenant {
                     try await tx.sql.raw(
                         "SELECT set_config('app.tenant_id', \(bind: delivery.tenant.description), true)"
                     ).run()
+                    current = delivery.tenant
                 }
                 try await consumer.handle(
                     event, in: Transaction(sql: tx.sql, dialect: tx.dialect, tenant: delivery.tenant))
@@ -338,7 +424,8 @@ package final class EventBackbone: Sendable {
     }
 
     /// The consumer's transaction: the effects, the processed-event id and the delivery's end commit together.
-    private func apply(_ delivery: Claimed, consumer: any EventConsumer, worker: String) async {
+    @discardableResult
+    private func apply(_ delivery: Claimed, consumer: any EventConsumer, worker: String) async -> Bool {
         let group = consumer.group
         do {
             let event = try JSONDecoder().decode(EventEnvelope.self, from: Data(delivery.payload.utf8))
@@ -364,8 +451,10 @@ package final class EventBackbone: Sendable {
                     "DELETE FROM event_deliveries WHERE seq = \(bind: delivery.seq) AND leased_by = \(bind: worker)"
                 ).run()
             }
+            return true
         } catch {
             await failed(delivery, group: group, worker: worker, error: error)
+            return false
         }
     }
 
@@ -391,6 +480,8 @@ package final class EventBackbone: Sendable {
                 "event delivery failure not recorded",
                 metadata: ["event.group": "\(group)", "error.message": "\(String(reflecting: error))"])
         }
+        outcomes?.failed.increment()
+        if dead { outcomes?.dead.increment() }
         let level: Logger.Level = dead ? .error : .warning
         logger.log(
             level: level, dead ? "event moved to dead letters" : "event handling failed; will retry",
@@ -495,6 +586,7 @@ struct EventRelayService: Service {
 
     func run() async throws {
         var lastCleanUp = ContinuousClock.now
+        var lastCount = ContinuousClock.now - .seconds(60)
         var told = false
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             var relayed = 0
@@ -503,6 +595,10 @@ struct EventRelayService: Service {
                 if ContinuousClock.now - lastCleanUp > .seconds(60) {
                     lastCleanUp = .now
                     try await backbone.cleanUp()
+                }
+                if ContinuousClock.now - lastCount > .seconds(10) {
+                    lastCount = .now
+                    try await backbone.countBacklog()
                 }
             } catch {
                 backbone.logger.warning(

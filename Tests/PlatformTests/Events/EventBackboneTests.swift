@@ -2,6 +2,7 @@ import Foundation
 import Kernel
 import Logging
 import Platform
+import Prometheus
 import SQLKit
 import Synchronization
 import TestSupport
@@ -432,6 +433,35 @@ import Testing
                 let positions = effects.filter { $0.aggregate == "b\(aggregate)" }.map(\.position)
                 #expect(positions == positions.sorted())
             }
+        }
+    }
+
+    @Test(arguments: TestBackend.available)
+    func theBacklogShowsInMetricsAndReadiness(_ backend: TestBackend) async throws {
+        try await Self.withBackbone(backend) { database, tenant in
+            let consumer = RecordingConsumer(group: "alpha")
+            let registry = PrometheusCollectorRegistry()
+            let readiness = ReadinessDetails()
+            let backbone = EventBackbone(
+                database: database, consumers: [consumer], settings: Self.settings(maxAttempts: 1),
+                logger: TestEnvironment.logger, metrics: registry, readiness: readiness)
+            try await backbone.registerSubscriptions()
+            #expect(readiness.snapshot().first { $0.name == "events" }?.value == "not counted yet")
+            let ids = try await Self.append(database, tenant: tenant, aggregates: ["a", "b"], count: 2)
+            consumer.plan.fail(ids[0], times: Int.max)
+            #expect(try await backbone.countBacklog().unrelayed == 4)
+            try await Self.drain(backbone, groups: ["alpha"])
+            let backlog = try await backbone.countBacklog()
+            #expect(backlog.unrelayed == 0 && backlog.open == 0 && backlog.deadLetters == 1)
+            #expect(
+                readiness.snapshot().first { $0.name == "events" }?.value
+                    == "0 to hand out, 0 in delivery, 1 dead letters")
+            var exposition: [UInt8] = []
+            registry.emit(into: &exposition)
+            let text = String(decoding: exposition, as: UTF8.self)
+            #expect(text.contains("events_dead_letters 1"))
+            #expect(text.contains("events_applied_total 3"))
+            #expect(text.contains("events_dead_lettered_total 1"))
         }
     }
 
