@@ -45,6 +45,11 @@ enum Server {
                     metrics: context.metrics.registry, readiness: context.readiness)
                 try await events.registerSubscriptions()
                 background += events.services
+                background +=
+                    JobQueue(
+                        database: database, handlers: modules.flatMap(\.jobHandlers),
+                        settings: EventBackboneSettings(configuration), logger: logger
+                    ).services
             } else {
                 logger.warning("event delivery not started: migrations pending")
             }

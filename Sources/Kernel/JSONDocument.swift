@@ -11,6 +11,11 @@ package struct JSONDocument: Hashable, Sendable, Codable {
         self.text = String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
+    /// Text already known to be one JSON document (read back from a JSON column).
+    package init(unchecked text: String) {
+        self.text = text
+    }
+
     package init(from decoder: any Decoder) throws {
         let value = try JSONValue(from: decoder)
         self.text = try value.encodedText()

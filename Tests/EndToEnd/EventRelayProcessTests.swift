@@ -130,6 +130,50 @@ import Testing
         #expect(again.stderr.contains("no dead letter for event"))
     }
 
+    @Test func jobsAreListedRetriedAndCancelledFromTheCommandLine() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("inopsio-jobs-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var configuration = InopsioConfiguration()
+        configuration.dataDirectory = directory.path
+        let (queued, failed) = try await DatabaseConnector.withDatabase(
+            configuration: configuration, logger: TestEnvironment.logger
+        ) { database in
+            try await MigrationRunner(
+                database: database, migrations: PlatformMigrations.all, logger: TestEnvironment.logger
+            ).apply()
+            var later = Jobs.Request(name: "report", payload: try JSONDocument(encoding: ["n": 1]))
+            later.delay = .seconds(3_600)
+            let request = later
+            let queued = try await database.system { tx in try await Jobs.enqueue(request, in: tx) }
+            let failed = try await database.system { tx in try await Jobs.enqueue(request, in: tx) }
+            try await database.system { tx in
+                try await tx.sql.raw(
+                    "UPDATE jobs SET status = 'failed', attempts = 5, last_error = 'boom' WHERE id = \(bind: failed)"
+                ).run()
+            }
+            return (try #require(queued), try #require(failed))
+        }
+        let environment = ["INOPSIO_DATA_DIR": directory.path]
+        let list = try InopsioProcess(["jobs", "list", "--status", "failed"], environment: environment)
+        #expect(await list.waitForExit() == 0, "\(list.stderr)")
+        #expect(list.stdout.contains("\"id\":\"\(failed)\""))
+        #expect(list.stdout.contains("\"last_error\":\"boom\""))
+        #expect(!list.stdout.contains(queued))
+        let retry = try InopsioProcess(["jobs", "retry", failed], environment: environment)
+        #expect(await retry.waitForExit() == 0, "\(retry.stderr)")
+        let cancel = try InopsioProcess(["jobs", "cancel", queued], environment: environment)
+        #expect(await cancel.waitForExit() == 0, "\(cancel.stderr)")
+        let again = try InopsioProcess(["jobs", "cancel", queued], environment: environment)
+        #expect(await again.waitForExit() == 1)
+        let bad = try InopsioProcess(["jobs", "list", "--status", "lost"], environment: environment)
+        #expect(await bad.waitForExit() == 2)
+        let all = try InopsioProcess(["jobs", "list"], environment: environment)
+        #expect(await all.waitForExit() == 0)
+        #expect(all.stdout.contains("\"status\":\"cancelled\""))
+        #expect(all.stdout.contains("\"status\":\"queued\""))
+    }
+
     @Test func sqliteRelayKilledMidBacklogLosesAndDoublesNothing() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("inopsio-relay-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -14,8 +14,10 @@ package protocol Module: Sendable {
     var migrations: [Migration] { get }
     /// Event consumers to run (delivery machinery arrives with the event-backbone issue).
     var consumers: [any EventConsumer] { get }
-    /// Background jobs to schedule (runner arrives with the event-backbone issue).
+    /// Background jobs to schedule (cron schedules arrive later in the event-backbone issue).
     var jobs: [any BackgroundJob] { get }
+    /// Handlers of enqueued jobs (`Jobs.enqueue`) this module runs.
+    var jobHandlers: [any JobHandler] { get }
     /// JSON API routes under `/api/v1/<name>/...`.
     func registerRoutes(on routes: RouteRegistrar, context: ModuleContext)
     /// Server-rendered HTML pages.
@@ -36,6 +38,7 @@ extension Module {
     package var migrations: [Migration] { [] }
     package var consumers: [any EventConsumer] { [] }
     package var jobs: [any BackgroundJob] { [] }
+    package var jobHandlers: [any JobHandler] { [] }
     package func registerRoutes(on routes: RouteRegistrar, context: ModuleContext) {}
     package func registerPages(on routes: RouteRegistrar, context: ModuleContext) {}
     package func authenticator(context: ModuleContext) -> (any RequestAuthenticator)? { nil }

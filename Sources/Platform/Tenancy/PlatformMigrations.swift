@@ -69,5 +69,6 @@ package enum PlatformMigrations {
                 + TenantIsolation.statements(table: "audit_log", dialect: dialect)
         },
         EventMigrations.create,
+        Jobs.migration,
     ]
 }

@@ -1,0 +1,96 @@
+import ArgumentParser
+import Foundation
+import Kernel
+import Logging
+import Platform
+
+/// `inopsio jobs list|retry|cancel`: background jobs from the command line.
+struct JobsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "jobs", abstract: "List, retry and cancel background jobs.",
+        subcommands: [List.self, Retry.self, Cancel.self])
+
+    struct Line: Encodable {
+        let id: String
+        let name: String
+        let tenant: String?
+        let priority: Int
+        let status: String
+        let runAt: Date
+        let attempts: Int
+        let maxAttempts: Int
+        let uniqueKey: String?
+        let lastError: String?
+
+        enum CodingKeys: String, CodingKey {
+            case id, name, tenant, priority, status, attempts
+            case runAt = "run_at"
+            case maxAttempts = "max_attempts"
+            case uniqueKey = "unique_key"
+            case lastError = "last_error"
+        }
+    }
+
+    static func queue(_ database: any Database) -> JobQueue {
+        JobQueue(database: database, handlers: [], logger: Logger(label: "jobs"))
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List jobs, newest first, as JSON lines.")
+        @OptionGroup var options: ConfigurationOptions
+        @Option(help: "Only jobs in this state: queued, running, succeeded, failed or cancelled.") var status: String?
+        @Option(help: "At most this many.") var limit = 100
+
+        func run() async throws {
+            let (status, limit) = (self.status, self.limit)
+            guard (1...10_000).contains(limit) else { throw fail("--limit must be between 1 and 10000", code: 2) }
+            if let status, !["queued", "running", "succeeded", "failed", "cancelled"].contains(status) {
+                throw fail("--status must be queued, running, succeeded, failed or cancelled", code: 2)
+            }
+            try await withMigratedDatabase(options) { database in
+                for job in try await JobsCommand.queue(database).list(status: status, limit: limit) {
+                    print(
+                        try jsonText(
+                            Line(
+                                id: job.id, name: job.name, tenant: job.tenant?.description, priority: job.priority,
+                                status: job.status, runAt: job.runAt, attempts: job.attempts,
+                                maxAttempts: job.maxAttempts, uniqueKey: job.uniqueKey, lastError: job.lastError)))
+                }
+            }
+        }
+    }
+
+    struct Retry: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Queue a failed or cancelled job again with a fresh set of tries.")
+        @OptionGroup var options: ConfigurationOptions
+        @Argument(help: "The job id.") var id: String
+
+        func run() async throws {
+            let id = self.id
+            try await withMigratedDatabase(options) { database in
+                guard try await JobsCommand.queue(database).retry(id: id) else {
+                    throw fail("no failed or cancelled job \(id)")
+                }
+                print("\(id): queued")
+            }
+        }
+    }
+
+    struct Cancel: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Cancel a queued job, or ask a running one to stop (within a second).")
+        @OptionGroup var options: ConfigurationOptions
+        @Argument(help: "The job id.") var id: String
+
+        func run() async throws {
+            let id = self.id
+            try await withMigratedDatabase(options) { database in
+                guard try await JobsCommand.queue(database).cancel(id: id) else {
+                    throw fail("no queued or running job \(id)")
+                }
+                print("\(id): cancelled")
+            }
+        }
+    }
+}
