@@ -12,6 +12,7 @@ import NIOPosix
 import NIOSSL
 import Platform
 import Prometheus
+import Synchronization
 import TestSupport
 
 /// Accepts `Bearer test:<subject>:<permission,...>` and refuses any other bearer token, standing in for Identity's
@@ -71,14 +72,32 @@ func requireValue<T>(_ value: T?) throws -> T {
 
 enum HarnessError: Error { case missing }
 
-/// A port nothing listens on.
+/// A port nothing listens on, and nothing else can take while the test process runs: a TCP socket is bound to it
+/// and never listens, so connections are refused. (Closing the socket again let a server of a test running in
+/// parallel take the port, and a "dead" target answered.)
 func closedPort() throws -> Int {
-    let socket = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0)
-        .wait()
-    let port = socket.localAddress!.port!
-    try socket.close().wait()
-    return port
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard descriptor >= 0 else { throw HarnessError.missing }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
+            bind(descriptor, generic, length) == 0 && getsockname(descriptor, generic, &length) == 0
+        }
+    }
+    guard bound else {
+        close(descriptor)
+        throw HarnessError.missing
+    }
+    reservedPorts.withLock { $0.append(descriptor) }
+    return Int(UInt16(bigEndian: address.sin_port))
 }
+
+/// The sockets holding `closedPort()`'s ports, open until the process ends.
+private let reservedPorts = Mutex<[Int32]>([])
 
 /// The gateway in front of `LocalModule`, with `routes` as its route file; `body` gets a live client.
 func withGateway(

@@ -79,9 +79,17 @@ import Testing
                 database: database, handlers: [recorder], settings: Self.settings(), logger: TestEnvironment.logger)
             try await Self.enqueue(database, "low", priority: 4)
             try await Self.enqueue(database, "normal-1")
-            try await Self.enqueue(database, "later", priority: 1, delay: .milliseconds(300))
+            let later = try #require(try await Self.enqueue(database, "later", priority: 1, delay: .seconds(3_600)))
             try await Self.enqueue(database, "critical", priority: 1)
             try await Self.enqueue(database, "normal-2")
+            while try await queue.runNext(worker: "w") {}
+            // The delayed job waits for its time, whatever its priority.
+            #expect(recorder.ran.withLock { $0 } == ["critical", "normal-1", "normal-2", "low"])
+            #expect(try await queue.list(status: "queued").map(\.id) == [later])
+            // Its time come (moved instead of waited for), it runs.
+            try await database.system { tx in
+                try await tx.sql.raw("UPDATE jobs SET run_at = 0 WHERE id = \(bind: later)").run()
+            }
             try await Self.runAll(queue)
             #expect(recorder.ran.withLock { $0 } == ["critical", "normal-1", "normal-2", "low", "later"])
             #expect(try await queue.list(status: "succeeded").count == 5)
