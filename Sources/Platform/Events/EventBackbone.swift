@@ -328,6 +328,15 @@ package final class EventBackbone: Sendable {
         let events = try deliveries.map { try JSONDecoder().decode(EventEnvelope.self, from: Data($0.payload.utf8)) }
         let now = self.now
         try await database.system { tx in
+            // Still ours? A lease that ran out may have been taken over; the batch then goes one by one.
+            let lock: SQLQueryString = tx.dialect == .postgres ? " FOR UPDATE" : ""
+            let held = try await tx.sql.raw(
+                """
+                SELECT seq FROM event_deliveries
+                WHERE seq IN (\(binds: deliveries.map(\.seq))) AND leased_by = \(bind: worker)\(lock)
+                """
+            ).all().count
+            guard held == deliveries.count else { throw LeaseLost() }
             let ids = deliveries.map(\.eventID)
             let seen = Set(
                 try await tx.sql.raw(
@@ -376,17 +385,38 @@ package final class EventBackbone: Sendable {
         let now = self.now
         let leaseEnd = now + settings.lease.milliseconds
         let limit = settings.batchSize
-        let ready: SQLQueryString = """
-            consumer_group = \(bind: group)
-              AND ((status = 'pending' AND available_at <= \(bind: now)) OR (status = 'leased' AND lease_until < \(bind: now)))
-            """
-        // As for the relay: idle workers look before they take the write lock.
+        let maxAttempts = settings.maxAttempts
+        // As for the relay: idle workers look before they take the write lock (with the claim's own conditions,
+        // so a delivery waiting behind its aggregate's earlier one does not make them take it every poll).
         let anything = try await database.readOutsideTransaction { tx in
-            try await tx.sql.raw("SELECT 1 AS ready FROM event_deliveries WHERE \(ready) LIMIT 1").first()
+            try await tx.sql.raw(
+                """
+                SELECT 1 AS ready FROM event_deliveries d
+                WHERE d.consumer_group = \(bind: group)
+                  AND ((d.status = 'pending' AND d.available_at <= \(bind: now))
+                       OR (d.status = 'leased' AND d.lease_until < \(bind: now)))
+                  AND NOT EXISTS (
+                      SELECT 1 FROM event_deliveries e
+                      WHERE e.consumer_group = d.consumer_group AND e.aggregate_key = d.aggregate_key
+                        AND e.seq < d.seq AND e.status <> 'dead')
+                LIMIT 1
+                """
+            ).first()
         }
         guard anything != nil else { return [] }
         return try await database.system { tx -> [Claimed] in
             let lock: SQLQueryString = tx.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
+            // A delivery whose lease ran out after its last try (its worker crashed or hung on it each time) is
+            // given up here: otherwise it would be claimed again forever, holding back its aggregate.
+            try await tx.sql.raw(
+                """
+                UPDATE event_deliveries SET status = 'dead', dead_at = \(bind: now), lease_until = NULL,
+                    leased_by = NULL,
+                    last_error = 'its worker stopped or hung on each of its tries (the lease ran out)'
+                WHERE consumer_group = \(bind: group) AND status = 'leased' AND lease_until < \(bind: now)
+                  AND attempts >= \(bind: maxAttempts)
+                """
+            ).run()
             let seqs = try await tx.sql.raw(
                 """
                 UPDATE event_deliveries SET status = 'leased', lease_until = \(bind: leaseEnd),
@@ -430,7 +460,17 @@ package final class EventBackbone: Sendable {
         do {
             let event = try JSONDecoder().decode(EventEnvelope.self, from: Data(delivery.payload.utf8))
             let now = self.now
-            try await database.write(tenant: delivery.tenant) { tx in
+            let held = try await database.write(tenant: delivery.tenant) { tx -> Bool in
+                // Taken over after this worker's lease ran out: the other worker applies it.
+                let lock: SQLQueryString = tx.dialect == .postgres ? " FOR UPDATE" : ""
+                guard
+                    try await tx.sql.raw(
+                        """
+                        SELECT seq FROM event_deliveries
+                        WHERE seq = \(bind: delivery.seq) AND leased_by = \(bind: worker)\(lock)
+                        """
+                    ).first() != nil
+                else { return false }
                 let seen = try await tx.sql.raw(
                     """
                     SELECT 1 AS seen FROM event_processed
@@ -450,13 +490,21 @@ package final class EventBackbone: Sendable {
                 try await tx.sql.raw(
                     "DELETE FROM event_deliveries WHERE seq = \(bind: delivery.seq) AND leased_by = \(bind: worker)"
                 ).run()
+                return true
             }
-            return true
+            return held
         } catch {
+            if error is CancellationError || Task.isCancelled {
+                // Stopped, not failed: the try does not count.
+                try? await Task { try await release([delivery.seq], worker: worker) }.value
+                return false
+            }
             await failed(delivery, group: group, worker: worker, error: error)
             return false
         }
     }
+
+    private struct LeaseLost: Error {}
 
     private func failed(_ delivery: Claimed, group: String, worker: String, error: any Error) async {
         let now = self.now

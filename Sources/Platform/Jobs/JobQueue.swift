@@ -175,6 +175,18 @@ package final class JobQueue: Sendable {
         return try await database.system { tx -> Claimed? in
             let lock: SQLQueryString = tx.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
             let payload: SQLQueryString = tx.dialect == .postgres ? "payload::text" : "payload"
+            // Jobs whose worker stopped or hung (the lease ran out): a cancelled one is done, one out of tries
+            // has failed; neither is claimed again.
+            try await tx.sql.raw(
+                """
+                UPDATE jobs SET status = CASE WHEN cancel_requested = 1 THEN 'cancelled' ELSE 'failed' END,
+                    finished_at = \(bind: now), lease_until = NULL, leased_by = NULL,
+                    last_error = CASE WHEN cancel_requested = 1 THEN last_error
+                        ELSE 'its worker stopped or hung on each of its tries (the lease ran out)' END
+                WHERE status = 'running' AND lease_until < \(bind: now)
+                  AND (cancel_requested = 1 OR attempts >= max_attempts)
+                """
+            ).run()
             // The lease covers the time limit and a margin; a process that died loses its job after it.
             guard
                 let row = try await tx.sql.raw(
@@ -206,6 +218,8 @@ package final class JobQueue: Sendable {
         case succeeded
         case failed(String)
         case cancelled
+        /// The worker was stopped (shutdown): the try does not count.
+        case stopped
     }
 
     private func run(_ job: Claimed, worker: String) async {
@@ -213,6 +227,7 @@ package final class JobQueue: Sendable {
         let payload = JSONDocument(unchecked: job.payload)
         let database = self.database
         let outcome: Outcome = await withTaskGroup(of: Outcome?.self) { group in
+            if Task.isCancelled { return .stopped }
             group.addTask {
                 do {
                     try await handler.run(payload: payload, tenant: job.tenant)
@@ -226,19 +241,25 @@ package final class JobQueue: Sendable {
                 return Task.isCancelled ? nil : .failed(JobError.timedOut(job.timeout).description)
             }
             group.addTask {
-                // Cancellation requested by `cancel(id:)` while the job runs.
+                // Every half second: cancellation asked by `cancel(id:)`? And the lease moves on, so that a job
+                // still running (a handler slow to notice its timeout) is not run by a second worker meanwhile.
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .milliseconds(500))
-                    let requested = try? await database.readOutsideTransaction { tx in
+                    if Task.isCancelled { break }
+                    let requested = try? await database.system { tx in
                         try await tx.sql.raw(
-                            "SELECT cancel_requested FROM jobs WHERE id = \(bind: job.id)"
+                            """
+                            UPDATE jobs SET lease_until = \(bind: Date().epochMilliseconds) + timeout_ms + 30000
+                            WHERE id = \(bind: job.id) AND leased_by = \(bind: worker)
+                            RETURNING cancel_requested
+                            """
                         ).first()?.decode(column: "cancel_requested", as: Int.self)
                     }
                     if requested == 1 { return .cancelled }
                 }
                 return nil
             }
-            var result: Outcome = .failed("stopped")
+            var result: Outcome = .stopped
             while let next = await group.next() {
                 if let next {
                     result = next
@@ -258,6 +279,9 @@ package final class JobQueue: Sendable {
         case .succeeded:
             statement =
                 "UPDATE jobs SET status = 'succeeded', finished_at = \(bind: now), lease_until = NULL, leased_by = NULL, last_error = NULL WHERE id = \(bind: job.id) AND leased_by = \(bind: worker)"
+        case .stopped:
+            statement =
+                "UPDATE jobs SET status = 'queued', attempts = attempts - 1, lease_until = NULL, leased_by = NULL WHERE id = \(bind: job.id) AND leased_by = \(bind: worker)"
         case .cancelled:
             statement =
                 "UPDATE jobs SET status = 'cancelled', finished_at = \(bind: now), lease_until = NULL, leased_by = NULL WHERE id = \(bind: job.id) AND leased_by = \(bind: worker)"
@@ -268,8 +292,9 @@ package final class JobQueue: Sendable {
                     "UPDATE jobs SET status = 'failed', finished_at = \(bind: now), lease_until = NULL, leased_by = NULL, last_error = \(bind: message) WHERE id = \(bind: job.id) AND leased_by = \(bind: worker)"
             } else {
                 let retryAt = now + settings.retryDelay(afterAttempt: job.attempts).milliseconds
+                // Cancelled meanwhile: it stays cancelled rather than queued again.
                 statement =
-                    "UPDATE jobs SET status = 'queued', run_at = \(bind: retryAt), lease_until = NULL, leased_by = NULL, last_error = \(bind: message) WHERE id = \(bind: job.id) AND leased_by = \(bind: worker) AND cancel_requested = 0"
+                    "UPDATE jobs SET status = CASE WHEN cancel_requested = 1 THEN 'cancelled' ELSE 'queued' END, run_at = \(bind: retryAt), lease_until = NULL, leased_by = NULL, last_error = \(bind: message), finished_at = CASE WHEN cancel_requested = 1 THEN \(bind: now) ELSE NULL END WHERE id = \(bind: job.id) AND leased_by = \(bind: worker)"
             }
             logger.warning(
                 "job failed",
@@ -279,7 +304,9 @@ package final class JobQueue: Sendable {
                 ])
         }
         do {
-            try await database.system { tx in try await tx.sql.raw(statement).run() }
+            // In a task of its own: recorded even when the worker is being cancelled.
+            let database = self.database
+            try await Task { try await database.system { tx in try await tx.sql.raw(statement).run() } }.value
         } catch {
             logger.error(
                 "job outcome not recorded; the job runs again after its lease",

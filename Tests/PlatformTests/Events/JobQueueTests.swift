@@ -23,6 +23,10 @@ import Testing
         func run(payload: JSONDocument, tenant: TenantID?) async throws {
             let label = try JSONDecoder().decode(Payload.self, from: Data(payload.text.utf8)).label
             started.withLock { $0.append(label) }
+            if label.hasPrefix("fail-late") {
+                try await Task.sleep(for: .milliseconds(200))
+                throw JobError.invalid("failed late")
+            }
             if label.hasPrefix("slow") {
                 // Runs until cancelled (by its time limit or by `cancel`).
                 while !Task.isCancelled { try await Task.sleep(for: .milliseconds(20)) }
@@ -175,6 +179,52 @@ import Testing
             #expect(jobs.first { $0.id == running }?.status == "cancelled")
             #expect(try await !queue.cancel(id: running))
             #expect(recorder.ran.withLock { $0 }.isEmpty)
+        }
+    }
+
+    /// Cancelled while running, then failing before the cancellation was noticed: it ends cancelled, not stuck
+    /// or queued again.
+    @Test(arguments: TestBackend.available)
+    func aJobCancelledWhileItFailsEndsCancelled(_ backend: TestBackend) async throws {
+        try await withTestDatabase(backend) { database, _ in
+            let recorder = Recorder()
+            let queue = JobQueue(
+                database: database, handlers: [recorder], settings: Self.settings(), logger: TestEnvironment.logger)
+            let id = try #require(try await Self.enqueue(database, "fail-late", maxAttempts: 3))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { _ = try await queue.runNext(worker: "w") }
+                while !recorder.started.withLock({ $0.contains("fail-late") }) {
+                    try await Task.sleep(for: .milliseconds(5))
+                }
+                #expect(try await queue.cancel(id: id))
+                try await group.waitForAll()
+            }
+            #expect(try await queue.list().first?.status == "cancelled")
+            #expect(try await !queue.runNext(worker: "w"))
+        }
+    }
+
+    /// A job whose worker died on its last try (the lease ran out) is failed, not claimed again.
+    @Test(arguments: TestBackend.available)
+    func aJobWhoseWorkerKeepsDyingFails(_ backend: TestBackend) async throws {
+        try await withTestDatabase(backend) { database, _ in
+            let recorder = Recorder()
+            let queue = JobQueue(
+                database: database, handlers: [recorder], settings: Self.settings(), logger: TestEnvironment.logger)
+            let id = try #require(try await Self.enqueue(database, "crashy", maxAttempts: 2))
+            try await database.system { tx in
+                try await tx.sql.raw(
+                    """
+                    UPDATE jobs SET status = 'running', attempts = 2, leased_by = 'gone', lease_until = 0
+                    WHERE id = \(bind: id)
+                    """
+                ).run()
+            }
+            #expect(try await !queue.runNext(worker: "w"))
+            let job = try await queue.list().first
+            #expect(job?.status == "failed")
+            #expect(job?.lastError?.contains("lease ran out") == true)
+            #expect(recorder.started.withLock { $0 }.isEmpty)
         }
     }
 
