@@ -69,7 +69,7 @@ def submit(browser):
 
 def wait_for_heading(browser, text):
     try:
-        WebDriverWait(browser, 20).until(conditions.text_to_be_present_in_element((By.TAG_NAME, "h1"), text))
+        WebDriverWait(browser, 60).until(conditions.text_to_be_present_in_element((By.TAG_NAME, "h1"), text))
     except Exception:
         heading = browser.find_elements(By.TAG_NAME, "h1")
         raise AssertionError(f"expected a page titled {text!r} at {browser.current_url}, got "
@@ -77,7 +77,7 @@ def wait_for_heading(browser, text):
 
 
 def mailed_link(mail_dir, recipient, path):
-    deadline = time.time() + 20
+    deadline = time.time() + 60
     while time.time() < deadline:
         for name in sorted(glob.glob(os.path.join(mail_dir, "*.eml")), reverse=True):
             message = email.message_from_binary_file(open(name, "rb"), policy=policy.default)
@@ -109,12 +109,12 @@ def main(base, mail_dir):
 
         browser.get(f"{base}/account/security")
         click(browser, browser.find_element(By.ID, "start-mfa"))
-        WebDriverWait(browser, 20).until(conditions.presence_of_element_located((By.ID, "totp-secret")))
+        WebDriverWait(browser, 60).until(conditions.presence_of_element_located((By.ID, "totp-secret")))
         assert browser.find_element(By.CSS_SELECTOR, ".qr svg").get_attribute("role") == "img"
         secret = browser.find_element(By.ID, "totp-secret").text.strip()
         fill(browser, {"code": totp(secret)})
         submit(browser)
-        WebDriverWait(browser, 20).until(conditions.presence_of_element_located((By.ID, "backup-codes")))
+        WebDriverWait(browser, 60).until(conditions.presence_of_element_located((By.ID, "backup-codes")))
         codes = browser.find_elements(By.CSS_SELECTOR, "#backup-codes li")
         assert len(codes) == 10, len(codes)
         step("enrolled two-factor sign-in from the QR page; 10 backup codes shown")
@@ -122,13 +122,13 @@ def main(base, mail_dir):
         browser.get(f"{base}/account")
         click(browser, browser.find_element(By.CSS_SELECTOR, "form[action='/logout'] button"))
         # Sign-out answers with a redirect to the start page; wait for it before navigating on.
-        WebDriverWait(browser, 20).until(lambda current: urlparse(current.current_url).path == "/")
+        WebDriverWait(browser, 60).until(lambda current: urlparse(current.current_url).path == "/")
         assert not any(cookie["name"] == "inopsio_at" for cookie in browser.get_cookies())
         browser.get(f"{base}/login?tenant={slug}")
         wait_for_heading(browser, "Sign in")
         fill(browser, {"email": admin, "password": PASSWORD})
         submit(browser)
-        WebDriverWait(browser, 20).until(conditions.presence_of_element_located((By.ID, "signin-error")))
+        WebDriverWait(browser, 60).until(conditions.presence_of_element_located((By.ID, "signin-error")))
         # The code used to confirm is spent; the next time step's code is accepted (one step of drift allowed).
         fill(browser, {"email": admin, "password": PASSWORD, "totp_code": totp(secret, offset=1)})
         submit(browser)
@@ -142,14 +142,14 @@ def main(base, mail_dir):
         browser.get(f"{base}/admin/api-keys")
         fill(browser, {"name": "CI reader", "permissions": "identity.users:read"})
         submit(browser)
-        secret = WebDriverWait(browser, 20).until(conditions.presence_of_element_located((By.ID, "new-secret"))).text
+        secret = WebDriverWait(browser, 60).until(conditions.presence_of_element_located((By.ID, "new-secret"))).text
         assert secret.startswith("inop_"), secret
         browser.get(f"{base}/admin/api-keys")
         assert secret not in browser.page_source, "the secret is shown once"
         browser.get(f"{base}/admin/settings")
         fill(browser, {"theme_colour": "#123456"})
         submit(browser)
-        WebDriverWait(browser, 20).until(conditions.presence_of_element_located((By.CSS_SELECTOR, ".alert-success")))
+        WebDriverWait(browser, 60).until(conditions.presence_of_element_located((By.CSS_SELECTOR, ".alert-success")))
         browser.get(f"{base}/admin/audit")
         assert "The audit chain verifies" in browser.page_source
         assert "api_key.created" in browser.page_source and "tenant.updated" in browser.page_source
@@ -159,7 +159,7 @@ def main(base, mail_dir):
         browser.get(f"{base}/admin/users")
         fill(browser, {"email": invitee, "name": "Grace Hopper"})
         submit(browser)
-        WebDriverWait(browser, 20).until(conditions.text_to_be_present_in_element((By.ID, "users"), invitee))
+        WebDriverWait(browser, 60).until(conditions.text_to_be_present_in_element((By.ID, "users"), invitee))
         link = mailed_link(mail_dir, invitee, "/invitations/accept")
         browser.delete_all_cookies()
         browser.get(link)

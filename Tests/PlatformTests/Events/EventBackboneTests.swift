@@ -139,7 +139,7 @@ import Testing
     /// Relays and consumes (one worker per group, in turn) until nothing is left that is ready now; waits out
     /// retry delays up to `patience`.
     static func drain(
-        _ backbone: EventBackbone, groups: [String], patience: Duration = .seconds(20)
+        _ backbone: EventBackbone, groups: [String], patience: Duration = .seconds(120)
     ) async throws {
         let deadline = ContinuousClock.now + patience
         while ContinuousClock.now < deadline {
@@ -363,11 +363,16 @@ import Testing
                 }
                 for worker in 0..<4 {
                     workers.addTask {
-                        let deadline = ContinuousClock.now + .seconds(60)
+                        let deadline = ContinuousClock.now + .seconds(120)
                         while ContinuousClock.now < deadline {
                             let claimed = try await backbone.consumeBatch(group: "alpha", worker: "w\(worker)")
                             if claimed == 0 {
-                                if try await Self.count(database, "event_deliveries") == 0 { return }
+                                // Done when nothing is left to relay or to apply (the relay runs beside).
+                                if try await Self.count(database, "event_deliveries") == 0,
+                                    try await Self.count(database, "event_outbox WHERE relayed_at IS NULL") == 0
+                                {
+                                    return
+                                }
                                 try await Task.sleep(for: .milliseconds(5))
                             }
                         }
@@ -393,7 +398,7 @@ import Testing
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for service in backbone.services { group.addTask { try await service.run() } }
                 let ids = try await Self.append(database, tenant: tenant, aggregates: ["a", "b"], count: 5)
-                let deadline = ContinuousClock.now + .seconds(30)
+                let deadline = ContinuousClock.now + .seconds(120)
                 var applied = 0
                 while ContinuousClock.now < deadline {
                     applied = try await Self.effects(database, tenant: tenant).count
@@ -406,13 +411,13 @@ import Testing
         }
     }
 
-    /// With polling made too slow to matter (a minute), events still arrive: on PostgreSQL through
+    /// With polling made too slow to matter (ten minutes), events still arrive: on PostgreSQL through
     /// `LISTEN/NOTIFY`, on SQLite through the appending process waking its own relay.
     @Test(arguments: TestBackend.available)
     func wakeUpsDeliverWithoutWaitingForThePoll(_ backend: TestBackend) async throws {
         try await Self.withBackbone(backend) { database, tenant in
             var settings = Self.settings()
-            settings.pollInterval = .seconds(60)
+            settings.pollInterval = .seconds(600)
             let backbone = EventBackbone(
                 database: database, consumers: [RecordingConsumer(group: "alpha")], settings: settings,
                 logger: TestEnvironment.logger)
@@ -422,7 +427,7 @@ import Testing
                 // The listener may not be listening yet when the first events commit: they are picked up with
                 // the first one it hears about.
                 var appended: [String] = []
-                let deadline = ContinuousClock.now + .seconds(20)
+                let deadline = ContinuousClock.now + .seconds(60)
                 var applied = 0
                 while applied < appended.count || appended.isEmpty, ContinuousClock.now < deadline {
                     if applied == 0 {
@@ -446,16 +451,17 @@ import Testing
                 database: database, consumers: [RecordingConsumer(group: "alpha")],
                 settings: Self.settings(batch: 200), logger: TestEnvironment.logger)
             try await backbone.registerSubscriptions()
+            // 1,200 events over 60 aggregates: a claim takes one event per aggregate, so 20 rounds or more.
             let entries = try (0..<1_200).map { index in
                 Outbox.Entry(
-                    try Self.event(tenant: tenant, aggregate: "b\(index % 7)", position: index / 7),
-                    aggregateType: "thing", aggregateID: "b\(index % 7)")
+                    try Self.event(tenant: tenant, aggregate: "b\(index % 60)", position: index / 60),
+                    aggregateType: "thing", aggregateID: "b\(index % 60)")
             }
             try await database.write(tenant: tenant) { tx in try await Outbox.append(entries, in: tx) }
             try await Self.drain(backbone, groups: ["alpha"])
             let effects = try await Self.effects(database, tenant: tenant)
             #expect(effects.map(\.eventID).sorted() == entries.map(\.event.id).sorted())
-            for aggregate in 0..<7 {
+            for aggregate in 0..<60 {
                 let positions = effects.filter { $0.aggregate == "b\(aggregate)" }.map(\.position)
                 #expect(positions == positions.sorted())
             }

@@ -65,7 +65,7 @@ import Testing
     }
 
     /// Runs jobs until none is queued or running (delayed ones included), for at most `patience`.
-    static func runAll(_ queue: JobQueue, patience: Duration = .seconds(20)) async throws {
+    static func runAll(_ queue: JobQueue, patience: Duration = .seconds(120)) async throws {
         let deadline = ContinuousClock.now + patience
         while ContinuousClock.now < deadline {
             if try await queue.runNext(worker: "w") { continue }
