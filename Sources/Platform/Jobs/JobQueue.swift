@@ -341,7 +341,8 @@ package final class JobQueue: Sendable {
         }
     }
 
-    /// Queues a failed or cancelled job again with a fresh set of tries. False when it is not failed or cancelled.
+    /// Queues a failed or cancelled job again with a fresh set of tries. False when it is not failed or cancelled,
+    /// or when another job with its unique key is queued or running.
     @discardableResult
     package func retry(id: String) async throws -> Bool {
         let now = Date().epochMilliseconds
@@ -351,6 +352,10 @@ package final class JobQueue: Sendable {
                 UPDATE jobs SET status = 'queued', attempts = 0, run_at = \(bind: now), finished_at = NULL,
                     cancel_requested = 0
                 WHERE id = \(bind: id) AND status IN ('failed', 'cancelled')
+                  AND NOT EXISTS (
+                      SELECT 1 FROM jobs other
+                      WHERE other.unique_key = jobs.unique_key AND other.id <> jobs.id
+                        AND other.status IN ('queued', 'running'))
                 RETURNING id
                 """
             ).first() != nil

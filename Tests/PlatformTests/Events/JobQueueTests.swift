@@ -111,6 +111,14 @@ import Testing
             #expect(try await Self.enqueue(database, "b", uniqueKey: "report:1") == nil)
             #expect(try await Self.enqueue(database, "c", uniqueKey: "report:2") != nil)
             try await Self.runAll(queue)
+            // A cancelled job is not queued again by hand while another holds its key.
+            let cancelled = try #require(try await Self.enqueue(database, "e", delay: .seconds(3_600), uniqueKey: "k"))
+            #expect(try await queue.cancel(id: cancelled))
+            let holder = try #require(try await Self.enqueue(database, "f", delay: .seconds(3_600), uniqueKey: "k"))
+            #expect(try await !queue.retry(id: cancelled))
+            #expect(try await queue.cancel(id: holder))
+            #expect(try await queue.retry(id: cancelled))
+            #expect(try await queue.cancel(id: cancelled))
             // Once the first has run, the key is free again.
             #expect(try await Self.enqueue(database, "d", uniqueKey: "report:1") != nil)
             try await Self.runAll(queue)
