@@ -151,11 +151,13 @@ struct RedisClientTests {
             url: try RedisTestEnvironment.sharedURL(),
             configure: {
                 $0.poolSize = 1
-                $0.commandTimeout = .milliseconds(300)
+                // Long enough for the next command's new connection on a loaded machine (300 ms was not, once, in
+                // a clean-clone run), far shorter than the blocking pop.
+                $0.commandTimeout = .seconds(2)
             }
         ) { redis async throws in
             let key = RedisTestEnvironment.key("blocked")
-            await #expect(throws: RedisError.commandTimeout) { try await redis.send(["BLPOP", key, "3"]) }
+            await #expect(throws: RedisError.commandTimeout) { try await redis.send(["BLPOP", key, "30"]) }
             #expect(try await redis.send(["ECHO", "after"]).string == "after")
         }
     }
