@@ -172,6 +172,18 @@ package final class JobQueue: Sendable {
     private func claim(worker: String) async throws -> Claimed? {
         let now = Date().epochMilliseconds
         let names = Array(handlers.keys)
+        // Idle workers look with a read first: on SQLite a claim takes the one write lock.
+        let due = try await database.readOutsideTransaction { tx in
+            try await tx.sql.raw(
+                """
+                SELECT 1 AS due FROM jobs
+                WHERE name IN (\(binds: names))
+                  AND ((status = 'queued' AND run_at <= \(bind: now)) OR (status = 'running' AND lease_until < \(bind: now)))
+                LIMIT 1
+                """
+            ).first()
+        }
+        guard due != nil else { return nil }
         return try await database.system { tx -> Claimed? in
             let lock: SQLQueryString = tx.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
             let payload: SQLQueryString = tx.dialect == .postgres ? "payload::text" : "payload"

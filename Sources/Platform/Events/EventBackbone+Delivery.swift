@@ -1,0 +1,278 @@
+import Foundation
+import Kernel
+import Logging
+import SQLKit
+import ServiceLifecycle
+
+/// Consumer groups' side of the backbone: claiming deliveries, applying them, retries and releases.
+extension EventBackbone {
+    private struct Claimed {
+        let seq: Int64
+        let attempts: Int
+        let tenant: TenantID
+        let eventID: String
+        let payload: String
+    }
+
+    /// Claims up to a batch of `group`'s ready deliveries for `worker` and applies them, each in its own
+    /// transaction. Returns how many it claimed.
+    @discardableResult
+    package func consumeBatch(group: String, worker: String) async throws -> Int {
+        guard let consumer = consumers[group] else { return 0 }
+        let claimed = try await claim(group: group, worker: worker)
+        // First tries go together in one transaction (a batch holds at most one event per aggregate, so their
+        // order does not matter); if any of them fails, the batch rolls back and each is tried on its own.
+        // Retries always go alone: an event that keeps failing, or that crashed its process, must not take a
+        // batch of others down with it each time.
+        let fresh = claimed.filter { $0.attempts == 1 }
+        var alone = claimed.filter { $0.attempts != 1 }
+        if fresh.count > 1 {
+            do {
+                try await applyTogether(fresh, consumer: consumer, worker: worker)
+                counters.withLock { $0.appliedTogether += fresh.count }
+                outcomes?.applied.increment(by: Int64(fresh.count))
+            } catch {
+                counters.withLock { $0.batchFallbacks += 1 }
+                alone = claimed
+            }
+        } else {
+            alone = claimed
+        }
+        for (index, delivery) in alone.enumerated() {
+            if Task.isShuttingDownGracefully || Task.isCancelled {
+                // Stopping: what is left goes back for another worker (or this process after its restart).
+                try? await release(alone[index...].map(\.seq), worker: worker)
+                break
+            }
+            if await apply(delivery, consumer: consumer, worker: worker) {
+                outcomes?.applied.increment()
+            }
+            counters.withLock { $0.appliedAlone += 1 }
+        }
+        return claimed.count
+    }
+
+    /// Applies `deliveries` in one transaction, each under its event's tenant (on PostgreSQL the row-level
+    /// security setting moves from event to event), with one statement each for the processed ids and the
+    /// deliveries' end.
+    private func applyTogether(_ deliveries: [Claimed], consumer: any EventConsumer, worker: String) async throws {
+        let group = consumer.group
+        let events = try deliveries.map { try JSONDecoder().decode(EventEnvelope.self, from: Data($0.payload.utf8)) }
+        let now = self.now
+        try await database.system { tx in
+            // Still ours? A lease that ran out may have been taken over; the batch then goes one by one.
+            let lock: SQLQueryString = tx.dialect == .postgres ? " FOR UPDATE" : ""
+            let held = try await tx.sql.raw(
+                """
+                SELECT seq FROM event_deliveries
+                WHERE seq IN (\(binds: deliveries.map(\.seq))) AND leased_by = \(bind: worker)\(lock)
+                """
+            ).all().count
+            guard held == deliveries.count else { throw LeaseLost() }
+            let ids = deliveries.map(\.eventID)
+            let seen = Set(
+                try await tx.sql.raw(
+                    """
+                    SELECT event_id FROM event_processed
+                    WHERE consumer_group = \(bind: group) AND event_id IN (\(binds: ids))
+                    """
+                ).all().map { try $0.decode(column: "event_id", as: String.self) })
+            var applied: [String] = []
+            var current: TenantID?
+            // Grouped by tenant, the setting moves once per tenant rather than once per event.
+            let ordered = zip(deliveries, events).sorted { $0.0.tenant.description < $1.0.tenant.description }
+            for (delivery, event) in ordered where !seen.contains(delivery.eventID) {
+                if tx.dialect == .postgres && current != delivery.tenant {
+                    try await tx.sql.raw(
+                        "SELECT set_config('app.tenant_id', \(bind: delivery.tenant.description), true)"
+                    ).run()
+                    current = delivery.tenant
+                }
+                try await consumer.handle(
+                    event, in: Transaction(sql: tx.sql, dialect: tx.dialect, tenant: delivery.tenant))
+                applied.append(delivery.eventID)
+            }
+            if tx.dialect == .postgres {
+                try await tx.sql.raw("SELECT set_config('app.tenant_id', '', true)").run()
+            }
+            if !applied.isEmpty {
+                var insert: SQLQueryString =
+                    "INSERT INTO event_processed (consumer_group, event_id, processed_at) VALUES "
+                for (index, id) in applied.enumerated() {
+                    if index > 0 { insert.appendLiteral(", ") }
+                    insert.appendInterpolation("(\(bind: group), \(bind: id), \(bind: now))" as SQLQueryString)
+                }
+                try await tx.sql.raw(insert).run()
+            }
+            try await tx.sql.raw(
+                """
+                DELETE FROM event_deliveries WHERE seq IN (\(binds: deliveries.map(\.seq)))
+                  AND leased_by = \(bind: worker)
+                """
+            ).run()
+        }
+    }
+
+    private func claim(group: String, worker: String) async throws -> [Claimed] {
+        let now = self.now
+        let leaseEnd = now + settings.lease.milliseconds
+        let limit = settings.batchSize
+        let maxAttempts = settings.maxAttempts
+        // Claimable: pending and due, or its lease ran out; and no earlier delivery of its aggregate to the group is
+        // still pending or claimed (the per-aggregate order).
+        let ready: SQLQueryString = """
+            d.consumer_group = \(bind: group)
+              AND ((d.status = 'pending' AND d.available_at <= \(bind: now))
+                   OR (d.status = 'leased' AND d.lease_until < \(bind: now)))
+              AND NOT EXISTS (
+                  SELECT 1 FROM event_deliveries e
+                  WHERE e.consumer_group = d.consumer_group AND e.aggregate_key = d.aggregate_key
+                    AND e.seq < d.seq AND e.status <> 'dead')
+            """
+        // As for the relay: idle workers look before they take the write lock (with the claim's own condition, so
+        // a delivery waiting behind its aggregate's earlier one does not make them take it every poll).
+        let anything = try await database.readOutsideTransaction { tx in
+            try await tx.sql.raw("SELECT 1 AS ready FROM event_deliveries d WHERE \(ready) LIMIT 1").first()
+        }
+        guard anything != nil else { return [] }
+        return try await database.system { tx -> [Claimed] in
+            let lock: SQLQueryString = tx.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
+            // A delivery whose lease ran out after its last try (its worker crashed or hung on it each time) is
+            // given up here: otherwise it would be claimed again forever, holding back its aggregate.
+            try await tx.sql.raw(
+                """
+                UPDATE event_deliveries SET status = 'dead', dead_at = \(bind: now), lease_until = NULL,
+                    leased_by = NULL,
+                    last_error = 'its worker stopped or hung on each of its tries (the lease ran out)'
+                WHERE consumer_group = \(bind: group) AND status = 'leased' AND lease_until < \(bind: now)
+                  AND attempts >= \(bind: maxAttempts)
+                """
+            ).run()
+            let seqs = try await tx.sql.raw(
+                """
+                UPDATE event_deliveries SET status = 'leased', lease_until = \(bind: leaseEnd),
+                    leased_by = \(bind: worker), attempts = attempts + 1
+                WHERE seq IN (
+                    SELECT d.seq FROM event_deliveries d WHERE \(ready)
+                    ORDER BY d.seq LIMIT \(bind: limit)\(lock))
+                RETURNING seq
+                """
+            ).all().map { try $0.decode(column: "seq", as: Int64.self) }
+            guard !seqs.isEmpty else { return [] }
+            let payload: SQLQueryString = tx.dialect == .postgres ? "o.payload::text" : "o.payload"
+            return try await tx.sql.raw(
+                """
+                SELECT d.seq, d.attempts, d.tenant_id, d.event_id, \(payload) AS payload
+                FROM event_deliveries d JOIN event_outbox o ON o.id = d.event_id
+                WHERE d.seq IN (\(binds: seqs)) ORDER BY d.seq
+                """
+            ).all().map { row in
+                Claimed(
+                    seq: try row.decode(column: "seq", as: Int64.self),
+                    attempts: try row.decode(column: "attempts", as: Int.self),
+                    tenant: TenantID(try row.decodeUUID(column: "tenant_id")),
+                    eventID: try row.decode(column: "event_id", as: String.self),
+                    payload: try row.decode(column: "payload", as: String.self))
+            }
+        }
+    }
+
+    /// The consumer's transaction: the effects, the processed-event id and the delivery's end commit together.
+    @discardableResult
+    private func apply(_ delivery: Claimed, consumer: any EventConsumer, worker: String) async -> Bool {
+        let group = consumer.group
+        do {
+            let event = try JSONDecoder().decode(EventEnvelope.self, from: Data(delivery.payload.utf8))
+            let now = self.now
+            let held = try await database.write(tenant: delivery.tenant) { tx -> Bool in
+                // Taken over after this worker's lease ran out: the other worker applies it.
+                let lock: SQLQueryString = tx.dialect == .postgres ? " FOR UPDATE" : ""
+                guard
+                    try await tx.sql.raw(
+                        """
+                        SELECT seq FROM event_deliveries
+                        WHERE seq = \(bind: delivery.seq) AND leased_by = \(bind: worker)\(lock)
+                        """
+                    ).first() != nil
+                else { return false }
+                let seen = try await tx.sql.raw(
+                    """
+                    SELECT 1 AS seen FROM event_processed
+                    WHERE consumer_group = \(bind: group) AND event_id = \(bind: delivery.eventID)
+                    """
+                ).first()
+                if seen == nil {
+                    try await consumer.handle(event, in: tx)
+                    // A second worker applying the same event (its lease taken over) fails here and rolls back.
+                    try await tx.sql.raw(
+                        """
+                        INSERT INTO event_processed (consumer_group, event_id, processed_at)
+                        VALUES (\(bind: group), \(bind: delivery.eventID), \(bind: now))
+                        """
+                    ).run()
+                }
+                try await tx.sql.raw(
+                    "DELETE FROM event_deliveries WHERE seq = \(bind: delivery.seq) AND leased_by = \(bind: worker)"
+                ).run()
+                return true
+            }
+            return held
+        } catch {
+            if error is CancellationError || Task.isCancelled {
+                // Stopped, not failed: the try does not count.
+                try? await Task { try await release([delivery.seq], worker: worker) }.value
+                return false
+            }
+            await failed(delivery, group: group, worker: worker, error: error)
+            return false
+        }
+    }
+
+    private struct LeaseLost: Error {}
+
+    private func failed(_ delivery: Claimed, group: String, worker: String, error: any Error) async {
+        let now = self.now
+        let dead = delivery.attempts >= settings.maxAttempts
+        let retryAt = now + settings.retryDelay(afterAttempt: delivery.attempts).milliseconds
+        let message = String(String(describing: error).prefix(2_000))
+        do {
+            try await database.system { tx in
+                try await tx.sql.raw(
+                    """
+                    UPDATE event_deliveries SET status = \(bind: dead ? "dead" : "pending"),
+                        available_at = \(bind: retryAt), dead_at = \(bind: dead ? now : nil as Int64?),
+                        lease_until = NULL, leased_by = NULL, last_error = \(bind: message)
+                    WHERE seq = \(bind: delivery.seq) AND leased_by = \(bind: worker)
+                    """
+                ).run()
+            }
+        } catch {
+            // The lease runs out and the delivery is claimed again: nothing is lost, the try just counts.
+            logger.error(
+                "event delivery failure not recorded",
+                metadata: ["event.group": "\(group)", "error.message": "\(String(reflecting: error))"])
+        }
+        outcomes?.failed.increment()
+        if dead { outcomes?.dead.increment() }
+        let level: Logger.Level = dead ? .error : .warning
+        logger.log(
+            level: level, dead ? "event moved to dead letters" : "event handling failed; will retry",
+            metadata: [
+                "event.id": "\(delivery.eventID)", "event.group": "\(group)", "event.attempt": "\(delivery.attempts)",
+                "error.message": "\(message)",
+            ])
+    }
+
+    private func release(_ seqs: [Int64], worker: String) async throws {
+        guard !seqs.isEmpty else { return }
+        try await database.system { tx in
+            try await tx.sql.raw(
+                """
+                UPDATE event_deliveries SET status = 'pending', attempts = attempts - 1, lease_until = NULL,
+                    leased_by = NULL
+                WHERE seq IN (\(binds: seqs)) AND leased_by = \(bind: worker)
+                """
+            ).run()
+        }
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Runs the relay: as fast as it finds events, otherwise every poll interval; cleans up once a minute.
+struct EventRelayService: Service {
+    let backbone: EventBackbone
+
+    func run() async throws {
+        var lastCleanUp = ContinuousClock.now
+        var lastCount = ContinuousClock.now - .seconds(60)
+        var told = false
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            var relayed = 0
+            do {
+                relayed = try await backbone.relayBatch(lookFirst: !told)
+                if ContinuousClock.now - lastCleanUp > .seconds(60) {
+                    lastCleanUp = .now
+                    try await backbone.cleanUp()
+                }
+                if ContinuousClock.now - lastCount > .seconds(10) {
+                    lastCount = .now
+                    try await backbone.countBacklog()
+                }
+            } catch {
+                backbone.logger.warning(
+                    "event relay failed; retrying", metadata: ["error.message": "\(String(reflecting: error))"])
+            }
+            told = false
+            if relayed < backbone.settings.batchSize {
+                told = await backbone.outboxWake.wait(timeout: backbone.settings.pollInterval)
+            }
+        }
+    }
+}
+
+/// Listens for the backbone's PostgreSQL notifications and wakes this process's relay and workers; reconnects
+/// after a failure (polling covers the gap).
+struct EventNotificationService: Service {
+    let backbone: EventBackbone
+
+    func run() async throws {
+        let (outbox, deliveries) = (backbone.outboxWake, backbone.handedOut)
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await cancelWhenGracefulShutdown {
+                    try await backbone.database.listen(channel: Outbox.notificationChannel) { payload in
+                        if payload == "deliveries" { deliveries.signal() } else { outbox.signal() }
+                    }
+                }
+            } catch {
+                if Task.isShuttingDownGracefully || Task.isCancelled { return }
+                backbone.logger.warning(
+                    "event notifications lost; polling until they are back",
+                    metadata: ["error.message": "\(String(reflecting: error))"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+}
+
+/// Runs one consumer group's workers in this process.
+struct EventConsumerService: Service {
+    let backbone: EventBackbone
+    let group: String
+
+    func run() async throws {
+        let instance = UUID().uuidString.prefix(8).lowercased()
+        await withTaskGroup(of: Void.self) { workers in
+            for index in 0..<max(1, backbone.settings.workersPerGroup) {
+                let worker = "\(group)/\(instance)/\(index)"
+                workers.addTask {
+                    while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                        var claimed = 0
+                        do {
+                            claimed = try await backbone.consumeBatch(group: group, worker: worker)
+                        } catch is CancellationError {
+                            return
+                        } catch {
+                            backbone.logger.warning(
+                                "event claim failed; retrying",
+                                metadata: ["event.group": "\(group)", "error.message": "\(String(reflecting: error))"])
+                        }
+                        if claimed == 0 { await backbone.handedOut.wait(timeout: backbone.settings.pollInterval) }
+                    }
+                }
+            }
+        }
+    }
+}
