@@ -32,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         .target(
@@ -95,6 +96,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Messaging",
+            dependencies: [
+                "Kernel", "Platform",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Website",
             dependencies: ["Kernel", "Platform", .product(name: "Hummingbird", package: "hummingbird")],
             swiftSettings: swiftSettings
@@ -102,7 +115,7 @@ let package = Package(
         .executableTarget(
             name: "Inopsio",
             dependencies: [
-                "Kernel", "Platform", "Identity", "Gateway", "Website",
+                "Kernel", "Platform", "Identity", "Gateway", "Website", "Messaging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdHTTP2", package: "hummingbird"),
@@ -145,6 +158,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/TestSupport",
+            exclude: ["smtp_server.py"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -162,7 +176,6 @@ let package = Package(
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "SQLKit", package: "sql-kit"),
             ],
-            exclude: ["Mail/smtp_server.py"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -195,8 +208,17 @@ let package = Package(
         .testTarget(
             name: "InopsioTests",
             dependencies: [
-                "Inopsio", "Platform", "Kernel", "Identity", "Gateway", "Website", "TestSupport",
+                "Inopsio", "Platform", "Kernel", "Identity", "Gateway", "Website", "Messaging", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MessagingTests",
+            dependencies: [
+                "Messaging", "Platform", "Kernel", "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "SQLKit", package: "sql-kit"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -5,6 +5,7 @@ import HummingbirdCore
 import HummingbirdHTTP2
 import Identity
 import Logging
+import Messaging
 import Platform
 import Prometheus
 import ServiceLifecycle
@@ -13,7 +14,7 @@ import Website
 /// Every module this binary contains, in start-up order. The only place concrete modules are named.
 enum ModuleCatalog {
     static func all() -> [any Module] {
-        let domain: [any Module] = [IdentityModule(), WebsiteModule()]
+        let domain: [any Module] = [IdentityModule(), MessagingModule(), WebsiteModule()]
         // The gateway comes first: its edge handler fronts the router; it learns where each module's paths are.
         return [GatewayModule(catalog: domain.map { ($0.name, $0.pathPrefixes) })] + domain
     }

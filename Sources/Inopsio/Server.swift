@@ -40,14 +40,14 @@ enum Server {
             // Every process relays (one at a time on PostgreSQL) and runs its modules' consumer groups.
             if try await runner.pendingCount() == 0 {
                 let events = EventBackbone(
-                    database: database, consumers: modules.flatMap(\.consumers),
+                    database: database, consumers: modules.flatMap { $0.consumers(context: context) },
                     settings: EventBackboneSettings(configuration), logger: logger,
                     metrics: context.metrics.registry, readiness: context.readiness)
                 try await events.registerSubscriptions()
                 background += events.services
                 background +=
                     JobQueue(
-                        database: database, handlers: modules.flatMap(\.jobHandlers),
+                        database: database, handlers: modules.flatMap { $0.jobHandlers(context: context) },
                         settings: EventBackboneSettings(configuration), logger: logger
                     ).services
             } else {

@@ -43,7 +43,7 @@ package enum JSONValue: Hashable, Sendable, Codable {
         }
     }
 
-    func encodedText() throws -> String {
+    package func encodedText() throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(self), as: UTF8.self)

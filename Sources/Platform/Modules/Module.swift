@@ -12,12 +12,12 @@ package protocol Module: Sendable {
     var permissions: [Permission] { get }
     /// This module's migrations, numbered 1, 2, 3, ...
     var migrations: [Migration] { get }
-    /// Event consumers to run (delivery machinery arrives with the event-backbone issue).
-    var consumers: [any EventConsumer] { get }
+    /// Event consumers to run, one consumer group each.
+    func consumers(context: ModuleContext) -> [any EventConsumer]
     /// Background jobs to schedule (cron schedules arrive later in the event-backbone issue).
     var jobs: [any BackgroundJob] { get }
     /// Handlers of enqueued jobs (`Jobs.enqueue`) this module runs.
-    var jobHandlers: [any JobHandler] { get }
+    func jobHandlers(context: ModuleContext) -> [any JobHandler]
     /// JSON API routes under `/api/v1/<name>/...`.
     func registerRoutes(on routes: RouteRegistrar, context: ModuleContext)
     /// Server-rendered HTML pages.
@@ -36,9 +36,9 @@ package protocol Module: Sendable {
 extension Module {
     package var permissions: [Permission] { [] }
     package var migrations: [Migration] { [] }
-    package var consumers: [any EventConsumer] { [] }
+    package func consumers(context: ModuleContext) -> [any EventConsumer] { [] }
     package var jobs: [any BackgroundJob] { [] }
-    package var jobHandlers: [any JobHandler] { [] }
+    package func jobHandlers(context: ModuleContext) -> [any JobHandler] { [] }
     package func registerRoutes(on routes: RouteRegistrar, context: ModuleContext) {}
     package func registerPages(on routes: RouteRegistrar, context: ModuleContext) {}
     package func authenticator(context: ModuleContext) -> (any RequestAuthenticator)? { nil }

@@ -1,20 +1,33 @@
 import Foundation
-import TestSupport
-import Testing
 
 /// Which behaviours of `smtp_server.py` a test wants.
-struct ServerOptions {
-    var tls = false
-    var implicitTLS = false
-    var auth: String?
-    var authRequireTLS = false
-    var authLoginOnly = false
-    var rejectRecipients: [String] = []
-    var failFirst = 0
-    var silent = false
-    var fragment = false
+package struct ServerOptions {
+    package init(
+        tls: Bool = false, implicitTLS: Bool = false, auth: String? = nil, authRequireTLS: Bool = false,
+        authLoginOnly: Bool = false, rejectRecipients: [String] = [], failFirst: Int = 0, silent: Bool = false,
+        fragment: Bool = false
+    ) {
+        self.tls = tls
+        self.implicitTLS = implicitTLS
+        self.auth = auth
+        self.authRequireTLS = authRequireTLS
+        self.authLoginOnly = authLoginOnly
+        self.rejectRecipients = rejectRecipients
+        self.failFirst = failFirst
+        self.silent = silent
+        self.fragment = fragment
+    }
+    package var tls = false
+    package var implicitTLS = false
+    package var auth: String?
+    package var authRequireTLS = false
+    package var authLoginOnly = false
+    package var rejectRecipients: [String] = []
+    package var failFirst = 0
+    package var silent = false
+    package var fragment = false
 
-    var arguments: [String] {
+    package var arguments: [String] {
         var args: [String] = []
         if tls { args.append("--tls") }
         if implicitTLS { args.append("--implicit-tls") }
@@ -30,53 +43,59 @@ struct ServerOptions {
 }
 
 /// Raised when the Python side cannot be started or answers nonsense: tests fail rather than skip.
-struct TestServerError: Error, CustomStringConvertible {
-    var description: String
+package struct TestServerError: Error, CustomStringConvertible {
+    package var description: String
+    package init(description: String) { self.description = description }
 }
 
 /// Envelope of a received message as the server saw it.
-struct ReceivedEnvelope: Decodable {
-    var mail_from: String
-    var rcpt_tos: [String]
-    var tls: Bool
+package struct ReceivedEnvelope: Decodable {
+    package var mail_from: String
+    package var rcpt_tos: [String]
+    package var tls: Bool
 }
 
 /// What Python's `email` package makes of a received message.
-struct ParsedMessage: Decodable {
-    struct Address: Decodable, Equatable {
-        var name: String
-        var address: String
+package struct ParsedMessage: Decodable {
+    package struct Address: Decodable, Equatable {
+        package var name: String
+        package var address: String
+
+        package init(name: String, address: String) {
+            self.name = name
+            self.address = address
+        }
     }
 
-    struct Part: Decodable {
-        var content_type: String
-        var charset: String?
-        var cte: String?
-        var content: String
+    package struct Part: Decodable {
+        package var content_type: String
+        package var charset: String?
+        package var cte: String?
+        package var content: String
     }
 
-    var subject: String
-    var from: [Address]
-    var to: [Address]
-    var message_id: String?
-    var date: String?
-    var mime_version: String?
-    var content_type: String
-    var is_multipart: Bool
-    var headers: [[String]]
-    var parts: [Part]
-    var defects: [String]
-    var max_line_length: Int
-    var bare_lf: Bool
+    package var subject: String
+    package var from: [Address]
+    package var to: [Address]
+    package var message_id: String?
+    package var date: String?
+    package var mime_version: String?
+    package var content_type: String
+    package var is_multipart: Bool
+    package var headers: [[String]]
+    package var parts: [Part]
+    package var defects: [String]
+    package var max_line_length: Int
+    package var bare_lf: Bool
 }
 
 /// A real aiosmtpd server in a child process on a free loopback port, with its own scratch directory.
-final class SMTPTestServer: Sendable {
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+package final class SMTPTestServer: Sendable {
+    package static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("smtp_server.py").path
 
-    let directory: URL
-    let port: Int
+    package let directory: URL
+    package let port: Int
     private let process: ChildProcess
 
     private init(directory: URL, port: Int, process: ChildProcess) {
@@ -85,9 +104,9 @@ final class SMTPTestServer: Sendable {
         self.process = process
     }
 
-    var caPath: String { directory.appendingPathComponent("ca.pem").path }
+    package var caPath: String { directory.appendingPathComponent("ca.pem").path }
 
-    static func start(_ options: ServerOptions) async throws -> SMTPTestServer {
+    package static func start(_ options: ServerOptions) async throws -> SMTPTestServer {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("mailtests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -115,7 +134,7 @@ final class SMTPTestServer: Sendable {
     }
 
     /// Polls instead of `waitUntilExit()`, which blocks a cooperative-pool thread (only 2 on a 2-core machine).
-    func stop() async {
+    package func stop() async {
         if process.isRunning {
             process.terminate()
             for _ in 0..<100 where process.isRunning {
@@ -127,31 +146,31 @@ final class SMTPTestServer: Sendable {
     }
 
     /// Number of TCP connections the server accepted, to prove how many attempts were made.
-    var connectionCount: Int {
+    package var connectionCount: Int {
         let text = (try? String(contentsOf: directory.appendingPathComponent("connections.log"), encoding: .utf8)) ?? ""
         return text.split(separator: "\n").count
     }
 
-    var messageCount: Int {
+    package var messageCount: Int {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
         return names.filter { $0.hasSuffix(".eml") }.count
     }
 
-    func rawMessage(_ number: Int = 1) throws -> Data {
+    package func rawMessage(_ number: Int = 1) throws -> Data {
         try Data(contentsOf: directory.appendingPathComponent("msg-\(number).eml"))
     }
 
-    func envelope(_ number: Int = 1) throws -> ReceivedEnvelope {
+    package func envelope(_ number: Int = 1) throws -> ReceivedEnvelope {
         let data = try Data(contentsOf: directory.appendingPathComponent("msg-\(number).json"))
         return try JSONDecoder().decode(ReceivedEnvelope.self, from: data)
     }
 
-    func parsedMessage(_ number: Int = 1) async throws -> ParsedMessage {
+    package func parsedMessage(_ number: Int = 1) async throws -> ParsedMessage {
         try await Self.parse(file: directory.appendingPathComponent("msg-\(number).eml").path)
     }
 
     /// Runs the script's `parse` mode so the message is judged by an independent MIME implementation.
-    static func parse(file: String) async throws -> ParsedMessage {
+    package static func parse(file: String) async throws -> ParsedMessage {
         let output = URL(fileURLWithPath: file + ".parsed.json")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         let handle = try FileHandle(forWritingTo: output)
@@ -176,7 +195,7 @@ final class SMTPTestServer: Sendable {
 }
 
 /// Starts a server for the duration of `body` and always stops it.
-func withSMTPServer<T>(
+package func withSMTPServer<T>(
     _ options: ServerOptions = ServerOptions(), _ body: (SMTPTestServer) async throws -> T
 ) async throws -> T {
     let server = try await SMTPTestServer.start(options)

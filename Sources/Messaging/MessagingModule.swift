@@ -1,0 +1,46 @@
+import Foundation
+import Kernel
+import Platform
+import Synchronization
+
+/// Messaging: email templates, contacts and lists, campaigns with tracking and one-click unsubscribe, the
+/// suppression list, and transactional mail other modules ask for by event or API.
+package struct MessagingModule: Module {
+    package let name = "messaging"
+    private let built = ServicesSlot()
+
+    package init() {}
+
+    package var permissions: [Permission] { Permission.messagingAll }
+    package var migrations: [Migration] { MessagingMigrations.all }
+
+    package func registerRoutes(on routes: RouteRegistrar, context: ModuleContext) {
+        MessagingAPI(services: services(context)).register(on: routes)
+    }
+
+    package func registerPages(on routes: RouteRegistrar, context: ModuleContext) {
+        TrackingRoutes(services: services(context), web: context.web).register(on: routes)
+    }
+
+    package func consumers(context: ModuleContext) -> [any EventConsumer] {
+        [EmailRequestConsumer(services: services(context))]
+    }
+
+    package func jobHandlers(context: ModuleContext) -> [any JobHandler] {
+        [CampaignSender(services: services(context)), TransactionalSender(services: services(context))]
+    }
+
+    /// The services for `context`, built on first use and shared by routes, jobs and the consumer.
+    package func services(_ context: ModuleContext) -> MessagingServices {
+        built.value.withLock { slot in
+            if let existing = slot { return existing }
+            let created = MessagingServices(context: context)
+            slot = created
+            return created
+        }
+    }
+}
+
+private final class ServicesSlot: Sendable {
+    let value = Mutex<MessagingServices?>(nil)
+}

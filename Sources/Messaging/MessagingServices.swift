@@ -1,0 +1,41 @@
+import Foundation
+import Kernel
+import Logging
+import Platform
+import Synchronization
+
+/// Everything the Messaging module's routes, jobs and consumer share.
+package final class MessagingServices: Sendable {
+    let database: any Database
+    let mailer: Mailer
+    let clock: any WallClock
+    let logger: Logger
+    /// Where the links in messages point: the configured public URL, else this process's address.
+    let baseURL: String
+    private let signerCache = Mutex<LinkSigner?>(nil)
+
+    package init(database: any Database, mailer: Mailer, clock: any WallClock, logger: Logger, baseURL: String) {
+        self.database = database
+        self.mailer = mailer
+        self.clock = clock
+        self.logger = logger
+        self.baseURL = baseURL
+    }
+
+    convenience init(context: ModuleContext) {
+        let configuration = context.configuration
+        self.init(
+            database: context.database, mailer: context.mailer, clock: context.clock, logger: context.logger,
+            baseURL: configuration.publicURL ?? "http://\(configuration.host):\(configuration.port)")
+    }
+
+    /// The signer of links, its key read (or made) on first use.
+    func signer() async throws -> LinkSigner {
+        if let cached = signerCache.withLock({ $0 }) { return cached }
+        let now = clock.now()
+        let secret = try await database.system { tx in try await SettingsStore().linkKey(in: tx, now: now) }
+        let signer = LinkSigner(secret: secret)
+        signerCache.withLock { $0 = signer }
+        return signer
+    }
+}
