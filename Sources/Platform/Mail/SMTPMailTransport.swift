@@ -29,7 +29,7 @@ package struct SMTPMailTransport: MailTransport {
         while true {
             do {
                 try await deliver(envelope, tls: tls)
-                logger.info("mail sent", metadata: ["message-id": "\(messageID)", "attempt": "\(attempt)"])
+                logger.debug("mail sent", metadata: ["message-id": "\(messageID)", "attempt": "\(attempt)"])
                 return
             } catch let error as MailError where error.isTransient && attempt < configuration.maxAttempts {
                 let delay =

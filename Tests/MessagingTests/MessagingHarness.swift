@@ -1,0 +1,108 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Kernel
+import Platform
+import TestSupport
+import Testing
+
+@testable import Messaging
+
+/// Accepts `Bearer test:<subject>:<permission,...>` for tenant `tenant` (or `Bearer test2:...` for `otherTenant`),
+/// standing in for Identity's verifier, which has its own tests.
+struct TestAuthenticator: RequestAuthenticator {
+    static let tenant = TenantID(UUID(uuidString: "00000000-0000-0000-0000-0000000000aa")!)
+    static let otherTenant = TenantID(UUID(uuidString: "00000000-0000-0000-0000-0000000000bb")!)
+
+    func authenticate(_ request: Request, context: AppRequestContext) async throws -> Authentication? {
+        guard let header = request.headers[.authorization] else { return nil }
+        let parts = header.dropFirst("Bearer ".count).split(
+            separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+        guard header.hasPrefix("Bearer "), parts.count == 3, parts[0] == "test" || parts[0] == "test2" else {
+            throw Problem.invalidToken()
+        }
+        let permissions = Set(parts[2].split(separator: ",").compactMap { Permission(String($0)) })
+        return Authentication(
+            tenant: parts[0] == "test" ? Self.tenant : Self.otherTenant,
+            principal: Principal(subject: String(parts[1]), kind: .user, permissions: permissions))
+    }
+}
+
+/// Everything a Messaging test drives: the HTTP client, the job queue (run by hand), the database and the
+/// SMTP server the mailer sends to.
+struct MessagingHarness: Sendable {
+    let client: any TestClientProtocol
+    let queue: JobQueue
+    let database: any Database
+    let smtp: SMTPTestServer
+    let baseURL: String
+
+    static let admin = "Bearer test:admin:" + Permission.messagingAll.map(\.description).joined(separator: ",")
+    static let otherAdmin = "Bearer test2:admin:" + Permission.messagingAll.map(\.description).joined(separator: ",")
+
+    /// Runs due jobs until `done` holds, waiting for delayed ones; fails after `limit`.
+    func runJobs(until done: @Sendable () async throws -> Bool, limit: Duration = .seconds(300)) async throws {
+        let deadline = ContinuousClock.now + limit
+        while try await !done() {
+            if ContinuousClock.now > deadline {
+                Issue.record("jobs did not finish in \(limit)")
+                return
+            }
+            if try await !queue.runNext(worker: "test") {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+    }
+
+    @discardableResult
+    func call(
+        _ method: HTTPRequest.Method, _ path: String, json: String? = nil, auth: String? = MessagingHarness.admin,
+        headers: HTTPFields = [:]
+    ) async throws -> (status: HTTPResponse.Status, body: String, headers: HTTPFields) {
+        var fields = headers
+        if let auth { fields[.authorization] = auth }
+        if json != nil { fields[.contentType] = "application/json" }
+        return try await client.execute(
+            uri: path, method: method, headers: fields, body: json.map { ByteBuffer(string: $0) }
+        ) { response in
+            (response.status, String(buffer: response.body), response.headers)
+        }
+    }
+
+    func object(_ text: String) throws -> [String: Any] {
+        try #require(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    }
+}
+
+func withMessaging(
+    _ backend: TestBackend, smtpOptions: ServerOptions = ServerOptions(),
+    _ body: @Sendable (MessagingHarness) async throws -> Void
+) async throws {
+    let module = MessagingModule()
+    try await withTestDatabase(backend, migrations: PlatformMigrations.all + module.migrations) { database, base in
+        try await withSMTPServer(smtpOptions) { smtp in
+            var configuration = base
+            configuration.publicURL = "https://mail.example.test"
+            var smtpConfiguration = SMTPConfiguration(host: "127.0.0.1", port: smtp.port, security: .none)
+            smtpConfiguration.commandTimeout = .seconds(30)
+            let context = ModuleContext(
+                database: database, configuration: configuration, logger: TestEnvironment.logger,
+                web: try WebKit.bundled(navigation: []), moduleNames: ["messaging"],
+                mailer: Mailer(
+                    transport: SMTPMailTransport(configuration: smtpConfiguration, logger: TestEnvironment.logger),
+                    from: MailAddress("news@example.com", name: "Example News")),
+                authenticator: TestAuthenticator())
+            let router = try PlatformRouter.build(
+                modules: [module], context: context, metrics: context.metrics, accessLog: nil)
+            let queue = JobQueue(
+                database: database, handlers: module.jobHandlers(context: context), logger: TestEnvironment.logger)
+            let app = Application(router: router)
+            try await app.test(.router) { client in
+                try await body(
+                    MessagingHarness(
+                        client: client, queue: queue, database: database, smtp: smtp,
+                        baseURL: "https://mail.example.test"))
+            }
+        }
+    }
+}
