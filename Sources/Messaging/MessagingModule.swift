@@ -20,6 +20,7 @@ package struct MessagingModule: Module {
 
     package func registerPages(on routes: RouteRegistrar, context: ModuleContext) {
         TrackingRoutes(services: services(context), web: context.web).register(on: routes)
+        MessagingPages(services: services(context), web: context.web).register(on: routes)
     }
 
     package func consumers(context: ModuleContext) -> [any EventConsumer] {

@@ -64,6 +64,14 @@ import Testing
         try #require(url.hasPrefix(base) ? String(url.dropFirst(base.count)) : nil, "\(url) is not under \(base)")
     }
 
+    /// The number a results page shows for `name` (`<div class="stat" data-count="name">...<dd>N</dd>`).
+    static func count(_ name: String, in html: String) -> Int? {
+        guard let start = html.range(of: "data-count=\"\(name)\"") else { return nil }
+        let rest = html[start.upperBound...]
+        guard let open = rest.range(of: "<dd>"), let close = rest.range(of: "</dd>") else { return nil }
+        return Int(rest[open.upperBound..<close.lowerBound])
+    }
+
     @Test(arguments: TestBackend.available)
     func thousandRecipientsTenSuppressedOverRealSMTP(_ backend: TestBackend) async throws {
         try await withMessaging(backend) { h in
@@ -133,9 +141,9 @@ import Testing
                 #expect(click.headers[.location] == "https://shop.example/sale?from=mail&id=customer\(recipient)@example.com")
             }
             let unsubscribe = try Self.path(try await links(5).unsubscribe, base: h.baseURL)
-            let page = try await h.call(.get, unsubscribe, auth: nil)
-            #expect(page.status == .ok)
-            #expect(page.body.contains("method=\"post\""))
+            let confirm = try await h.call(.get, unsubscribe, auth: nil)
+            #expect(confirm.status == .ok)
+            #expect(confirm.body.contains("method=\"post\""))
             // RFC 8058: the mail client POSTs `List-Unsubscribe=One-Click` to the header's URL.
             let oneClick = try await h.call(
                 .post, try Self.path(String(unsubscribeHeader.dropFirst().dropLast()), base: h.baseURL), auth: nil,
@@ -158,6 +166,15 @@ import Testing
             #expect(results["opened"] == 4)
             #expect(results["clicked"] == 2)
             #expect(results["unsubscribed"] == 2)
+            // The results page shows the same counts.
+            let page = try await h.call(.get, "/messaging/campaigns/\(campaign)")
+            #expect(page.status == .ok)
+            for (name, value) in [
+                ("recipients", 1_000), ("delivered", 990), ("opened", 4), ("clicked", 2), ("bounced", 0),
+                ("unsubscribed", 2), ("suppressed", 10), ("failed", 0), ("queued", 0),
+            ] {
+                #expect(Self.count(name, in: page.body) == value, "\(name)")
+            }
             let list = try await h.call(.get, "/api/v1/messaging/suppressions?reason=unsubscribed&limit=100")
             let entries = try #require(try h.object(list.body)["data"] as? [[String: Any]])
             #expect(Set(entries.compactMap { $0["email"] as? String }).isSuperset(of: ["customer1@example.com", "customer5@example.com"]))

@@ -60,7 +60,7 @@ struct CampaignRoutes: Sendable {
             try await transition(
                 request, context, action: "cancelled", from: [.draft, .scheduled, .sending, .paused], to: .cancelled)
         }
-        routes.get("\(base)/{id}/results") { _, context in try await results(context) }
+        routes.get("\(base)/{id}/results") { _, context in try JSONResponse.make(try await results(context)) }
         routes.get("\(base)/{id}/messages") { request, context in try await messages(request, context) }
     }
 
@@ -93,9 +93,15 @@ struct CampaignRoutes: Sendable {
     func create(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         try context.require(.messagingCampaignsWrite)
         let body = try await JSONBody.decode(Body.self, from: request, context: context)
+        let campaign = try await create(body, request, context)
+        return try JSONResponse.created(campaign, location: "\(MessagingAPI.base)/campaigns/\(campaign.id)")
+    }
+
+    func create(_ body: Body, _ request: Request, _ context: AppRequestContext) async throws -> Campaign {
+        try context.require(.messagingCampaignsWrite)
         let principal = try context.requirePrincipal()
         let now = services.clock.now().storedPrecision
-        let campaign = try await services.audited(
+        return try await services.audited(
             "messaging.campaign.created", target: "campaign", id: { $0.id.description }, request: request,
             context: context
         ) { tx -> Campaign in
@@ -107,7 +113,6 @@ struct CampaignRoutes: Sendable {
             try await CampaignStore().insert(campaign, in: tx)
             return campaign
         }
-        return try JSONResponse.created(campaign, location: "\(MessagingAPI.base)/campaigns/\(campaign.id)")
     }
 
     func list(_ request: Request, _ context: AppRequestContext) async throws -> Response {
@@ -198,8 +203,13 @@ struct CampaignRoutes: Sendable {
     /// subject marked as a test. Test messages are stored as transactional messages (no tracking).
     func testSend(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         try context.require(.messagingCampaignsSend)
-        let campaign = try await find(context)
         let body = try await JSONBody.decode(TestBody.self, from: request, context: context)
+        return try JSONResponse.make(TestResult(messages: try await testSend(body, request, context)))
+    }
+
+    func testSend(_ body: TestBody, _ request: Request, _ context: AppRequestContext) async throws -> [EmailMessage] {
+        try context.require(.messagingCampaignsSend)
+        let campaign = try await find(context)
         var validation = Validation()
         if body.to.isEmpty || body.to.count > 10 {
             validation.add(FieldIssue(field: "to", code: "invalid_length", message: "1 to 10 addresses"))
@@ -235,22 +245,26 @@ struct CampaignRoutes: Sendable {
             return messages
         }
         _ = try await Delivery(services: services).send(messages, tenant: tenant)
-        let sent = try await services.database.read(tenant: tenant) { tx in
+        return try await services.database.read(tenant: tenant) { tx in
             var found: [EmailMessage] = []
             for message in messages {
                 if let stored = try await MessageStore().find(id: message.id, in: tx) { found.append(stored) }
             }
             return found
         }
-        return try JSONResponse.make(TestResult(messages: sent))
     }
 
     /// Sends now, or at `send_at`: the campaign becomes `sending` (or `scheduled`) and its first batch job is
     /// enqueued in the same transaction.
     func send(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         try context.require(.messagingCampaignsSend)
-        let id = try ID<Campaign>.path(context, entity: "campaign")
         let body = try await JSONBody.decode(ScheduleBody.self, from: request, context: context)
+        return try JSONResponse.make(try await send(body, request, context), status: .accepted)
+    }
+
+    func send(_ body: ScheduleBody, _ request: Request, _ context: AppRequestContext) async throws -> Campaign {
+        try context.require(.messagingCampaignsSend)
+        let id = try ID<Campaign>.path(context, entity: "campaign")
         let tenant = try context.requireTenant()
         let now = services.clock.now().storedPrecision
         var sendAt: Date?
@@ -263,7 +277,7 @@ struct CampaignRoutes: Sendable {
             sendAt = date > now ? date.storedPrecision : nil
         }
         let at = sendAt
-        let campaign = try await services.audited(
+        return try await services.audited(
             at == nil ? "messaging.campaign.sent" : "messaging.campaign.scheduled", target: "campaign",
             id: { _ in id.description }, request: request, context: context
         ) { tx -> Campaign in
@@ -291,7 +305,6 @@ struct CampaignRoutes: Sendable {
                 CampaignSender.request(campaign: id, run: run, tenant: tenant, delay: delay), in: tx, now: now)
             return campaign
         }
-        return try JSONResponse.make(campaign, status: .accepted)
     }
 
     func transition(
@@ -336,13 +349,12 @@ struct CampaignRoutes: Sendable {
         return try JSONResponse.make(campaign)
     }
 
-    func results(_ context: AppRequestContext) async throws -> Response {
+    func results(_ context: AppRequestContext) async throws -> CampaignResults {
         let campaign = try await find(context)
         let tenant = try context.requireTenant()
-        let results = try await services.database.read(tenant: tenant) { tx in
+        return try await services.database.read(tenant: tenant) { tx in
             try await MessageStore().results(campaign: campaign.id, in: tx)
         }
-        return try JSONResponse.make(results)
     }
 
     func messages(_ request: Request, _ context: AppRequestContext) async throws -> Response {

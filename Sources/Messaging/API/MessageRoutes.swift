@@ -106,8 +106,16 @@ struct MessageRoutes: Sendable {
     }
 
     func suppress(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        try context.require(.messagingSuppressionsWrite)
         let body = try await JSONBody.decode(SuppressionBody.self, from: request, context: context)
+        let entry = try await suppress(body, request, context)
+        let path = entry.email.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? entry.email
+        return try JSONResponse.created(entry, location: "\(MessagingAPI.base)/suppressions/\(path)")
+    }
+
+    func suppress(_ body: SuppressionBody, _ request: Request, _ context: AppRequestContext) async throws
+        -> Suppression
+    {
+        try context.require(.messagingSuppressionsWrite)
         var validation = Validation()
         let address = Check.email(body.email, field: "email", into: &validation)
         if let detail = body.detail, detail.count > 500 {
@@ -117,7 +125,7 @@ struct MessageRoutes: Sendable {
         guard let address else { throw DomainError.validation(validation.issues) }
         let now = services.clock.now()
         let reason = body.reason ?? .manual
-        let entry = try await services.audited(
+        return try await services.audited(
             "messaging.suppression.added", target: "suppression", id: { $0.email },
             details: ["reason": .string(reason.rawValue)], request: request, context: context
         ) { tx -> Suppression in
@@ -128,11 +136,6 @@ struct MessageRoutes: Sendable {
             }
             return entry
         }
-        return try JSONResponse.created(
-            entry,
-            location:
-                "\(MessagingAPI.base)/suppressions/\(entry.email.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? entry.email)"
-        )
     }
 
     func unsuppress(_ request: Request, _ context: AppRequestContext) async throws -> Response {

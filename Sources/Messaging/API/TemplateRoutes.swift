@@ -68,6 +68,12 @@ struct TemplateRoutes: Sendable {
     func create(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         try context.require(.messagingTemplatesWrite)
         let body = try await JSONBody.decode(Body.self, from: request, context: context)
+        let template = try await create(body, request, context)
+        return try JSONResponse.created(template, location: "\(MessagingAPI.base)/templates/\(template.id)")
+    }
+
+    func create(_ body: Body, _ request: Request, _ context: AppRequestContext) async throws -> EmailTemplate {
+        try context.require(.messagingTemplatesWrite)
         let template = try Self.validate(body, id: .generate(), now: services.clock.now(), createdAt: nil)
         try await services.audited(
             "messaging.template.created", target: "email_template", id: { _ in template.id.description },
@@ -79,7 +85,7 @@ struct TemplateRoutes: Sendable {
             }
             try await TemplateStore().insert(template, in: tx)
         }
-        return try JSONResponse.created(template, location: "\(MessagingAPI.base)/templates/\(template.id)")
+        return template
     }
 
     func list(_ request: Request, _ context: AppRequestContext) async throws -> Response {
@@ -110,15 +116,20 @@ struct TemplateRoutes: Sendable {
 
     func update(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         try context.require(.messagingTemplatesWrite)
-        let id = try ID<EmailTemplate>.path(context, entity: "template")
         let body = try await JSONBody.decode(Body.self, from: request, context: context)
+        return try JSONResponse.make(try await update(body, request, context))
+    }
+
+    func update(_ body: Body, _ request: Request, _ context: AppRequestContext) async throws -> EmailTemplate {
+        try context.require(.messagingTemplatesWrite)
+        let id = try ID<EmailTemplate>.path(context, entity: "template")
         guard let expected = body.version else {
             throw DomainError.validation([
                 FieldIssue(field: "version", code: "required", message: "the version you edited")
             ])
         }
         let now = services.clock.now()
-        let updated = try await services.audited(
+        return try await services.audited(
             "messaging.template.updated", target: "email_template", id: { _ in id.description }, request: request,
             context: context
         ) { tx -> EmailTemplate in
@@ -135,7 +146,6 @@ struct TemplateRoutes: Sendable {
             template.version = expected + 1
             return template
         }
-        return try JSONResponse.make(updated)
     }
 
     func delete(_ request: Request, _ context: AppRequestContext) async throws -> Response {
