@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Identity in a real Chromium, driven by Selenium: sign up, sign in, turn on two-factor sign-in from the QR page,
-sign out and in again with a TOTP code, invite a user who accepts from the mailed link and signs in.
+sign out and in again with a TOTP code, use the admin and messaging pages (the template editor's live preview),
+invite a user who accepts from the mailed link and signs in.
 
 Usage: identity_test.py BASE_URL MAIL_DIR   (a running `inopsio serve`; MAIL_DIR is its <data_dir>/mail)
 """
@@ -154,6 +155,30 @@ def main(base, mail_dir):
         assert "The audit chain verifies" in browser.page_source
         assert "api_key.created" in browser.page_source and "tenant.updated" in browser.page_source
         step("admin pages: roles, sessions, clients, providers, an API key shown once, settings saved, audit intact")
+
+        browser.get(f"{base}/messaging/templates")
+        wait_for_heading(browser, "Templates")
+        fill(browser, {"name": "Welcome", "key": "welcome", "subject": "Hi {{name}}", "text": "Hello {{name}}"})
+        submit(browser)
+        wait_for_heading(browser, "Welcome")
+        preview_subject = (By.CSS_SELECTOR, "[data-preview-subject]")
+        assert browser.find_element(*preview_subject).text == "Hi Preview"
+        # The preview follows the fields as they are typed, without saving.
+        fill(browser, {"subject": "Hello {{name}}!", "html": "<p>Dear {{name}}</p>"})
+        WebDriverWait(browser, 60).until(conditions.text_to_be_present_in_element(preview_subject, "Hello Preview!"))
+        WebDriverWait(browser, 60).until(
+            lambda current: "Dear Preview" in (current.find_element(By.CSS_SELECTOR, "[data-preview-frame]")
+                                               .get_attribute("srcdoc") or ""))
+        fill(browser, {"subject": "Hello {{#name}}"})
+        WebDriverWait(browser, 60).until(
+            conditions.text_to_be_present_in_element((By.CSS_SELECTOR, "[data-preview-error]"), "subject"))
+        fill(browser, {"subject": "Hello {{name}}!"})
+        submit(browser)
+        WebDriverWait(browser, 60).until(conditions.presence_of_element_located((By.CSS_SELECTOR, ".alert-success")))
+        for page, heading in [("campaigns", "Campaigns"), ("suppressions", "Suppression list")]:
+            browser.get(f"{base}/messaging/{page}")
+            wait_for_heading(browser, heading)
+        step("messaging: template created, live preview followed typing and showed a syntax error, saved")
 
         invitee = f"grace@{slug}.example"
         browser.get(f"{base}/admin/users")
