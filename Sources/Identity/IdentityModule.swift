@@ -42,6 +42,12 @@ package struct IdentityModule: Module {
         AdminPages(services: services(context)).register(on: routes)
     }
 
+    package func consumers(context: ModuleContext) -> [any EventConsumer] { [AdminNoticeConsumer()] }
+
+    package func jobHandlers(context: ModuleContext) -> [any JobHandler] {
+        [AdminNoticeMailer(database: context.database, mailer: context.mailer)]
+    }
+
     package func backgroundServices(context: ModuleContext) -> [any Service] {
         [IdentityMaintenanceService(database: context.database, clock: context.clock, logger: context.logger)]
     }

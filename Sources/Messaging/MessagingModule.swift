@@ -24,11 +24,15 @@ package struct MessagingModule: Module {
     }
 
     package func consumers(context: ModuleContext) -> [any EventConsumer] {
-        [EmailRequestConsumer(services: services(context))]
+        [EmailRequestConsumer(services: services(context)), WebhookFanOut(services: services(context))]
     }
 
     package func jobHandlers(context: ModuleContext) -> [any JobHandler] {
-        [CampaignSender(services: services(context)), TransactionalSender(services: services(context))]
+        let services = services(context)
+        return [
+            CampaignSender(services: services), TransactionalSender(services: services),
+            WebhookSender(services: services, settings: services.webhooks),
+        ]
     }
 
     /// The services for `context`, built on first use and shared by routes, jobs and the consumer.

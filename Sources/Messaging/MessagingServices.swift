@@ -12,9 +12,14 @@ package final class MessagingServices: Sendable {
     let logger: Logger
     /// Where the links in messages point: the configured public URL, else this process's address.
     let baseURL: String
+    let webhooks: WebhookSettings
     private let signerCache = Mutex<LinkSigner?>(nil)
 
-    package init(database: any Database, mailer: Mailer, clock: any WallClock, logger: Logger, baseURL: String) {
+    package init(
+        database: any Database, mailer: Mailer, clock: any WallClock, logger: Logger, baseURL: String,
+        webhooks: WebhookSettings = WebhookSettings()
+    ) {
+        self.webhooks = webhooks
         self.database = database
         self.mailer = mailer
         self.clock = clock
@@ -24,9 +29,13 @@ package final class MessagingServices: Sendable {
 
     convenience init(context: ModuleContext) {
         let configuration = context.configuration
+        var webhooks = WebhookSettings()
+        webhooks.allowedNetworks = configuration.webhookAllowedNetworks.compactMap(IPRange.init)
+        webhooks.maxAttempts = configuration.eventMaxAttempts
         self.init(
             database: context.database, mailer: context.mailer, clock: context.clock, logger: context.logger,
-            baseURL: configuration.publicURL ?? "http://\(configuration.host):\(configuration.port)")
+            baseURL: configuration.publicURL ?? "http://\(configuration.host):\(configuration.port)",
+            webhooks: webhooks)
     }
 
     /// The signer of links, its key read (or made) on first use.

@@ -43,7 +43,8 @@ import Testing
         #expect(try h.object(members.body)["added"] as? Int == count)
         let campaign = try await h.call(
             .post, "/api/v1/messaging/campaigns",
-            json: #"{"name": "November", "list_id": "\#(listID)", "template_key": "newsletter", "rate_per_minute": \#(rate), "batch_size": \#(batch)}"#
+            json:
+                #"{"name": "November", "list_id": "\#(listID)", "template_key": "newsletter", "rate_per_minute": \#(rate), "batch_size": \#(batch)}"#
         )
         #expect(campaign.status == .created, "\(campaign.body)")
         return (listID, try #require(try h.object(campaign.body)["id"] as? String))
@@ -106,7 +107,8 @@ import Testing
             #expect(parsed.subject == "Grüße aus Köln, Kundé 1 — Ausgabe 1")
             #expect(parsed.from == [.init(name: "Bäckerei Müller", address: "news@example.com")])
             #expect(parsed.to == [.init(name: "Kundé 1", address: "customer1@example.com")])
-            let headers = Dictionary(parsed.headers.map { ($0[0].lowercased(), $0[1]) }, uniquingKeysWith: { a, _ in a })
+            let headers = Dictionary(
+                parsed.headers.map { ($0[0].lowercased(), $0[1]) }, uniquingKeysWith: { a, _ in a })
             let unsubscribeHeader = try #require(headers["list-unsubscribe"])
             #expect(headers["list-unsubscribe-post"] == "List-Unsubscribe=One-Click")
             #expect(unsubscribeHeader.hasPrefix("<\(h.baseURL)/messaging/u/") && unsubscribeHeader.hasSuffix(">"))
@@ -131,14 +133,18 @@ import Testing
                 return (try find("/messaging/t/o/"), try find("/messaging/t/c/"), try find("/messaging/u/"))
             }
             for recipient in 1...3 {
-                let pixel = try await h.call(.get, try Self.path(try await links(recipient).open, base: h.baseURL), auth: nil)
+                let pixel = try await h.call(
+                    .get, try Self.path(try await links(recipient).open, base: h.baseURL), auth: nil)
                 #expect(pixel.status == .ok)
                 #expect(pixel.headers[.contentType] == "image/gif")
             }
             for recipient in 3...4 {
-                let click = try await h.call(.get, try Self.path(try await links(recipient).click, base: h.baseURL), auth: nil)
+                let click = try await h.call(
+                    .get, try Self.path(try await links(recipient).click, base: h.baseURL), auth: nil)
                 #expect(click.status == .found)
-                #expect(click.headers[.location] == "https://shop.example/sale?from=mail&id=customer\(recipient)@example.com")
+                #expect(
+                    click.headers[.location]
+                        == "https://shop.example/sale?from=mail&id=customer\(recipient)@example.com")
             }
             let unsubscribe = try Self.path(try await links(5).unsubscribe, base: h.baseURL)
             let confirm = try await h.call(.get, unsubscribe, auth: nil)
@@ -177,7 +183,10 @@ import Testing
             }
             let list = try await h.call(.get, "/api/v1/messaging/suppressions?reason=unsubscribed&limit=100")
             let entries = try #require(try h.object(list.body)["data"] as? [[String: Any]])
-            #expect(Set(entries.compactMap { $0["email"] as? String }).isSuperset(of: ["customer1@example.com", "customer5@example.com"]))
+            #expect(
+                Set(entries.compactMap { $0["email"] as? String }).isSuperset(of: [
+                    "customer1@example.com", "customer5@example.com",
+                ]))
             #expect(entries.count == 7)
         }
     }

@@ -13,7 +13,8 @@ import Testing
         try await withMessaging(backend) { h in
             // 10 per batch at 600 a minute: one batch a second.
             let (_, campaign) = try await CampaignTests.prepare(h, count: 30, rate: 600, batch: 10)
-            #expect(try await h.call(.post, "/api/v1/messaging/campaigns/\(campaign)/send", json: "{}").status == .accepted)
+            #expect(
+                try await h.call(.post, "/api/v1/messaging/campaigns/\(campaign)/send", json: "{}").status == .accepted)
             #expect(try await h.queue.runNext(worker: "test"))
             #expect(h.smtp.messageCount == 10)
             #expect(try await CampaignTests.results(h, campaign)["queued"] == 20)
@@ -32,7 +33,8 @@ import Testing
             #expect(results["sent"] == 30)
             #expect(results["recipients"] == 30)
             // Sent once, so neither sending again nor editing is allowed.
-            #expect(try await h.call(.post, "/api/v1/messaging/campaigns/\(campaign)/send", json: "{}").status == .conflict)
+            #expect(
+                try await h.call(.post, "/api/v1/messaging/campaigns/\(campaign)/send", json: "{}").status == .conflict)
             #expect(try await h.call(.delete, "/api/v1/messaging/campaigns/\(campaign)").status == .conflict)
         }
     }
@@ -71,7 +73,8 @@ import Testing
     func rejectedRecipientIsAHardBounceAndSuppressed(_ backend: TestBackend) async throws {
         try await withMessaging(backend, smtpOptions: ServerOptions(rejectRecipients: ["customer2@example.com"])) { h in
             let (_, campaign) = try await CampaignTests.prepare(h, count: 4)
-            #expect(try await h.call(.post, "/api/v1/messaging/campaigns/\(campaign)/send", json: "{}").status == .accepted)
+            #expect(
+                try await h.call(.post, "/api/v1/messaging/campaigns/\(campaign)/send", json: "{}").status == .accepted)
             try await h.runJobs { try await CampaignTests.status(h, campaign) == "sent" }
             let results = try await CampaignTests.results(h, campaign)
             #expect(results["sent"] == 3)
@@ -92,12 +95,14 @@ import Testing
         try await withMessaging(backend) { h in
             let created = try await h.call(
                 .post, "/api/v1/messaging/templates",
-                json: #"{"key": "welcome", "name": "Welcome", "subject": "Welcome, {{name}}", "text": "Your code is {{code}}."}"#
+                json:
+                    #"{"key": "welcome", "name": "Welcome", "subject": "Welcome, {{name}}", "text": "Your code is {{code}}."}"#
             )
             #expect(created.status == .created)
             let german = try await h.call(
                 .post, "/api/v1/messaging/templates",
-                json: #"{"key": "welcome", "locale": "de", "name": "Willkommen", "subject": "Willkommen, {{name}}", "text": "Dein Code: {{code}}."}"#
+                json:
+                    #"{"key": "welcome", "locale": "de", "name": "Willkommen", "subject": "Willkommen, {{name}}", "text": "Dein Code: {{code}}."}"#
             )
             #expect(german.status == .created)
             #expect(
@@ -107,7 +112,8 @@ import Testing
                 ).status == .conflict)
             // An unsubscribed address still gets the mail it asked for; a complaint stops everything.
             _ = try await h.call(
-                .post, "/api/v1/messaging/suppressions", json: #"{"email": "ann@example.com", "reason": "unsubscribed"}"#)
+                .post, "/api/v1/messaging/suppressions",
+                json: #"{"email": "ann@example.com", "reason": "unsubscribed"}"#)
             _ = try await h.call(
                 .post, "/api/v1/messaging/suppressions", json: #"{"email": "bob@example.com", "reason": "complaint"}"#)
             let sent = try await h.call(
@@ -121,13 +127,18 @@ import Testing
 
             // Another module's event, handled as the event backbone's consumer would, in its own transaction.
             let services = MessagingServices(
-                database: h.database, mailer: Mailer(transport: FileMailTransport(directory: URL(fileURLWithPath: "/nonexistent")), from: MailAddress("x@example.com")),
+                database: h.database,
+                mailer: Mailer(
+                    transport: FileMailTransport(directory: URL(fileURLWithPath: "/nonexistent")),
+                    from: MailAddress("x@example.com")),
                 clock: SystemWallClock(), logger: TestEnvironment.logger, baseURL: h.baseURL)
             let event = EventEnvelope(
                 source: "/crm", type: EmailRequestConsumer.eventType, subject: nil, tenant: TestAuthenticator.tenant,
                 traceparent: nil,
                 data: try JSONDocument(
-                    encoding: EmailRequest(template: "welcome", to: "carl@example.com", name: "Carl", locale: "de-AT", data: ["code": "9"])))
+                    encoding: EmailRequest(
+                        template: "welcome", to: "carl@example.com", name: "Carl", locale: "de-AT", data: ["code": "9"])
+                ))
             try await h.database.write(tenant: TestAuthenticator.tenant) { tx in
                 try await EmailRequestConsumer(services: services).handle(event, in: tx)
             }
@@ -183,7 +194,8 @@ import Testing
             let (_, campaign) = try await CampaignTests.prepare(h, count: 9)
             let segment = try await h.call(
                 .post, "/api/v1/messaging/lists",
-                json: #"{"name": "Gold", "segment": {"conditions": [{"field": "attributes.tier", "op": "equals", "value": "gold"}]}}"#
+                json:
+                    #"{"name": "Gold", "segment": {"conditions": [{"field": "attributes.tier", "op": "equals", "value": "gold"}]}}"#
             )
             #expect(segment.status == .created, "\(segment.body)")
             let segmentID = try #require(try h.object(segment.body)["id"] as? String)
@@ -196,7 +208,8 @@ import Testing
             // Preview renders with sample data and no tracking.
             let preview = try await h.call(
                 .post, "/api/v1/messaging/templates/preview",
-                json: #"{"subject": "Hi {{name}}", "html": "<a href=\"https://x.example\">{{brand.name}}</a>", "data": {"name": "Zoë"}}"#
+                json:
+                    #"{"subject": "Hi {{name}}", "html": "<a href=\"https://x.example\">{{brand.name}}</a>", "data": {"name": "Zoë"}}"#
             )
             #expect(try h.object(preview.body)["subject"] as? String == "Hi Zoë")
             #expect(try h.object(preview.body)["html"] as? String == "<a href=\"https://x.example\">Müller</a>")

@@ -36,6 +36,19 @@ struct MessagingHarness: Sendable {
     let database: any Database
     let smtp: SMTPTestServer
     let baseURL: String
+    let backbone: EventBackbone
+
+    /// Relays committed events and runs every consumer group until nothing is left.
+    func deliverEvents() async throws {
+        try await backbone.registerSubscriptions()
+        while true {
+            var work = try await backbone.relayBatch(lookFirst: false)
+            for group in ["messaging", "messaging.webhooks"] {
+                work += try await backbone.consumeBatch(group: group, worker: "test")
+            }
+            if work == 0 { return }
+        }
+    }
 
     static let admin = "Bearer test:admin:" + Permission.messagingAll.map(\.description).joined(separator: ",")
     static let otherAdmin = "Bearer test2:admin:" + Permission.messagingAll.map(\.description).joined(separator: ",")
@@ -75,14 +88,16 @@ struct MessagingHarness: Sendable {
 }
 
 func withMessaging(
-    _ backend: TestBackend, smtpOptions: ServerOptions = ServerOptions(),
-    _ body: @Sendable (MessagingHarness) async throws -> Void
+    _ backend: TestBackend, smtpOptions: ServerOptions = ServerOptions(), allowedNetworks: [String] = [],
+    webhookAttempts: Int = 8, _ body: @Sendable (MessagingHarness) async throws -> Void
 ) async throws {
     let module = MessagingModule()
     try await withTestDatabase(backend, migrations: PlatformMigrations.all + module.migrations) { database, base in
         try await withSMTPServer(smtpOptions) { smtp in
             var configuration = base
             configuration.publicURL = "https://mail.example.test"
+            configuration.webhookAllowedNetworks = allowedNetworks
+            configuration.eventMaxAttempts = webhookAttempts
             var smtpConfiguration = SMTPConfiguration(host: "127.0.0.1", port: smtp.port, security: .none)
             smtpConfiguration.commandTimeout = .seconds(30)
             let context = ModuleContext(
@@ -94,14 +109,22 @@ func withMessaging(
                 authenticator: TestAuthenticator())
             let router = try PlatformRouter.build(
                 modules: [module], context: context, metrics: context.metrics, accessLog: nil)
+            // Retries come quickly here; the backoff itself has its own tests.
+            var settings = EventBackboneSettings()
+            settings.firstRetryDelay = .milliseconds(20)
+            settings.maxRetryDelay = .milliseconds(100)
             let queue = JobQueue(
-                database: database, handlers: module.jobHandlers(context: context), logger: TestEnvironment.logger)
+                database: database, handlers: module.jobHandlers(context: context), settings: settings,
+                logger: TestEnvironment.logger)
+            let backbone = EventBackbone(
+                database: database, consumers: module.consumers(context: context), settings: settings,
+                logger: TestEnvironment.logger)
             let app = Application(router: router)
             try await app.test(.router) { client in
                 try await body(
                     MessagingHarness(
                         client: client, queue: queue, database: database, smtp: smtp,
-                        baseURL: "https://mail.example.test"))
+                        baseURL: "https://mail.example.test", backbone: backbone))
             }
         }
     }

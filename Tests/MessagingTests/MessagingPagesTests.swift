@@ -15,7 +15,8 @@ import Testing
             let page = try await h.call(.get, "/messaging/campaigns", auth: nil)
             #expect(page.status == .seeOther)
             #expect(page.headers[.location] == "/auth/refresh?return_to=%2Fmessaging%2Fcampaigns")
-            let forbidden = try await h.call(.get, "/messaging/templates", auth: "Bearer test:x:messaging.contacts:read")
+            let forbidden = try await h.call(
+                .get, "/messaging/templates", auth: "Bearer test:x:messaging.contacts:read")
             #expect(forbidden.status == .forbidden)
         }
     }
@@ -31,7 +32,11 @@ import Testing
             let made = try await h.client.execute(
                 uri: "/messaging/templates", method: .post,
                 headers: [.authorization: MessagingHarness.admin, .contentType: "application/x-www-form-urlencoded"],
-                body: .init(string: FormBody.encode([("name", "Welcome"), ("key", "welcome"), ("locale", "en"), ("subject", "Hi {{name}}"), ("text", "Hello {{name}}")]))
+                body: .init(
+                    string: FormBody.encode([
+                        ("name", "Welcome"), ("key", "welcome"), ("locale", "en"), ("subject", "Hi {{name}}"),
+                        ("text", "Hello {{name}}"),
+                    ]))
             ) { $0 }
             #expect(made.status == .seeOther)
             let location = try #require(made.headers[.location])
@@ -43,7 +48,11 @@ import Testing
             let broken = try await h.client.execute(
                 uri: location, method: .post,
                 headers: [.authorization: MessagingHarness.admin, .contentType: "application/x-www-form-urlencoded"],
-                body: .init(string: FormBody.encode([("version", "1"), ("name", "Welcome"), ("key", "welcome"), ("locale", "en"), ("subject", "Hi {{#name}}"), ("text", "Hello")]))
+                body: .init(
+                    string: FormBody.encode([
+                        ("version", "1"), ("name", "Welcome"), ("key", "welcome"), ("locale", "en"),
+                        ("subject", "Hi {{#name}}"), ("text", "Hello"),
+                    ]))
             ) { ($0.status, String(buffer: $0.body)) }
             #expect(broken.0 == .unprocessableContent)
             #expect(broken.1.contains("id=\"subject-error\""))
@@ -56,12 +65,18 @@ import Testing
             func post(_ path: String, _ fields: [(String, String)]) async throws -> (HTTPResponse.Status, String) {
                 try await h.client.execute(
                     uri: path, method: .post,
-                    headers: [.authorization: MessagingHarness.admin, .contentType: "application/x-www-form-urlencoded"],
+                    headers: [
+                        .authorization: MessagingHarness.admin, .contentType: "application/x-www-form-urlencoded",
+                    ],
                     body: .init(string: FormBody.encode(fields))
                 ) { ($0.status, String(buffer: $0.body)) }
             }
-            #expect(try await post("/messaging/suppressions", [("email", "not an address"), ("reason", "manual")]).0 == .unprocessableContent)
-            #expect(try await post("/messaging/suppressions", [("email", "Zoe@Example.com"), ("reason", "complaint")]).0 == .seeOther)
+            #expect(
+                try await post("/messaging/suppressions", [("email", "not an address"), ("reason", "manual")]).0
+                    == .unprocessableContent)
+            #expect(
+                try await post("/messaging/suppressions", [("email", "Zoe@Example.com"), ("reason", "complaint")]).0
+                    == .seeOther)
             let page = try await h.call(.get, "/messaging/suppressions")
             #expect(page.body.contains("zoe@example.com"))
             #expect(page.body.contains("Complaint"))
@@ -76,7 +91,11 @@ import Testing
             let made = try await h.client.execute(
                 uri: "/messaging/campaigns", method: .post,
                 headers: [.authorization: MessagingHarness.admin, .contentType: "application/x-www-form-urlencoded"],
-                body: .init(string: FormBody.encode([("name", "December"), ("list_id", list), ("template_key", "newsletter"), ("rate_per_minute", "600")]))
+                body: .init(
+                    string: FormBody.encode([
+                        ("name", "December"), ("list_id", list), ("template_key", "newsletter"),
+                        ("rate_per_minute", "600"),
+                    ]))
             ) { $0 }
             #expect(made.status == .seeOther)
             let location = try #require(made.headers[.location])

@@ -192,6 +192,19 @@ struct UserStore: Sendable {
         return try row?.decode(column: "n", as: Int.self) ?? 0
     }
 
+    /// Name and address of every active user holding `role`.
+    func activeAddresses(withRole role: String, in tx: Transaction) async throws -> [(name: String, email: String)] {
+        let tenant = try tx.requireTenant()
+        return try await tx.sql.raw(
+            """
+            SELECT u.name, u.email FROM identity_user_roles r JOIN identity_users u
+              ON u.tenant_id = r.tenant_id AND u.id = r.user_id
+            WHERE r.tenant_id = \(tx.bind(tenant)) AND r.role = \(bind: role) AND u.status = 'active'
+            ORDER BY u.email
+            """
+        ).all().map { (try $0.decode(column: "name", as: String.self), try $0.decode(column: "email", as: String.self)) }
+    }
+
     private func setRoles(_ roles: [String], of id: ID<User>, in tx: Transaction) async throws {
         let tenant = try tx.requireTenant()
         try await tx.sql.raw(

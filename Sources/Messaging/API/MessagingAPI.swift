@@ -13,6 +13,7 @@ struct MessagingAPI: Sendable {
         AudienceRoutes(services: services).register(on: routes)
         CampaignRoutes(services: services).register(on: routes)
         MessageRoutes(services: services).register(on: routes)
+        WebhookRoutes(services: services).register(on: routes)
     }
 }
 

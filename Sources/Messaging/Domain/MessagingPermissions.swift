@@ -13,10 +13,13 @@ extension Permission {
     package static let messagingMessagesRead: Permission = "messaging.messages:read"
     package static let messagingMessagesSend: Permission = "messaging.messages:send"
     package static let messagingSettingsWrite: Permission = "messaging.settings:write"
+    package static let messagingWebhooksRead: Permission = "messaging.webhooks:read"
+    package static let messagingWebhooksWrite: Permission = "messaging.webhooks:write"
 
     package static let messagingAll: [Permission] = [
         .messagingTemplatesRead, .messagingTemplatesWrite, .messagingContactsRead, .messagingContactsWrite,
         .messagingCampaignsRead, .messagingCampaignsWrite, .messagingCampaignsSend, .messagingSuppressionsRead,
         .messagingSuppressionsWrite, .messagingMessagesRead, .messagingMessagesSend, .messagingSettingsWrite,
+        .messagingWebhooksRead, .messagingWebhooksWrite,
     ]
 }

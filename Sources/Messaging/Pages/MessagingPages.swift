@@ -75,7 +75,8 @@ struct MessagingPages: Sendable {
                 let marker: HTML = entry == item ? #" aria-current="page""# : ""
                 return #"<li><a href="/messaging/\#(entry)"\#(marker)>\#(t("messaging.\(entry)"))</a></li>"#
             }
-            let script: HTML = #"<script src="\#(chrome.assets.path("messaging.js"))" nonce="\#(chrome.nonce)" defer></script>"#
+            let script: HTML =
+                #"<script src="\#(chrome.assets.path("messaging.js"))" nonce="\#(chrome.nonce)" defer></script>"#
             return """
                 <section class="section"><nav aria-label="\(t("messaging.title"))"><ul class="admin-menu">\(links)</ul></nav>
                 <h1>\(title ?? t("messaging.\(item)"))</h1>\(content(t))</section>\(script)
@@ -168,7 +169,9 @@ struct MessagingPages: Sendable {
                     "\(Self.date(campaign.finishedAt))",
                 ]
             }
-            let listOptions = lists.map { list -> HTML in #"<option value="\#(list.id.description)">\#(list.name)</option>"# }
+            let listOptions = lists.map { list -> HTML in
+                #"<option value="\#(list.id.description)">\#(list.name)</option>"#
+            }
             let keys = Array(Set(templates.map(\.key))).sorted()
             let templateOptions = keys.map { key -> HTML in #"<option value="\#(key)">\#(key)</option>"# }
             let form: HTML = """
@@ -270,12 +273,14 @@ struct MessagingPages: Sendable {
                 _ = try await routes.testSend(CampaignRoutes.TestBody(to: [form["to"] ?? ""]), request, context)
                 return try await campaign(request, context, notice: "messaging.test_sent")
             case "pause":
-                _ = try await routes.transition(request, context, action: "paused", from: [.scheduled, .sending], to: .paused)
+                _ = try await routes.transition(
+                    request, context, action: "paused", from: [.scheduled, .sending], to: .paused)
             case "resume":
                 _ = try await routes.transition(request, context, action: "resumed", from: [.paused], to: .sending)
             case "cancel":
                 _ = try await routes.transition(
-                    request, context, action: "cancelled", from: [.draft, .scheduled, .sending, .paused], to: .cancelled)
+                    request, context, action: "cancelled", from: [.draft, .scheduled, .sending, .paused], to: .cancelled
+                )
             default:
                 throw DomainError.notFound(entity: "action")
             }
@@ -291,7 +296,9 @@ struct MessagingPages: Sendable {
         formatter.timeZone = TimeZone(identifier: "UTC")
         for format in ["yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd'T'HH:mm:ss"] {
             formatter.dateFormat = format
-            if let date = formatter.date(from: text) { return date.addingTimeInterval(TimeInterval(offsetMinutes * 60)) }
+            if let date = formatter.date(from: text) {
+                return date.addingTimeInterval(TimeInterval(offsetMinutes * 60))
+            }
         }
         return nil
     }
@@ -411,7 +418,8 @@ struct MessagingPages: Sendable {
         let entries = try await services.database.read(tenant: tenant) { tx in
             try await SuppressionStore().list(limit: 101, after: after, reason: nil, in: tx)
         }
-        return frame(request, context, item: "suppressions", status: issues.isEmpty ? .ok : .unprocessableContent) { t in
+        return frame(request, context, item: "suppressions", status: issues.isEmpty ? .ok : .unprocessableContent) {
+            t in
             let rows = entries.prefix(100).map { entry -> [HTML] in
                 [
                     "\(entry.email)", "\(t("messaging.reason.\(entry.reason.rawValue)"))", "\(entry.detail ?? "")",
@@ -421,10 +429,12 @@ struct MessagingPages: Sendable {
             }
             let more: HTML =
                 entries.count > 100
-                ? #"<p><a href="/messaging/suppressions?after=\#(entries[99].email)">\#(t("messaging.more"))</a></p>"# : ""
+                ? #"<p><a href="/messaging/suppressions?after=\#(entries[99].email)">\#(t("messaging.more"))</a></p>"#
+                : ""
             let reasons = Suppression.Reason.allCases.map { reason -> HTML in
                 let selected: HTML = reason == .manual ? " selected" : ""
-                return #"<option value="\#(reason.rawValue)"\#(selected)>\#(t("messaging.reason." + reason.rawValue))</option>"#
+                return
+                    #"<option value="\#(reason.rawValue)"\#(selected)>\#(t("messaging.reason." + reason.rawValue))</option>"#
             }
             let form: HTML = """
                 <form class="form" method="post" action="/messaging/suppressions">\(Self.general(issues))

@@ -151,6 +151,71 @@ enum MessagingMigrations {
                 statements += TenantIsolation.statements(table: table, dialect: dialect)
             }
             return statements
-        }
+        },
+        Migration(module: "messaging", number: 2, name: "create_webhook_tables") { dialect in
+            let uuid = dialect.uuidType
+            let time = dialect.timestampType
+            var statements = [
+                """
+                CREATE TABLE messaging_webhook_endpoints (
+                    tenant_id \(uuid) NOT NULL,
+                    id \(uuid) NOT NULL,
+                    url TEXT NOT NULL,
+                    description TEXT NOT NULL,
+                    event_types TEXT NOT NULL,
+                    secret TEXT NOT NULL,
+                    previous_secret TEXT,
+                    previous_secret_expires_at \(time),
+                    status TEXT NOT NULL CHECK (status IN ('active', 'disabled')),
+                    disabled_reason TEXT,
+                    failure_streak INTEGER NOT NULL DEFAULT 0,
+                    created_by TEXT,
+                    version INTEGER NOT NULL DEFAULT 1,
+                    created_at \(time) NOT NULL,
+                    updated_at \(time) NOT NULL,
+                    PRIMARY KEY (tenant_id, id)
+                )
+                """,
+                """
+                CREATE TABLE messaging_webhook_deliveries (
+                    tenant_id \(uuid) NOT NULL,
+                    id \(uuid) NOT NULL,
+                    endpoint_id \(uuid) NOT NULL,
+                    event_id TEXT NOT NULL,
+                    event_type TEXT NOT NULL,
+                    payload TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed')),
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    last_status_code INTEGER,
+                    last_error TEXT,
+                    created_at \(time) NOT NULL,
+                    completed_at \(time),
+                    PRIMARY KEY (tenant_id, id),
+                    UNIQUE (tenant_id, endpoint_id, event_id)
+                )
+                """,
+                """
+                CREATE INDEX messaging_webhook_deliveries_by_endpoint
+                ON messaging_webhook_deliveries (tenant_id, endpoint_id, id)
+                """,
+                """
+                CREATE TABLE messaging_webhook_attempts (
+                    tenant_id \(uuid) NOT NULL,
+                    delivery_id \(uuid) NOT NULL,
+                    attempt INTEGER NOT NULL,
+                    status_code INTEGER,
+                    error TEXT,
+                    response_body TEXT,
+                    duration_ms INTEGER NOT NULL,
+                    attempted_at \(time) NOT NULL,
+                    PRIMARY KEY (tenant_id, delivery_id, attempt)
+                )
+                """,
+            ]
+            for table in ["messaging_webhook_endpoints", "messaging_webhook_deliveries", "messaging_webhook_attempts"] {
+                statements += TenantIsolation.statements(table: table, dialect: dialect)
+            }
+            return statements
+        },
     ]
 }

@@ -215,6 +215,19 @@ extension ConfigurationKey {
             apply: { text, config throws(ConfigurationProblem) in config.eventNotifications = try parseBool(text) },
             current: { String($0.eventNotifications) }),
         ConfigurationKey(
+            name: "webhook_allowed_networks",
+            summary: "Comma-separated CIDR ranges webhooks may reach although loopback, link-local or private",
+            isSecret: false,
+            apply: { text, config throws(ConfigurationProblem) in
+                let ranges = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+                    !$0.isEmpty
+                }
+                for range in ranges where IPRange(range) == nil {
+                    throw ConfigurationProblem("\(range) is not an IP address or CIDR range")
+                }
+                config.webhookAllowedNetworks = ranges
+            }, current: { $0.webhookAllowedNetworks.joined(separator: ",") }),
+        ConfigurationKey(
             name: "gateway_fast_path",
             summary: "Proxy requests decidable from memory on the event loop (false: all through the router)",
             isSecret: false,

@@ -30,6 +30,8 @@ package struct InopsioConfiguration: Sendable, Equatable {
     package var eventWorkers = 4
     /// `event_notifications`: PostgreSQL `LISTEN/NOTIFY` wake-ups (false behind a transaction-pooling PgBouncer).
     package var eventNotifications = true
+    /// Networks outbound webhooks may reach although they are loopback, link-local or private (CIDR list).
+    package var webhookAllowedNetworks: [String] = []
     /// Whether the gateway proxies the requests it can decide on the event loop itself (see the README).
     package var gatewayFastPath = true
     package var autoMigrate = true

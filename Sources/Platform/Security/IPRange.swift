@@ -8,8 +8,8 @@
 
 /// An IPv4 or IPv6 address or CIDR range (`203.0.113.7`, `203.0.113.0/24`, `2001:db8::/32`), as bytes.
 package struct IPRange: Sendable, Hashable, CustomStringConvertible {
-    let bytes: [UInt8]
-    let prefix: Int
+    package let bytes: [UInt8]
+    package let prefix: Int
 
     package init?(_ text: String) {
         let parts = text.split(separator: "/", maxSplits: 1)
@@ -47,7 +47,7 @@ package struct IPRange: Sendable, Hashable, CustomStringConvertible {
         return (text ?? "?") + (isSingleAddress ? "" : "/\(prefix)")
     }
 
-    static func parse(_ text: String) -> [UInt8]? {
+    package static func parse(_ text: String) -> [UInt8]? {
         var v4 = in_addr()
         if inet_pton(AF_INET, text, &v4) == 1 {
             return withUnsafeBytes(of: &v4) { Array($0) }
