@@ -29,7 +29,8 @@ import Testing
                 database: h.database, configuration: InopsioConfiguration(), logger: TestEnvironment.logger,
                 web: try WebKit.bundled(navigation: []),
                 mailer: Mailer(
-                    transport: FileMailTransport(directory: h.mailDirectory), from: MailAddress("no-reply@example.com")))
+                    transport: FileMailTransport(directory: h.mailDirectory), from: MailAddress("no-reply@example.com"))
+            )
             let backbone = EventBackbone(
                 database: h.database, consumers: module.consumers(context: context), logger: TestEnvironment.logger)
             try await backbone.registerSubscriptions()

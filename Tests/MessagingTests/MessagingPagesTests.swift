@@ -128,4 +128,38 @@ import Testing
             #expect(page.body.contains("data-status>Scheduled</strong>"))
         }
     }
+
+    @Test func webhookPagesAddRotateDisableAndShowTheLog() async throws {
+        try await withMessaging(.sqlite, allowedNetworks: ["127.0.0.0/8"]) { h in
+            func post(_ path: String, _ fields: [(String, String)]) async throws -> (HTTPResponse.Status, String) {
+                try await h.client.execute(
+                    uri: path, method: .post,
+                    headers: [
+                        .authorization: MessagingHarness.admin, .contentType: "application/x-www-form-urlencoded",
+                    ],
+                    body: .init(string: FormBody.encode(fields))
+                ) { ($0.status, String(buffer: $0.body)) }
+            }
+            #expect(try await h.call(.get, "/messaging/webhooks").body.contains("No webhook endpoints yet."))
+            let refused = try await post("/messaging/webhooks", [("url", "http://10.0.0.1/x"), ("event_types", "*")])
+            #expect(refused.0 == .unprocessableContent)
+            #expect(refused.1.contains("private address"))
+            let added = try await post(
+                "/messaging/webhooks", [("url", "http://127.0.0.1:9/hook"), ("event_types", "crm.*, erp.order.paid")])
+            #expect(added.0 == .ok)
+            #expect(added.1.contains("id=\"webhook-secret\">whsec_"))
+            #expect(added.1.contains("Nothing delivered yet."))
+            let list = try await h.call(.get, "/api/v1/messaging/webhooks")
+            let endpoint = try #require((try h.object(list.body)["data"] as? [[String: Any]])?.first)
+            let id = try #require(endpoint["id"] as? String)
+            #expect(endpoint["event_types"] as? [String] == ["crm.*", "erp.order.paid"])
+            let rotated = try await post("/messaging/webhooks/\(id)/rotate", [])
+            #expect(rotated.1.contains("the old one keeps working for 24 hours"))
+            #expect(!(try await h.call(.get, "/messaging/webhooks/\(id)").body.contains("whsec_")))
+            let version =
+                try h.object(try await h.call(.get, "/api/v1/messaging/webhooks/\(id)").body)["version"] as? Int
+            let disabled = try await post("/messaging/webhooks/\(id)/disable", [("version", String(version ?? 0))])
+            #expect(disabled.1.contains("data-status>Disabled</strong>"), "\(disabled.1)")
+        }
+    }
 }

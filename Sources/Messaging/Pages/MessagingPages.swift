@@ -46,6 +46,7 @@ struct MessagingPages: Sendable {
         routes.post("/messaging/suppressions/remove") { request, context in
             try await guarded(request, context) { try await removeSuppression(request, context) }
         }
+        WebhookPages(services: services, pages: self).register(on: routes)
     }
 
     static func redirect(_ location: String) -> Response {
@@ -53,7 +54,7 @@ struct MessagingPages: Sendable {
     }
 
     /// Signed-in users only: anyone else is sent through Identity's session refresh and back.
-    private func guarded(_ request: Request, _ context: AppRequestContext, _ body: () async throws -> Response)
+    func guarded(_ request: Request, _ context: AppRequestContext, _ body: () async throws -> Response)
         async throws -> Response
     {
         guard context.principal != nil, context.tenant != nil else {
@@ -63,7 +64,7 @@ struct MessagingPages: Sendable {
         return try await body()
     }
 
-    private func frame(
+    func frame(
         _ request: Request, _ context: AppRequestContext, item: String, title: String? = nil,
         status: HTTPResponse.Status = .ok, _ content: @escaping (Localizer) -> HTML
     ) -> Response {
@@ -71,7 +72,7 @@ struct MessagingPages: Sendable {
             request: request, context: context, status: status, title: { t in title ?? t("messaging.\(item)") }
         ) { chrome in
             let t = chrome.t
-            let links = ["campaigns", "templates", "suppressions"].map { entry -> HTML in
+            let links = ["campaigns", "templates", "suppressions", "webhooks"].map { entry -> HTML in
                 let marker: HTML = entry == item ? #" aria-current="page""# : ""
                 return #"<li><a href="/messaging/\#(entry)"\#(marker)>\#(t("messaging.\(entry)"))</a></li>"#
             }
