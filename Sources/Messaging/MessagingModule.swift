@@ -1,6 +1,7 @@
 import Foundation
 import Kernel
 import Platform
+import ServiceLifecycle
 import Synchronization
 
 /// Messaging: email templates, contacts and lists, campaigns with tracking and one-click unsubscribe, the
@@ -23,8 +24,16 @@ package struct MessagingModule: Module {
         MessagingPages(services: services(context), web: context.web).register(on: routes)
     }
 
+    package func backgroundServices(context: ModuleContext) -> [any Service] {
+        [LiveListener(database: context.database, hub: services(context).hub, logger: context.logger)]
+    }
+
     package func consumers(context: ModuleContext) -> [any EventConsumer] {
-        [EmailRequestConsumer(services: services(context)), WebhookFanOut(services: services(context))]
+        let services = services(context)
+        return [
+            EmailRequestConsumer(services: services), WebhookFanOut(services: services),
+            LiveFanOut(hub: services.hub),
+        ]
     }
 
     package func jobHandlers(context: ModuleContext) -> [any JobHandler] {

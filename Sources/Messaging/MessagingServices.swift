@@ -13,6 +13,8 @@ package final class MessagingServices: Sendable {
     /// Where the links in messages point: the configured public URL, else this process's address.
     let baseURL: String
     let webhooks: WebhookSettings
+    /// This process's live-update clients.
+    let hub = LiveHub()
     private let signerCache = Mutex<LinkSigner?>(nil)
 
     package init(

@@ -43,7 +43,7 @@ struct MessagingHarness: Sendable {
         try await backbone.registerSubscriptions()
         while true {
             var work = try await backbone.relayBatch(lookFirst: false)
-            for group in ["messaging", "messaging.webhooks"] {
+            for group in ["messaging", "messaging.webhooks", "messaging.live"] {
                 work += try await backbone.consumeBatch(group: group, worker: "test")
             }
             if work == 0 { return }
@@ -89,7 +89,7 @@ struct MessagingHarness: Sendable {
 
 func withMessaging(
     _ backend: TestBackend, smtpOptions: ServerOptions = ServerOptions(), allowedNetworks: [String] = [],
-    webhookAttempts: Int = 8, _ body: @Sendable (MessagingHarness) async throws -> Void
+    webhookAttempts: Int = 8, live: Bool = false, _ body: @Sendable (MessagingHarness) async throws -> Void
 ) async throws {
     let module = MessagingModule()
     try await withTestDatabase(backend, migrations: PlatformMigrations.all + module.migrations) { database, base in
@@ -119,8 +119,13 @@ func withMessaging(
             let backbone = EventBackbone(
                 database: database, consumers: module.consumers(context: context), settings: settings,
                 logger: TestEnvironment.logger)
-            let app = Application(router: router)
-            try await app.test(.router) { client in
+            let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+            // The live fan-out's listener, as `serve` runs it among the module's background services.
+            let listener = Task {
+                for service in module.backgroundServices(context: context) { try? await service.run() }
+            }
+            defer { listener.cancel() }
+            try await app.test(live ? .live : .router) { client in
                 try await body(
                     MessagingHarness(
                         client: client, queue: queue, database: database, smtp: smtp,

@@ -14,6 +14,7 @@ struct MessagingAPI: Sendable {
         CampaignRoutes(services: services).register(on: routes)
         MessageRoutes(services: services).register(on: routes)
         WebhookRoutes(services: services).register(on: routes)
+        LiveRoutes(services: services, hub: services.hub).register(on: routes)
     }
 }
 

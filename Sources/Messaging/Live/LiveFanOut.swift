@@ -1,0 +1,84 @@
+import Foundation
+import Kernel
+import Logging
+import Platform
+import SQLKit
+import ServiceLifecycle
+
+/// The `messaging.live` consumer group: each event goes, once, to every process's live clients. On PostgreSQL it
+/// is a `NOTIFY` sent with the consumer's commit, which every process `LISTEN`s for (`LiveListener`); on SQLite
+/// (one process) it goes straight to the hub.
+struct LiveFanOut: EventConsumer {
+    static let channel = "inopsio_live"
+    /// PostgreSQL refuses notification payloads of 8,000 bytes or more; larger events travel as a reference.
+    static let maxPayload = 7_000
+    let group = "messaging.live"
+    let eventTypes = ["*"]
+    let hub: LiveHub
+
+    struct Note: Codable {
+        let tenant: String
+        let id: String
+        let type: String
+        /// The envelope, or nil when too large (the listener reads it from the outbox).
+        let event: JSONDocument?
+    }
+
+    func handle(_ event: EventEnvelope, in transaction: Transaction) async throws {
+        let json = try JSONText.encode(event)
+        guard let tenant = TenantID(event.tenantid) else { return }
+        switch transaction.dialect {
+        case .sqlite:
+            hub.publish(LiveEvent(tenant: tenant, id: event.id, type: event.type, json: json))
+        case .postgres:
+            var note = try JSONText.encode(
+                Note(tenant: event.tenantid, id: event.id, type: event.type, event: JSONDocument(unchecked: json)))
+            if note.utf8.count > Self.maxPayload {
+                note = try JSONText.encode(Note(tenant: event.tenantid, id: event.id, type: event.type, event: nil))
+            }
+            try await transaction.sql.raw("SELECT pg_notify(\(bind: Self.channel), \(bind: note))").run()
+        }
+    }
+}
+
+/// Listens for the fan-out's notifications in this process and hands them to the hub (PostgreSQL only).
+struct LiveListener: Service {
+    let database: any Database
+    let hub: LiveHub
+    let logger: Logger
+
+    func run() async throws {
+        guard database.dialect == .postgres else { return }
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await cancelWhenGracefulShutdown {
+                    try await database.listen(channel: LiveFanOut.channel) { payload in
+                        Task { await deliver(payload) }
+                    }
+                }
+            } catch {
+                if Task.isShuttingDownGracefully || Task.isCancelled { return }
+                logger.warning(
+                    "live updates lost their notifications; reconnecting",
+                    metadata: ["error.message": "\(String(reflecting: error))"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    func deliver(_ payload: String) async {
+        guard let note = try? JSONDecoder().decode(LiveFanOut.Note.self, from: Data(payload.utf8)),
+            let tenant = TenantID(note.tenant)
+        else { return }
+        if let event = note.event {
+            hub.publish(LiveEvent(tenant: tenant, id: note.id, type: note.type, json: event.text))
+            return
+        }
+        let id = note.id
+        let json = try? await database.read(tenant: tenant) { tx -> String? in
+            try await tx.sql.raw("SELECT payload::text AS payload FROM event_outbox WHERE id = \(bind: id)").first()?
+                .decode(column: "payload", as: String.self)
+        }
+        if let json = json ?? nil { hub.publish(LiveEvent(tenant: tenant, id: id, type: note.type, json: json)) }
+    }
+}
