@@ -25,7 +25,9 @@ package struct MessagingModule: Module {
     }
 
     package func backgroundServices(context: ModuleContext) -> [any Service] {
-        [LiveListener(database: context.database, hub: services(context).hub, logger: context.logger)]
+        // One process on SQLite: the fan-out hands events to the hub directly, nothing to listen for.
+        guard context.database.dialect == .postgres else { return [] }
+        return [LiveListener(database: context.database, hub: services(context).hub, logger: context.logger)]
     }
 
     package func consumers(context: ModuleContext) -> [any EventConsumer] {

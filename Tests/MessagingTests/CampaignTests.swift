@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Kernel
 import Platform
+import SQLKit
 import TestSupport
 import Testing
 
@@ -172,6 +173,17 @@ import Testing
             #expect(results["opened"] == 4)
             #expect(results["clicked"] == 2)
             #expect(results["unsubscribed"] == 2)
+            // What other modules, webhooks and live views learn: the status changes, the progress after each
+            // of the 4 batches, and each new unsubscribe.
+            let events = try await h.database.write(tenant: TestAuthenticator.tenant) { tx in
+                try await tx.sql.raw("SELECT type FROM event_outbox ORDER BY seq").all().map {
+                    try $0.decode(column: "type", as: String.self)
+                }
+            }
+            #expect(events.filter { $0 == MessagingEvents.campaignStatusChanged }.count == 2)
+            #expect(events.filter { $0 == MessagingEvents.campaignProgressed }.count == 4)
+            #expect(events.filter { $0 == MessagingEvents.contactUnsubscribed }.count == 2)
+
             // The results page shows the same counts.
             let page = try await h.call(.get, "/messaging/campaigns/\(campaign)")
             #expect(page.status == .ok)

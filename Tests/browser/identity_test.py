@@ -175,10 +175,35 @@ def main(base, mail_dir):
         fill(browser, {"subject": "Hello {{name}}!"})
         submit(browser)
         WebDriverWait(browser, 60).until(conditions.presence_of_element_located((By.CSS_SELECTOR, ".alert-success")))
-        for page, heading in [("campaigns", "Campaigns"), ("suppressions", "Suppression list")]:
+        for page, heading in [("suppressions", "Suppression list"), ("webhooks", "Webhooks")]:
             browser.get(f"{base}/messaging/{page}")
             wait_for_heading(browser, heading)
         step("messaging: template created, live preview followed typing and showed a syntax error, saved")
+
+        # A list through the API with the session cookie (there is no list page yet), then a campaign on the page.
+        list_id = browser.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            const post = (url, body) => fetch(url, {method: "POST", credentials: "same-origin",
+                headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)}).then(r => r.json());
+            post("/api/v1/messaging/lists", {name: "Friends"}).then(list =>
+                post(`/api/v1/messaging/lists/${list.id}/members`, {contacts: [
+                    {email: "a@example.com", name: "A"}, {email: "b@example.com", name: "B"},
+                    {email: "c@example.com", name: "C"}]}).then(() => done(list.id)));
+        """)
+        assert list_id, list_id
+        browser.get(f"{base}/messaging/campaigns")
+        wait_for_heading(browser, "Campaigns")
+        fill(browser, {"name": "Launch"})
+        submit(browser)
+        wait_for_heading(browser, "Launch")
+        delivered = (By.CSS_SELECTOR, "[data-count='delivered'] dd")
+        assert browser.find_element(*delivered).text == "0"
+        click(browser, browser.find_element(By.CSS_SELECTOR, "form[action$='/send'] button"))
+        # The page follows the sending live (progress events, then a reload when the campaign is sent).
+        WebDriverWait(browser, 90).until(conditions.text_to_be_present_in_element(delivered, "3"))
+        WebDriverWait(browser, 90).until(
+            conditions.text_to_be_present_in_element((By.CSS_SELECTOR, "[data-status]"), "Sent"))
+        step("messaging: a campaign to a list of 3 sent from its page, which followed the results live")
 
         invitee = f"grace@{slug}.example"
         browser.get(f"{base}/admin/users")

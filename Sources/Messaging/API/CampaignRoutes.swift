@@ -303,6 +303,7 @@ struct CampaignRoutes: Sendable {
             let delay = at.map { Duration.milliseconds($0.epochMilliseconds - now.epochMilliseconds) } ?? .zero
             try await Jobs.enqueue(
                 CampaignSender.request(campaign: id, run: run, tenant: tenant, delay: delay), in: tx, now: now)
+            try await MessagingEvents.campaign(campaign, in: tx)
             return campaign
         }
     }
@@ -344,6 +345,7 @@ struct CampaignRoutes: Sendable {
             default:
                 try await CampaignStore().setRun(id: id, token: nil, in: tx)
             }
+            try await MessagingEvents.campaign(campaign, in: tx)
             return campaign
         }
         return try JSONResponse.make(campaign)

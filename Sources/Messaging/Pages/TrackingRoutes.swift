@@ -91,9 +91,17 @@ struct TrackingRoutes: Sendable {
             guard let message = try await MessageStore().find(id: link.message, in: tx) else { return false }
             try await MessageStore().recordUnsubscribe(id: message.id, now: now, in: tx)
             let campaign = message.campaignID.map { "campaign \($0)" } ?? "message \(message.id)"
-            try await SuppressionStore().add(
+            let new = try await SuppressionStore().add(
                 email: message.email, reason: .unsubscribed, detail: "unsubscribe link of \(campaign)", now: now, in: tx
             )
+            if new {
+                try await MessagingEvents.append(
+                    MessagingEvents.contactUnsubscribed,
+                    [
+                        "email": .string(message.email), "message_id": .string(message.id.description),
+                        "campaign_id": message.campaignID.map { .string($0.description) } ?? .null,
+                    ], aggregate: ("email_message", message.id.description), in: tx)
+            }
             return true
         }
         guard found else { throw DomainError.notFound(entity: "link") }

@@ -52,6 +52,7 @@ struct CampaignSender: JobHandler {
                         campaign.updatedAt = now.storedPrecision
                         _ = try await CampaignStore().update(campaign, expectedVersion: campaign.version, in: tx)
                         campaign.version += 1
+                        try await MessagingEvents.campaign(campaign, in: tx)
                     }
                     if try row.decode(column: "materialized_at", as: Int64?.self) == nil {
                         try await materialize(campaign, now: now, in: tx)
@@ -76,12 +77,16 @@ struct CampaignSender: JobHandler {
                 try row.decode(column: "run_token", as: String?.self) == body.run
             else { return }
             let remaining = try await MessageStore().queued(campaign: id, limit: 1, in: tx)
+            if !batch.isEmpty {
+                try await MessagingEvents.progress(id, try await MessageStore().results(campaign: id, in: tx), in: tx)
+            }
             if remaining.isEmpty {
                 current.status = .sent
                 current.finishedAt = finishedAt.storedPrecision
                 current.updatedAt = finishedAt.storedPrecision
                 _ = try await CampaignStore().update(current, expectedVersion: current.version, in: tx)
                 try await CampaignStore().setRun(id: id, token: nil, in: tx)
+                try await MessagingEvents.campaign(current, in: tx)
             } else {
                 let delay = batch.isEmpty ? Duration.seconds(1) : max(.zero, interval - spent)
                 try await Jobs.enqueue(

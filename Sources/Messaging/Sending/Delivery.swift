@@ -58,6 +58,13 @@ struct Delivery: Sendable {
                 if outcome == .bounced {
                     try await SuppressionStore().add(
                         email: message.email, reason: .hardBounce, detail: reason, now: now, in: tx)
+                    try await MessagingEvents.append(
+                        MessagingEvents.messageBounced,
+                        [
+                            "id": .string(message.id.description), "email": .string(message.email),
+                            "campaign_id": message.campaignID.map { .string($0.description) } ?? .null,
+                            "error": reason.map(JSONValue.string) ?? .null,
+                        ], aggregate: ("email_message", message.id.description), in: tx)
                 }
             }
         }

@@ -7,6 +7,29 @@
     input.value = String(new Date().getTimezoneOffset());
   });
 
+  // A campaign's results page follows the campaign live: counts after every batch, a reload when its status
+  // changes (server-sent events from /api/v1/messaging/stream).
+  var results = document.querySelector("[data-live-campaign]");
+  if (results && window.EventSource) {
+    var campaign = results.getAttribute("data-live-campaign");
+    var names = { sent: "delivered" };
+    var source = new EventSource("/api/v1/messaging/stream?types=messaging.campaign.*");
+    var mine = function (event) {
+      try { return JSON.parse(event.data).data.id === campaign; } catch (error) { return false; }
+    };
+    source.addEventListener("messaging.campaign.progressed", function (event) {
+      if (!mine(event)) return;
+      var counts = JSON.parse(event.data).data.results;
+      Object.keys(counts).forEach(function (key) {
+        var cell = results.querySelector("[data-count='" + (names[key] || key) + "'] dd");
+        if (cell) cell.textContent = String(counts[key]);
+      });
+    });
+    source.addEventListener("messaging.campaign.status_changed", function (event) {
+      if (mine(event)) { source.close(); window.location.reload(); }
+    });
+  }
+
   var form = document.querySelector("[data-preview-form]");
   if (!form) return;
   var frame = document.querySelector("[data-preview-frame]");
