@@ -143,14 +143,17 @@ import Testing
                     #expect(try EdgeGatewayTests.json(response)["authorization"] == "Bearer test:alice:")
                     #expect(response.headers[HTTPField.Name("RateLimit-Policy")!] == #""user";q=1000;w=60"#)
                 }
-                // The first request read the tenant (the ordinary path); the next ones were decided from memory.
-                #expect(try await Self.fastPathCount(client, route: "private") == 2)
+                // The first request read the tenant (the ordinary path); the next ones were decided from memory,
+                // unless the tenant cache's 5 seconds ran out in between (a loaded CI machine): then one of them
+                // read it again.
+                let fast = try await Self.fastPathCount(client, route: "private")
+                #expect((1...2).contains(fast))
                 let bad = try await client.execute(
                     uri: "/private/x", method: .get, headers: [.authorization: "Bearer nonsense"])
                 #expect(bad.status == .unauthorized)
                 let anonymous = try await client.execute(uri: "/private/x", method: .get)
                 #expect(anonymous.status == .unauthorized)
-                #expect(try await Self.fastPathCount(client, route: "private") == 2)
+                #expect(try await Self.fastPathCount(client, route: "private") == fast)
             }
         }
     }
