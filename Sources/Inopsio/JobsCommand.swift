@@ -7,8 +7,41 @@ import Platform
 /// `inopsio jobs list|retry|cancel`: background jobs from the command line.
 struct JobsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "jobs", abstract: "List, retry and cancel background jobs.",
-        subcommands: [List.self, Retry.self, Cancel.self])
+        commandName: "jobs", abstract: "List, retry and cancel background jobs; list cron schedules.",
+        subcommands: [List.self, Retry.self, Cancel.self, Schedules.self])
+
+    struct ScheduleLine: Encodable {
+        let name: String
+        let cron: String
+        let job: String
+        let nextRunAt: Date
+        let lastRunAt: Date?
+
+        enum CodingKeys: String, CodingKey {
+            case name, cron, job
+            case nextRunAt = "next_run_at"
+            case lastRunAt = "last_run_at"
+        }
+    }
+
+    struct Schedules: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the cron schedules the servers have registered, as JSON lines.")
+        @OptionGroup var options: ConfigurationOptions
+
+        func run() async throws {
+            try await withMigratedDatabase(options) { database in
+                let scheduler = JobScheduler(database: database, schedules: [], logger: Logger(label: "jobs"))
+                for schedule in try await scheduler.list() {
+                    print(
+                        try jsonText(
+                            ScheduleLine(
+                                name: schedule.name, cron: schedule.cron, job: schedule.job,
+                                nextRunAt: schedule.nextRunAt, lastRunAt: schedule.lastRunAt)))
+                }
+            }
+        }
+    }
 
     struct Line: Encodable {
         let id: String

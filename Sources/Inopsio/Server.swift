@@ -46,6 +46,9 @@ enum Server {
                 try await events.registerSubscriptions()
                 background += events.services
                 background +=
+                    JobScheduler(database: database, schedules: modules.flatMap(\.schedules), logger: logger)
+                    .services
+                background +=
                     JobQueue(
                         database: database, handlers: modules.flatMap { $0.jobHandlers(context: context) },
                         settings: EventBackboneSettings(configuration), logger: logger

@@ -15,6 +15,7 @@ struct MessagingAPI: Sendable {
         MessageRoutes(services: services).register(on: routes)
         WebhookRoutes(services: services).register(on: routes)
         LiveRoutes(services: services, hub: services.hub).register(on: routes)
+        OperationsRoutes(services: services).register(on: routes)
     }
 }
 

@@ -15,11 +15,15 @@ extension Permission {
     package static let messagingSettingsWrite: Permission = "messaging.settings:write"
     package static let messagingWebhooksRead: Permission = "messaging.webhooks:read"
     package static let messagingWebhooksWrite: Permission = "messaging.webhooks:write"
+    /// The tenant's background jobs and dead letters.
+    package static let messagingOperationsRead: Permission = "messaging.operations:read"
+    package static let messagingOperationsWrite: Permission = "messaging.operations:write"
 
     package static let messagingAll: [Permission] = [
         .messagingTemplatesRead, .messagingTemplatesWrite, .messagingContactsRead, .messagingContactsWrite,
         .messagingCampaignsRead, .messagingCampaignsWrite, .messagingCampaignsSend, .messagingSuppressionsRead,
         .messagingSuppressionsWrite, .messagingMessagesRead, .messagingMessagesSend, .messagingSettingsWrite,
         .messagingWebhooksRead, .messagingWebhooksWrite,
+        .messagingOperationsRead, .messagingOperationsWrite,
     ]
 }

@@ -47,6 +47,7 @@ struct MessagingPages: Sendable {
             try await guarded(request, context) { try await removeSuppression(request, context) }
         }
         WebhookPages(services: services, pages: self).register(on: routes)
+        OperationsPages(services: services, pages: self).register(on: routes)
     }
 
     static func redirect(_ location: String) -> Response {
@@ -72,7 +73,8 @@ struct MessagingPages: Sendable {
             request: request, context: context, status: status, title: { t in title ?? t("messaging.\(item)") }
         ) { chrome in
             let t = chrome.t
-            let links = ["campaigns", "templates", "suppressions", "webhooks"].map { entry -> HTML in
+            let links = ["campaigns", "templates", "suppressions", "webhooks", "jobs", "dead-letters"].map {
+                entry -> HTML in
                 let marker: HTML = entry == item ? #" aria-current="page""# : ""
                 return #"<li><a href="/messaging/\#(entry)"\#(marker)>\#(t("messaging.\(entry)"))</a></li>"#
             }

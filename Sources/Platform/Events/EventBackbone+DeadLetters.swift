@@ -7,12 +7,14 @@ extension EventBackbone {
     // MARK: Dead letters and housekeeping
 
     /// Dead letters, newest first.
-    package func deadLetters(limit: Int = 100) async throws -> [DeadLetter] {
+    package func deadLetters(tenant: TenantID? = nil, limit: Int = 100) async throws -> [DeadLetter] {
         try await database.systemRead { tx in
-            try await tx.sql.raw(
+            let owner: SQLQueryString = tenant.map { " AND tenant_id = \(tx.bind($0))" } ?? ""
+            return try await tx.sql.raw(
                 """
                 SELECT consumer_group, event_id, event_type, aggregate_key, tenant_id, attempts, last_error, dead_at
-                FROM event_deliveries WHERE status = 'dead' ORDER BY dead_at DESC, seq DESC LIMIT \(bind: limit)
+                FROM event_deliveries WHERE status = 'dead'\(owner) ORDER BY dead_at DESC, seq DESC
+                LIMIT \(bind: limit)
                 """
             ).all().map { row in
                 DeadLetter(
@@ -31,10 +33,11 @@ extension EventBackbone {
     /// Gives a dead event (to `group`, or to every group it died in) a fresh set of tries. Returns the number of
     /// deliveries revived.
     @discardableResult
-    package func replay(eventID: String, group: String? = nil) async throws -> Int {
+    package func replay(eventID: String, group: String? = nil, tenant: TenantID? = nil) async throws -> Int {
         let now = self.now
         let revived = try await database.system { tx in
-            let groupFilter: SQLQueryString = group.map { " AND consumer_group = \(bind: $0)" } ?? ""
+            var groupFilter: SQLQueryString = group.map { " AND consumer_group = \(bind: $0)" } ?? ""
+            if let tenant { groupFilter.appendInterpolation(" AND tenant_id = \(tx.bind(tenant))" as SQLQueryString) }
             return try await tx.sql.raw(
                 """
                 UPDATE event_deliveries SET status = 'pending', attempts = 0, available_at = \(bind: now),

@@ -10,8 +10,7 @@ import Synchronization
 /// then oldest; with delays, a uniqueness key (one queued or running job per key), a time limit per run, retries
 /// with the event backbone's growing delays, and cancellation (of a queued job at once, of a running one at its
 /// next check, within a second).
-///
-/// Not built yet: cron schedules and the admin page (the rest of the events issue's jobs point).
+/// Cron schedules are `JobScheduler`'s.
 package enum Jobs {
     package static let migration = Migration(module: "platform", number: 4, name: "create_jobs") { dialect in
         [
@@ -328,10 +327,12 @@ package final class JobQueue: Sendable {
 
     // MARK: Administration
 
-    /// Jobs, newest first, optionally of one status.
-    package func list(status: String? = nil, limit: Int = 100) async throws -> [JobRecord] {
+    /// Jobs, newest first, optionally of one status and of one tenant.
+    package func list(status: String? = nil, tenant: TenantID? = nil, limit: Int = 100) async throws -> [JobRecord] {
         try await database.systemRead { tx in
-            let filter: SQLQueryString = status.map { " WHERE status = \(bind: $0)" } ?? ""
+            var filter: SQLQueryString = " WHERE 1 = 1"
+            if let status { filter.appendInterpolation(" AND status = \(bind: status)" as SQLQueryString) }
+            if let tenant { filter.appendInterpolation(" AND tenant_id = \(tx.bind(tenant))" as SQLQueryString) }
             return try await tx.sql.raw(
                 """
                 SELECT id, name, tenant_id, priority, status, run_at, attempts, max_attempts, unique_key, last_error
@@ -356,14 +357,15 @@ package final class JobQueue: Sendable {
     /// Queues a failed or cancelled job again with a fresh set of tries. False when it is not failed or cancelled,
     /// or when another job with its unique key is queued or running.
     @discardableResult
-    package func retry(id: String) async throws -> Bool {
+    package func retry(id: String, tenant: TenantID? = nil) async throws -> Bool {
         let now = Date().epochMilliseconds
         return try await database.system { tx in
-            try await tx.sql.raw(
+            let owner: SQLQueryString = tenant.map { " AND tenant_id = \(tx.bind($0))" } ?? ""
+            return try await tx.sql.raw(
                 """
                 UPDATE jobs SET status = 'queued', attempts = 0, run_at = \(bind: now), finished_at = NULL,
                     cancel_requested = 0
-                WHERE id = \(bind: id) AND status IN ('failed', 'cancelled')
+                WHERE id = \(bind: id) AND status IN ('failed', 'cancelled')\(owner)
                   AND NOT EXISTS (
                       SELECT 1 FROM jobs other
                       WHERE other.unique_key = jobs.unique_key AND other.id <> jobs.id
@@ -376,19 +378,23 @@ package final class JobQueue: Sendable {
 
     /// Cancels a queued job at once, a running one at its next check. False when it is neither.
     @discardableResult
-    package func cancel(id: String) async throws -> Bool {
+    package func cancel(id: String, tenant: TenantID? = nil) async throws -> Bool {
         let now = Date().epochMilliseconds
         return try await database.system { tx in
+            let owner: SQLQueryString = tenant.map { " AND tenant_id = \(tx.bind($0))" } ?? ""
             if try await tx.sql.raw(
                 """
                 UPDATE jobs SET status = 'cancelled', finished_at = \(bind: now)
-                WHERE id = \(bind: id) AND status = 'queued' RETURNING id
+                WHERE id = \(bind: id) AND status = 'queued'\(owner) RETURNING id
                 """
             ).first() != nil {
                 return true
             }
             return try await tx.sql.raw(
-                "UPDATE jobs SET cancel_requested = 1 WHERE id = \(bind: id) AND status = 'running' RETURNING id"
+                """
+                UPDATE jobs SET cancel_requested = 1 WHERE id = \(bind: id) AND status = 'running'\(owner)
+                RETURNING id
+                """
             ).first() != nil
         }
     }

@@ -14,8 +14,8 @@ package protocol Module: Sendable {
     var migrations: [Migration] { get }
     /// Event consumers to run, one consumer group each.
     func consumers(context: ModuleContext) -> [any EventConsumer]
-    /// Background jobs to schedule (cron schedules arrive later in the event-backbone issue).
-    var jobs: [any BackgroundJob] { get }
+    /// Jobs to enqueue on cron schedules (their handlers are in `jobHandlers`).
+    var schedules: [JobSchedule] { get }
     /// Handlers of enqueued jobs (`Jobs.enqueue`) this module runs.
     func jobHandlers(context: ModuleContext) -> [any JobHandler]
     /// JSON API routes under `/api/v1/<name>/...`.
@@ -37,7 +37,7 @@ extension Module {
     package var permissions: [Permission] { [] }
     package var migrations: [Migration] { [] }
     package func consumers(context: ModuleContext) -> [any EventConsumer] { [] }
-    package var jobs: [any BackgroundJob] { [] }
+    package var schedules: [JobSchedule] { [] }
     package func jobHandlers(context: ModuleContext) -> [any JobHandler] { [] }
     package func registerRoutes(on routes: RouteRegistrar, context: ModuleContext) {}
     package func registerPages(on routes: RouteRegistrar, context: ModuleContext) {}

@@ -70,5 +70,6 @@ package enum PlatformMigrations {
         },
         EventMigrations.create,
         Jobs.migration,
+        JobScheduler.migration,
     ]
 }
