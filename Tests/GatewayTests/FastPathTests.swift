@@ -274,7 +274,7 @@ import Testing
         try await withUpstream(upstream) { port in
             let routes = """
                 {"default_rate_limits": [],
-                 "upstreams": {"u": {"targets": ["http://127.0.0.1:\(port)"], "retries": 0, "try_timeout_ms": 2000}},
+                 "upstreams": {"u": {"targets": ["http://127.0.0.1:\(port)"], "retries": 0, "try_timeout_ms": 5000}},
                  "routes": [{"name": "u", "match": {"path_prefix": "/up"}, "upstream": "u", "inspection": "off",
                              "transform": {"strip_prefix": "/up"}}]}
                 """
