@@ -39,10 +39,22 @@ enum Server {
                 + (tls.map { [TLSReloadService(store: $0)] } ?? [])
             // Every process relays (one at a time on PostgreSQL) and runs its modules' consumer groups.
             if try await runner.pendingCount() == 0 {
+                var redisEvents: RedisEventTransport?
+                if configuration.usesRedisEvents {
+                    guard let url = configuration.redisURL else {
+                        throw ConfigurationError(
+                            key: "event_transport", source: "configuration", problem: "redis needs redis_url")
+                    }
+                    var redisConfiguration = try RedisConfiguration(url: url)
+                    redisConfiguration.clientName = "inopsio-events"
+                    let client = try RedisClient(configuration: redisConfiguration, logger: logger)
+                    background.append(client)
+                    redisEvents = RedisEventTransport(client: client)
+                }
                 let events = EventBackbone(
                     database: database, consumers: modules.flatMap { $0.consumers(context: context) },
                     settings: EventBackboneSettings(configuration), logger: logger,
-                    metrics: context.metrics.registry, readiness: context.readiness)
+                    metrics: context.metrics.registry, readiness: context.readiness, redis: redisEvents)
                 try await events.registerSubscriptions()
                 background += events.services
                 background +=

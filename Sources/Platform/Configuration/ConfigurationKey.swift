@@ -215,6 +215,16 @@ extension ConfigurationKey {
             apply: { text, config throws(ConfigurationProblem) in config.eventNotifications = try parseBool(text) },
             current: { String($0.eventNotifications) }),
         ConfigurationKey(
+            name: "event_transport",
+            summary: "Where events travel: auto (Redis Streams when redis_url is set), database or redis",
+            isSecret: false,
+            apply: { text, config throws(ConfigurationProblem) in
+                guard ["auto", "database", "redis"].contains(text) else {
+                    throw ConfigurationProblem("must be auto, database or redis")
+                }
+                config.eventTransport = text
+            }, current: { $0.eventTransport }),
+        ConfigurationKey(
             name: "webhook_allowed_networks",
             summary: "Comma-separated CIDR ranges webhooks may reach although loopback, link-local or private",
             isSecret: false,

@@ -30,6 +30,8 @@ package struct InopsioConfiguration: Sendable, Equatable {
     package var eventWorkers = 4
     /// `event_notifications`: PostgreSQL `LISTEN/NOTIFY` wake-ups (false behind a transaction-pooling PgBouncer).
     package var eventNotifications = true
+    /// `auto` (Redis Streams when `redis_url` is set), `database` or `redis`.
+    package var eventTransport = "auto"
     /// Networks outbound webhooks may reach although they are loopback, link-local or private (CIDR list).
     package var webhookAllowedNetworks: [String] = []
     /// Whether the gateway proxies the requests it can decide on the event loop itself (see the README).
@@ -58,6 +60,11 @@ package struct InopsioConfiguration: Sendable, Equatable {
     }
 
     /// Whether PostgreSQL (rather than the embedded SQLite file) is configured.
+    /// Whether events travel through Redis Streams (else through the database alone).
+    package var usesRedisEvents: Bool {
+        eventTransport == "redis" || (eventTransport == "auto" && redisURL != nil)
+    }
+
     package var usesPostgres: Bool {
         guard let databaseURL else { return false }
         return databaseURL.hasPrefix("postgres://") || databaseURL.hasPrefix("postgresql://")

@@ -67,6 +67,7 @@ extension EventBackbone {
             ).run()
             try await tx.sql.raw("DELETE FROM event_processed WHERE processed_at < \(bind: cutoff)").run()
         }
+        if let redis { try await trimStreams(redis) }
     }
 
     // MARK: Services

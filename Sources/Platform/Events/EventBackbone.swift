@@ -18,6 +18,10 @@ package final class EventBackbone: Sendable {
     package let database: any Database
     package let settings: EventBackboneSettings
     let consumers: [String: any EventConsumer]
+    /// The Redis Streams transport, when this installation uses it (else events go through the database only).
+    package let redis: RedisEventTransport?
+    /// Stream/group pairs this process has made sure exist.
+    let redisGroups = Mutex<Set<String>>([])
     let logger: Logger
     let clock: any WallClock
     /// Rung by the relay when it handed out events, so this process's idle workers start at once.
@@ -54,8 +58,9 @@ package final class EventBackbone: Sendable {
     package init(
         database: any Database, consumers: [any EventConsumer], settings: EventBackboneSettings = .init(),
         logger: Logger, clock: any WallClock = SystemWallClock(), metrics: PrometheusCollectorRegistry? = nil,
-        readiness: ReadinessDetails? = nil
+        readiness: ReadinessDetails? = nil, redis: RedisEventTransport? = nil
     ) {
+        self.redis = redis
         self.database = database
         self.settings = settings
         self.consumers = Dictionary(consumers.map { ($0.group, $0) }, uniquingKeysWith: { first, _ in first })
@@ -149,6 +154,7 @@ package final class EventBackbone: Sendable {
     /// `lookFirst`: check with a read before taking the write lock (polling); false when told events were written.
     @discardableResult
     package func relayBatch(lookFirst: Bool = true) async throws -> Int {
+        if let redis { return try await relayToRedis(redis, lookFirst: lookFirst) }
         let batchSize = settings.batchSize
         let now = self.now
         // Looked at without a write transaction first: an idle relay must not take SQLite's write lock every poll.

@@ -70,10 +70,19 @@ struct EventConsumerService: Service {
             for index in 0..<max(1, backbone.settings.workersPerGroup) {
                 let worker = "\(group)/\(instance)/\(index)"
                 workers.addTask {
+                    defer {
+                        if backbone.redis != nil {
+                            Task { await backbone.releasePartitions(group: group, worker: worker) }
+                        }
+                    }
                     while !Task.isShuttingDownGracefully && !Task.isCancelled {
                         var claimed = 0
                         do {
-                            claimed = try await backbone.consumeBatch(group: group, worker: worker)
+                            // With Redis Streams, the database still carries retries and replayed dead letters.
+                            if backbone.redis != nil {
+                                claimed = try await backbone.consumeRedis(group: group, worker: worker)
+                            }
+                            claimed += try await backbone.consumeBatch(group: group, worker: worker)
                         } catch is CancellationError {
                             return
                         } catch {

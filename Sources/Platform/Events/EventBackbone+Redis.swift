@@ -1,0 +1,381 @@
+import Foundation
+import Kernel
+import Logging
+import SQLKit
+import ServiceLifecycle
+import Synchronization
+
+/// The Redis Streams transport: the relay appends each committed outbox event to one of `partitions` streams
+/// (`inopsio:events:<n>`, chosen by the event's aggregate, so one aggregate's events stay in order in one stream),
+/// and each consumer group reads the streams through a Redis consumer group (`XREADGROUP`, `XACK`).
+///
+/// Order per aggregate: one worker at a time holds a group's partition (a lease key in Redis, renewed while it
+/// works); a partition whose holder died is taken over when the lease runs out, and the entries it had read but not
+/// acknowledged are claimed with `XAUTOCLAIM` and handled first.
+///
+/// Exactly-once effects, retries and dead letters are the database's, as in the in-database transport: an event is
+/// applied in the consumer's transaction together with its id in `event_processed`, so a redelivered entry changes
+/// nothing. An event that fails is handed to the in-database path as a delivery due after the first retry delay
+/// (its outbox row put back if it was already cleaned up), and so is every later event of its aggregate while that
+/// one is open, which keeps them in order; from there retries, dead letters and `replay` work as they do there.
+/// The streams are trimmed to what every group has acknowledged.
+package struct RedisEventTransport: Sendable {
+    package let client: RedisClient
+    package var partitions = 16
+    /// How long a worker holds a partition without renewing it.
+    package var lease: Duration = .seconds(30)
+    package var prefix = "inopsio:events"
+
+    package init(client: RedisClient) {
+        self.client = client
+    }
+
+    package func stream(_ partition: Int) -> String { "\(prefix):\(partition)" }
+    func leaseKey(group: String, partition: Int) -> String { "\(prefix):lease:\(group):\(partition)" }
+
+    /// FNV-1a over the aggregate key: stable across processes and restarts (Swift's `hashValue` is not).
+    package func partition(of key: String) -> Int {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in key.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        return Int(hash % UInt64(partitions))
+    }
+
+    static let renew = RedisScript(
+        """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then
+            return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        end
+        return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) and 1 or 0
+        """)
+    static let release = RedisScript(
+        """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+        return 0
+        """)
+}
+
+/// One stream entry: the event and where it came from.
+struct StreamEntry: Sendable {
+    let entryID: String
+    let eventID: String
+    let type: String
+    let tenant: TenantID
+    let aggregateType: String
+    let aggregateID: String
+    let payload: String
+
+    var aggregateKey: String { aggregateType + ":" + aggregateID }
+
+    /// Parses `[id, [field, value, ...]]`; nil for an entry trimmed away meanwhile (`XAUTOCLAIM` may return those).
+    static func parse(_ value: RESPValue) -> StreamEntry? {
+        guard let parts = value.array, parts.count == 2, let id = parts[0].string, let fields = parts[1].map
+        else { return nil }
+        var values: [String: String] = [:]
+        for field in fields {
+            if let key = field.key.string, let text = field.value.string { values[key] = text }
+        }
+        guard let event = values["id"], let type = values["type"], let tenantText = values["tenant"],
+            let tenant = TenantID(tenantText), let aggregateType = values["at"], let aggregateID = values["ai"],
+            let payload = values["payload"]
+        else { return nil }
+        return StreamEntry(
+            entryID: id, eventID: event, type: type, tenant: tenant, aggregateType: aggregateType,
+            aggregateID: aggregateID, payload: payload)
+    }
+}
+
+extension EventBackbone {
+    // MARK: Relay to Redis
+
+    /// The Redis form of `relayBatch`: the next committed events go to their partition streams (one pipelined
+    /// write), then are marked relayed in the same database transaction. A relay killed between the two writes the
+    /// entries again next time; consumers recognise the repeats by event id.
+    func relayToRedis(_ redis: RedisEventTransport, lookFirst: Bool) async throws -> Int {
+        let batchSize = settings.batchSize
+        let now = self.now
+        if lookFirst {
+            let waiting = try await database.readOutsideTransaction { tx in
+                try await tx.sql.raw("SELECT 1 AS waiting FROM event_outbox WHERE relayed_at IS NULL LIMIT 1").first()
+            }
+            guard waiting != nil else { return 0 }
+        }
+        let relayed = try await database.system { tx -> Int in
+            if tx.dialect == .postgres {
+                let locked = try await tx.sql.raw("SELECT pg_try_advisory_xact_lock(726100003) AS locked").first()
+                guard try locked?.decode(column: "locked", as: Bool.self) == true else { return 0 }
+            }
+            let payload: SQLQueryString = tx.dialect == .postgres ? "payload::text" : "payload"
+            let rows = try await tx.sql.raw(
+                """
+                SELECT seq, id, aggregatetype, aggregateid, type, tenant_id, \(payload) AS payload FROM event_outbox
+                WHERE relayed_at IS NULL ORDER BY seq LIMIT \(bind: batchSize)
+                """
+            ).all()
+            guard !rows.isEmpty else { return 0 }
+            var commands: [[String]] = []
+            var sequences: [Int64] = []
+            for row in rows {
+                sequences.append(try row.decode(column: "seq", as: Int64.self))
+                let aggregateType = try row.decode(column: "aggregatetype", as: String.self)
+                let aggregateID = try row.decode(column: "aggregateid", as: String.self)
+                let partition = redis.partition(of: aggregateType + ":" + aggregateID)
+                commands.append([
+                    "XADD", redis.stream(partition), "*", "id", try row.decode(column: "id", as: String.self),
+                    "type", try row.decode(column: "type", as: String.self), "tenant",
+                    TenantID(try row.decodeUUID(column: "tenant_id")).description, "at", aggregateType, "ai",
+                    aggregateID, "payload", try row.decode(column: "payload", as: String.self),
+                ])
+            }
+            let replies = try await redis.client.pipeline(commands)
+            if let failure = replies.first(where: { $0.errorMessage != nil }) {
+                throw RedisError.server(failure.errorMessage ?? "XADD failed")
+            }
+            try await tx.sql.raw(
+                "UPDATE event_outbox SET relayed_at = \(bind: now) WHERE seq IN (\(binds: sequences))"
+            ).run()
+            return rows.count
+        }
+        if relayed > 0 { handedOut.signal() }
+        return relayed
+    }
+
+    // MARK: Consuming from Redis
+
+    /// One pass of `worker` over `group`'s partitions: each partition it holds (or can take) gives up to a batch.
+    /// Returns how many entries it handled.
+    package func consumeRedis(group: String, worker: String) async throws -> Int {
+        guard let redis, let consumer = consumers[group] else { return 0 }
+        var handled = 0
+        let start = Int.random(in: 0..<redis.partitions)
+        for offset in 0..<redis.partitions {
+            if Task.isShuttingDownGracefully || Task.isCancelled { break }
+            let partition = (start + offset) % redis.partitions
+            let held = try await redis.client.evalSHA(
+                RedisEventTransport.renew, keys: [redis.leaseKey(group: group, partition: partition)],
+                arguments: [worker, String(redis.lease.milliseconds)])
+            guard held.int == 1 else { continue }
+            handled += try await drain(redis, partition: partition, consumer: consumer, worker: worker)
+        }
+        return handled
+    }
+
+    /// Gives up `worker`'s partitions of `group` (when it stops), so others take them over at once.
+    package func releasePartitionsForTesting(group: String, worker: String) async {
+        await releasePartitions(group: group, worker: worker)
+    }
+
+    /// Gives up `worker`'s partitions of `group` (when it stops), so others take them over at once.
+    func releasePartitions(group: String, worker: String) async {
+        guard let redis else { return }
+        for partition in 0..<redis.partitions {
+            _ = try? await redis.client.evalSHA(
+                RedisEventTransport.release, keys: [redis.leaseKey(group: group, partition: partition)],
+                arguments: [worker])
+        }
+    }
+
+    private func ensureGroup(_ redis: RedisEventTransport, stream: String, group: String) async throws {
+        let key = stream + "|" + group
+        guard !redisGroups.withLock({ $0.contains(key) }) else { return }
+        let reply = try await redis.client.pipeline([["XGROUP", "CREATE", stream, group, "$", "MKSTREAM"]])
+        if let message = reply.first?.errorMessage, !message.hasPrefix("BUSYGROUP") {
+            throw RedisError.server(message)
+        }
+        _ = redisGroups.withLock { $0.insert(key) }
+    }
+
+    /// Handles the partition's next entries for the consumer: first those read before but never acknowledged (a
+    /// crashed holder's), then new ones.
+    private func drain(_ redis: RedisEventTransport, partition: Int, consumer: any EventConsumer, worker: String)
+        async throws -> Int
+    {
+        let stream = redis.stream(partition)
+        let group = consumer.group
+        try await ensureGroup(redis, stream: stream, group: group)
+        let count = String(settings.batchSize)
+        // This worker holds the partition, so whatever is pending in the group on it is its to finish.
+        let claimed = try await redis.client.send(["XAUTOCLAIM", stream, group, worker, "0", "0-0", "COUNT", count])
+        var raw = claimed.array.flatMap { $0.count >= 2 ? $0[1].array : nil } ?? []
+        if raw.isEmpty {
+            let read = try await redis.client.send([
+                "XREADGROUP", "GROUP", group, worker, "COUNT", count, "STREAMS", stream, ">",
+            ])
+            if let map = read.map, let first = map.first {
+                raw = first.value.array ?? []
+            } else if let streams = read.array, let first = streams.first?.array, first.count == 2 {
+                raw = first[1].array ?? []
+            }
+        }
+        guard !raw.isEmpty else { return 0 }
+        let ids = raw.compactMap { $0.array?.first?.string }
+        let entries = raw.compactMap(StreamEntry.parse)
+        let wanted = entries.filter { entry in
+            consumer.eventTypes.contains("*") || consumer.eventTypes.contains(entry.type)
+        }
+        if !wanted.isEmpty { try await apply(wanted, consumer: consumer) }
+        _ = try await redis.client.send(["XACK", stream, group] + ids)
+        return ids.count
+    }
+
+    /// Applies entries in stream order: together in one transaction when all succeed, else one by one; an entry
+    /// that fails, or whose aggregate already has an open delivery in the database, goes to the database path.
+    private func apply(_ entries: [StreamEntry], consumer: any EventConsumer) async throws {
+        let group = consumer.group
+        let keys = Array(Set(entries.map(\.aggregateKey)))
+        var blocked = Set(
+            try await database.systemRead { tx in
+                try await tx.sql.raw(
+                    """
+                    SELECT DISTINCT aggregate_key FROM event_deliveries
+                    WHERE consumer_group = \(bind: group) AND status <> 'dead' AND aggregate_key IN (\(binds: keys))
+                    """
+                ).all().map { try $0.decode(column: "aggregate_key", as: String.self) }
+            })
+        let ready = entries.filter { !blocked.contains($0.aggregateKey) }
+        let waiting = entries.filter { blocked.contains($0.aggregateKey) }
+        if !waiting.isEmpty { try await spill(waiting, group: group, error: nil) }
+        guard !ready.isEmpty else { return }
+        do {
+            try await applyTogether(ready, consumer: consumer)
+            counters.withLock { $0.appliedTogether += ready.count }
+            outcomes?.applied.increment(by: Int64(ready.count))
+            return
+        } catch {
+            counters.withLock { $0.batchFallbacks += 1 }
+        }
+        for entry in ready {
+            if blocked.contains(entry.aggregateKey) {
+                try await spill([entry], group: group, error: nil)
+                continue
+            }
+            do {
+                try await applyTogether([entry], consumer: consumer)
+                counters.withLock { $0.appliedAlone += 1 }
+                outcomes?.applied.increment()
+            } catch {
+                outcomes?.failed.increment()
+                logger.warning(
+                    "event failed; retrying through the database",
+                    metadata: [
+                        "event.group": "\(group)", "event.id": "\(entry.eventID)",
+                        "error.message": "\(String(reflecting: error))",
+                    ])
+                try await spill([entry], group: group, error: String(describing: error))
+                blocked.insert(entry.aggregateKey)
+            }
+        }
+    }
+
+    private func applyTogether(_ entries: [StreamEntry], consumer: any EventConsumer) async throws {
+        let group = consumer.group
+        let events = try entries.map { try JSONDecoder().decode(EventEnvelope.self, from: Data($0.payload.utf8)) }
+        let now = self.now
+        try await database.system { tx in
+            let seen = Set(
+                try await tx.sql.raw(
+                    """
+                    SELECT event_id FROM event_processed
+                    WHERE consumer_group = \(bind: group) AND event_id IN (\(binds: entries.map(\.eventID)))
+                    """
+                ).all().map { try $0.decode(column: "event_id", as: String.self) })
+            var applied: [String] = []
+            var current: TenantID?
+            for (entry, event) in zip(entries, events) where !seen.contains(entry.eventID) {
+                guard !applied.contains(entry.eventID) else { continue }
+                if tx.dialect == .postgres && current != entry.tenant {
+                    try await tx.sql.raw(
+                        "SELECT set_config('app.tenant_id', \(bind: entry.tenant.description), true)"
+                    ).run()
+                    current = entry.tenant
+                }
+                try await consumer.handle(
+                    event, in: Transaction(sql: tx.sql, dialect: tx.dialect, tenant: entry.tenant))
+                applied.append(entry.eventID)
+            }
+            if tx.dialect == .postgres && current != nil {
+                try await tx.sql.raw("SELECT set_config('app.tenant_id', '', true)").run()
+            }
+            if !applied.isEmpty {
+                var insert: SQLQueryString =
+                    "INSERT INTO event_processed (consumer_group, event_id, processed_at) VALUES "
+                for (index, id) in applied.enumerated() {
+                    if index > 0 { insert.appendLiteral(", ") }
+                    insert.appendInterpolation("(\(bind: group), \(bind: id), \(bind: now))" as SQLQueryString)
+                }
+                try await tx.sql.raw(insert).run()
+            }
+        }
+    }
+
+    /// Hands entries to the in-database path: a delivery each (after the first retry delay when it failed, at once
+    /// when it only waits behind its aggregate), with its outbox row put back if cleanup already removed it.
+    private func spill(_ entries: [StreamEntry], group: String, error: String?) async throws {
+        let now = self.now
+        let due = error == nil ? now : now + settings.retryDelay(afterAttempt: 1).milliseconds
+        let attempts = error == nil ? 0 : 1
+        try await database.system { tx in
+            for entry in entries {
+                let tenant = tx.bind(entry.tenant)
+                let payload: SQLQueryString =
+                    tx.dialect == .postgres ? "CAST(\(bind: entry.payload) AS JSONB)" : "\(bind: entry.payload)"
+                try await tx.sql.raw(
+                    """
+                    INSERT INTO event_outbox (id, aggregatetype, aggregateid, type, payload, tenant_id, created_at,
+                                              relayed_at)
+                    VALUES (\(bind: entry.eventID), \(bind: entry.aggregateType), \(bind: entry.aggregateID),
+                            \(bind: entry.type), \(payload), \(tenant), \(bind: now), \(bind: now))
+                    ON CONFLICT (id) DO NOTHING
+                    """
+                ).run()
+                try await tx.sql.raw(
+                    """
+                    INSERT INTO event_deliveries (consumer_group, event_id, event_type, aggregate_key, tenant_id,
+                                                  available_at, attempts, last_error)
+                    VALUES (\(bind: group), \(bind: entry.eventID), \(bind: entry.type), \(bind: entry.aggregateKey),
+                            \(tenant), \(bind: due), \(bind: attempts), \(bind: error))
+                    ON CONFLICT (consumer_group, event_id) DO NOTHING
+                    """
+                ).run()
+            }
+        }
+        handedOut.signal()
+    }
+
+    /// Trims every stream to what all its groups have acknowledged (the oldest entry still pending in a group, or
+    /// the last one a group was given).
+    func trimStreams(_ redis: RedisEventTransport) async throws {
+        for partition in 0..<redis.partitions {
+            let stream = redis.stream(partition)
+            let info = try await redis.client.pipeline([["XINFO", "GROUPS", stream]])
+            guard let groups = info.first?.array, !groups.isEmpty else { continue }
+            var floor: String?
+            for group in groups {
+                guard let fields = group.map else { continue }
+                var values: [String: RESPValue] = [:]
+                for field in fields { if let key = field.key.string { values[key] = field.value } }
+                guard let name = values["name"]?.string, var point = values["last-delivered-id"]?.string else {
+                    continue
+                }
+                if (values["pending"]?.int ?? 0) > 0 {
+                    let pending = try await redis.client.send(["XPENDING", stream, name])
+                    if let oldest = pending.array?.dropFirst().first?.string { point = oldest }
+                }
+                if floor == nil || Self.streamID(point, isBefore: floor!) { floor = point }
+            }
+            if let floor, floor != "0-0" {
+                _ = try await redis.client.send(["XTRIM", stream, "MINID", floor])
+            }
+        }
+    }
+
+    static func streamID(_ left: String, isBefore right: String) -> Bool {
+        func parts(_ id: String) -> (UInt64, UInt64) {
+            let pieces = id.split(separator: "-")
+            return (UInt64(pieces.first ?? "0") ?? 0, UInt64(pieces.count > 1 ? pieces[1] : "0") ?? 0)
+        }
+        return parts(left) < parts(right)
+    }
+}
