@@ -177,10 +177,21 @@ extension EventBackbone {
         }
     }
 
+    /// Creates this process's groups on every partition (before its relay starts appending).
+    func createRedisGroups(_ redis: RedisEventTransport) async throws {
+        for group in consumers.keys.sorted() {
+            for partition in 0..<redis.partitions {
+                try await ensureGroup(redis, stream: redis.stream(partition), group: group)
+            }
+        }
+    }
+
     private func ensureGroup(_ redis: RedisEventTransport, stream: String, group: String) async throws {
         let key = stream + "|" + group
         guard !redisGroups.withLock({ $0.contains(key) }) else { return }
-        let reply = try await redis.client.pipeline([["XGROUP", "CREATE", stream, group, "$", "MKSTREAM"]])
+        // From the start of what the stream still holds: entries the relay appended before this group existed
+        // are its too (the streams are trimmed to what every existing group has acknowledged, so that is little).
+        let reply = try await redis.client.pipeline([["XGROUP", "CREATE", stream, group, "0", "MKSTREAM"]])
         if let message = reply.first?.errorMessage, !message.hasPrefix("BUSYGROUP") {
             throw RedisError.server(message)
         }

@@ -133,6 +133,7 @@ package final class EventBackbone: Sendable {
 
     /// Records which event types this process's consumer groups want (from then on the relay hands them out).
     package func registerSubscriptions() async throws {
+        if let redis { try await createRedisGroups(redis) }
         let pairs = consumers.values.flatMap { consumer in consumer.eventTypes.map { (consumer.group, $0) } }
         guard !pairs.isEmpty else { return }
         try await database.system { tx in
