@@ -10,15 +10,17 @@ import Synchronization
 // would), the relay hands them to one consumer group, its workers apply them (one row written per event, in the
 // consumer's transaction). Prints one JSON line per measurement.
 //
-//   events-bench [--database-url postgres://...] [--workers 4] [--producers 8] [--events 20000] [--rate 1000]
+//   events-bench [--database-url postgres://...] [--redis-url redis://...] [--workers 4] [--producers 8] [--events 20000] [--rate 1000]
 //                [--seconds 10]
 //
 // Two measurements: "throughput" (every producer as fast as it can, `--events` in all: events/s from the first
 // commit to the last event applied) and "latency" (`--rate` events/s for `--seconds`: time from just before each
-// commit to its event applied, p50/p99). Without --database-url the database is a fresh SQLite file.
+// commit to its event applied, p50/p99). Without --database-url the database is a fresh SQLite file; with
+// --redis-url events travel over Redis Streams (streams of their own, removed at the end).
 
 struct Options {
     var databaseURL: String?
+    var redisURL: String?
     var workers = 4
     var producers = 8
     var events = 20_000
@@ -32,6 +34,7 @@ struct Options {
             let value = iterator.next() ?? ""
             switch flag {
             case "--database-url": databaseURL = value
+            case "--redis-url": redisURL = value
             case "--workers": workers = Int(value) ?? workers
             case "--producers": producers = Int(value) ?? producers
             case "--events": events = Int(value) ?? events
@@ -141,9 +144,27 @@ try await DatabaseConnector.withDatabase(configuration: resolved, logger: logger
     var settings = EventBackboneSettings()
     settings.workersPerGroup = options.workers
     settings.pollInterval = .milliseconds(options.pollMilliseconds)
-    let backbone = EventBackbone(database: database, consumers: [consumer], settings: settings, logger: logger)
+    var redis: RedisEventTransport?
+    if let url = options.redisURL {
+        var transport = RedisEventTransport(
+            client: try RedisClient(configuration: try RedisConfiguration(url: url), logger: logger))
+        transport.prefix = "bench:\(UUID().uuidString.prefix(8))"
+        redis = transport
+    }
+    let backbone = EventBackbone(
+        database: database, consumers: [consumer], settings: settings, logger: logger, redis: redis)
     try await backbone.registerSubscriptions()
-    let engine = database.dialect.rawValue
+    let engine = database.dialect.rawValue + (redis == nil ? "" : "+redis")
+    defer {
+        if let redis {
+            Task {
+                for partition in 0..<redis.partitions {
+                    _ = try? await redis.client.send(["DEL", redis.stream(partition)])
+                }
+                await redis.client.shutdown()
+            }
+        }
+    }
 
     // Latency at a fixed rate.
     let before = consumer.applied.load(ordering: .relaxed)
