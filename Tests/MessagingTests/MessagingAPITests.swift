@@ -222,4 +222,46 @@ import Testing
             #expect((try h.object(theirs.body)["data"] as? [Any])?.isEmpty == true)
         }
     }
+
+    @Test(arguments: TestBackend.available)
+    func aStaleRunSendsNothingAndAnAddressSuppressedMidCampaignIsSkipped(_ backend: TestBackend) async throws {
+        try await withMessaging(backend) { h in
+            // One message a second, one per batch.
+            let (_, campaign) = try await CampaignTests.prepare(h, count: 3, rate: 60, batch: 1)
+            #expect(
+                try await h.call(.post, "/api/v1/messaging/campaigns/\(campaign)/send", json: "{}").status == .accepted)
+            #expect(try await h.queue.runNext(worker: "test"))
+            #expect(h.smtp.messageCount == 1)
+            let id = try #require(ID<Campaign>(campaign))
+            let staleRun = try await h.database.read(tenant: TestAuthenticator.tenant) { tx in
+                try await CampaignStore().findRow(id: id, in: tx)?.decode(column: "run_token", as: String?.self)
+            }
+            // Paused and resumed: a new run. The old run's job, were it still sending, sends nothing more.
+            #expect(try await h.call(.post, "/api/v1/messaging/campaigns/\(campaign)/pause").status == .ok)
+            #expect(try await h.call(.post, "/api/v1/messaging/campaigns/\(campaign)/resume").status == .ok)
+            let queued = try await h.database.read(tenant: TestAuthenticator.tenant) { tx in
+                try await MessageStore().queued(campaign: id, limit: 10, in: tx)
+            }
+            #expect(queued.count == 2)
+            let services = MessagingServices(
+                database: h.database,
+                mailer: Mailer(
+                    transport: SMTPMailTransport(
+                        configuration: SMTPConfiguration(host: "127.0.0.1", port: h.smtp.port, security: .none)),
+                    from: MailAddress("x@example.com")),
+                clock: SystemWallClock(), logger: TestEnvironment.logger, baseURL: h.baseURL)
+            _ = try await Delivery(services: services).send(
+                queued, tenant: TestAuthenticator.tenant, run: try #require(staleRun))
+            #expect(h.smtp.messageCount == 1)
+            // One of the two left unsubscribes before the new run reaches it.
+            let leaving = try #require(queued.last?.email)
+            _ = try await h.call(
+                .post, "/api/v1/messaging/suppressions", json: #"{"email": "\#(leaving)", "reason": "unsubscribed"}"#)
+            try await h.runJobs { try await CampaignTests.status(h, campaign) == "sent" }
+            #expect(h.smtp.messageCount == 2)
+            let results = try await CampaignTests.results(h, campaign)
+            #expect(results["sent"] == 2)
+            #expect(results["suppressed"] == 1)
+        }
+    }
 }

@@ -37,26 +37,9 @@ struct LiveRoutes: Sendable {
         }
         let filter = LiveFilter(tenant: tenant, permissions: principal.permissions, types: types)
         let lastEventID = request.headers[HTTPField.Name("Last-Event-ID")!]
-        // Subscribe before replaying, so nothing falls between the two (a repeat is possible; ids tell).
-        let events = hub.subscribe(filter)
-        let missed = try await replay(after: lastEventID, filter: filter)
-        let (items, feed) = AsyncStream<Item>.makeStream(bufferingPolicy: .bufferingNewest(LiveHub.bufferPerClient))
-        let pump = Task {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    for await event in events { feed.yield(.event(event)) }
-                    feed.finish()
-                }
-                group.addTask {
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: Self.heartbeat)
-                        feed.yield(.heartbeat)
-                    }
-                }
-                await group.next()
-                group.cancelAll()
-            }
-        }
+        let hub = self.hub
+        // Everything with a lifetime (the subscription, the pump, the heartbeat) starts and ends inside the body
+        // writer, so a client gone before the body starts leaves nothing behind.
         return Response(
             status: .ok,
             headers: [
@@ -64,7 +47,31 @@ struct LiveRoutes: Sendable {
                 HTTPField.Name("X-Accel-Buffering")!: "no",
             ],
             body: ResponseBody { writer in
-                defer { pump.cancel() }
+                // Subscribe before replaying, so nothing falls between the two (a repeat is possible; ids tell).
+                let events = hub.subscribe(filter)
+                let (items, feed) = AsyncStream<Item>.makeStream(
+                    bufferingPolicy: .bufferingNewest(LiveHub.bufferPerClient))
+                let pump = Task {
+                    await withTaskGroup(of: Void.self) { group in
+                        group.addTask {
+                            for await event in events { feed.yield(.event(event)) }
+                            feed.finish()
+                        }
+                        group.addTask {
+                            while !Task.isCancelled {
+                                try? await Task.sleep(for: Self.heartbeat)
+                                feed.yield(.heartbeat)
+                            }
+                        }
+                        await group.next()
+                        group.cancelAll()
+                    }
+                }
+                defer {
+                    pump.cancel()
+                    feed.finish()
+                }
+                let missed = try await replay(after: lastEventID, filter: filter)
                 try await withGracefulShutdownHandler {
                     try await writer.write(ByteBuffer(string: ": connected\nretry: 3000\n\n"))
                     for event in missed { try await writer.write(Self.frame(event)) }

@@ -65,7 +65,7 @@ struct CampaignSender: JobHandler {
         }
         let started = ContinuousClock.now
         if !batch.isEmpty {
-            _ = try await Delivery(services: services).send(batch, tenant: tenant)
+            _ = try await Delivery(services: services).send(batch, tenant: tenant, run: body.run)
         }
         let spent = ContinuousClock.now - started
         // The next batch, or the end.

@@ -11,13 +11,37 @@ struct Delivery: Sendable {
 
     /// Sends `messages` of one tenant one after another, rendering each with its template in its locale.
     /// Returns how many are still queued (transient failures to try again).
-    func send(_ messages: [EmailMessage], tenant: TenantID) async throws -> Int {
+    ///
+    /// For a campaign's `run`, each message is first claimed for this run, and the run is checked to be the
+    /// campaign's current one and the address not suppressed meanwhile (it may have unsubscribed or bounced since the
+    /// campaign started): a stale run stops, a suppressed address is recorded as such.
+    func send(_ messages: [EmailMessage], tenant: TenantID, run: String? = nil) async throws -> Int {
         let database = services.database
         let settings = try await database.read(tenant: tenant) { tx in try await SettingsStore().get(in: tx) }
         var templates: [String: EmailTemplate] = [:]
         var stillQueued = 0
         for message in messages {
             try Task.checkCancellation()
+            if let run, let campaign = message.campaignID {
+                let now = services.clock.now()
+                let verdict = try await database.write(tenant: tenant) { tx -> String in
+                    let current = try await CampaignStore().findRow(id: campaign, in: tx)?.decode(
+                        column: "run_token", as: String?.self)
+                    guard current == run else { return "stale" }
+                    guard try await MessageStore().claim(id: message.id, run: run, now: now, in: tx) else {
+                        return "taken"
+                    }
+                    if try await SuppressionStore().find(email: message.email, in: tx) != nil {
+                        try await MessageStore().record(
+                            id: message.id, status: .suppressed, subject: nil, error: "suppressed during the campaign",
+                            now: now, in: tx)
+                        return "suppressed"
+                    }
+                    return "send"
+                }
+                if verdict == "stale" { break }
+                if verdict != "send" { continue }
+            }
             let cacheKey = "\(message.templateKey)|\(message.locale ?? "")"
             if templates[cacheKey] == nil {
                 templates[cacheKey] = try await database.read(tenant: tenant) { tx in

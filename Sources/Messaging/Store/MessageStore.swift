@@ -52,6 +52,22 @@ struct MessageStore: Sendable {
         ).all().map(Self.decode)
     }
 
+    /// Takes a campaign message for sending by `run` (for two minutes), unless it is no longer queued or another
+    /// run holds it: a paused-then-resumed campaign's old and new jobs never send the same message. Returns
+    /// whether it is this run's to send.
+    func claim(id: ID<EmailMessage>, run: String, now: Date, in tx: Transaction) async throws -> Bool {
+        let tenant = try tx.requireTenant()
+        let at = now.epochMilliseconds
+        return try await tx.sql.raw(
+            """
+            UPDATE messaging_messages SET claimed_by = \(bind: run), claimed_until = \(bind: at + 120_000)
+            WHERE tenant_id = \(tx.bind(tenant)) AND id = \(tx.bind(id.rawValue)) AND status = 'queued'
+              AND (claimed_by IS NULL OR claimed_by = \(bind: run) OR claimed_until < \(bind: at))
+            RETURNING id
+            """
+        ).first() != nil
+    }
+
     /// Records the outcome of one send try. `status` stays `queued` for a transient failure (`attempts` grows).
     func record(
         id: ID<EmailMessage>, status: EmailMessage.Status, subject: String?, error: String?, now: Date,

@@ -217,5 +217,11 @@ enum MessagingMigrations {
             }
             return statements
         },
+        Migration(module: "messaging", number: 3, name: "claim_campaign_messages") { _ in
+            [
+                "ALTER TABLE messaging_messages ADD COLUMN claimed_by TEXT",
+                "ALTER TABLE messaging_messages ADD COLUMN claimed_until BIGINT",
+            ]
+        },
     ]
 }

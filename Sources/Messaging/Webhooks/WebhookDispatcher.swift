@@ -35,7 +35,9 @@ struct WebhookFanOut: EventConsumer {
                 status: .pending, attempts: 0, lastStatusCode: nil, lastError: nil, createdAt: now, completedAt: nil)
             if try await WebhookStore().insert(delivery, in: transaction) {
                 try await Jobs.enqueue(
-                    WebhookSender.request(delivery: delivery.id, tenant: tenant), in: transaction, now: now)
+                    WebhookSender.request(
+                        delivery: delivery.id, tenant: tenant, maxAttempts: services.webhooks.maxAttempts),
+                    in: transaction, now: now)
             }
         }
     }
@@ -179,8 +181,13 @@ struct WebhookSender: JobHandler {
             )
             request.body = .bytes(ByteBuffer(data: body))
             let response = try await client.execute(request, timeout: .seconds(settings.timeoutSeconds))
-            var collected = try await response.body.collect(upTo: 1 << 20)
-            let text = collected.readString(length: min(collected.readableBytes, 4_096)) ?? ""
+            // The first 4 KiB of the answer are kept for the log; the rest is read and dropped.
+            var kept = ByteBuffer()
+            for try await chunk in response.body where kept.readableBytes < 4_096 {
+                var chunk = chunk
+                kept.writeBuffer(&chunk)
+            }
+            let text = kept.readString(length: min(kept.readableBytes, 4_096)) ?? ""
             try await client.shutdown()
             return Answer(status: Int(response.status.code), body: text)
         } catch {

@@ -59,6 +59,10 @@ extension EventBackbone {
             try await tx.sql.raw(
                 "DELETE FROM event_deliveries WHERE status = 'dead' AND dead_at < \(bind: cutoff)"
             ).run()
+            if tx.dialect == .postgres {
+                // Waits for a Redis consumer putting an outbox row back for a delivery (`spill`), and holds it off.
+                try await tx.sql.raw("SELECT pg_advisory_xact_lock(726100004)").run()
+            }
             try await tx.sql.raw(
                 """
                 DELETE FROM event_outbox WHERE relayed_at IS NOT NULL

@@ -43,12 +43,15 @@ package struct RedisEventTransport: Sendable {
         return Int(hash % UInt64(partitions))
     }
 
+    /// 1: renewed (already held), 2: newly taken, 0: held by another worker.
     static let renew = RedisScript(
         """
         if redis.call('GET', KEYS[1]) == ARGV[1] then
-            return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+            redis.call('PEXPIRE', KEYS[1], ARGV[2])
+            return 1
         end
-        return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) and 1 or 0
+        if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 2 end
+        return 0
         """)
     static let release = RedisScript(
         """
@@ -95,26 +98,13 @@ extension EventBackbone {
     /// entries again next time; consumers recognise the repeats by event id.
     func relayToRedis(_ redis: RedisEventTransport, lookFirst: Bool) async throws -> Int {
         let batchSize = settings.batchSize
-        let now = self.now
         if lookFirst {
             let waiting = try await database.readOutsideTransaction { tx in
                 try await tx.sql.raw("SELECT 1 AS waiting FROM event_outbox WHERE relayed_at IS NULL LIMIT 1").first()
             }
             guard waiting != nil else { return 0 }
         }
-        let relayed = try await database.system { tx -> Int in
-            if tx.dialect == .postgres {
-                let locked = try await tx.sql.raw("SELECT pg_try_advisory_xact_lock(726100003) AS locked").first()
-                guard try locked?.decode(column: "locked", as: Bool.self) == true else { return 0 }
-            }
-            let payload: SQLQueryString = tx.dialect == .postgres ? "payload::text" : "payload"
-            let rows = try await tx.sql.raw(
-                """
-                SELECT seq, id, aggregatetype, aggregateid, type, tenant_id, \(payload) AS payload FROM event_outbox
-                WHERE relayed_at IS NULL ORDER BY seq LIMIT \(bind: batchSize)
-                """
-            ).all()
-            guard !rows.isEmpty else { return 0 }
+        @Sendable func commands(_ rows: [any SQLRow]) throws -> (commands: [[String]], sequences: [Int64]) {
             var commands: [[String]] = []
             var sequences: [Int64] = []
             for row in rows {
@@ -129,14 +119,50 @@ extension EventBackbone {
                     aggregateID, "payload", try row.decode(column: "payload", as: String.self),
                 ])
             }
+            return (commands, sequences)
+        }
+        @Sendable func append(_ commands: [[String]]) async throws {
             let replies = try await redis.client.pipeline(commands)
             if let failure = replies.first(where: { $0.errorMessage != nil }) {
                 throw RedisError.server(failure.errorMessage ?? "XADD failed")
             }
-            try await tx.sql.raw(
-                "UPDATE event_outbox SET relayed_at = \(bind: now) WHERE seq IN (\(binds: sequences))"
-            ).run()
-            return rows.count
+        }
+        let select: SQLQueryString = """
+            SELECT seq, id, aggregatetype, aggregateid, type, tenant_id,
+                   \(unsafeRaw: database.dialect == .postgres ? "payload::text" : "payload") AS payload
+            FROM event_outbox WHERE relayed_at IS NULL ORDER BY seq LIMIT \(bind: batchSize)
+            """
+        let relayed: Int
+        switch database.dialect {
+        case .postgres:
+            // One relay at a time (the advisory lock), held across the Redis write so that two relays cannot
+            // interleave an aggregate's events; the transaction holds no other lock meanwhile.
+            relayed = try await database.system { tx -> Int in
+                let locked = try await tx.sql.raw("SELECT pg_try_advisory_xact_lock(726100003) AS locked").first()
+                guard try locked?.decode(column: "locked", as: Bool.self) == true else { return 0 }
+                let rows = try await tx.sql.raw(select).all()
+                guard !rows.isEmpty else { return 0 }
+                let (commands, sequences) = try commands(rows)
+                try await append(commands)
+                try await tx.sql.raw(
+                    "UPDATE event_outbox SET relayed_at = \(bind: self.now) WHERE seq IN (\(binds: sequences))"
+                ).run()
+                return rows.count
+            }
+        case .sqlite:
+            // One process, one relay: read, append to Redis, then mark in a short write transaction, so SQLite's
+            // single write lock is never held across a Redis round trip.
+            let rows = try await database.readOutsideTransaction { tx in try await tx.sql.raw(select).all() }
+            guard !rows.isEmpty else { return 0 }
+            let (commands, sequences) = try commands(rows)
+            try await append(commands)
+            let now = self.now
+            try await database.system { tx in
+                try await tx.sql.raw(
+                    "UPDATE event_outbox SET relayed_at = \(bind: now) WHERE seq IN (\(binds: sequences))"
+                ).run()
+            }
+            relayed = rows.count
         }
         if relayed > 0 { handedOut.signal() }
         return relayed
@@ -153,11 +179,34 @@ extension EventBackbone {
         for offset in 0..<redis.partitions {
             if Task.isShuttingDownGracefully || Task.isCancelled { break }
             let partition = (start + offset) % redis.partitions
+            let leaseKey = redis.leaseKey(group: group, partition: partition)
             let held = try await redis.client.evalSHA(
-                RedisEventTransport.renew, keys: [redis.leaseKey(group: group, partition: partition)],
-                arguments: [worker, String(redis.lease.milliseconds)])
-            guard held.int == 1 else { continue }
-            handled += try await drain(redis, partition: partition, consumer: consumer, worker: worker)
+                RedisEventTransport.renew, keys: [leaseKey], arguments: [worker, String(redis.lease.milliseconds)])
+            guard let state = held.int, state > 0 else { continue }
+            // Newly taken (2): first finish what a previous holder left unacknowledged.
+            let claimKey = "\(group)|\(partition)|\(worker)"
+            if state == 2 { _ = redisToClaim.withLock { $0.insert(claimKey) } }
+            let count: Int
+            do {
+                count = try await drain(
+                    redis, partition: partition, consumer: consumer, worker: worker, leaseKey: leaseKey,
+                    claimKey: claimKey)
+            } catch let error as RedisError {
+                // The group vanished (Redis restarted without its data): make it again on the next pass.
+                if case .server(let message) = error, message.hasPrefix("NOGROUP") {
+                    _ = redisGroups.withLock { $0.remove(redis.stream(partition) + "|" + group) }
+                }
+                _ = redisToClaim.withLock { $0.insert(claimKey) }
+                throw error
+            } catch {
+                _ = redisToClaim.withLock { $0.insert(claimKey) }
+                throw error
+            }
+            handled += count
+            if count == 0 {
+                // Idle: let any worker of any process take it, so busy processes' partitions spread out.
+                _ = try await redis.client.evalSHA(RedisEventTransport.release, keys: [leaseKey], arguments: [worker])
+            }
         }
         return handled
     }
@@ -199,17 +248,49 @@ extension EventBackbone {
     }
 
     /// Handles the partition's next entries for the consumer: first those read before but never acknowledged (a
-    /// crashed holder's), then new ones.
-    private func drain(_ redis: RedisEventTransport, partition: Int, consumer: any EventConsumer, worker: String)
-        async throws -> Int
-    {
+    /// previous holder's, or this worker's own after a failed pass), then new ones. An entry delivered
+    /// `maxAttempts` times without being acknowledged (its handler crashed or hung its worker each time) is handed to
+    /// the database path as failed instead of being tried again here.
+    private func drain(
+        _ redis: RedisEventTransport, partition: Int, consumer: any EventConsumer, worker: String, leaseKey: String,
+        claimKey: String
+    ) async throws -> Int {
         let stream = redis.stream(partition)
         let group = consumer.group
         try await ensureGroup(redis, stream: stream, group: group)
         let count = String(settings.batchSize)
-        // This worker holds the partition, so whatever is pending in the group on it is its to finish.
-        let claimed = try await redis.client.send(["XAUTOCLAIM", stream, group, worker, "0", "0-0", "COUNT", count])
-        var raw = claimed.array.flatMap { $0.count >= 2 ? $0[1].array : nil } ?? []
+        var raw: [RESPValue] = []
+        var redelivered: [String: Int] = [:]
+        if redisToClaim.withLock({ $0.contains(claimKey) }) {
+            // What the group has read on this partition and not acknowledged, oldest first. This worker's own entries
+            // are taken back at once; another worker's once idle for half a lease (a holder that lost its lease
+            // mid-batch is not robbed of entries it is still working on: it stops at its next lease check).
+            let pending = try await redis.client.send(["XPENDING", stream, group, "-", "+", count])
+            var claimable: [String] = []
+            var waiting = false
+            for entry in pending.array ?? [] {
+                guard let fields = entry.array, fields.count >= 4, let id = fields[0].string,
+                    let owner = fields[1].string, let idle = fields[2].int, let times = fields[3].int
+                else { continue }
+                if owner == worker || Int64(idle) >= redis.lease.milliseconds / 2 {
+                    claimable.append(id)
+                    redelivered[id] = times
+                } else {
+                    waiting = true
+                    break
+                }
+            }
+            if !claimable.isEmpty {
+                let claimed = try await redis.client.send(["XCLAIM", stream, group, worker, "0"] + claimable)
+                raw = claimed.array ?? []
+            }
+            // New entries only once nothing older of this partition is left with anyone (the order per aggregate).
+            if waiting || !raw.isEmpty {
+                if raw.isEmpty { return 0 }
+            } else {
+                _ = redisToClaim.withLock { $0.remove(claimKey) }
+            }
+        }
         if raw.isEmpty {
             let read = try await redis.client.send([
                 "XREADGROUP", "GROUP", group, worker, "COUNT", count, "STREAMS", stream, ">",
@@ -221,12 +302,24 @@ extension EventBackbone {
             }
         }
         guard !raw.isEmpty else { return 0 }
+        raw.sort { Self.streamID($0.array?.first?.string ?? "", isBefore: $1.array?.first?.string ?? "") }
         let ids = raw.compactMap { $0.array?.first?.string }
         let entries = raw.compactMap(StreamEntry.parse)
         let wanted = entries.filter { entry in
             consumer.eventTypes.contains("*") || consumer.eventTypes.contains(entry.type)
         }
-        if !wanted.isEmpty { try await apply(wanted, consumer: consumer) }
+        // Still ours? A worker that lost its partition leaves the entries to the new holder.
+        let renewed = try await redis.client.evalSHA(
+            RedisEventTransport.renew, keys: [leaseKey], arguments: [worker, String(redis.lease.milliseconds)])
+        guard renewed.int == 1 else { return 0 }
+        let poisoned = wanted.filter { (redelivered[$0.entryID] ?? 0) > settings.maxAttempts }
+        if !poisoned.isEmpty {
+            try await spill(
+                poisoned, group: group,
+                error: "its worker stopped or hung each of the \(settings.maxAttempts) times it was delivered")
+        }
+        let rest = wanted.filter { (redelivered[$0.entryID] ?? 0) <= settings.maxAttempts }
+        if !rest.isEmpty { try await apply(rest, consumer: consumer) }
         _ = try await redis.client.send(["XACK", stream, group] + ids)
         return ids.count
     }
@@ -328,6 +421,10 @@ extension EventBackbone {
         let due = error == nil ? now : now + settings.retryDelay(afterAttempt: 1).milliseconds
         let attempts = error == nil ? 0 : 1
         try await database.system { tx in
+            if tx.dialect == .postgres {
+                // Against `cleanUp` deleting the outbox row this puts back before the delivery is visible.
+                try await tx.sql.raw("SELECT pg_advisory_xact_lock_shared(726100004)").run()
+            }
             for entry in entries {
                 let tenant = tx.bind(entry.tenant)
                 let payload: SQLQueryString =
@@ -358,6 +455,12 @@ extension EventBackbone {
     /// Trims every stream to what all its groups have acknowledged (the oldest entry still pending in a group, or
     /// the last one a group was given).
     func trimStreams(_ redis: RedisEventTransport) async throws {
+        let registered = Set(
+            try await database.systemRead { tx in
+                try await tx.sql.raw("SELECT DISTINCT consumer_group FROM event_subscriptions").all().map {
+                    try $0.decode(column: "consumer_group", as: String.self)
+                }
+            })
         for partition in 0..<redis.partitions {
             let stream = redis.stream(partition)
             let info = try await redis.client.pipeline([["XINFO", "GROUPS", stream]])
@@ -367,9 +470,10 @@ extension EventBackbone {
                 guard let fields = group.map else { continue }
                 var values: [String: RESPValue] = [:]
                 for field in fields { if let key = field.key.string { values[key] = field.value } }
-                guard let name = values["name"]?.string, var point = values["last-delivered-id"]?.string else {
-                    continue
-                }
+                // Groups no process registers any more (renamed or removed) do not hold the streams back.
+                guard let name = values["name"]?.string, registered.contains(name),
+                    var point = values["last-delivered-id"]?.string
+                else { continue }
                 if (values["pending"]?.int ?? 0) > 0 {
                     let pending = try await redis.client.send(["XPENDING", stream, name])
                     if let oldest = pending.array?.dropFirst().first?.string { point = oldest }

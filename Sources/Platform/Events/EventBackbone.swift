@@ -22,6 +22,9 @@ package final class EventBackbone: Sendable {
     package let redis: RedisEventTransport?
     /// Stream/group pairs this process has made sure exist.
     let redisGroups = Mutex<Set<String>>([])
+    /// `group|partition|worker` where this worker must first claim what is pending (newly taken, or after a
+    /// failed pass).
+    let redisToClaim = Mutex<Set<String>>([])
     let logger: Logger
     let clock: any WallClock
     /// Rung by the relay when it handed out events, so this process's idle workers start at once.

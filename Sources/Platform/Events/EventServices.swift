@@ -77,11 +77,22 @@ struct EventConsumerService: Service {
                     }
                     while !Task.isShuttingDownGracefully && !Task.isCancelled {
                         var claimed = 0
-                        do {
-                            // With Redis Streams, the database still carries retries and replayed dead letters.
-                            if backbone.redis != nil {
+                        // With Redis Streams, the database still carries retries and replayed dead letters; a Redis
+                        // failure must not stop those.
+                        if backbone.redis != nil {
+                            do {
                                 claimed = try await backbone.consumeRedis(group: group, worker: worker)
+                            } catch is CancellationError {
+                                return
+                            } catch {
+                                backbone.logger.warning(
+                                    "reading events from Redis failed; retrying",
+                                    metadata: [
+                                        "event.group": "\(group)", "error.message": "\(String(reflecting: error))",
+                                    ])
                             }
+                        }
+                        do {
                             claimed += try await backbone.consumeBatch(group: group, worker: worker)
                         } catch is CancellationError {
                             return

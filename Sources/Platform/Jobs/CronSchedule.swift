@@ -32,8 +32,9 @@ package struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
         days = try Self.field(fields[2], 1...31, name: "day of month")
         months = try Self.field(fields[3], 1...12, name: "month")
         weekdays = Set(try Self.field(fields[4], 0...7, name: "day of week").map { $0 == 7 ? 0 : $0 })
-        daysRestricted = fields[2] != "*"
-        weekdaysRestricted = fields[4] != "*"
+        // As Vixie cron: a day field starting with `*` (also `*/2`) does not restrict, so both must then match.
+        daysRestricted = !fields[2].hasPrefix("*")
+        weekdaysRestricted = !fields[4].hasPrefix("*")
         description = trimmed
     }
 
@@ -76,12 +77,9 @@ package struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
     func matchesDay(_ components: DateComponents) -> Bool {
         let day = days.contains(components.day!)
         let weekday = weekdays.contains(components.weekday! - 1)
-        switch (daysRestricted, weekdaysRestricted) {
-        case (true, true): return day || weekday
-        case (true, false): return day
-        case (false, true): return weekday
-        case (false, false): return true
-        }
+        // Vixie cron: either day field starting with `*` makes it "both must match" (a plain `*` matches every
+        // day anyway); two restricted fields fire on either.
+        return daysRestricted && weekdaysRestricted ? day || weekday : day && weekday
     }
 
     /// The first minute after `date` the schedule fires at; nil if none within five years (`0 0 30 2 *`).

@@ -22,6 +22,8 @@ import Testing
         #expect(try Self.next("@hourly", after: "2026-11-25T10:00:00Z") == Self.date("2026-11-25T11:00:00Z"))
         // Both day fields restricted: either matches (the 1st, or any Sunday).
         #expect(try Self.next("0 12 1 * 0", after: "2026-11-25T00:00:00Z") == Self.date("2026-11-29T12:00:00Z"))
+        // `*/2` does not restrict: both fields must match (odd days that are Mondays).
+        #expect(try Self.next("0 9 */2 * 1", after: "2026-11-25T00:00:00Z") == Self.date("2026-12-07T09:00:00Z"))
         // Sunday as 7; February 29th only in leap years.
         #expect(try Self.next("30 6 * * 7", after: "2026-11-25T00:00:00Z") == Self.date("2026-11-29T06:30:00Z"))
         #expect(try Self.next("0 0 29 2 *", after: "2026-01-01T00:00:00Z") == Self.date("2028-02-29T00:00:00Z"))

@@ -23,6 +23,8 @@ struct RedisEventTransportTests {
         var transport = RedisEventTransport(client: client)
         transport.prefix = "test:\(UUID().uuidString.prefix(8))"
         transport.partitions = 4
+        // A short lease: a dead holder's entries become claimable after half of it.
+        transport.lease = .seconds(1)
         let redis = transport
         do {
             try await Base.withBackbone(backend) { database, tenant in
@@ -50,7 +52,16 @@ struct RedisEventTransportTests {
             }
             if work == 0 {
                 let open = try await Base.count(backbone.database, "event_deliveries WHERE status <> 'dead'")
-                if open == 0 { return }
+                var pending = 0
+                if let redis = backbone.redis {
+                    for group in groups {
+                        for partition in 0..<redis.partitions {
+                            let summary = try await redis.client.send(["XPENDING", redis.stream(partition), group])
+                            pending += summary.array?.first?.int ?? 0
+                        }
+                    }
+                }
+                if open == 0 && pending == 0 { return }
                 try await Task.sleep(for: .milliseconds(10))
             }
         }
