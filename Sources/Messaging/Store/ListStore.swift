@@ -42,16 +42,7 @@ struct ListStore: Sendable {
     }
 
     func list(limit: Int, after: ID<MailingList>?, in tx: Transaction) async throws -> [MailingList] {
-        let tenant = try tx.requireTenant()
-        var query = SQLQueryString("SELECT * FROM messaging_lists WHERE tenant_id = ")
-        query.appendInterpolation(tx.bind(tenant))
-        if let after {
-            query.appendInterpolation(unsafeRaw: " AND id > ")
-            query.appendInterpolation(tx.bind(after.rawValue))
-        }
-        query.appendInterpolation(unsafeRaw: " ORDER BY id LIMIT ")
-        query.appendInterpolation(bind: limit)
-        return try await tx.sql.raw(query).all().map(Self.decode)
+        try await tx.page(of: "messaging_lists", after: after?.rawValue, limit: limit).map(Self.decode)
     }
 
     func delete(id: ID<MailingList>, in tx: Transaction) async throws -> Bool {

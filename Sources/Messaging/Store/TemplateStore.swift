@@ -76,16 +76,7 @@ struct TemplateStore: Sendable {
     }
 
     func list(limit: Int, after: ID<EmailTemplate>?, in tx: Transaction) async throws -> [EmailTemplate] {
-        let tenant = try tx.requireTenant()
-        var query = SQLQueryString("SELECT * FROM messaging_templates WHERE tenant_id = ")
-        query.appendInterpolation(tx.bind(tenant))
-        if let after {
-            query.appendInterpolation(unsafeRaw: " AND id > ")
-            query.appendInterpolation(tx.bind(after.rawValue))
-        }
-        query.appendInterpolation(unsafeRaw: " ORDER BY id LIMIT ")
-        query.appendInterpolation(bind: limit)
-        return try await tx.sql.raw(query).all().map(Self.decode)
+        try await tx.page(of: "messaging_templates", after: after?.rawValue, limit: limit).map(Self.decode)
     }
 
     func delete(id: ID<EmailTemplate>, in tx: Transaction) async throws -> Bool {

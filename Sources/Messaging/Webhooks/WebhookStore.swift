@@ -77,16 +77,7 @@ struct WebhookStore: Sendable {
     }
 
     func list(limit: Int, after: ID<WebhookEndpoint>?, in tx: Transaction) async throws -> [WebhookEndpoint] {
-        let tenant = try tx.requireTenant()
-        var query = SQLQueryString("SELECT * FROM messaging_webhook_endpoints WHERE tenant_id = ")
-        query.appendInterpolation(tx.bind(tenant))
-        if let after {
-            query.appendInterpolation(unsafeRaw: " AND id > ")
-            query.appendInterpolation(tx.bind(after.rawValue))
-        }
-        query.appendInterpolation(unsafeRaw: " ORDER BY id LIMIT ")
-        query.appendInterpolation(bind: limit)
-        return try await tx.sql.raw(query).all().map(Self.decode)
+        try await tx.page(of: "messaging_webhook_endpoints", after: after?.rawValue, limit: limit).map(Self.decode)
     }
 
     func active(in tx: Transaction) async throws -> [WebhookEndpoint] {
