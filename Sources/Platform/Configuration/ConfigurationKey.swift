@@ -98,11 +98,13 @@ extension ConfigurationKey {
         ConfigurationKey(
             name: "mail_url",
             summary:
-                "`smtp://user:pass@host:587?starttls=required` or `smtps://...:465`; unset = `.eml` files in data_dir/mail",
+                "`smtp://user:pass@host:587?starttls=required`, `smtps://...:465` or `sendgrid://apikey:API_KEY@api.sendgrid.com`; unset = `.eml` files in data_dir/mail",
             isSecret: true,
             apply: { text, config throws(ConfigurationProblem) in
-                do { _ = try SMTPConfiguration.parse(url: text) } catch {
-                    throw ConfigurationProblem("must be an smtp:// or smtps:// URL (\(error))")
+                do {
+                    if try SendGridMailTransport.parse(url: text) == nil { _ = try SMTPConfiguration.parse(url: text) }
+                } catch {
+                    throw ConfigurationProblem("must be an smtp://, smtps:// or sendgrid:// URL (\(error))")
                 }
                 config.mailURL = text
             }, current: { $0.mailURL }),

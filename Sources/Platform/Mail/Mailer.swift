@@ -41,6 +41,9 @@ extension Mailer {
     /// The mailer a configuration asks for: SMTP when `mail_url` is set, else `.eml` files in the data directory.
     package static func configured(_ configuration: InopsioConfiguration) throws -> Mailer {
         let from = MailAddress.parse(configuration.mailFrom) ?? MailAddress("no-reply@localhost", name: "Inopsio")
+        if let url = configuration.mailURL, let sendGrid = try SendGridMailTransport.parse(url: url) {
+            return Mailer(transport: sendGrid, from: from)
+        }
         if let url = configuration.mailURL {
             return Mailer(
                 transport: SMTPMailTransport(configuration: try SMTPConfiguration.parse(url: url)), from: from)
