@@ -16,6 +16,7 @@ struct MessagingAPI: Sendable {
         WebhookRoutes(services: services).register(on: routes)
         LiveRoutes(services: services, hub: services.hub).register(on: routes)
         OperationsRoutes(services: services).register(on: routes)
+        MessagingOpenAPI.register(on: routes)
     }
 }
 
