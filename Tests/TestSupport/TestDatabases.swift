@@ -40,9 +40,14 @@ package enum TestEnvironment {
 
 package enum TestSetupError: Error, CustomStringConvertible {
     case postgresMissing
+    case server(String)
 
     package var description: String {
-        "PostgreSQL is required (CI=true) but INOPSIO_TEST_DATABASE_URL is not set: run the tests with scripts/test"
+        switch self {
+        case .postgresMissing:
+            "PostgreSQL is required (CI=true) but INOPSIO_TEST_DATABASE_URL is not set: run the tests with scripts/test"
+        case .server(let detail): "the test PostgreSQL refused: \(detail)"
+        }
     }
 }
 
@@ -70,14 +75,19 @@ package func withTestDatabase<T: Sendable>(
     case .postgres:
         let baseURL = try TestEnvironment.requirePostgresURL()
         let base = configuration
-        return try await withScratchPostgresDatabase(baseURL: baseURL) { url in
-            var postgresConfiguration = base
-            postgresConfiguration.databaseURL = url
-            let resolved = postgresConfiguration
-            return try await DatabaseConnector.withDatabase(configuration: resolved, logger: logger) { database in
-                try await MigrationRunner(database: database, migrations: migrations, logger: logger).apply()
-                return try await body(database, resolved)
+        do {
+            return try await withScratchPostgresDatabase(baseURL: baseURL) { url in
+                var postgresConfiguration = base
+                postgresConfiguration.databaseURL = url
+                let resolved = postgresConfiguration
+                return try await DatabaseConnector.withDatabase(configuration: resolved, logger: logger) { database in
+                    try await MigrationRunner(database: database, migrations: migrations, logger: logger).apply()
+                    return try await body(database, resolved)
+                }
             }
+        } catch  where String(describing: type(of: error)) == "PSQLError" {
+            // PostgresNIO's errors hide their details unless reflected.
+            throw TestSetupError.server(String(reflecting: error))
         }
     }
 }
@@ -88,7 +98,12 @@ package func withScratchPostgresDatabase<T: Sendable>(
 ) async throws -> T {
     guard var components = URLComponents(string: baseURL) else { throw TestSetupError.postgresMissing }
     let name = "inopsio_t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
-    try await adminQuery(baseURL: baseURL, "CREATE DATABASE \(name)")
+    do {
+        try await adminQuery(baseURL: baseURL, "CREATE DATABASE \(name)")
+    } catch {
+        // PostgresNIO's errors hide their details unless reflected; a failed setup must say why.
+        throw TestSetupError.server(String(reflecting: error))
+    }
     components.path = "/\(name)"
     let url = components.string!
     do {

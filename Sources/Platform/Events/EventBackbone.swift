@@ -137,7 +137,10 @@ package final class EventBackbone: Sendable {
     /// Records which event types this process's consumer groups want (from then on the relay hands them out).
     package func registerSubscriptions() async throws {
         if let redis { try await createRedisGroups(redis) }
+        // In one order in every process: processes starting together insert the same rows, and two transactions
+        // taking them in different orders deadlock (the dictionary's order differs from process to process).
         let pairs = consumers.values.flatMap { consumer in consumer.eventTypes.map { (consumer.group, $0) } }
+            .sorted { ($0.0, $0.1) < ($1.0, $1.1) }
         guard !pairs.isEmpty else { return }
         try await database.system { tx in
             for (group, type) in pairs {
