@@ -162,4 +162,42 @@ import Testing
             #expect(disabled.1.contains("data-status>Disabled</strong>"), "\(disabled.1)")
         }
     }
+
+    @Test func listPagesCreateAddAndRemoveMembers() async throws {
+        try await withMessaging(.sqlite) { h in
+            func post(_ path: String, _ fields: [(String, String)]) async throws -> (
+                HTTPResponse.Status, String, String?
+            ) {
+                try await h.client.execute(
+                    uri: path, method: .post,
+                    headers: [
+                        .authorization: MessagingHarness.admin, .contentType: "application/x-www-form-urlencoded",
+                    ],
+                    body: .init(string: FormBody.encode(fields))
+                ) { ($0.status, String(buffer: $0.body), $0.headers[.location]) }
+            }
+            #expect(try await h.call(.get, "/messaging/lists").body.contains("No lists yet."))
+            let created = try await post("/messaging/lists", [("name", "Friends"), ("description", "")])
+            #expect(created.0 == .seeOther)
+            let path = try #require(created.2)
+            let bad = try await post("\(path)/members", [("addresses", "ann@example.com\nnot an address")])
+            #expect(bad.0 == .unprocessableContent)
+            #expect(bad.1.contains("line 2: not an address"))
+            let added = try await post(
+                "\(path)/members", [("addresses", "Ann Ö <ann@example.com>\nbob@example.com\n\nbob@example.com")])
+            #expect(added.0 == .ok)
+            #expect(added.1.contains("data-member-count>2</strong>"))
+            #expect(added.1.contains("Ann Ö"))
+            let listID = try #require(path.split(separator: "/").last.map(String.init))
+            let members = try await h.call(.get, "/api/v1/messaging/lists/\(listID)/members")
+            let bob = try #require(
+                (try h.object(members.body)["data"] as? [[String: Any]])?.first {
+                    $0["email"] as? String == "bob@example.com"
+                }?["id"]
+                    as? String)
+            #expect(try await post("\(path)/members/\(bob)/remove", []).0 == .seeOther)
+            #expect(try await h.call(.get, path).body.contains("data-member-count>1</strong>"))
+            #expect(try await h.call(.get, "/messaging/lists").body.contains(">Friends</a>"))
+        }
+    }
 }

@@ -171,8 +171,13 @@ struct AudienceRoutes: Sendable {
     }
 
     func createList(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        try context.require(.messagingContactsWrite)
         let body = try await JSONBody.decode(ListBody.self, from: request, context: context)
+        let list = try await createList(body, request, context)
+        return try JSONResponse.created(list, location: "\(MessagingAPI.base)/lists/\(list.id)")
+    }
+
+    func createList(_ body: ListBody, _ request: Request, _ context: AppRequestContext) async throws -> MailingList {
+        try context.require(.messagingContactsWrite)
         let valid = try Self.validate(body)
         let now = services.clock.now().storedPrecision
         let list = MailingList(
@@ -182,7 +187,7 @@ struct AudienceRoutes: Sendable {
             "messaging.list.created", target: "mailing_list", id: { _ in list.id.description }, request: request,
             context: context
         ) { tx in try await ListStore().insert(list, in: tx) }
-        return try JSONResponse.created(list, location: "\(MessagingAPI.base)/lists/\(list.id)")
+        return list
     }
 
     func listLists(_ request: Request, _ context: AppRequestContext) async throws -> Response {
@@ -260,9 +265,15 @@ struct AudienceRoutes: Sendable {
 
     /// Adds up to 1,000 contacts per request: new addresses become contacts, known ones are updated.
     func addMembers(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let body = try await JSONBody.decode(MembersBody.self, from: request, context: context)
+        return try JSONResponse.make(try await addMembers(body, request, context))
+    }
+
+    func addMembers(_ body: MembersBody, _ request: Request, _ context: AppRequestContext) async throws
+        -> MembersAdded
+    {
         try context.require(.messagingContactsWrite)
         let id = try ID<MailingList>.path(context, entity: "list")
-        let body = try await JSONBody.decode(MembersBody.self, from: request, context: context)
         var validation = Validation()
         let given = body.contacts ?? []
         let ids = body.contactIDs ?? []
@@ -288,7 +299,7 @@ struct AudienceRoutes: Sendable {
         try validation.check()
         let now = services.clock.now()
         let toAdd = contactIDs
-        let result = try await services.audited(
+        return try await services.audited(
             "messaging.list.members_added", target: "mailing_list", id: { _ in id.description },
             details: ["count": .integer(Int64(contacts.count + ids.count))], request: request, context: context
         ) { tx -> MembersAdded in
@@ -313,7 +324,6 @@ struct AudienceRoutes: Sendable {
             let added = try await ListStore().addMembers(members, to: id, now: now, in: tx)
             return MembersAdded(added: added, contacts: members.count)
         }
-        return try JSONResponse.make(result)
     }
 
     func removeMember(_ request: Request, _ context: AppRequestContext) async throws -> Response {

@@ -48,6 +48,7 @@ struct MessagingPages: Sendable {
         }
         WebhookPages(services: services, pages: self).register(on: routes)
         OperationsPages(services: services, pages: self).register(on: routes)
+        ListPages(services: services, pages: self).register(on: routes)
     }
 
     static func redirect(_ location: String) -> Response {
@@ -73,7 +74,7 @@ struct MessagingPages: Sendable {
             request: request, context: context, status: status, title: { t in title ?? t("messaging.\(item)") }
         ) { chrome in
             let t = chrome.t
-            let links = ["campaigns", "templates", "suppressions", "webhooks", "jobs", "dead-letters"].map {
+            let links = ["campaigns", "templates", "lists", "suppressions", "webhooks", "jobs", "dead-letters"].map {
                 entry -> HTML in
                 let marker: HTML = entry == item ? #" aria-current="page""# : ""
                 return #"<li><a href="/messaging/\#(entry)"\#(marker)>\#(t("messaging.\(entry)"))</a></li>"#
