@@ -10,25 +10,6 @@ struct EventsCommand: AsyncParsableCommand {
         commandName: "events", abstract: "Inspect and replay dead-lettered events.",
         subcommands: [DeadLetters.self, Replay.self])
 
-    /// One dead letter as a JSON line.
-    struct Line: Encodable {
-        let group: String
-        let eventID: String
-        let type: String
-        let aggregate: String
-        let tenant: String
-        let attempts: Int
-        let lastError: String
-        let deadAt: Date
-
-        enum CodingKeys: String, CodingKey {
-            case group, type, aggregate, tenant, attempts
-            case eventID = "event_id"
-            case lastError = "last_error"
-            case deadAt = "dead_at"
-        }
-    }
-
     struct DeadLetters: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "dead-letters", abstract: "List dead letters, newest first, as JSON lines.")
@@ -40,14 +21,7 @@ struct EventsCommand: AsyncParsableCommand {
             guard (1...10_000).contains(limit) else { throw fail("--limit must be between 1 and 10000", code: 2) }
             try await withMigratedDatabase(options) { database in
                 let backbone = EventBackbone(database: database, consumers: [], logger: Logger(label: "events"))
-                for letter in try await backbone.deadLetters(limit: limit) {
-                    print(
-                        try jsonText(
-                            Line(
-                                group: letter.group, eventID: letter.eventID, type: letter.eventType,
-                                aggregate: letter.aggregateKey, tenant: letter.tenant.description,
-                                attempts: letter.attempts, lastError: letter.lastError, deadAt: letter.deadAt)))
-                }
+                for letter in try await backbone.deadLetters(limit: limit) { print(try jsonText(letter)) }
             }
         }
     }

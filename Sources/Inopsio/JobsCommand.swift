@@ -10,20 +10,6 @@ struct JobsCommand: AsyncParsableCommand {
         commandName: "jobs", abstract: "List, retry and cancel background jobs; list cron schedules.",
         subcommands: [List.self, Retry.self, Cancel.self, Schedules.self])
 
-    struct ScheduleLine: Encodable {
-        let name: String
-        let cron: String
-        let job: String
-        let nextRunAt: Date
-        let lastRunAt: Date?
-
-        enum CodingKeys: String, CodingKey {
-            case name, cron, job
-            case nextRunAt = "next_run_at"
-            case lastRunAt = "last_run_at"
-        }
-    }
-
     struct Schedules: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List the cron schedules the servers have registered, as JSON lines.")
@@ -32,35 +18,8 @@ struct JobsCommand: AsyncParsableCommand {
         func run() async throws {
             try await withMigratedDatabase(options) { database in
                 let scheduler = JobScheduler(database: database, schedules: [], logger: Logger(label: "jobs"))
-                for schedule in try await scheduler.list() {
-                    print(
-                        try jsonText(
-                            ScheduleLine(
-                                name: schedule.name, cron: schedule.cron, job: schedule.job,
-                                nextRunAt: schedule.nextRunAt, lastRunAt: schedule.lastRunAt)))
-                }
+                for schedule in try await scheduler.list() { print(try jsonText(schedule)) }
             }
-        }
-    }
-
-    struct Line: Encodable {
-        let id: String
-        let name: String
-        let tenant: String?
-        let priority: Int
-        let status: String
-        let runAt: Date
-        let attempts: Int
-        let maxAttempts: Int
-        let uniqueKey: String?
-        let lastError: String?
-
-        enum CodingKeys: String, CodingKey {
-            case id, name, tenant, priority, status, attempts
-            case runAt = "run_at"
-            case maxAttempts = "max_attempts"
-            case uniqueKey = "unique_key"
-            case lastError = "last_error"
         }
     }
 
@@ -82,12 +41,7 @@ struct JobsCommand: AsyncParsableCommand {
             }
             try await withMigratedDatabase(options) { database in
                 for job in try await JobsCommand.queue(database).list(status: status, limit: limit) {
-                    print(
-                        try jsonText(
-                            Line(
-                                id: job.id, name: job.name, tenant: job.tenant?.description, priority: job.priority,
-                                status: job.status, runAt: job.runAt, attempts: job.attempts,
-                                maxAttempts: job.maxAttempts, uniqueKey: job.uniqueKey, lastError: job.lastError)))
+                    print(try jsonText(job))
                 }
             }
         }

@@ -201,19 +201,23 @@ struct AudienceRoutes: Sendable {
         return try JSONResponse.make(Page(overfetched: lists, limit: limit) { $0.id.description })
     }
 
-    func findList(_ context: AppRequestContext) async throws -> MailingList {
+    func findList(_ context: AppRequestContext, counted: Bool = false) async throws -> MailingList {
         let tenant = try context.requireTenant()
         let id = try ID<MailingList>.path(context, entity: "list")
         guard
             let list = try await services.database.read(
-                tenant: tenant, { tx in try await ListStore().find(id: id, in: tx) })
+                tenant: tenant,
+                { tx in
+                    counted
+                        ? try await ListStore().findCounted(id: id, in: tx) : try await ListStore().find(id: id, in: tx)
+                })
         else { throw DomainError.notFound(entity: "list") }
         return list
     }
 
     func getList(_ context: AppRequestContext) async throws -> Response {
         try context.require(.messagingContactsRead)
-        return try JSONResponse.make(try await findList(context))
+        return try JSONResponse.make(try await findList(context, counted: true))
     }
 
     func updateList(_ request: Request, _ context: AppRequestContext) async throws -> Response {

@@ -108,15 +108,15 @@ enum MessagingOpenAPI {
             ], required: ["id", "endpoint_id", "event_id", "status"]),
         "Job": .object(
             [
-                "id": .string(), "name": .string(), "priority": .integer,
+                "id": .string(), "name": .string(), "tenant": .nullable(uuid), "priority": .integer,
                 "status": .enumeration(OperationsRoutes.statuses), "run_at": time, "attempts": .integer,
-                "max_attempts": .integer, "last_error": .nullable(.string()),
+                "max_attempts": .integer, "unique_key": .nullable(.string()), "last_error": .nullable(.string()),
             ], required: ["id", "name", "status"]),
         "DeadLetter": .object(
             [
-                "group": .string(), "event_id": .string(), "event_type": .string(), "attempts": .integer,
-                "last_error": .string(), "dead_at": time,
-            ], required: ["group", "event_id", "event_type"]),
+                "group": .string(), "event_id": .string(), "type": .string(), "aggregate": .string(), "tenant": uuid,
+                "attempts": .integer, "last_error": .string(), "dead_at": time,
+            ], required: ["group", "event_id", "type"]),
     ]
 
     static var operations: [Op] {

@@ -10,61 +10,6 @@ import Platform
 struct OperationsRoutes: Sendable {
     let services: MessagingServices
 
-    struct JobLine: Encodable {
-        let id: String
-        let name: String
-        let priority: Int
-        let status: String
-        let runAt: Date
-        let attempts: Int
-        let maxAttempts: Int
-        let lastError: String?
-
-        init(_ job: JobRecord) {
-            id = job.id
-            name = job.name
-            priority = job.priority
-            status = job.status
-            runAt = job.runAt
-            attempts = job.attempts
-            maxAttempts = job.maxAttempts
-            lastError = job.lastError
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case id, name, priority, status, attempts
-            case runAt = "run_at"
-            case maxAttempts = "max_attempts"
-            case lastError = "last_error"
-        }
-    }
-
-    struct DeadLine: Encodable {
-        let group: String
-        let eventID: String
-        let eventType: String
-        let attempts: Int
-        let lastError: String
-        let deadAt: Date
-
-        init(_ dead: DeadLetter) {
-            group = dead.group
-            eventID = dead.eventID
-            eventType = dead.eventType
-            attempts = dead.attempts
-            lastError = dead.lastError
-            deadAt = dead.deadAt
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case group, attempts
-            case eventID = "event_id"
-            case eventType = "event_type"
-            case lastError = "last_error"
-            case deadAt = "dead_at"
-        }
-    }
-
     struct Items<T: Encodable>: Encodable {
         let data: [T]
     }
@@ -76,7 +21,7 @@ struct OperationsRoutes: Sendable {
     func register(on routes: RouteRegistrar) {
         let base = MessagingAPI.base
         routes.get("\(base)/jobs") { request, context in
-            try JSONResponse.make(Items(data: try await jobs(request, context).map(JobLine.init)))
+            try JSONResponse.make(Items(data: try await jobs(request, context)))
         }
         routes.post("\(base)/jobs/{job}/retry") { request, context in
             try await retry(request, context)
@@ -87,7 +32,7 @@ struct OperationsRoutes: Sendable {
             return JSONResponse.noContent()
         }
         routes.get("\(base)/dead-letters") { request, context in
-            try JSONResponse.make(Items(data: try await deadLetters(context).map(DeadLine.init)))
+            try JSONResponse.make(Items(data: try await deadLetters(context)))
         }
         routes.post("\(base)/dead-letters/{event}/replay") { request, context in
             try await replay(request, context)

@@ -25,16 +25,16 @@ struct LiveFanOut: EventConsumer {
     }
 
     func handle(_ event: EventEnvelope, in transaction: Transaction) async throws {
-        let json = try JSONText.encode(event)
+        let json = try JSONDocument.text(event)
         guard let tenant = TenantID(event.tenantid) else { return }
         switch transaction.dialect {
         case .sqlite:
             hub.publish(LiveEvent(tenant: tenant, id: event.id, type: event.type, json: json))
         case .postgres:
-            var note = try JSONText.encode(
+            var note = try JSONDocument.text(
                 Note(tenant: event.tenantid, id: event.id, type: event.type, event: JSONDocument(unchecked: json)))
             if note.utf8.count > Self.maxPayload {
-                note = try JSONText.encode(Note(tenant: event.tenantid, id: event.id, type: event.type, event: nil))
+                note = try JSONDocument.text(Note(tenant: event.tenantid, id: event.id, type: event.type, event: nil))
             }
             try await transaction.sql.raw("SELECT pg_notify(\(bind: Self.channel), \(bind: note))").run()
         }

@@ -60,6 +60,4 @@ package final class LiveHub: Sendable {
         let targets = subscribers.withLock { $0.values.filter { $0.filter.admits(event) } }
         for target in targets { target.continuation.yield(event) }
     }
-
-    package var count: Int { subscribers.withLock { $0.count } }
 }

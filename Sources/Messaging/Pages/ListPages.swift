@@ -82,8 +82,8 @@ struct ListPages: Sendable {
     func list(_ request: Request, _ context: AppRequestContext, issues: [FieldIssue], notice: String?) async throws
         -> Response
     {
-        let list = try await routes.findList(context)
         try context.require(.messagingContactsRead)
+        let list = try await routes.findList(context, counted: true)
         let tenant = try context.requireTenant()
         let members = try await services.database.read(tenant: tenant) { tx in
             try await ListStore().members(of: list, limit: 200, after: nil, in: tx)

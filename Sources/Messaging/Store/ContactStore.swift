@@ -20,7 +20,7 @@ struct ContactStore: Sendable {
             try await tx.sql.raw(
                 """
                 UPDATE messaging_contacts SET name = \(bind: existing.name), locale = \(bind: existing.locale),
-                    attributes = \(bind: try JSONText.encode(existing.attributes)),
+                    attributes = \(bind: try JSONDocument.text(existing.attributes)),
                     updated_at = \(bind: now.epochMilliseconds)
                 WHERE tenant_id = \(tx.bind(tenant)) AND id = \(tx.bind(existing.id.rawValue))
                 """
@@ -35,7 +35,7 @@ struct ContactStore: Sendable {
             INSERT INTO messaging_contacts (tenant_id, id, email, email_key, name, locale, attributes, created_at,
                                             updated_at)
             VALUES (\(tx.bind(tenant)), \(tx.bind(contact.id.rawValue)), \(bind: contact.email), \(bind: key),
-                    \(bind: name), \(bind: locale), \(bind: try JSONText.encode(attributes)),
+                    \(bind: name), \(bind: locale), \(bind: try JSONDocument.text(attributes)),
                     \(bind: now.epochMilliseconds), \(bind: now.epochMilliseconds))
             """
         ).run()

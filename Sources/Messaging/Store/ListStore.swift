@@ -11,7 +11,7 @@ struct ListStore: Sendable {
             """
             INSERT INTO messaging_lists (tenant_id, id, name, description, segment, created_at, updated_at)
             VALUES (\(tx.bind(tenant)), \(tx.bind(list.id.rawValue)), \(bind: list.name), \(bind: list.description),
-                    \(bind: try list.segment.map { try JSONText.encode($0) }),
+                    \(bind: try list.segment.map { try JSONDocument.text($0) }),
                     \(bind: list.createdAt.epochMilliseconds), \(bind: list.updatedAt.epochMilliseconds))
             """
         ).run()
@@ -22,7 +22,7 @@ struct ListStore: Sendable {
         return try await tx.sql.raw(
             """
             UPDATE messaging_lists SET name = \(bind: list.name), description = \(bind: list.description),
-                segment = \(bind: try list.segment.map { try JSONText.encode($0) }),
+                segment = \(bind: try list.segment.map { try JSONDocument.text($0) }),
                 updated_at = \(bind: list.updatedAt.epochMilliseconds)
             WHERE tenant_id = \(tx.bind(tenant)) AND id = \(tx.bind(list.id.rawValue))
             RETURNING id
@@ -32,11 +32,14 @@ struct ListStore: Sendable {
 
     func find(id: ID<MailingList>, in tx: Transaction) async throws -> MailingList? {
         let tenant = try tx.requireTenant()
-        guard
-            var list = try await tx.sql.raw(
-                "SELECT * FROM messaging_lists WHERE tenant_id = \(tx.bind(tenant)) AND id = \(tx.bind(id.rawValue))"
-            ).first().map(Self.decode)
-        else { return nil }
+        return try await tx.sql.raw(
+            "SELECT * FROM messaging_lists WHERE tenant_id = \(tx.bind(tenant)) AND id = \(tx.bind(id.rawValue))"
+        ).first().map(Self.decode)
+    }
+
+    /// The list with `member_count` filled in (a segment is matched now), for showing it; `find` does not count.
+    func findCounted(id: ID<MailingList>, in tx: Transaction) async throws -> MailingList? {
+        guard var list = try await find(id: id, in: tx) else { return nil }
         list.memberCount = try await recipients(of: list, in: tx).count
         return list
     }

@@ -24,7 +24,7 @@ struct MessageStore: Sendable {
                     """
                     (\(tx.bind(tenant)), \(tx.bind(message.id.rawValue)), \(campaign), \(contact), \(bind: message.email),
                      \(bind: message.name), \(bind: message.locale), \(bind: message.templateKey),
-                     \(bind: try JSONText.encode(message.data)), \(bind: message.status.rawValue), \(bind: message.error),
+                     \(bind: try JSONDocument.text(message.data)), \(bind: message.status.rawValue), \(bind: message.error),
                      \(bind: message.createdAt.epochMilliseconds))
                     """ as SQLQueryString)
             }

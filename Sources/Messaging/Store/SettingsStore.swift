@@ -28,7 +28,7 @@ struct SettingsStore: Sendable {
                                             updated_at)
             VALUES (\(tx.bind(tenant)), \(bind: settings.fromName), \(bind: settings.fromAddress),
                     \(bind: settings.replyTo), \(bind: settings.defaultLocale),
-                    \(bind: try JSONText.encode(settings.brand)), \(bind: now.epochMilliseconds))
+                    \(bind: try JSONDocument.text(settings.brand)), \(bind: now.epochMilliseconds))
             ON CONFLICT (tenant_id) DO UPDATE SET from_name = excluded.from_name,
                 from_address = excluded.from_address, reply_to = excluded.reply_to,
                 default_locale = excluded.default_locale, brand = excluded.brand, updated_at = excluded.updated_at

@@ -17,12 +17,9 @@ extension SQLRow {
     }
 }
 
-enum JSONText {
-    static func encode(_ value: some Encodable) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
+extension JSONDocument {
+    /// `value` as JSON text, as Kernel's documents are written (sorted keys).
+    static func text(_ value: some Encodable) throws -> String { try JSONDocument(encoding: value).text }
 }
 
 extension Date {

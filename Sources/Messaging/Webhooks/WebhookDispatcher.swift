@@ -26,7 +26,8 @@ struct WebhookFanOut: EventConsumer {
         guard !event.type.hasPrefix("identity.admin_notice") else { return }
         let endpoints = try await WebhookStore().active(in: transaction).filter { $0.accepts(event.type) }
         guard !endpoints.isEmpty else { return }
-        let payload = try JSONText.encode(Body(id: event.id, type: event.type, timestamp: event.time, data: event.data))
+        let payload = try JSONDocument.text(
+            Body(id: event.id, type: event.type, timestamp: event.time, data: event.data))
         let now = services.clock.now().storedPrecision
         let tenant = try transaction.requireTenant()
         for endpoint in endpoints {
@@ -109,8 +110,7 @@ struct WebhookSender: JobHandler {
         let elapsed = ContinuousClock.now - started
         let attempt = WebhookAttempt(
             attempt: attemptNumber, statusCode: statusCode, error: failure, responseBody: responseBody,
-            durationMilliseconds: Int(
-                elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000),
+            durationMilliseconds: Int(elapsed.milliseconds),
             attemptedAt: now.storedPrecision)
         try await finish(delivery, endpoint, attempt: attempt, succeeded: failure == nil, final: final, tenant: tenant)
         if let failure, !final { throw Failure(description: failure) }

@@ -12,7 +12,7 @@ struct WebhookStore: Sendable {
             INSERT INTO messaging_webhook_endpoints (tenant_id, id, url, description, event_types, secret, status,
                 failure_streak, created_by, version, created_at, updated_at)
             VALUES (\(tx.bind(tenant)), \(tx.bind(endpoint.id.rawValue)), \(bind: endpoint.url),
-                    \(bind: endpoint.description), \(bind: try JSONText.encode(endpoint.eventTypes)), \(bind: secret),
+                    \(bind: endpoint.description), \(bind: try JSONDocument.text(endpoint.eventTypes)), \(bind: secret),
                     \(bind: endpoint.status.rawValue), 0, \(bind: endpoint.createdBy), 1,
                     \(bind: endpoint.createdAt.epochMilliseconds), \(bind: endpoint.updatedAt.epochMilliseconds))
             """
@@ -25,7 +25,7 @@ struct WebhookStore: Sendable {
         return try await tx.sql.raw(
             """
             UPDATE messaging_webhook_endpoints SET url = \(bind: endpoint.url), description = \(bind: endpoint.description),
-                event_types = \(bind: try JSONText.encode(endpoint.eventTypes)), status = \(bind: endpoint.status.rawValue),
+                event_types = \(bind: try JSONDocument.text(endpoint.eventTypes)), status = \(bind: endpoint.status.rawValue),
                 disabled_reason = \(bind: endpoint.disabledReason), failure_streak = \(bind: endpoint.failureStreak),
                 version = version + 1, updated_at = \(bind: endpoint.updatedAt.epochMilliseconds)
             WHERE tenant_id = \(tx.bind(tenant)) AND id = \(tx.bind(endpoint.id.rawValue))

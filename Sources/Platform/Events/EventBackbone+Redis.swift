@@ -11,7 +11,7 @@ import Synchronization
 ///
 /// Order per aggregate: one worker at a time holds a group's partition (a lease key in Redis, renewed while it
 /// works); a partition whose holder died is taken over when the lease runs out, and the entries it had read but not
-/// acknowledged are claimed with `XAUTOCLAIM` and handled first.
+/// acknowledged are claimed (`XPENDING`, `XCLAIM`) once idle for half a lease, and handled before anything new.
 ///
 /// Exactly-once effects, retries and dead letters are the database's, as in the in-database transport: an event is
 /// applied in the consumer's transaction together with its id in `event_processed`, so a redelivered entry changes
@@ -72,7 +72,7 @@ struct StreamEntry: Sendable {
 
     var aggregateKey: String { aggregateType + ":" + aggregateID }
 
-    /// Parses `[id, [field, value, ...]]`; nil for an entry trimmed away meanwhile (`XAUTOCLAIM` may return those).
+    /// Parses `[id, [field, value, ...]]`; nil for an entry trimmed away meanwhile.
     static func parse(_ value: RESPValue) -> StreamEntry? {
         guard let parts = value.array, parts.count == 2, let id = parts[0].string, let fields = parts[1].map
         else { return nil }
@@ -96,14 +96,8 @@ extension EventBackbone {
     /// The Redis form of `relayBatch`: the next committed events go to their partition streams (one pipelined
     /// write), then are marked relayed in the same database transaction. A relay killed between the two writes the
     /// entries again next time; consumers recognise the repeats by event id.
-    func relayToRedis(_ redis: RedisEventTransport, lookFirst: Bool) async throws -> Int {
+    func relayToRedis(_ redis: RedisEventTransport) async throws -> Int {
         let batchSize = settings.batchSize
-        if lookFirst {
-            let waiting = try await database.readOutsideTransaction { tx in
-                try await tx.sql.raw("SELECT 1 AS waiting FROM event_outbox WHERE relayed_at IS NULL LIMIT 1").first()
-            }
-            guard waiting != nil else { return 0 }
-        }
         @Sendable func commands(_ rows: [any SQLRow]) throws -> (commands: [[String]], sequences: [Int64]) {
             var commands: [[String]] = []
             var sequences: [Int64] = []
@@ -203,8 +197,14 @@ extension EventBackbone {
                 throw error
             }
             handled += count
-            if count == 0 {
-                // Idle: let any worker of any process take it, so busy processes' partitions spread out.
+            // Idle for a while (about 5 s of polls): let any worker of any process take it, so partitions spread
+            // over the processes; a partition idle only between two batches stays, and costs no re-claim.
+            let idle = redisIdlePasses.withLock { passes in
+                passes[claimKey] = count == 0 ? (passes[claimKey] ?? 0) + 1 : 0
+                return passes[claimKey] ?? 0
+            }
+            if idle >= 50 {
+                redisIdlePasses.withLock { $0[claimKey] = nil }
                 _ = try await redis.client.evalSHA(RedisEventTransport.release, keys: [leaseKey], arguments: [worker])
             }
         }
@@ -212,12 +212,7 @@ extension EventBackbone {
     }
 
     /// Gives up `worker`'s partitions of `group` (when it stops), so others take them over at once.
-    package func releasePartitionsForTesting(group: String, worker: String) async {
-        await releasePartitions(group: group, worker: worker)
-    }
-
-    /// Gives up `worker`'s partitions of `group` (when it stops), so others take them over at once.
-    func releasePartitions(group: String, worker: String) async {
+    package func releasePartitions(group: String, worker: String) async {
         guard let redis else { return }
         for partition in 0..<redis.partitions {
             _ = try? await redis.client.evalSHA(

@@ -25,6 +25,8 @@ package final class EventBackbone: Sendable {
     /// `group|partition|worker` where this worker must first claim what is pending (newly taken, or after a
     /// failed pass).
     let redisToClaim = Mutex<Set<String>>([])
+    /// `group|partition|worker` → passes in a row that found nothing there (an idle partition is let go after a few).
+    let redisIdlePasses = Mutex<[String: Int]>([:])
     let logger: Logger
     let clock: any WallClock
     /// Rung by the relay when it handed out events, so this process's idle workers start at once.
@@ -161,9 +163,6 @@ package final class EventBackbone: Sendable {
     /// `lookFirst`: check with a read before taking the write lock (polling); false when told events were written.
     @discardableResult
     package func relayBatch(lookFirst: Bool = true) async throws -> Int {
-        if let redis { return try await relayToRedis(redis, lookFirst: lookFirst) }
-        let batchSize = settings.batchSize
-        let now = self.now
         // Looked at without a write transaction first: an idle relay must not take SQLite's write lock every poll.
         if lookFirst {
             let waiting = try await database.readOutsideTransaction { tx in
@@ -171,6 +170,9 @@ package final class EventBackbone: Sendable {
             }
             guard waiting != nil else { return 0 }
         }
+        if let redis { return try await relayToRedis(redis) }
+        let batchSize = settings.batchSize
+        let now = self.now
         let relayed = try await database.system { tx -> Int in
             if tx.dialect == .postgres {
                 // One relay at a time across processes: two interleaving batches could hand out a later event of

@@ -43,7 +43,7 @@ package struct EventBackboneSettings: Sendable {
 }
 
 /// An event a consumer group gave up on after its tries, kept for inspection and replay.
-package struct DeadLetter: Sendable, Equatable {
+package struct DeadLetter: Sendable, Equatable, Encodable {
     package let group: String
     package let eventID: String
     package let eventType: String
@@ -52,4 +52,14 @@ package struct DeadLetter: Sendable, Equatable {
     package let attempts: Int
     package let lastError: String
     package let deadAt: Date
+
+    /// As `inopsio events dead-letters` prints it and the API answers it.
+    enum CodingKeys: String, CodingKey {
+        case group, tenant, attempts
+        case eventID = "event_id"
+        case eventType = "type"
+        case aggregateKey = "aggregate"
+        case lastError = "last_error"
+        case deadAt = "dead_at"
+    }
 }

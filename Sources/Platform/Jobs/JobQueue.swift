@@ -120,7 +120,7 @@ package protocol JobHandler: Sendable {
 }
 
 /// One job as `inopsio jobs list` shows it.
-package struct JobRecord: Sendable, Equatable {
+package struct JobRecord: Sendable, Equatable, Encodable {
     package let id: String
     package let name: String
     package let tenant: TenantID?
@@ -131,6 +131,15 @@ package struct JobRecord: Sendable, Equatable {
     package let maxAttempts: Int
     package let uniqueKey: String?
     package let lastError: String?
+
+    /// As `inopsio jobs list` prints it and the API answers it.
+    enum CodingKeys: String, CodingKey {
+        case id, name, tenant, priority, status, attempts
+        case runAt = "run_at"
+        case maxAttempts = "max_attempts"
+        case uniqueKey = "unique_key"
+        case lastError = "last_error"
+    }
 }
 
 /// Claims and runs jobs with this process's handlers.

@@ -39,8 +39,7 @@ package struct JobScheduler: Sendable {
                 cron TEXT NOT NULL,
                 job TEXT NOT NULL,
                 next_run_at \(dialect.timestampType) NOT NULL,
-                last_run_at \(dialect.timestampType),
-                last_job_id TEXT
+                last_run_at \(dialect.timestampType)
             )
             """
         ]
@@ -67,43 +66,40 @@ package struct JobScheduler: Sendable {
         let now = clock.now()
         var enqueued = 0
         for schedule in schedules {
+            // The fire time after now, for a new or changed schedule and after a run (a year on if it never fires).
+            let next = (schedule.cron.next(after: now) ?? now.addingTimeInterval(365 * 86_400)).epochMilliseconds
             let fired = try await database.system { tx -> Bool in
                 let row = try await tx.sql.raw(
                     "SELECT cron, next_run_at FROM job_schedules WHERE name = \(bind: schedule.name)"
                 ).first()
                 guard let row else {
-                    let next = schedule.cron.next(after: now) ?? now.addingTimeInterval(365 * 86_400)
                     try await tx.sql.raw(
                         """
                         INSERT INTO job_schedules (name, cron, job, next_run_at)
                         VALUES (\(bind: schedule.name), \(bind: schedule.cron.description), \(bind: schedule.job),
-                                \(bind: next.epochMilliseconds))
+                                \(bind: next))
                         ON CONFLICT (name) DO NOTHING
                         """
                     ).run()
                     return false
                 }
-                let due = Date(epochMilliseconds: try row.decode(column: "next_run_at", as: Int64.self))
-                let storedCron = try row.decode(column: "cron", as: String.self)
-                if storedCron != schedule.cron.description {
-                    let next = schedule.cron.next(after: now) ?? now.addingTimeInterval(365 * 86_400)
+                if try row.decode(column: "cron", as: String.self) != schedule.cron.description {
                     try await tx.sql.raw(
                         """
                         UPDATE job_schedules SET cron = \(bind: schedule.cron.description), job = \(bind: schedule.job),
-                            next_run_at = \(bind: next.epochMilliseconds)
+                            next_run_at = \(bind: next)
                         WHERE name = \(bind: schedule.name)
                         """
                     ).run()
                     return false
                 }
-                guard due <= now else { return false }
-                let next = schedule.cron.next(after: now) ?? now.addingTimeInterval(365 * 86_400)
+                let due = try row.decode(column: "next_run_at", as: Int64.self)
+                guard due <= now.epochMilliseconds else { return false }
                 // Only the process whose update sees the old fire time enqueues.
                 let won = try await tx.sql.raw(
                     """
-                    UPDATE job_schedules SET next_run_at = \(bind: next.epochMilliseconds),
-                        last_run_at = \(bind: now.epochMilliseconds)
-                    WHERE name = \(bind: schedule.name) AND next_run_at = \(bind: due.epochMilliseconds)
+                    UPDATE job_schedules SET next_run_at = \(bind: next), last_run_at = \(bind: now.epochMilliseconds)
+                    WHERE name = \(bind: schedule.name) AND next_run_at = \(bind: due)
                     RETURNING name
                     """
                 ).first()
@@ -111,11 +107,7 @@ package struct JobScheduler: Sendable {
                 var request = Jobs.Request(name: schedule.job, payload: schedule.payload)
                 request.priority = schedule.priority
                 request.uniqueKey = "schedule:\(schedule.name)"
-                let id = try await Jobs.enqueue(request, in: tx, now: now)
-                try await tx.sql.raw(
-                    "UPDATE job_schedules SET last_job_id = \(bind: id) WHERE name = \(bind: schedule.name)"
-                ).run()
-                return id != nil
+                return try await Jobs.enqueue(request, in: tx, now: now) != nil
             }
             if fired { enqueued += 1 }
         }
@@ -141,12 +133,18 @@ package struct JobScheduler: Sendable {
     package var services: [any Service] { schedules.isEmpty ? [] : [SchedulerService(scheduler: self)] }
 }
 
-package struct ScheduleRecord: Sendable, Equatable {
+package struct ScheduleRecord: Sendable, Equatable, Encodable {
     package let name: String
     package let cron: String
     package let job: String
     package let nextRunAt: Date
     package let lastRunAt: Date?
+
+    enum CodingKeys: String, CodingKey {
+        case name, cron, job
+        case nextRunAt = "next_run_at"
+        case lastRunAt = "last_run_at"
+    }
 }
 
 struct SchedulerService: Service {
