@@ -43,6 +43,10 @@ struct TLSServeTests {
             if renewed.contains("O=Second") { break }
         }
         #expect(renewed.contains("O=Second") && renewed.contains("< HTTP/2 200"), "\(renewed)")
+        // The log line may reach the file a moment after the new certificate is served.
+        for _ in 0..<40 where !server.stdout.contains("TLS certificate reloaded") {
+            try await Task.sleep(for: .milliseconds(250))
+        }
         #expect(server.stdout.contains("TLS certificate reloaded"))
     }
 

@@ -132,7 +132,9 @@ func withReceiver(_ body: (WebhookReceiver) async throws -> Void) async throws {
                 let id = try #require(endpoint["id"] as? String)
                 let secret = try #require(endpoint["secret"] as? String)
                 #expect(secret.hasPrefix("whsec_"))
-                #expect(try await h.call(.get, "/api/v1/messaging/webhooks/\(id)").body.contains("whsec_") == false)
+                let shown = try await h.call(.get, "/api/v1/messaging/webhooks/\(id)")
+                #expect(shown.status == .ok)
+                #expect(!shown.body.contains("whsec_"))
                 try receiver.trust([secret])
 
                 let lead = try await Self.emit(h, "crm.lead.created")
@@ -193,17 +195,27 @@ func withReceiver(_ body: (WebhookReceiver) async throws -> Void) async throws {
                 let endpoint = try h.object(created.body)
                 let id = try #require(endpoint["id"] as? String)
                 try receiver.trust([try #require(endpoint["secret"] as? String)])
-                try receiver.failing(true)
-                for _ in 0..<5 { _ = try await Self.emit(h, "crm.lead.created") }
-                try await Self.settle(h, endpoint: id)
-                // 5 failed deliveries in a row (two tries each) disable the endpoint.
+                // Four failures, one success, four failures: never five in a row, so still active.
+                func deliver(_ count: Int, failing: Bool) async throws {
+                    try receiver.failing(failing)
+                    for _ in 0..<count { _ = try await Self.emit(h, "crm.lead.created") }
+                    try await Self.settle(h, endpoint: id)
+                }
+                try await deliver(4, failing: true)
+                try await deliver(1, failing: false)
+                try await deliver(4, failing: true)
+                let still = try h.object(try await h.call(.get, "/api/v1/messaging/webhooks/\(id)").body)
+                #expect(still["status"] as? String == "active")
+                // The fifth failure in a row (two tries each) disables the endpoint.
+                try await deliver(1, failing: true)
                 let state = try h.object(try await h.call(.get, "/api/v1/messaging/webhooks/\(id)").body)
                 #expect(state["status"] as? String == "disabled")
                 #expect((state["disabled_reason"] as? String)?.contains("5 deliveries") == true)
-                #expect(receiver.received.count == 10)
-                let failed = try await h.call(.get, "/api/v1/messaging/webhooks/\(id)/deliveries?status=failed")
+                #expect(receiver.received.count == 19)
+                let failed = try await h.call(
+                    .get, "/api/v1/messaging/webhooks/\(id)/deliveries?status=failed&limit=100")
                 let deliveries = try #require(try h.object(failed.body)["data"] as? [[String: Any]])
-                #expect(deliveries.count == 5)
+                #expect(deliveries.count == 9)
                 #expect(deliveries.allSatisfy { $0["last_status_code"] as? Int == 500 && $0["attempts"] as? Int == 2 })
                 // The tenant's admins are told: an event for Identity, committed with the disabling.
                 let notices = try await h.database.write(tenant: TestAuthenticator.tenant) { tx in

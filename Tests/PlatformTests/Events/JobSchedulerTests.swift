@@ -73,6 +73,7 @@ import Testing
             clock.advance(by: 3600)
             #expect(try await second.tick() + first.tick() == 1)
             #expect(try await queue.list().count == 2)
+            #expect(try await first.list().first?.nextRunAt == RFC3339.date(from: "2026-11-25T11:45:00Z"))
             // A changed expression takes effect from now.
             let hourly = JobScheduler(
                 database: database,

@@ -57,7 +57,7 @@ struct RedisEventTransportTests {
                     for group in groups {
                         for partition in 0..<redis.partitions {
                             let summary = try await redis.client.send(["XPENDING", redis.stream(partition), group])
-                            pending += summary.array?.first?.int ?? 0
+                            pending += try #require(summary.array?.first?.int)
                         }
                     }
                 }
@@ -117,7 +117,7 @@ struct RedisEventTransportTests {
             try await backbone.cleanUp()
             var left = 0
             for partition in 0..<redis.partitions {
-                left += try await redis.client.send(["XLEN", redis.stream(partition)]).int ?? -1
+                left += try #require(try await redis.client.send(["XLEN", redis.stream(partition)]).int)
             }
             #expect(left <= redis.partitions)
         }
@@ -128,7 +128,7 @@ struct RedisEventTransportTests {
         let consumers: [any EventConsumer] = [Base.RecordingConsumer(group: "alpha", delay: .milliseconds(1))]
         try await Self.withRedisBackbone(backend, consumers: consumers) { backbone, _, database, tenant in
             _ = try await backbone.consumeRedis(group: "alpha", worker: "setup")
-            await backbone.releasePartitionsForTesting(group: "alpha", worker: "setup")
+            await backbone.releasePartitions(group: "alpha", worker: "setup")
             let ids = try await Base.append(database, tenant: tenant, aggregates: (0..<20).map { "a\($0)" }, count: 15)
             while try await backbone.relayBatch(lookFirst: false) > 0 {}
             try await withThrowingTaskGroup(of: Void.self) { workers in
