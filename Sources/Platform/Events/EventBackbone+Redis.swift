@@ -307,13 +307,18 @@ extension EventBackbone {
         let renewed = try await redis.client.evalSHA(
             RedisEventTransport.renew, keys: [leaseKey], arguments: [worker, String(redis.lease.milliseconds)])
         guard renewed.int == 1 else { return 0 }
-        let poisoned = wanted.filter { (redelivered[$0.entryID] ?? 0) > settings.maxAttempts }
+        // Delivered `maxAttempts` times already and never acknowledged: given up, as the database path gives up a
+        // delivery whose lease ran out after its last try.
+        let poisoned = wanted.filter { (redelivered[$0.entryID] ?? 0) >= settings.maxAttempts }
         if !poisoned.isEmpty {
             try await spill(
                 poisoned, group: group,
-                error: "its worker stopped or hung each of the \(settings.maxAttempts) times it was delivered")
+                failure: (
+                    tries: settings.maxAttempts,
+                    error: "its worker stopped or hung on each of its \(settings.maxAttempts) tries (the lease ran out)"
+                ))
         }
-        let rest = wanted.filter { (redelivered[$0.entryID] ?? 0) <= settings.maxAttempts }
+        let rest = wanted.filter { (redelivered[$0.entryID] ?? 0) < settings.maxAttempts }
         if !rest.isEmpty { try await apply(rest, consumer: consumer) }
         _ = try await redis.client.send(["XACK", stream, group] + ids)
         return ids.count
@@ -335,7 +340,7 @@ extension EventBackbone {
             })
         let ready = entries.filter { !blocked.contains($0.aggregateKey) }
         let waiting = entries.filter { blocked.contains($0.aggregateKey) }
-        if !waiting.isEmpty { try await spill(waiting, group: group, error: nil) }
+        if !waiting.isEmpty { try await spill(waiting, group: group) }
         guard !ready.isEmpty else { return }
         do {
             try await applyTogether(ready, consumer: consumer)
@@ -347,7 +352,7 @@ extension EventBackbone {
         }
         for entry in ready {
             if blocked.contains(entry.aggregateKey) {
-                try await spill([entry], group: group, error: nil)
+                try await spill([entry], group: group)
                 continue
             }
             do {
@@ -362,7 +367,7 @@ extension EventBackbone {
                         "event.group": "\(group)", "event.id": "\(entry.eventID)",
                         "error.message": "\(String(reflecting: error))",
                     ])
-                try await spill([entry], group: group, error: String(describing: error))
+                try await spill([entry], group: group, failure: (tries: 1, error: String(describing: error)))
                 blocked.insert(entry.aggregateKey)
             }
         }
@@ -409,12 +414,17 @@ extension EventBackbone {
         }
     }
 
-    /// Hands entries to the in-database path: a delivery each (after the first retry delay when it failed, at once
-    /// when it only waits behind its aggregate), with its outbox row put back if cleanup already removed it.
-    private func spill(_ entries: [StreamEntry], group: String, error: String?) async throws {
+    /// Hands entries to the in-database path: a delivery each, at once when it only waits behind its aggregate;
+    /// after a failure, counting the `tries` made here, due after the retry delay or dead when they were the last.
+    /// Its outbox row is put back if cleanup already removed it.
+    private func spill(
+        _ entries: [StreamEntry], group: String, failure: (tries: Int, error: String)? = nil
+    ) async throws {
         let now = self.now
-        let due = error == nil ? now : now + settings.retryDelay(afterAttempt: 1).milliseconds
-        let attempts = error == nil ? 0 : 1
+        let attempts = failure?.tries ?? 0
+        let dead = failure != nil && attempts >= settings.maxAttempts
+        let due = failure == nil ? now : now + settings.retryDelay(afterAttempt: attempts).milliseconds
+        let error = failure.map { String($0.error.prefix(2_000)) }
         try await database.system { tx in
             if tx.dialect == .postgres {
                 // Against `cleanUp` deleting the outbox row this puts back before the delivery is visible.
@@ -436,13 +446,20 @@ extension EventBackbone {
                 try await tx.sql.raw(
                     """
                     INSERT INTO event_deliveries (consumer_group, event_id, event_type, aggregate_key, tenant_id,
-                                                  available_at, attempts, last_error)
+                                                  status, available_at, attempts, last_error, dead_at)
                     VALUES (\(bind: group), \(bind: entry.eventID), \(bind: entry.type), \(bind: entry.aggregateKey),
-                            \(tenant), \(bind: due), \(bind: attempts), \(bind: error))
+                            \(tenant), \(bind: dead ? "dead" : "pending"), \(bind: due), \(bind: attempts),
+                            \(bind: error), \(bind: dead ? now : nil as Int64?))
                     ON CONFLICT (consumer_group, event_id) DO NOTHING
                     """
                 ).run()
             }
+        }
+        if dead {
+            outcomes?.dead.increment(by: Int64(entries.count))
+            logger.error(
+                "events moved to dead letters",
+                metadata: ["event.group": "\(group)", "event.ids": "\(entries.map(\.eventID))"])
         }
         handedOut.signal()
     }
@@ -481,7 +498,7 @@ extension EventBackbone {
         }
     }
 
-    static func streamID(_ left: String, isBefore right: String) -> Bool {
+    package static func streamID(_ left: String, isBefore right: String) -> Bool {
         func parts(_ id: String) -> (UInt64, UInt64) {
             let pieces = id.split(separator: "-")
             return (UInt64(pieces.first ?? "0") ?? 0, UInt64(pieces.count > 1 ? pieces[1] : "0") ?? 0)
