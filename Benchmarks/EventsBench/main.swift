@@ -1,6 +1,8 @@
 import Foundation
 import Kernel
 import Logging
+import NIOCore
+import NIOPosix
 import Platform
 import SQLKit
 import ServiceLifecycle
@@ -122,121 +124,137 @@ func withRunningBackbone(
     }
 }
 
-let options = Options(CommandLine.arguments)
-var configuration = InopsioConfiguration()
-let directory = FileManager.default.temporaryDirectory.appendingPathComponent("events-bench-\(UUID().uuidString)")
-try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-configuration.dataDirectory = directory.path
-if let url = options.databaseURL { configuration.databaseURL = url }
-configuration.postgresPoolSize = options.workers + max(options.producers, 64) + 4
-let logger: Logger = {
-    var logger = Logger(label: "events-bench")
-    logger.logLevel = .warning
-    return logger
-}()
-let resolved = configuration
+/// The whole run, on Swift concurrency's global executor made NIO's event loop group first, as `inopsio serve`
+/// runs (see `InopsioMain`): the backbone measured as the server runs it.
+func runBench() async throws {
+    let options = Options(CommandLine.arguments)
+    var configuration = InopsioConfiguration()
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("events-bench-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    configuration.dataDirectory = directory.path
+    if let url = options.databaseURL { configuration.databaseURL = url }
+    configuration.postgresPoolSize = options.workers + max(options.producers, 64) + 4
+    let logger: Logger = {
+        var logger = Logger(label: "events-bench")
+        logger.logLevel = .warning
+        return logger
+    }()
+    let resolved = configuration
 
-try await DatabaseConnector.withDatabase(configuration: resolved, logger: logger) { database in
-    try await MigrationRunner(database: database, migrations: PlatformMigrations.all + [effects], logger: logger)
-        .apply()
-    let tenant = try await TenantStore(database: database).create(slug: "bench", name: "Bench").id
-    let consumer = BenchConsumer()
-    var settings = EventBackboneSettings()
-    settings.workersPerGroup = options.workers
-    settings.pollInterval = .milliseconds(options.pollMilliseconds)
-    var redis: RedisEventTransport?
-    if let url = options.redisURL {
-        var transport = RedisEventTransport(
-            client: try RedisClient(configuration: try RedisConfiguration(url: url), logger: logger))
-        transport.prefix = "bench:\(UUID().uuidString.prefix(8))"
-        redis = transport
-    }
-    let backbone = EventBackbone(
-        database: database, consumers: [consumer], settings: settings, logger: logger, redis: redis)
-    try await backbone.registerSubscriptions()
-    let engine = database.dialect.rawValue + (redis == nil ? "" : "+redis")
-    defer {
-        if let redis {
-            Task {
-                for partition in 0..<redis.partitions {
-                    _ = try? await redis.client.send(["DEL", redis.stream(partition)])
+    try await DatabaseConnector.withDatabase(configuration: resolved, logger: logger) { database in
+        try await MigrationRunner(database: database, migrations: PlatformMigrations.all + [effects], logger: logger)
+            .apply()
+        let tenant = try await TenantStore(database: database).create(slug: "bench", name: "Bench").id
+        let consumer = BenchConsumer()
+        var settings = EventBackboneSettings()
+        settings.workersPerGroup = options.workers
+        settings.pollInterval = .milliseconds(options.pollMilliseconds)
+        var redis: RedisEventTransport?
+        if let url = options.redisURL {
+            var transport = RedisEventTransport(
+                client: try RedisClient(configuration: try RedisConfiguration(url: url), logger: logger))
+            transport.prefix = "bench:\(UUID().uuidString.prefix(8))"
+            redis = transport
+        }
+        let backbone = EventBackbone(
+            database: database, consumers: [consumer], settings: settings, logger: logger, redis: redis)
+        try await backbone.registerSubscriptions()
+        let engine = database.dialect.rawValue + (redis == nil ? "" : "+redis")
+        defer {
+            if let redis {
+                Task {
+                    for partition in 0..<redis.partitions {
+                        _ = try? await redis.client.send(["DEL", redis.stream(partition)])
+                    }
+                    await redis.client.shutdown()
                 }
-                await redis.client.shutdown()
             }
         }
-    }
 
-    // Latency at a fixed rate.
-    let before = consumer.applied.load(ordering: .relaxed)
-    let paced = options.rate * options.seconds
-    try await withRunningBackbone(backbone, consumer: consumer, expected: { before + paced }) {
-        let interval = Duration.seconds(1) / options.rate
-        let start = ContinuousClock.now
-        try await withThrowingTaskGroup(of: Void.self) { sends in
-            var inFlight = 0
-            for index in 0..<paced {
-                let due = start + interval * index
-                if due > .now { try await Task.sleep(until: due) }
-                if inFlight >= 64 {
-                    try await sends.next()
-                    inFlight -= 1
+        // Latency at a fixed rate.
+        let before = consumer.applied.load(ordering: .relaxed)
+        let paced = options.rate * options.seconds
+        try await withRunningBackbone(backbone, consumer: consumer, expected: { before + paced }) {
+            let interval = Duration.seconds(1) / options.rate
+            let start = ContinuousClock.now
+            try await withThrowingTaskGroup(of: Void.self) { sends in
+                var inFlight = 0
+                for index in 0..<paced {
+                    let due = start + interval * index
+                    if due > .now { try await Task.sleep(until: due) }
+                    if inFlight >= 64 {
+                        try await sends.next()
+                        inFlight -= 1
+                    }
+                    sends.addTask { try await append(database, tenant: tenant, index: index) }
+                    inFlight += 1
                 }
-                sends.addTask { try await append(database, tenant: tenant, index: index) }
-                inFlight += 1
+                try await sends.waitForAll()
             }
-            try await sends.waitForAll()
         }
-    }
-    let sortedLatencies = latencies(consumer)
-    print(
-        #"{"measurement":"latency","engine":"\#(engine)","rate":\#(options.rate),"events":\#(paced),"workers":\#(options.workers),"latency_p50_ms":\#(String(format: "%.1f", percentile(sortedLatencies, 0.5))),"latency_p99_ms":\#(String(format: "%.1f", percentile(sortedLatencies, 0.99))),"latency_max_ms":\#(String(format: "%.1f", percentile(sortedLatencies, 1.0)))}"#
-    )
-    // Throughput: all producers as fast as they can.
-    let total = options.events
-    consumer.appliedAt.withLock { $0.removeAll() }
-    committedAt.withLock { $0.removeAll() }
-    let already = consumer.applied.load(ordering: .relaxed)
-    let started = ContinuousClock.now
-    try await withRunningBackbone(backbone, consumer: consumer, expected: { already + total }) {
-        try await withThrowingTaskGroup(of: Void.self) { producers in
-            let share = total / options.producers
-            for producer in 0..<options.producers {
-                producers.addTask {
-                    let count = producer == options.producers - 1 ? total - share * producer : share
-                    for index in 0..<count {
-                        try await append(database, tenant: tenant, index: producer * share + index)
+        let sortedLatencies = latencies(consumer)
+        print(
+            #"{"measurement":"latency","engine":"\#(engine)","rate":\#(options.rate),"events":\#(paced),"workers":\#(options.workers),"latency_p50_ms":\#(String(format: "%.1f", percentile(sortedLatencies, 0.5))),"latency_p99_ms":\#(String(format: "%.1f", percentile(sortedLatencies, 0.99))),"latency_max_ms":\#(String(format: "%.1f", percentile(sortedLatencies, 1.0)))}"#
+        )
+        // Throughput: all producers as fast as they can.
+        let total = options.events
+        consumer.appliedAt.withLock { $0.removeAll() }
+        committedAt.withLock { $0.removeAll() }
+        let already = consumer.applied.load(ordering: .relaxed)
+        let started = ContinuousClock.now
+        try await withRunningBackbone(backbone, consumer: consumer, expected: { already + total }) {
+            try await withThrowingTaskGroup(of: Void.self) { producers in
+                let share = total / options.producers
+                for producer in 0..<options.producers {
+                    producers.addTask {
+                        let count = producer == options.producers - 1 ? total - share * producer : share
+                        for index in 0..<count {
+                            try await append(database, tenant: tenant, index: producer * share + index)
+                        }
                     }
                 }
+                try await producers.waitForAll()
             }
-            try await producers.waitForAll()
         }
-    }
-    let elapsed = ContinuousClock.now - started
-    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-    let sorted = latencies(consumer)
-    print(
-        #"{"measurement":"throughput","engine":"\#(engine)","events":\#(total),"producers":\#(options.producers),"workers":\#(options.workers),"seconds":\#(String(format: "%.2f", seconds)),"events_per_second":\#(String(format: "%.0f", Double(total) / seconds)),"latency_p50_ms":\#(String(format: "%.1f", percentile(sorted, 0.5))),"latency_p99_ms":\#(String(format: "%.1f", percentile(sorted, 0.99)))}"#
-    )
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let sorted = latencies(consumer)
+        print(
+            #"{"measurement":"throughput","engine":"\#(engine)","events":\#(total),"producers":\#(options.producers),"workers":\#(options.workers),"seconds":\#(String(format: "%.2f", seconds)),"events_per_second":\#(String(format: "%.0f", Double(total) / seconds)),"latency_p50_ms":\#(String(format: "%.1f", percentile(sorted, 0.5))),"latency_p99_ms":\#(String(format: "%.1f", percentile(sorted, 0.99)))}"#
+        )
 
-    // Delivery alone: a backlog written beforehand (500 events per transaction), handed out and applied.
-    let backlog = options.events
-    for start in stride(from: 0, to: backlog, by: 500) {
-        let entries = try (start..<min(start + 500, backlog)).map { index in
-            Outbox.Entry(
-                EventEnvelope(
-                    source: "/bench", type: "bench.done", subject: "a\(index % 1_000)", tenant: tenant,
-                    traceparent: nil, data: try JSONDocument(encoding: Sent(micros: 0))),
-                aggregateType: "bench", aggregateID: "a\(index % 1_000)")
+        // Delivery alone: a backlog written beforehand (500 events per transaction), handed out and applied.
+        let backlog = options.events
+        for start in stride(from: 0, to: backlog, by: 500) {
+            let entries = try (start..<min(start + 500, backlog)).map { index in
+                Outbox.Entry(
+                    EventEnvelope(
+                        source: "/bench", type: "bench.done", subject: "a\(index % 1_000)", tenant: tenant,
+                        traceparent: nil, data: try JSONDocument(encoding: Sent(micros: 0))),
+                    aggregateType: "bench", aggregateID: "a\(index % 1_000)")
+            }
+            try await database.write(tenant: tenant) { tx in try await Outbox.append(entries, in: tx) }
         }
-        try await database.write(tenant: tenant) { tx in try await Outbox.append(entries, in: tx) }
+        let drained = consumer.applied.load(ordering: .relaxed)
+        let drainStart = ContinuousClock.now
+        try await withRunningBackbone(backbone, consumer: consumer, expected: { drained + backlog }) {}
+        let drainElapsed = ContinuousClock.now - drainStart
+        let drainSeconds = Double(drainElapsed.components.seconds) + Double(drainElapsed.components.attoseconds) / 1e18
+        print(
+            #"{"measurement":"delivery","engine":"\#(engine)","events":\#(backlog),"workers":\#(options.workers),"seconds":\#(String(format: "%.2f", drainSeconds)),"events_per_second":\#(String(format: "%.0f", Double(backlog) / drainSeconds))}"#
+        )
     }
-    let drained = consumer.applied.load(ordering: .relaxed)
-    let drainStart = ContinuousClock.now
-    try await withRunningBackbone(backbone, consumer: consumer, expected: { drained + backlog }) {}
-    let drainElapsed = ContinuousClock.now - drainStart
-    let drainSeconds = Double(drainElapsed.components.seconds) + Double(drainElapsed.components.attoseconds) / 1e18
-    print(
-        #"{"measurement":"delivery","engine":"\#(engine)","events":\#(backlog),"workers":\#(options.workers),"seconds":\#(String(format: "%.2f", drainSeconds)),"events_per_second":\#(String(format: "%.0f", Double(backlog) / drainSeconds))}"#
-    )
+    try? FileManager.default.removeItem(at: directory)
 }
-try? FileManager.default.removeItem(at: directory)
+
+NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+Task {
+    do {
+        try await runBench()
+        exit(0)
+    } catch {
+        FileHandle.standardError.write(Data("bench-events: \(String(reflecting: error))\n".utf8))
+        exit(1)
+    }
+}
+dispatchMain()

@@ -112,6 +112,8 @@ package func withScratchPostgresDatabase<T: Sendable>(
         return result
     } catch {
         try? await adminQuery(baseURL: baseURL, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+        // The same for whatever the test did with the database.
+        if error is PSQLError { throw TestSetupError.server(String(reflecting: error)) }
         throw error
     }
 }

@@ -27,6 +27,10 @@ package protocol Database: Sendable {
     /// way to read a platform table (one round trip per statement). Used by `/ready`.
     func readOutsideTransaction<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws -> T
 
+    /// Runs one statement that writes, as its own transaction (PostgreSQL autocommit: no `BEGIN` and `COMMIT`
+    /// round trips), without a tenant. On SQLite it is a `system` transaction.
+    func writeOutsideTransaction<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws -> T
+
     /// Checks that the database answers a trivial query.
     func ping() async throws
 

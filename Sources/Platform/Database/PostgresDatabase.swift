@@ -5,6 +5,7 @@ import NIOSSL
 import PostgresKit
 import PostgresNIO
 import SQLKit
+import Synchronization
 
 /// PostgreSQL through PostgresNIO's connection pool. Each tenant transaction sets `app.tenant_id` with
 /// `set_config(..., true)`, the bind-safe form of `SET LOCAL`, which the row-level security policies of
@@ -14,6 +15,7 @@ package final class PostgresDatabase: Database {
 
     let client: PostgresClient
     private let logger: Logger
+    private let notifier: CoalescingNotifier
 
     /// Builds the pool; nothing connects until `run()` is running (see `DatabaseConnector`).
     package init(url: String, poolSize: Int, logger: Logger) throws {
@@ -22,6 +24,7 @@ package final class PostgresDatabase: Database {
         configuration.options.minimumConnections = 0
         self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger
+        self.notifier = CoalescingNotifier(client: client, logger: logger)
     }
 
     /// Runs the pool until the surrounding task is cancelled.
@@ -60,11 +63,18 @@ package final class PostgresDatabase: Database {
         }
     }
 
+    package func writeOutsideTransaction<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws
+        -> T
+    {
+        try await readOutsideTransaction(body)
+    }
+
     private func transaction<T: Sendable>(
         begin: PostgresQuery, tenant: TenantID?, _ body: @Sendable (Transaction) async throws -> T
     ) async throws -> T {
         let logger = self.logger
-        return try await client.withConnection { connection in
+        let afterCommit = AfterCommit()
+        let result = try await client.withConnection { connection in
             try await connection.query(begin, logger: logger)
             do {
                 if let tenant {
@@ -72,7 +82,8 @@ package final class PostgresDatabase: Database {
                         "SELECT set_config('app.tenant_id', \(tenant.description), true)", logger: logger)
                 }
                 let sql = connection.sql(queryLogLevel: .trace, logger: logger)
-                let result = try await body(Transaction(sql: sql, dialect: .postgres, tenant: tenant))
+                let result = try await body(
+                    Transaction(sql: sql, dialect: .postgres, tenant: tenant, afterCommit: afterCommit))
                 try await connection.query("COMMIT", logger: logger)
                 return result
             } catch {
@@ -86,6 +97,10 @@ package final class PostgresDatabase: Database {
                 throw error
             }
         }
+        for notification in afterCommit.notifications {
+            notifier.send(channel: notification.channel, payload: notification.payload)
+        }
+        return result
     }
 
     package func ping() async throws {
@@ -112,6 +127,56 @@ package final class PostgresDatabase: Database {
     }
 
     package func close() async {}
+}
+
+/// Sends the notifications transactions asked for after their commits (`Transaction.notifyAfterCommit`): one at a
+/// time per channel and payload, each send covering every request made while the one before was under way.
+final class CoalescingNotifier: Sendable {
+    private struct Key: Hashable {
+        let channel: String
+        let payload: String
+    }
+
+    private let client: PostgresClient
+    private let logger: Logger
+    /// The sends under way, and whether another was asked for since each started.
+    private let sending = Mutex<[Key: Bool]>([:])
+
+    init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    func send(channel: String, payload: String) {
+        let key = Key(channel: channel, payload: payload)
+        let start = sending.withLock { sending -> Bool in
+            if sending[key] != nil {
+                sending[key] = true
+                return false
+            }
+            sending[key] = false
+            return true
+        }
+        guard start else { return }
+        Task {
+            repeat {
+                do {
+                    try await client.query("SELECT pg_notify(\(channel), \(payload))", logger: logger)
+                } catch {
+                    // A hint only: the listeners poll as well.
+                    logger.debug(
+                        "notification not sent", metadata: ["error.message": "\(String(reflecting: error))"])
+                }
+            } while sending.withLock { sending -> Bool in
+                if sending[key] == true {
+                    sending[key] = false
+                    return true
+                }
+                sending[key] = nil
+                return false
+            }
+        }
+    }
 }
 
 /// Parses `postgres://user:password@host:port/database?sslmode=...` into a pool configuration.

@@ -87,6 +87,12 @@ package final class SQLiteDatabase: Database {
         try await withReader { sql in try await body(Transaction(sql: sql, dialect: .sqlite, tenant: nil)) }
     }
 
+    package func writeOutsideTransaction<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws
+        -> T
+    {
+        try await system(body)
+    }
+
     /// Lends one reader connection to `body`.
     private func withReader<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         await readerGate.acquire()

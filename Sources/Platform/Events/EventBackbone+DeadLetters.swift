@@ -47,7 +47,7 @@ extension EventBackbone {
                 """
             ).all().count
         }
-        if revived > 0 { handedOut.signal() }
+        if revived > 0 { wakeAll() }
         return revived
     }
 

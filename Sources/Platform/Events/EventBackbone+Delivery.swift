@@ -14,12 +14,13 @@ extension EventBackbone {
         let payload: String
     }
 
-    /// Claims up to a batch of `group`'s ready deliveries for `worker` and applies them, each in its own
-    /// transaction. Returns how many it claimed.
+    /// Claims up to a batch of `group`'s ready deliveries for `worker` and applies them. Returns how many it
+    /// claimed. `lookFirst`: check with a read before taking the write lock (polling); false when told there are
+    /// deliveries.
     @discardableResult
-    package func consumeBatch(group: String, worker: String) async throws -> Int {
+    package func consumeBatch(group: String, worker: String, lookFirst: Bool = true) async throws -> Int {
         guard let consumer = consumers[group] else { return 0 }
-        let claimed = try await claim(group: group, worker: worker)
+        let claimed = try await claim(group: group, worker: worker, lookFirst: lookFirst)
         // First tries go together in one transaction (a batch holds at most one event per aggregate, so their
         // order does not matter); if any of them fails, the batch rolls back and each is tried on its own.
         // Retries always go alone: an event that keeps failing, or that crashed its process, must not take a
@@ -53,33 +54,34 @@ extension EventBackbone {
     }
 
     /// Applies `deliveries` in one transaction, each under its event's tenant (on PostgreSQL the row-level
-    /// security setting moves from event to event), with one statement each for the processed ids and the
-    /// deliveries' end.
+    /// security setting moves from event to event), with one statement for the processed ids and the deliveries'
+    /// end.
     private func applyTogether(_ deliveries: [Claimed], consumer: any EventConsumer, worker: String) async throws {
         let group = consumer.group
         let events = try deliveries.map { try JSONDecoder().decode(EventEnvelope.self, from: Data($0.payload.utf8)) }
         let now = self.now
         try await database.system { tx in
-            // Still ours? A lease that ran out may have been taken over; the batch then goes one by one.
-            let lock: SQLQueryString = tx.dialect == .postgres ? " FOR UPDATE" : ""
+            // Still ours (a lease that ran out may have been taken over; the batch then goes one by one), and which
+            // the group has applied before (a repeat after a crash between the effects and the delivery's end).
+            let lock: SQLQueryString = tx.dialect == .postgres ? " FOR UPDATE OF d" : ""
             let held = try await tx.sql.raw(
                 """
-                SELECT seq FROM event_deliveries
-                WHERE seq IN (\(binds: deliveries.map(\.seq))) AND leased_by = \(bind: worker)\(lock)
+                SELECT d.event_id, EXISTS (
+                    SELECT 1 FROM event_processed p
+                    WHERE p.consumer_group = \(bind: group) AND p.event_id = d.event_id) AS seen
+                FROM event_deliveries d
+                WHERE d.seq IN (\(binds: deliveries.map(\.seq))) AND d.leased_by = \(bind: worker)\(lock)
                 """
-            ).all().count
-            guard held == deliveries.count else { throw LeaseLost() }
-            let ids = deliveries.map(\.eventID)
+            ).all()
+            guard held.count == deliveries.count else { throw LeaseLost() }
             let seen = Set(
-                try await tx.sql.raw(
-                    """
-                    SELECT event_id FROM event_processed
-                    WHERE consumer_group = \(bind: group) AND event_id IN (\(binds: ids))
-                    """
-                ).all().map { try $0.decode(column: "event_id", as: String.self) })
+                try held.filter { try $0.decode(column: "seen", as: Bool.self) }.map {
+                    try $0.decode(column: "event_id", as: String.self)
+                })
             var applied: [String] = []
             var current: TenantID?
-            // Grouped by tenant, the setting moves once per tenant rather than once per event.
+            // Grouped by tenant, the setting moves once per tenant rather than once per event (it ends with the
+            // transaction; the backbone's own tables have no row-level security).
             let ordered = zip(deliveries, events).sorted { $0.0.tenant.description < $1.0.tenant.description }
             for (delivery, event) in ordered where !seen.contains(delivery.eventID) {
                 if tx.dialect == .postgres && current != delivery.tenant {
@@ -88,93 +90,149 @@ extension EventBackbone {
                     ).run()
                     current = delivery.tenant
                 }
-                try await consumer.handle(
-                    event, in: Transaction(sql: tx.sql, dialect: tx.dialect, tenant: delivery.tenant))
+                try await consumer.handle(event, in: tx.scoped(to: delivery.tenant))
                 applied.append(delivery.eventID)
             }
-            if tx.dialect == .postgres {
-                try await tx.sql.raw("SELECT set_config('app.tenant_id', '', true)").run()
-            }
-            if !applied.isEmpty {
-                var insert: SQLQueryString =
-                    "INSERT INTO event_processed (consumer_group, event_id, processed_at) VALUES "
-                for (index, id) in applied.enumerated() {
-                    if index > 0 { insert.appendLiteral(", ") }
-                    insert.appendInterpolation("(\(bind: group), \(bind: id), \(bind: now))" as SQLQueryString)
-                }
-                try await tx.sql.raw(insert).run()
-            }
-            try await tx.sql.raw(
-                """
-                DELETE FROM event_deliveries WHERE seq IN (\(binds: deliveries.map(\.seq)))
-                  AND leased_by = \(bind: worker)
-                """
-            ).run()
+            try await Self.finish(
+                deliveries.map(\.seq), worker: worker, applied: applied, group: group, now: now, in: tx)
         }
     }
 
-    private func claim(group: String, worker: String) async throws -> [Claimed] {
+    /// Ends `worker`'s deliveries `seqs` and records `applied` as processed by `group`: on PostgreSQL in one
+    /// statement.
+    private static func finish(
+        _ seqs: [Int64], worker: String, applied: [String], group: String, now: Int64, in tx: Transaction
+    ) async throws {
+        let delete: SQLQueryString = """
+            DELETE FROM event_deliveries WHERE seq IN (\(binds: seqs)) AND leased_by = \(bind: worker)
+            """
+        guard !applied.isEmpty else {
+            try await tx.sql.raw(delete).run()
+            return
+        }
+        var values: SQLQueryString = ""
+        for (index, id) in applied.enumerated() {
+            if index > 0 { values.appendLiteral(", ") }
+            values.appendInterpolation("(\(bind: group), \(bind: id), \(bind: now))" as SQLQueryString)
+        }
+        switch tx.dialect {
+        case .postgres:
+            try await tx.sql.raw(
+                """
+                WITH ended AS (\(delete) RETURNING seq)
+                INSERT INTO event_processed (consumer_group, event_id, processed_at) VALUES \(values)
+                """
+            ).run()
+        case .sqlite:
+            try await tx.sql.raw(
+                "INSERT INTO event_processed (consumer_group, event_id, processed_at) VALUES \(values)"
+            )
+            .run()
+            try await tx.sql.raw(delete).run()
+        }
+    }
+
+    private func claim(group: String, worker: String, lookFirst: Bool) async throws -> [Claimed] {
         let now = self.now
         let leaseEnd = now + settings.lease.milliseconds
         let limit = settings.batchSize
         let maxAttempts = settings.maxAttempts
-        // Claimable: pending and due, or its lease ran out; and no earlier delivery of its aggregate to the group is
-        // still pending or claimed (the per-aggregate order).
+        // Claimable: pending and due, or its lease ran out with tries left; and no earlier delivery of its aggregate
+        // to the group is still pending or claimed (the per-aggregate order).
         let ready: SQLQueryString = """
             d.consumer_group = \(bind: group)
               AND ((d.status = 'pending' AND d.available_at <= \(bind: now))
-                   OR (d.status = 'leased' AND d.lease_until < \(bind: now)))
+                   OR (d.status = 'leased' AND d.lease_until < \(bind: now) AND d.attempts < \(bind: maxAttempts)))
               AND NOT EXISTS (
                   SELECT 1 FROM event_deliveries e
                   WHERE e.consumer_group = d.consumer_group AND e.aggregate_key = d.aggregate_key
                     AND e.seq < d.seq AND e.status <> 'dead')
             """
+        try await giveUpExhaustedLeases(group: group, now: now)
         // As for the relay: idle workers look before they take the write lock (with the claim's own condition, so
         // a delivery waiting behind its aggregate's earlier one does not make them take it every poll).
-        let anything = try await database.readOutsideTransaction { tx in
-            try await tx.sql.raw("SELECT 1 AS ready FROM event_deliveries d WHERE \(ready) LIMIT 1").first()
+        if lookFirst {
+            let anything = try await database.readOutsideTransaction { tx in
+                try await tx.sql.raw("SELECT 1 AS ready FROM event_deliveries d WHERE \(ready) LIMIT 1").first()
+            }
+            guard anything != nil else { return [] }
         }
-        guard anything != nil else { return [] }
-        return try await database.system { tx -> [Claimed] in
-            let lock: SQLQueryString = tx.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
-            // A delivery whose lease ran out after its last try (its worker crashed or hung on it each time) is
-            // given up here: otherwise it would be claimed again forever, holding back its aggregate.
+        let lease: SQLQueryString = """
+            UPDATE event_deliveries SET status = 'leased', lease_until = \(bind: leaseEnd),
+                leased_by = \(bind: worker), attempts = attempts + 1
+            WHERE seq IN (
+                SELECT d.seq FROM event_deliveries d WHERE \(ready)
+                ORDER BY d.seq LIMIT \(bind: limit)\(unsafeRaw: database.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""))
+            """
+        @Sendable func decode(_ row: any SQLRow) throws -> Claimed {
+            Claimed(
+                seq: try row.decode(column: "seq", as: Int64.self),
+                attempts: try row.decode(column: "attempts", as: Int.self),
+                tenant: TenantID(try row.decodeUUID(column: "tenant_id")),
+                eventID: try row.decode(column: "event_id", as: String.self),
+                payload: try row.decode(column: "payload", as: String.self))
+        }
+        switch database.dialect {
+        case .postgres:
+            // One statement, its own transaction: the lease and the events it covers.
+            return try await database.writeOutsideTransaction { tx in
+                try await tx.sql.raw(
+                    """
+                    WITH claimed AS (\(lease) RETURNING seq, attempts, tenant_id, event_id)
+                    SELECT c.seq, c.attempts, c.tenant_id, c.event_id, o.payload::text AS payload
+                    FROM claimed c JOIN event_outbox o ON o.id = c.event_id ORDER BY c.seq
+                    """
+                ).all().map(decode)
+            }
+        case .sqlite:
+            return try await database.system { tx -> [Claimed] in
+                let seqs = try await tx.sql.raw("\(lease) RETURNING seq").all().map {
+                    try $0.decode(column: "seq", as: Int64.self)
+                }
+                guard !seqs.isEmpty else { return [] }
+                return try await tx.sql.raw(
+                    """
+                    SELECT d.seq, d.attempts, d.tenant_id, d.event_id, o.payload AS payload
+                    FROM event_deliveries d JOIN event_outbox o ON o.id = d.event_id
+                    WHERE d.seq IN (\(binds: seqs)) ORDER BY d.seq
+                    """
+                ).all().map(decode)
+            }
+        }
+    }
+
+    /// Gives up the group's deliveries whose lease ran out after their last try (their worker crashed or hung on
+    /// them each time), which the claim no longer takes: otherwise they would hold back their aggregate for ever.
+    /// At most once a second per group in this process (a lease lasts far longer).
+    private func giveUpExhaustedLeases(group: String, now: Int64) async throws {
+        let due = exhaustedLeaseSweeps.withLock { sweeps -> Bool in
+            if let last = sweeps[group], now - last < 1_000 { return false }
+            sweeps[group] = now
+            return true
+        }
+        guard due else { return }
+        let maxAttempts = settings.maxAttempts
+        let exhausted: SQLQueryString = """
+            consumer_group = \(bind: group) AND status = 'leased' AND lease_until < \(bind: now)
+              AND attempts >= \(bind: maxAttempts)
+            """
+        // Looked for first, without a write transaction: there rarely is any.
+        let any = try await database.readOutsideTransaction { tx in
+            try await tx.sql.raw("SELECT 1 AS found FROM event_deliveries WHERE \(exhausted) LIMIT 1").first()
+        }
+        guard any != nil else { return }
+        let dead = try await database.writeOutsideTransaction { tx -> Int in
             try await tx.sql.raw(
                 """
                 UPDATE event_deliveries SET status = 'dead', dead_at = \(bind: now), lease_until = NULL,
                     leased_by = NULL,
                     last_error = 'its worker stopped or hung on each of its tries (the lease ran out)'
-                WHERE consumer_group = \(bind: group) AND status = 'leased' AND lease_until < \(bind: now)
-                  AND attempts >= \(bind: maxAttempts)
-                """
-            ).run()
-            let seqs = try await tx.sql.raw(
-                """
-                UPDATE event_deliveries SET status = 'leased', lease_until = \(bind: leaseEnd),
-                    leased_by = \(bind: worker), attempts = attempts + 1
-                WHERE seq IN (
-                    SELECT d.seq FROM event_deliveries d WHERE \(ready)
-                    ORDER BY d.seq LIMIT \(bind: limit)\(lock))
+                WHERE \(exhausted)
                 RETURNING seq
                 """
-            ).all().map { try $0.decode(column: "seq", as: Int64.self) }
-            guard !seqs.isEmpty else { return [] }
-            let payload: SQLQueryString = tx.dialect == .postgres ? "o.payload::text" : "o.payload"
-            return try await tx.sql.raw(
-                """
-                SELECT d.seq, d.attempts, d.tenant_id, d.event_id, \(payload) AS payload
-                FROM event_deliveries d JOIN event_outbox o ON o.id = d.event_id
-                WHERE d.seq IN (\(binds: seqs)) ORDER BY d.seq
-                """
-            ).all().map { row in
-                Claimed(
-                    seq: try row.decode(column: "seq", as: Int64.self),
-                    attempts: try row.decode(column: "attempts", as: Int.self),
-                    tenant: TenantID(try row.decodeUUID(column: "tenant_id")),
-                    eventID: try row.decode(column: "event_id", as: String.self),
-                    payload: try row.decode(column: "payload", as: String.self))
-            }
+            ).all().count
         }
+        if dead > 0 { outcomes?.dead.increment(by: Int64(dead)) }
     }
 
     /// The consumer's transaction: the effects, the processed-event id and the delivery's end commit together.

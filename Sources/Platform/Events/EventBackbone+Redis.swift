@@ -158,7 +158,8 @@ extension EventBackbone {
             }
             relayed = rows.count
         }
-        if relayed > 0 { handedOut.signal() }
+        // Every worker: which of them holds the partitions these went to is not known here.
+        if relayed > 0 { wakeAll() }
         return relayed
     }
 
@@ -269,7 +270,9 @@ extension EventBackbone {
                 else { continue }
                 if owner == worker || Int64(idle) >= redis.lease.milliseconds / 2 {
                     claimable.append(id)
-                    redelivered[id] = times
+                    // This worker's own were read by a pass that stopped before applying them (it lost its lease,
+                    // or Redis or the database failed): that read was no try.
+                    redelivered[id] = owner == worker ? times - 1 : times
                 } else {
                     waiting = true
                     break
@@ -306,7 +309,11 @@ extension EventBackbone {
         // Still ours? A worker that lost its partition leaves the entries to the new holder.
         let renewed = try await redis.client.evalSHA(
             RedisEventTransport.renew, keys: [leaseKey], arguments: [worker, String(redis.lease.milliseconds)])
-        guard renewed.int == 1 else { return 0 }
+        guard renewed.int == 1 else {
+            // Lost meanwhile (and maybe taken back): what was read stays pending, to be claimed first next time.
+            _ = redisToClaim.withLock { $0.insert(claimKey) }
+            return 0
+        }
         // Delivered `maxAttempts` times already and never acknowledged: given up, as the database path gives up a
         // delivery whose lease ran out after its last try.
         let poisoned = wanted.filter { (redelivered[$0.entryID] ?? 0) >= settings.maxAttempts }
@@ -396,11 +403,8 @@ extension EventBackbone {
                     current = entry.tenant
                 }
                 try await consumer.handle(
-                    event, in: Transaction(sql: tx.sql, dialect: tx.dialect, tenant: entry.tenant))
+                    event, in: tx.scoped(to: entry.tenant))
                 applied.append(entry.eventID)
-            }
-            if tx.dialect == .postgres && current != nil {
-                try await tx.sql.raw("SELECT set_config('app.tenant_id', '', true)").run()
             }
             if !applied.isEmpty {
                 var insert: SQLQueryString =
@@ -461,7 +465,7 @@ extension EventBackbone {
                 "events moved to dead letters",
                 metadata: ["event.group": "\(group)", "event.ids": "\(entries.map(\.eventID))"])
         }
-        handedOut.signal()
+        wake([group: nil])
     }
 
     /// Trims every stream to what all its groups have acknowledged (the oldest entry still pending in a group, or

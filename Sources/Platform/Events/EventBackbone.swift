@@ -27,10 +27,32 @@ package final class EventBackbone: Sendable {
     let redisToClaim = Mutex<Set<String>>([])
     /// `group|partition|worker` → passes in a row that found nothing there (an idle partition is let go after a few).
     let redisIdlePasses = Mutex<[String: Int]>([:])
+    /// Per group, when this process last gave up deliveries whose leases ran out after their last try.
+    let exhaustedLeaseSweeps = Mutex<[String: Int64]>([:])
     let logger: Logger
     let clock: any WallClock
-    /// Rung by the relay when it handed out events, so this process's idle workers start at once.
-    let handedOut = EventSignal()
+    /// Per group: rung by the relay when it handed the group events, so this process's idle workers of the group
+    /// start at once (as many as the events need, not all of them to find one batch).
+    let handedOut: [String: EventSignal]
+    /// This backbone among the processes' (its own "events handed out" notifications are not for it).
+    let instance = UUID().uuidString.prefix(8).lowercased()
+
+    /// Wakes idle workers of the groups given events: per group, one for each batch's worth (`nil`: all of them).
+    func wake(_ groups: [String: Int?]) {
+        for (group, count) in groups {
+            guard let signal = handedOut[group] else { continue }
+            if let count {
+                signal.signal(wakingAtMost: max(1, (count + settings.batchSize - 1) / settings.batchSize))
+            } else {
+                signal.signal()
+            }
+        }
+    }
+
+    /// Wakes every idle worker of every group in this process.
+    func wakeAll() {
+        for signal in handedOut.values { signal.signal() }
+    }
     /// Counts of how deliveries were applied in this process (for tests and, later, metrics).
     package struct Statistics: Sendable, Equatable {
         package var appliedTogether = 0
@@ -69,6 +91,7 @@ package final class EventBackbone: Sendable {
         self.database = database
         self.settings = settings
         self.consumers = Dictionary(consumers.map { ($0.group, $0) }, uniquingKeysWith: { first, _ in first })
+        self.handedOut = self.consumers.mapValues { _ in EventSignal() }
         self.logger = logger
         self.clock = clock
         gauges = metrics.map { registry in
@@ -173,12 +196,13 @@ package final class EventBackbone: Sendable {
         if let redis { return try await relayToRedis(redis) }
         let batchSize = settings.batchSize
         let now = self.now
-        let relayed = try await database.system { tx -> Int in
+        let relayed = try await database.system { tx -> (count: Int, groups: [String: Int?]) in
             if tx.dialect == .postgres {
                 // One relay at a time across processes: two interleaving batches could hand out a later event of
                 // an aggregate before an earlier one.
                 let locked = try await tx.sql.raw("SELECT pg_try_advisory_xact_lock(726100003) AS locked").first()
-                guard try locked?.decode(column: "locked", as: Bool.self) == true else { return 0 }
+                guard try locked?.decode(column: "locked", as: Bool.self) == true else { return (0, [:]) }
+                return try await relayInOneStatement(tx, batchSize: batchSize, now: now)
             }
             let rows = try await tx.sql.raw(
                 """
@@ -186,13 +210,14 @@ package final class EventBackbone: Sendable {
                 WHERE relayed_at IS NULL ORDER BY seq LIMIT \(bind: batchSize)
                 """
             ).all()
-            guard !rows.isEmpty else { return 0 }
+            guard !rows.isEmpty else { return (0, [:]) }
             var subscribers: [String: [String]] = [:]
             for row in try await tx.sql.raw("SELECT consumer_group, event_type FROM event_subscriptions").all() {
                 subscribers[try row.decode(column: "event_type", as: String.self), default: []].append(
                     try row.decode(column: "consumer_group", as: String.self))
             }
             var deliveries: [SQLQueryString] = []
+            var perGroup: [String: Int?] = [:]
             var sequences: [Int64] = []
             for row in rows {
                 sequences.append(try row.decode(column: "seq", as: Int64.self))
@@ -205,6 +230,7 @@ package final class EventBackbone: Sendable {
                     + row.decode(column: "aggregateid", as: String.self)
                 let tenant = tx.bind(TenantID(try row.decodeUUID(column: "tenant_id")))
                 for group in groups.sorted() {
+                    perGroup[group] = (perGroup[group] ?? 0).map { $0 + 1 }
                     deliveries.append(
                         "(\(bind: group), \(bind: id), \(bind: type), \(bind: key), \(tenant), \(bind: now))")
                 }
@@ -224,13 +250,53 @@ package final class EventBackbone: Sendable {
             try await tx.sql.raw(
                 "UPDATE event_outbox SET relayed_at = \(bind: now) WHERE seq IN (\(binds: sequences))"
             ).run()
-            if tx.dialect == .postgres && !deliveries.isEmpty {
-                // Wakes the workers of other processes (this process's are told directly).
-                try await tx.sql.raw("SELECT pg_notify(\(bind: Outbox.notificationChannel), 'deliveries')").run()
-            }
-            return rows.count
+            return (rows.count, perGroup)
         }
-        if relayed > 0 { handedOut.signal() }
-        return relayed
+        wake(relayed.groups)
+        return relayed.count
+    }
+
+    /// The relay's batch on PostgreSQL as one statement: marks the next outbox events relayed and inserts their
+    /// deliveries, in outbox order (the deliveries' `seq` keeps each aggregate's order), one per subscribed group
+    /// (a group subscribed to the type and to `*` gets one). Returns the events taken and the deliveries per group.
+    private func relayInOneStatement(
+        _ tx: Transaction, batchSize: Int, now: Int64
+    ) async throws -> (count: Int, groups: [String: Int?]) {
+        let rows = try await tx.sql.raw(
+            """
+            WITH batch AS (
+                UPDATE event_outbox SET relayed_at = \(bind: now)
+                WHERE seq IN (SELECT seq FROM event_outbox WHERE relayed_at IS NULL ORDER BY seq LIMIT \(bind: batchSize))
+                RETURNING seq, id, type, aggregatetype, aggregateid, tenant_id
+            ), handed AS (
+                INSERT INTO event_deliveries (consumer_group, event_id, event_type, aggregate_key, tenant_id,
+                                              available_at)
+                SELECT DISTINCT ON (b.seq, s.consumer_group) s.consumer_group, b.id, b.type,
+                       b.aggregatetype || ':' || b.aggregateid, b.tenant_id, \(bind: now)
+                FROM batch b JOIN event_subscriptions s ON s.event_type = b.type OR s.event_type = '*'
+                ORDER BY b.seq, s.consumer_group
+                ON CONFLICT (consumer_group, event_id) DO NOTHING
+                RETURNING consumer_group
+            )
+            SELECT NULL AS consumer_group, (SELECT COUNT(*) FROM batch) AS n
+            UNION ALL
+            SELECT consumer_group, COUNT(*) AS n FROM handed GROUP BY consumer_group
+            """
+        ).all()
+        var count = 0
+        var groups: [String: Int?] = [:]
+        for row in rows {
+            let n = try row.decode(column: "n", as: Int.self)
+            if let group = try row.decode(column: "consumer_group", as: String?.self) {
+                groups[group] = n
+            } else {
+                count = n
+            }
+        }
+        if !groups.isEmpty {
+            // Wakes the workers of other processes (this process's are told directly).
+            try await tx.notifyAfterCommit(channel: Outbox.notificationChannel, payload: "deliveries:\(instance)")
+        }
+        return (count, groups)
     }
 }

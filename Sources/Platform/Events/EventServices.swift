@@ -40,12 +40,19 @@ struct EventNotificationService: Service {
     let backbone: EventBackbone
 
     func run() async throws {
-        let (outbox, deliveries) = (backbone.outboxWake, backbone.handedOut)
+        let outbox = backbone.outboxWake
+        let own = "deliveries:\(backbone.instance)"
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 try await cancelWhenGracefulShutdown {
                     try await backbone.database.listen(channel: Outbox.notificationChannel) { payload in
-                        if payload == "deliveries" { deliveries.signal() } else { outbox.signal() }
+                        // `deliveries:<instance>`: a process handed out events (this one has woken its own workers
+                        // already; another does not say for which groups).
+                        if payload.hasPrefix("deliveries") {
+                            if payload != own { backbone.wakeAll() }
+                        } else {
+                            outbox.signal()
+                        }
                     }
                 }
             } catch {
@@ -69,7 +76,9 @@ struct EventConsumerService: Service {
         await withTaskGroup(of: Void.self) { workers in
             for index in 0..<max(1, backbone.settings.workersPerGroup) {
                 let worker = "\(group)/\(instance)/\(index)"
+                let handedOut = backbone.handedOut[group] ?? EventSignal()
                 workers.addTask {
+                    var told = false
                     defer {
                         if backbone.redis != nil {
                             Task { await backbone.releasePartitions(group: group, worker: worker) }
@@ -93,7 +102,7 @@ struct EventConsumerService: Service {
                             }
                         }
                         do {
-                            claimed += try await backbone.consumeBatch(group: group, worker: worker)
+                            claimed += try await backbone.consumeBatch(group: group, worker: worker, lookFirst: !told)
                         } catch is CancellationError {
                             return
                         } catch {
@@ -101,7 +110,8 @@ struct EventConsumerService: Service {
                                 "event claim failed; retrying",
                                 metadata: ["event.group": "\(group)", "error.message": "\(String(reflecting: error))"])
                         }
-                        if claimed == 0 { await backbone.handedOut.wait(timeout: backbone.settings.pollInterval) }
+                        told = false
+                        if claimed == 0 { told = await handedOut.wait(timeout: backbone.settings.pollInterval) }
                     }
                 }
             }

@@ -14,15 +14,16 @@ package final class EventSignal: Sendable {
 
     package init() {}
 
-    package func signal() {
+    /// Wakes the waiters, at most `limit` of them (the longest waiting first); with nobody waiting, the next one
+    /// to wait returns at once.
+    package func signal(wakingAtMost limit: Int = .max) {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             if state.waiters.isEmpty {
                 state.pending = true
                 return []
             }
-            let all = Array(state.waiters.values)
-            state.waiters.removeAll()
-            return all
+            let chosen = state.waiters.keys.sorted().prefix(max(1, limit))
+            return chosen.compactMap { state.waiters.removeValue(forKey: $0) }
         }
         for waiter in waiters { waiter.resume() }
     }

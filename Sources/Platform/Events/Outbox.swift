@@ -65,9 +65,9 @@ package enum Outbox {
         }
         switch transaction.dialect {
         case .postgres:
-            // Delivered to the relays' listeners when (and only if) the transaction commits; PostgreSQL sends one
-            // per transaction however many events it appends.
-            try await transaction.sql.raw("SELECT pg_notify(\(bind: notificationChannel), 'outbox')").run()
+            // Wakes the relays (their listeners) once the transaction has committed; folded together with other
+            // transactions' (see `notifyAfterCommit`).
+            try await transaction.notifyAfterCommit(channel: notificationChannel, payload: "outbox")
         case .sqlite:
             // Before the commit, but this process's relay can only write after it (one writer): it looks then.
             appended.signal()
