@@ -58,7 +58,7 @@ struct Sent: Codable {
 
 func nowMicros() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000_000) }
 
-/// Writes one row per event and notes when each event was applied.
+/// Writes one row per event (the events handed out together in one statement) and notes when each was applied.
 final class BenchConsumer: EventConsumer {
     let group = "bench"
     let eventTypes = ["bench.done"]
@@ -72,6 +72,27 @@ final class BenchConsumer: EventConsumer {
         let now = nowMicros()
         appliedAt.withLock { $0[event.id] = now }
         applied.add(1, ordering: .relaxed)
+    }
+
+    /// Off: every event in a statement of its own, as a consumer without `handle(batch:)` does.
+    let writesTogether = Atomic<Bool>(true)
+
+    /// What the backbone hands out together, in one statement (as a consumer that can, would).
+    func handle(batch events: [EventEnvelope], in transaction: Transaction) async throws {
+        guard events.count > 1, writesTogether.load(ordering: .relaxed) else {
+            for event in events { try await handle(event, in: transaction) }
+            return
+        }
+        let tenant = transaction.bind(try transaction.requireTenant())
+        var insert: SQLQueryString = "INSERT INTO bench_effects (event_id, tenant_id) VALUES "
+        for (index, event) in events.enumerated() {
+            if index > 0 { insert.appendLiteral(", ") }
+            insert.appendInterpolation("(\(bind: event.id), \(tenant))" as SQLQueryString)
+        }
+        try await transaction.sql.raw(insert).run()
+        let now = nowMicros()
+        appliedAt.withLock { applied in for event in events { applied[event.id] = now } }
+        applied.add(events.count, ordering: .relaxed)
     }
 }
 
@@ -108,6 +129,32 @@ func append(_ database: any Database, tenant: TenantID, index: Int) async throws
     committedAt.withLock { $0[event.id] = committed }
 }
 
+/// Appends the events `indices` in one transaction.
+func append(_ database: any Database, tenant: TenantID, indices: [Int]) async throws {
+    let sent = nowMicros()
+    let entries = try indices.map { index in
+        Outbox.Entry(
+            EventEnvelope(
+                source: "/bench", type: "bench.done", subject: "a\(index % 1_000)", tenant: tenant, traceparent: nil,
+                data: try JSONDocument(encoding: Sent(micros: sent))),
+            aggregateType: "bench", aggregateID: "a\(index % 1_000)")
+    }
+    try await database.write(tenant: tenant) { tx in try await Outbox.append(entries, in: tx) }
+    let committed = nowMicros()
+    committedAt.withLock { committedAt in for entry in entries { committedAt[entry.event.id] = committed } }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+/// The consumer's rows committed so far.
+func committedEffects(_ database: any Database) async throws -> Int {
+    try await database.readOutsideTransaction { tx in
+        try await tx.sql.raw("SELECT COUNT(*) AS n FROM bench_effects").first()?.decode(column: "n", as: Int.self) ?? 0
+    }
+}
+
 /// Runs the backbone's services while `body` runs, waits until `expected` events are applied, stops them.
 func withRunningBackbone(
     _ backbone: EventBackbone, consumer: BenchConsumer, expected: @escaping @Sendable () -> Int,
@@ -119,6 +166,11 @@ func withRunningBackbone(
         let deadline = ContinuousClock.now + .seconds(600)
         while consumer.applied.load(ordering: .relaxed) < expected() && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(1))
+        }
+        // The consumer counts inside its transaction: done when the rows are committed too (stopping at the count
+        // alone rolled back the last batch, whose leases the next measurement then waited out).
+        while try await committedEffects(backbone.database) < expected() && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(2))
         }
         group.cancelAll()
     }
@@ -223,31 +275,66 @@ func runBench() async throws {
             #"{"measurement":"throughput","engine":"\#(engine)","events":\#(total),"producers":\#(options.producers),"workers":\#(options.workers),"seconds":\#(String(format: "%.2f", seconds)),"events_per_second":\#(String(format: "%.0f", Double(total) / seconds)),"latency_p50_ms":\#(String(format: "%.1f", percentile(sorted, 0.5))),"latency_p99_ms":\#(String(format: "%.1f", percentile(sorted, 0.99)))}"#
         )
 
-        // Delivery alone: a backlog written beforehand (500 events per transaction), handed out and applied.
-        let backlog = options.events
-        for start in stride(from: 0, to: backlog, by: 500) {
-            let entries = try (start..<min(start + 500, backlog)).map { index in
-                Outbox.Entry(
-                    EventEnvelope(
-                        source: "/bench", type: "bench.done", subject: "a\(index % 1_000)", tenant: tenant,
-                        traceparent: nil, data: try JSONDocument(encoding: Sent(micros: 0))),
-                    aggregateType: "bench", aggregateID: "a\(index % 1_000)")
+        // The same with each producer committing its events 50 to a transaction (as a bulk change or an import
+        // would): what the backbone carries when the producers' commits are not what limits it.
+        consumer.appliedAt.withLock { $0.removeAll() }
+        committedAt.withLock { $0.removeAll() }
+        let alreadyBatched = consumer.applied.load(ordering: .relaxed)
+        let startedBatched = ContinuousClock.now
+        try await withRunningBackbone(backbone, consumer: consumer, expected: { alreadyBatched + total }) {
+            try await withThrowingTaskGroup(of: Void.self) { producers in
+                let share = total / options.producers
+                for producer in 0..<options.producers {
+                    producers.addTask {
+                        let count = producer == options.producers - 1 ? total - share * producer : share
+                        for start in stride(from: 0, to: count, by: 50) {
+                            let first = producer * share + start
+                            try await append(
+                                database, tenant: tenant, indices: Array(first..<(first + min(50, count - start))))
+                        }
+                    }
+                }
+                try await producers.waitForAll()
             }
-            try await database.write(tenant: tenant) { tx in try await Outbox.append(entries, in: tx) }
         }
-        let drained = consumer.applied.load(ordering: .relaxed)
-        let drainStart = ContinuousClock.now
-        try await withRunningBackbone(backbone, consumer: consumer, expected: { drained + backlog }) {}
-        let drainElapsed = ContinuousClock.now - drainStart
-        let drainSeconds = Double(drainElapsed.components.seconds) + Double(drainElapsed.components.attoseconds) / 1e18
+        let batchedSeconds = (ContinuousClock.now - startedBatched).seconds
+        let sortedBatched = latencies(consumer)
         print(
-            #"{"measurement":"delivery","engine":"\#(engine)","events":\#(backlog),"workers":\#(options.workers),"seconds":\#(String(format: "%.2f", drainSeconds)),"events_per_second":\#(String(format: "%.0f", Double(backlog) / drainSeconds))}"#
+            #"{"measurement":"throughput_batched","engine":"\#(engine)","events":\#(total),"producers":\#(options.producers),"per_transaction":50,"workers":\#(options.workers),"seconds":\#(String(format: "%.2f", batchedSeconds)),"events_per_second":\#(String(format: "%.0f", Double(total) / batchedSeconds)),"latency_p50_ms":\#(String(format: "%.1f", percentile(sortedBatched, 0.5))),"latency_p99_ms":\#(String(format: "%.1f", percentile(sortedBatched, 0.99)))}"#
         )
+
+        // Delivery alone: a backlog written beforehand (500 events per transaction), handed out and applied; then
+        // again with the consumer writing each event in a statement of its own.
+        for (measurement, together) in [("delivery", true), ("delivery_single", false)] {
+            consumer.writesTogether.store(together, ordering: .relaxed)
+            let backlog = options.events
+            for start in stride(from: 0, to: backlog, by: 500) {
+                let entries = try (start..<min(start + 500, backlog)).map { index in
+                    Outbox.Entry(
+                        EventEnvelope(
+                            source: "/bench", type: "bench.done", subject: "a\(index % 1_000)", tenant: tenant,
+                            traceparent: nil, data: try JSONDocument(encoding: Sent(micros: 0))),
+                        aggregateType: "bench", aggregateID: "a\(index % 1_000)")
+                }
+                try await database.write(tenant: tenant) { tx in try await Outbox.append(entries, in: tx) }
+            }
+            let drained = consumer.applied.load(ordering: .relaxed)
+            let drainStart = ContinuousClock.now
+            try await withRunningBackbone(backbone, consumer: consumer, expected: { drained + backlog }) {}
+            let drainElapsed = ContinuousClock.now - drainStart
+            let drainSeconds =
+                Double(drainElapsed.components.seconds) + Double(drainElapsed.components.attoseconds) / 1e18
+            print(
+                #"{"measurement":"\#(measurement)","engine":"\#(engine)","events":\#(backlog),"workers":\#(options.workers),"seconds":\#(String(format: "%.2f", drainSeconds)),"events_per_second":\#(String(format: "%.0f", Double(backlog) / drainSeconds))}"#
+            )
+        }
     }
     try? FileManager.default.removeItem(at: directory)
 }
 
-NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+if ProcessInfo.processInfo.environment["BENCH_SWIFT_EXECUTOR"] == nil {
+    NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+}
 Task {
     do {
         try await runBench()

@@ -69,9 +69,11 @@ func buildApplication(
     // with the platform's header limits and idle timeout, and the gateway's fast path when this process runs it.
     var limits = EdgeHTTP1Channel.Limits()
     limits.idleTimeout = .seconds(configuration.idleTimeoutSeconds)
+    let webSocket = WebSocketRoutes(
+        routes: modules.flatMap { $0.webSocketRoutes(context: context) }, authenticator: context.authenticator)
     let server: HTTPServerBuilder =
-        tls.map { .edgeTLS(tls: $0.serverConfiguration(), limits: limits, edge: edge) }
-        ?? .edgeHTTP1(limits: limits, edge: edge)
+        tls.map { .edgeTLS(tls: $0.serverConfiguration(), limits: limits, edge: edge, webSocket: webSocket) }
+        ?? .edgeHTTP1(limits: limits, edge: edge, webSocket: webSocket)
     return Application(
         router: router,
         server: server,

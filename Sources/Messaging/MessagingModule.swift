@@ -24,6 +24,10 @@ package struct MessagingModule: Module {
         MessagingPages(services: services(context), web: context.web).register(on: routes)
     }
 
+    package func webSocketRoutes(context: ModuleContext) -> [WebSocketRoute] {
+        [LiveRoutes(services: services(context), hub: services(context).hub).webSocketRoute]
+    }
+
     package func backgroundServices(context: ModuleContext) -> [any Service] {
         // One process on SQLite: the fan-out hands events to the hub directly, nothing to listen for.
         guard context.database.dialect == .postgres else { return [] }

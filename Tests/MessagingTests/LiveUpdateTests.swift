@@ -1,8 +1,13 @@
 import AsyncHTTPClient
 import Foundation
+import HTTPTypes
+import HummingbirdWSClient
 import Kernel
+import Logging
 import NIOCore
+import NIOPosix
 import Platform
+import Synchronization
 import TestSupport
 import Testing
 
@@ -83,6 +88,79 @@ func readEvents(
             anonymous.method = .GET
             let refused = try await HTTPClient.shared.execute(anonymous, timeout: .seconds(30))
             #expect(refused.status == .unauthorized)
+        }
+    }
+
+    /// The same events over a WebSocket: one text message per event holding its envelope, after what
+    /// `last_event_id` missed; refused (answered as HTTP) without credentials or from another site.
+    @Test(arguments: TestBackend.available)
+    func theWebSocketAlternativeCarriesTheSameEvents(_ backend: TestBackend) async throws {
+        try await withMessaging(backend, live: true) { h in
+            let port = try #require(h.client.port)
+            let crmReader = "Bearer test:ann:crm.leads:read"
+            let first = try await WebhookTests.emit(h, "crm.lead.created")
+            let missed = try await WebhookTests.emit(h, "crm.lead.qualified")
+            try await h.deliverEvents()
+            let received = Mutex<[(id: String, type: String)]>([])
+            try await WebSocketClient.connect(
+                url: "ws://127.0.0.1:\(port)/api/v1/messaging/stream?last_event_id=\(first)",
+                configuration: .init(additionalHeaders: [.authorization: crmReader]),
+                logger: Logger(label: "test")
+            ) { inbound, outbound, _ in
+                // Events of another module, of another tenant, then one Ann may see.
+                _ = try await WebhookTests.emit(h, "erp.order.paid")
+                _ = try await WebhookTests.emit(h, "crm.lead.created", tenant: TestAuthenticator.otherTenant)
+                _ = try await WebhookTests.emit(h, "crm.deal.won")
+                try await h.deliverEvents()
+                for try await message in inbound.messages(maxSize: 1 << 20) {
+                    guard case .text(let text) = message,
+                        let envelope = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+                        let id = envelope["id"] as? String, let type = envelope["type"] as? String
+                    else { continue }
+                    let count = received.withLock { list in
+                        list.append((id, type))
+                        return list.count
+                    }
+                    if count >= 2 { break }
+                }
+                try await outbound.close(.normalClosure, reason: nil)
+            }
+            // What she missed after the first event (replayed), then the live one she may see.
+            #expect(received.withLock { $0 }.map(\.type) == ["crm.lead.qualified", "crm.deal.won"])
+            #expect(received.withLock { $0 }.first?.id == missed)
+
+            // No credentials, a page of another site, or a filter that is not one: refused with a problem.
+            for (headers, status) in [
+                ([:], "401"), (["authorization": crmReader, "origin": "https://evil.example"], "403"),
+                (["authorization": crmReader], "400"),
+            ] as [([String: String], String)] {
+                let query = status == "400" ? "?types=" + String(repeating: "a,", count: 60) : ""
+                let answer = try await Self.rawUpgrade(port: port, path: "/api/v1/messaging/stream\(query)", headers)
+                #expect(answer.hasPrefix("HTTP/1.1 \(status)"), "\(answer)")
+                #expect(answer.lowercased().contains("content-type: application/problem+json"))
+            }
+        }
+    }
+
+    /// Sends a WebSocket upgrade request by hand and returns what the server answered before closing.
+    static func rawUpgrade(port: Int, path: String, _ headers: [String: String]) async throws -> String {
+        let socket = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        var request =
+            "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        for (name, value) in headers { request += "\(name): \(value)\r\n" }
+        request += "\r\n"
+        return try await socket.executeThenClose { inbound, outbound in
+            try await outbound.write(ByteBuffer(string: request))
+            var answer = ""
+            // Until the server closes the connection (it does after a refusal).
+            for try await chunk in inbound { answer += String(buffer: chunk) }
+            return answer
         }
     }
 }

@@ -119,7 +119,14 @@ func withMessaging(
             let backbone = EventBackbone(
                 database: database, consumers: module.consumers(context: context), settings: settings,
                 logger: TestEnvironment.logger)
-            let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+            // The platform's own listener, with the module's WebSocket endpoints, as `serve` builds it.
+            let app = Application(
+                router: router,
+                server: .edgeHTTP1(
+                    limits: .init(), edge: nil,
+                    webSocket: WebSocketRoutes(
+                        routes: module.webSocketRoutes(context: context), authenticator: context.authenticator)),
+                configuration: .init(address: .hostname("127.0.0.1", port: 0)))
             // The live fan-out's listener, as `serve` runs it among the module's background services.
             let listener = Task {
                 for service in module.backgroundServices(context: context) { try? await service.run() }

@@ -202,7 +202,9 @@ struct UserStore: Sendable {
             WHERE r.tenant_id = \(tx.bind(tenant)) AND r.role = \(bind: role) AND u.status = 'active'
             ORDER BY u.email
             """
-        ).all().map { (try $0.decode(column: "name", as: String.self), try $0.decode(column: "email", as: String.self)) }
+        ).all().map {
+            (try $0.decode(column: "name", as: String.self), try $0.decode(column: "email", as: String.self))
+        }
     }
 
     private func setRoles(_ roles: [String], of id: ID<User>, in tx: Transaction) async throws {

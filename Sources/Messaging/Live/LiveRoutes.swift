@@ -11,6 +11,12 @@ import ServiceLifecycle
 /// CloudEvents envelope), for the web apps to refresh views without a reload. `types=crm.*,erp.order.paid`
 /// narrows them; `Last-Event-ID` (sent by browsers when they reconnect) first replays what was missed, from the
 /// outbox, as far as it still holds it. A comment line every 15 seconds keeps proxies from closing the stream.
+///
+/// The same address opened as a WebSocket (the alternative for clients that prefer one) sends the same events,
+/// each as one text message holding the CloudEvents envelope; `last_event_id=` in the query replays as
+/// `Last-Event-ID` does (browsers cannot set headers on a WebSocket). It is accepted only for an authenticated
+/// request from this site (an `Origin` other than the request's own host is refused: a cookie would otherwise let
+/// any page read the user's events) and pings every 15 seconds.
 struct LiveRoutes: Sendable {
     let services: MessagingServices
     let hub: LiveHub
@@ -26,7 +32,8 @@ struct LiveRoutes: Sendable {
         routes.get("\(MessagingAPI.base)/stream") { request, context in try await stream(request, context) }
     }
 
-    func stream(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+    /// The request's filter: its tenant, its principal's permissions, the `types` it asks for.
+    static func filter(_ request: Request, _ context: AppRequestContext) throws -> LiveFilter {
         let tenant = try context.requireTenant()
         let principal = try context.requirePrincipal()
         let types = (request.query("types") ?? "").split(separator: ",").map {
@@ -35,7 +42,56 @@ struct LiveRoutes: Sendable {
         guard types.count <= 50, types.allSatisfy({ $0.count <= 200 }) else {
             throw Problem(status: .badRequest, detail: "types: at most 50 event types or prefixes")
         }
-        let filter = LiveFilter(tenant: tenant, permissions: principal.permissions, types: types)
+        return LiveFilter(tenant: tenant, permissions: principal.permissions, types: types)
+    }
+
+    /// The WebSocket form (see the type).
+    var webSocketRoute: WebSocketRoute {
+        WebSocketRoute(path: "\(MessagingAPI.base)/stream") { request, context in
+            guard Self.isSameOrigin(request) else {
+                throw Problem(status: .forbidden, detail: "a WebSocket to this address is opened from this site only")
+            }
+            let filter = try Self.filter(request, context)
+            let hub = self.hub
+            let events = hub.subscribe(filter)
+            let missed = try await replay(after: request.query("last_event_id"), filter: filter)
+            let (messages, feed) = AsyncStream<String>.makeStream(
+                bufferingPolicy: .bufferingNewest(LiveHub.bufferPerClient))
+            let pump = Task {
+                for event in missed { feed.yield(event.json) }
+                for await event in events { feed.yield(event.json) }
+                feed.finish()
+            }
+            feed.onTermination = { _ in pump.cancel() }
+            return WebSocketFeed(messages: messages)
+        }
+    }
+
+    /// Whether a WebSocket request comes from this site, by the gateway's rule (`UpgradeRelay.originAllowed`):
+    /// every web origin it names (`http://`, `https://`: what browsers send) is the request's own host; other
+    /// clients, which hold their credentials themselves, may send anything or nothing.
+    static func isSameOrigin(_ request: Request) -> Bool {
+        let authority = request.head.authority?.lowercased()
+        for value in request.head.headerFields[values: .origin] {
+            let origin = value.lowercased()
+            guard origin.hasPrefix("http://") || origin.hasPrefix("https://") else { continue }
+            guard let authority, origin == "http://\(authority)" || origin == "https://\(authority)" else {
+                return false
+            }
+        }
+        return true
+    }
+
+    func stream(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let filter = try Self.filter(request, context)
+        if request.headers[.upgrade]?.lowercased() == "websocket" {
+            // An upgrade that was not a connection's first request (those are decided before routing).
+            throw Problem(
+                status: .badRequest,
+                detail:
+                    "a WebSocket is opened as the first request of a connection (or read the same events as server-sent events, without Upgrade)"
+            )
+        }
         let lastEventID = request.headers[HTTPField.Name("Last-Event-ID")!]
         let hub = self.hub
         // Everything with a lifetime (the subscription, the pump, the heartbeat) starts and ends inside the body

@@ -33,6 +33,12 @@ extension EventBackbone {
                 counters.withLock { $0.appliedTogether += fresh.count }
                 outcomes?.applied.increment(by: Int64(fresh.count))
             } catch {
+                if Task.isShuttingDownGracefully || Task.isCancelled {
+                    // Stopped mid-batch (rolled back): the batch goes back at once rather than when its lease ends.
+                    let seqs = claimed.map(\.seq)
+                    try? await Task { try await release(seqs, worker: worker) }.value
+                    return claimed.count
+                }
                 counters.withLock { $0.batchFallbacks += 1 }
                 alone = claimed
             }
@@ -78,21 +84,9 @@ extension EventBackbone {
                 try held.filter { try $0.decode(column: "seen", as: Bool.self) }.map {
                     try $0.decode(column: "event_id", as: String.self)
                 })
-            var applied: [String] = []
-            var current: TenantID?
-            // Grouped by tenant, the setting moves once per tenant rather than once per event (it ends with the
-            // transaction; the backbone's own tables have no row-level security).
-            let ordered = zip(deliveries, events).sorted { $0.0.tenant.description < $1.0.tenant.description }
-            for (delivery, event) in ordered where !seen.contains(delivery.eventID) {
-                if tx.dialect == .postgres && current != delivery.tenant {
-                    try await tx.sql.raw(
-                        "SELECT set_config('app.tenant_id', \(bind: delivery.tenant.description), true)"
-                    ).run()
-                    current = delivery.tenant
-                }
-                try await consumer.handle(event, in: tx.scoped(to: delivery.tenant))
-                applied.append(delivery.eventID)
-            }
+            let fresh = zip(deliveries, events).filter { !seen.contains($0.0.eventID) }.map { ($0.0.tenant, $0.1) }
+            try await Self.handle(fresh, consumer: consumer, in: tx)
+            let applied = fresh.map(\.1.id)
             try await Self.finish(
                 deliveries.map(\.seq), worker: worker, applied: applied, group: group, now: now, in: tx)
         }
@@ -331,6 +325,26 @@ extension EventBackbone {
                 WHERE seq IN (\(binds: seqs)) AND leased_by = \(bind: worker)
                 """
             ).run()
+        }
+    }
+
+    /// Hands `events` to the consumer in `tx`, tenant by tenant (each tenant's events in their order): the tenant
+    /// setting moves once per tenant, and the consumer may write a tenant's events together. The setting ends
+    /// with the transaction (the backbone's own tables have no row-level security).
+    static func handle(
+        _ events: [(tenant: TenantID, event: EventEnvelope)], consumer: any EventConsumer, in tx: Transaction
+    ) async throws {
+        var order: [TenantID] = []
+        var byTenant: [TenantID: [EventEnvelope]] = [:]
+        for (tenant, event) in events {
+            if byTenant[tenant] == nil { order.append(tenant) }
+            byTenant[tenant, default: []].append(event)
+        }
+        for tenant in order {
+            if tx.dialect == .postgres {
+                try await tx.sql.raw("SELECT set_config('app.tenant_id', \(bind: tenant.description), true)").run()
+            }
+            try await consumer.handle(batch: byTenant[tenant] ?? [], in: tx.scoped(to: tenant))
         }
     }
 }

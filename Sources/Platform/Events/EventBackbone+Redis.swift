@@ -392,20 +392,14 @@ extension EventBackbone {
                     WHERE consumer_group = \(bind: group) AND event_id IN (\(binds: entries.map(\.eventID)))
                     """
                 ).all().map { try $0.decode(column: "event_id", as: String.self) })
-            var applied: [String] = []
-            var current: TenantID?
-            for (entry, event) in zip(entries, events) where !seen.contains(entry.eventID) {
-                guard !applied.contains(entry.eventID) else { continue }
-                if tx.dialect == .postgres && current != entry.tenant {
-                    try await tx.sql.raw(
-                        "SELECT set_config('app.tenant_id', \(bind: entry.tenant.description), true)"
-                    ).run()
-                    current = entry.tenant
-                }
-                try await consumer.handle(
-                    event, in: tx.scoped(to: entry.tenant))
-                applied.append(entry.eventID)
+            // In stream order, each once (a relay may have written an entry twice).
+            var fresh: [(tenant: TenantID, event: EventEnvelope)] = []
+            var taken = seen
+            for (entry, event) in zip(entries, events) where taken.insert(entry.eventID).inserted {
+                fresh.append((entry.tenant, event))
             }
+            try await Self.handle(fresh, consumer: consumer, in: tx)
+            let applied = fresh.map(\.event.id)
             if !applied.isEmpty {
                 var insert: SQLQueryString =
                     "INSERT INTO event_processed (consumer_group, event_id, processed_at) VALUES "

@@ -1,12 +1,15 @@
+import Hummingbird
 import HummingbirdCore
 import HummingbirdHTTP2
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 import NIOSSL
 import NIOTLS
+import NIOWebSocket
 
 /// The plain HTTP/1.1 listener of every process: Hummingbird's HTTP/1 channel with the platform's limits (header
 /// sizes, idle connections) and, when the process runs the gateway, the gateway's connection handler placed
@@ -14,8 +17,22 @@ import NIOTLS
 /// `EdgeConnectionHandling`) and passes every other request on to Hummingbird unchanged.
 ///
 /// Pipeline: HTTP/1 codec → [edge connection handler] → HTTP types codec → connection state → async channel.
+///
+/// With WebSocket routes, the first request of each connection first passes NIO's upgrade handler: an upgrade to
+/// one of the routes, authenticated and accepted, turns the connection into that WebSocket; anything else goes on
+/// through the pipeline above (the gateway's own upgrades included).
 package struct EdgeHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
-    package typealias Value = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
+    package enum Connection: Sendable {
+        case http(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
+        case webSocket(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, WebSocketFeed)
+        /// An upgrade to a WebSocket route that was refused: answered with the problem, then closed.
+        case refusedUpgrade(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, Problem, path: String)
+    }
+
+    package struct Value: ServerChildChannelValue {
+        let connection: EventLoopFuture<Connection>
+        package let channel: any Channel
+    }
 
     package struct Limits: Sendable {
         /// Longest single header field, all header fields together, and number of fields (431 beyond).
@@ -33,54 +50,154 @@ package struct EdgeHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     let connectionHandler: (@Sendable () -> (any EdgeConnectionHandling)?)?
     /// Behind TLS (the HTTPS listener's HTTP/1.1): requests carry the `https` scheme.
     let secure: Bool
+    /// The process's WebSocket endpoints (none: no upgrade handler at all).
+    let webSocket: WebSocketRoutes?
 
     package init(
         responder: @escaping HTTPChannelHandler.Responder, limits: Limits,
-        connectionHandler: (@Sendable () -> (any EdgeConnectionHandling)?)?, secure: Bool = false
+        connectionHandler: (@Sendable () -> (any EdgeConnectionHandling)?)?, secure: Bool = false,
+        webSocket: WebSocketRoutes? = nil
     ) {
         self.responder = responder
         self.limits = limits
         self.connectionHandler = connectionHandler
         self.secure = secure
+        self.webSocket = webSocket.flatMap { $0.routes.isEmpty ? nil : $0 }
+    }
+
+    var decoderLimits: NIOHTTPDecoderLimitConfiguration {
+        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
+        decoderLimits.maxHeaderFieldSize = limits.maxHeaderFieldSize
+        decoderLimits.maxHeaderListSize = limits.maxHeaderListSize
+        decoderLimits.maxHeaderFieldCount = limits.maxHeaderFieldCount
+        return decoderLimits
     }
 
     package func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
-            var decoderLimits = NIOHTTPDecoderLimitConfiguration()
-            decoderLimits.maxHeaderFieldSize = limits.maxHeaderFieldSize
-            decoderLimits.maxHeaderListSize = limits.maxHeaderListSize
-            decoderLimits.maxHeaderFieldCount = limits.maxHeaderFieldCount
-            let operations = channel.pipeline.syncOperations
-            try operations.configureHTTPServerPipeline(
+            if let webSocket {
+                return Value(
+                    connection: try setUpgradable(channel: channel, webSocket: webSocket, logger: logger),
+                    channel: channel)
+            }
+            try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                 withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false,
                 withEncoderConfiguration: .init(), withDecoderLimitConfiguration: decoderLimits)
-            let edge = connectionHandler?()
-            if let edge {
-                edge.idleTimeout = limits.idleTimeout
-                try operations.addHandler(edge)
-            }
-            try operations.addHandler(HTTP1ToHTTPServerCodec(secure: secure))
-            // With an edge handler the idle timeout is its job: it sees the requests it answers itself, which this
-            // handler never does (it would close a connection busy with them).
-            try operations.addHandler(
-                HTTPConnectionStateHandler(
-                    idleTimeout: edge == nil ? limits.idleTimeout : nil, logger: logger))
-            return try NIOAsyncChannel(
-                wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+            return Value(
+                connection: channel.eventLoop.makeSucceededFuture(
+                    .http(try addHTTPHandlers(channel: channel, logger: logger))),
+                channel: channel)
         }
     }
 
-    package func handle(value asyncChannel: Value, logger: Logger) async {
-        await handleHTTP(asyncChannel: asyncChannel, logger: logger)
+    /// What follows the HTTP/1 codec for ordinary requests (see the type's pipeline).
+    private func addHTTPHandlers(channel: any Channel, logger: Logger) throws -> NIOAsyncChannel<
+        HTTPRequestPart, HTTPResponsePart
+    > {
+        let operations = channel.pipeline.syncOperations
+        let edge = connectionHandler?()
+        if let edge {
+            edge.idleTimeout = limits.idleTimeout
+            try operations.addHandler(edge)
+        }
+        try operations.addHandler(HTTP1ToHTTPServerCodec(secure: secure))
+        // With an edge handler the idle timeout is its job: it sees the requests it answers itself, which this
+        // handler never does (it would close a connection busy with them).
+        try operations.addHandler(
+            HTTPConnectionStateHandler(idleTimeout: edge == nil ? limits.idleTimeout : nil, logger: logger))
+        return try NIOAsyncChannel(
+            wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
     }
+
+    /// The HTTP/1 codec with NIO's upgrade handler for the first request; the HTTP handlers are added when it is
+    /// not upgraded.
+    private func setUpgradable(channel: any Channel, webSocket: WebSocketRoutes, logger: Logger) throws
+        -> EventLoopFuture<Connection>
+    {
+        let secure = self.secure
+        let decided = NIOLockedValueBox<(decision: WebSocketRoutes.Decision, path: String)?>(nil)
+        let upgrader = NIOTypedWebSocketServerUpgrader<Connection>(
+            maxFrameSize: WebSocketRoutes.maxFrameSize,
+            shouldUpgrade: { channel, head in
+                guard let route = webSocket.route(for: head.uri) else {
+                    return channel.eventLoop.makeSucceededFuture(nil)
+                }
+                let promise = channel.eventLoop.makePromise(of: HTTPHeaders?.self)
+                promise.completeWithTask {
+                    guard let request = try? HTTPRequest(head, secure: secure, splitCookie: false) else { return nil }
+                    let decision = await webSocket.decide(
+                        Request(head: request, body: .init(buffer: ByteBuffer())), route: route, channel: channel,
+                        logger: logger)
+                    decided.withLockedValue { $0 = (decision, route.path) }
+                    guard case .accepted = decision else { return nil }
+                    return HTTPHeaders()
+                }
+                return promise.futureResult
+            },
+            upgradePipelineHandler: { channel, _ in
+                channel.eventLoop.makeCompletedFuture {
+                    guard case .accepted(let feed) = decided.withLockedValue({ $0 })?.decision else {
+                        throw WebSocketUpgradeError.notAccepted
+                    }
+                    let asyncChannel = try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(
+                        wrappingChannelSynchronously: channel,
+                        configuration: .init(isOutboundHalfClosureEnabled: true))
+                    return Connection.webSocket(asyncChannel, feed)
+                }
+            })
+        var configuration = NIOUpgradableHTTPServerPipelineConfiguration<Connection>(
+            upgradeConfiguration: NIOTypedHTTPServerUpgradeConfiguration(
+                upgraders: [upgrader],
+                notUpgradingCompletionHandler: { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        if let (decision, path) = decided.withLockedValue({ $0 }), case .refused(let problem) = decision
+                        {
+                            try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: secure))
+                            return .refusedUpgrade(
+                                try NIOAsyncChannel(
+                                    wrappingChannelSynchronously: channel,
+                                    configuration: .init(isOutboundHalfClosureEnabled: true)),
+                                problem, path: path)
+                        }
+                        return .http(try addHTTPHandlers(channel: channel, logger: logger))
+                    }
+                }))
+        configuration.enablePipelining = false
+        configuration.enableErrorHandling = false
+        configuration.enableResponseHeaderValidation = false
+        configuration.decoderConfiguration = decoderLimits
+        return try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
+    }
+
+    package func handle(value: Value, logger: Logger) async {
+        do {
+            switch try await value.connection.get() {
+            case .http(let asyncChannel):
+                await handleHTTP(asyncChannel: asyncChannel, logger: logger)
+            case .webSocket(let asyncChannel, let feed):
+                await WebSocketRoutes.run(asyncChannel, feed: feed, logger: logger)
+            case .refusedUpgrade(let asyncChannel, let problem, let path):
+                await WebSocketRoutes.refuse(asyncChannel, problem: problem, path: path, logger: logger)
+            }
+        } catch {
+            logger.debug("connection ended before its first request", metadata: ["error.message": "\(error)"])
+        }
+    }
+}
+
+enum WebSocketUpgradeError: Error {
+    case notAccepted
 }
 
 extension HTTPServerBuilder {
     /// The plain HTTP/1.1 listener (see `EdgeHTTP1Channel`), with `edge`'s per-connection handler when given.
-    package static func edgeHTTP1(limits: EdgeHTTP1Channel.Limits, edge: (any EdgeHandler)?) -> HTTPServerBuilder {
+    package static func edgeHTTP1(
+        limits: EdgeHTTP1Channel.Limits, edge: (any EdgeHandler)?, webSocket: WebSocketRoutes? = nil
+    ) -> HTTPServerBuilder {
         let connectionHandler = connectionHandlerFactory(edge)
         return HTTPServerBuilder { responder in
-            EdgeHTTP1Channel(responder: responder, limits: limits, connectionHandler: connectionHandler)
+            EdgeHTTP1Channel(
+                responder: responder, limits: limits, connectionHandler: connectionHandler, webSocket: webSocket)
         }
     }
 }
@@ -116,13 +233,14 @@ package struct EdgeTLSChannel: ServerChildChannel {
 
     package init(
         tls: TLSConfiguration, responder: @escaping HTTPChannelHandler.Responder, limits: EdgeHTTP1Channel.Limits,
-        connectionHandler: (@Sendable () -> (any EdgeConnectionHandling)?)?
+        connectionHandler: (@Sendable () -> (any EdgeConnectionHandling)?)?, webSocket: WebSocketRoutes? = nil
     ) throws {
         var tls = tls
         tls.applicationProtocols = ["h2", "http/1.1"]
         context = try NIOSSLContext(configuration: tls)
         http1 = EdgeHTTP1Channel(
-            responder: responder, limits: limits, connectionHandler: connectionHandler, secure: true)
+            responder: responder, limits: limits, connectionHandler: connectionHandler, secure: true,
+            webSocket: webSocket)
         var streams = HTTP1Channel.Configuration(idleTimeout: .nanoseconds(Int64(limits.idleTimeout.nanoseconds)))
         streams.httpDecoder = HTTP1Channel.Configuration.DecoderConfiguration(
             maxHeaderFieldSize: limits.maxHeaderFieldSize, maxHeaderListSize: limits.maxHeaderListSize,
@@ -178,12 +296,15 @@ enum EdgeTLSError: Error {
 
 extension HTTPServerBuilder {
     /// The HTTPS listener (see `EdgeTLSChannel`).
-    package static func edgeTLS(tls: TLSConfiguration, limits: EdgeHTTP1Channel.Limits, edge: (any EdgeHandler)?)
-        -> HTTPServerBuilder
-    {
+    package static func edgeTLS(
+        tls: TLSConfiguration, limits: EdgeHTTP1Channel.Limits, edge: (any EdgeHandler)?,
+        webSocket: WebSocketRoutes? = nil
+    ) -> HTTPServerBuilder {
         let connectionHandler = connectionHandlerFactory(edge)
         return HTTPServerBuilder { responder in
-            try EdgeTLSChannel(tls: tls, responder: responder, limits: limits, connectionHandler: connectionHandler)
+            try EdgeTLSChannel(
+                tls: tls, responder: responder, limits: limits, connectionHandler: connectionHandler,
+                webSocket: webSocket)
         }
     }
 }

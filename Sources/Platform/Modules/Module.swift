@@ -24,6 +24,8 @@ package protocol Module: Sendable {
     func registerPages(on routes: RouteRegistrar, context: ModuleContext)
     /// The verifier of bearer credentials for every route of the process, if this module issues them (Identity).
     func authenticator(context: ModuleContext) -> (any RequestAuthenticator)?
+    /// The module's WebSocket endpoints (see `WebSocketRoute`).
+    func webSocketRoutes(context: ModuleContext) -> [WebSocketRoute]
     /// Long-running housekeeping to run in the server's service group (until the jobs runner of the events issue).
     func backgroundServices(context: ModuleContext) -> [any Service]
     /// The paths this module serves, its API and pages; the gateway routes them to the module's process.
@@ -42,6 +44,7 @@ extension Module {
     package func registerRoutes(on routes: RouteRegistrar, context: ModuleContext) {}
     package func registerPages(on routes: RouteRegistrar, context: ModuleContext) {}
     package func authenticator(context: ModuleContext) -> (any RequestAuthenticator)? { nil }
+    package func webSocketRoutes(context: ModuleContext) -> [WebSocketRoute] { [] }
     package func backgroundServices(context: ModuleContext) -> [any Service] { [] }
     package var pathPrefixes: [String] { ["/api/v1/\(name)/", "/\(name)/"] }
     package func edgeHandler(context: ModuleContext, authenticator: (any RequestAuthenticator)?) throws

@@ -577,6 +577,33 @@ import Testing
         }
     }
 
+    /// A worker stopped while applying a batch gives the batch back at once (its transaction rolled back), rather
+    /// than leaving it to wait out its lease.
+    @Test(arguments: TestBackend.available)
+    func aWorkerStoppedMidBatchGivesItsBatchBack(_ backend: TestBackend) async throws {
+        let consumer = RecordingConsumer(group: "alpha", delay: .milliseconds(300))
+        try await Self.withBackbone(.init(backend: backend, redis: false), consumers: [consumer]) {
+            backbone, database, tenant in
+            try await Self.append(database, tenant: tenant, aggregates: ["a", "b", "c"], count: 1)
+            try await backbone.relayBatch()
+            let worker = Task { try await backbone.consumeBatch(group: "alpha", worker: "stopping") }
+            // Stopped while the batch is being applied (the first event alone takes 300 ms).
+            let deadline = ContinuousClock.now + .seconds(60)
+            while try await Self.count(database, "event_deliveries WHERE status = 'leased'") == 0,
+                ContinuousClock.now < deadline
+            {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            try await Task.sleep(for: .milliseconds(50))
+            worker.cancel()
+            _ = try? await worker.value
+            #expect(try await Self.count(database, "event_deliveries WHERE status = 'pending' AND attempts = 0") == 3)
+            #expect(try await Self.effects(database, tenant: tenant).isEmpty)
+            try await Self.drain(backbone, groups: ["alpha"])
+            #expect(try await Self.effects(database, tenant: tenant).count == 3)
+        }
+    }
+
     @Test(arguments: TestBackend.available)
     func theOutboxRefusesAnEventOfAnotherTenant(_ backend: TestBackend) async throws {
         try await Self.withDatabase(backend) { database, tenant in
