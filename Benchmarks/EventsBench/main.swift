@@ -18,7 +18,8 @@ import Synchronization
 // Two measurements: "throughput" (every producer as fast as it can, `--events` in all: events/s from the first
 // commit to the last event applied) and "latency" (`--rate` events/s for `--seconds`: time from just before each
 // commit to its event applied, p50/p99). Without --database-url the database is a fresh SQLite file; with
-// --redis-url events travel over Redis Streams (streams of their own, removed at the end).
+// --redis-url events travel over Redis Streams (streams of their own, removed at the end). It runs on NIO's event
+// loops as Swift's global executor, as the server does; BENCH_SWIFT_EXECUTOR=1 keeps Swift's own (to compare).
 
 struct Options {
     var databaseURL: String?
@@ -248,60 +249,41 @@ func runBench() async throws {
         print(
             #"{"measurement":"latency","engine":"\#(engine)","rate":\#(options.rate),"events":\#(paced),"workers":\#(options.workers),"latency_p50_ms":\#(String(format: "%.1f", percentile(sortedLatencies, 0.5))),"latency_p99_ms":\#(String(format: "%.1f", percentile(sortedLatencies, 0.99))),"latency_max_ms":\#(String(format: "%.1f", percentile(sortedLatencies, 1.0)))}"#
         )
-        // Throughput: all producers as fast as they can.
+        // Throughput: all producers as fast as they can, each event in its own transaction; then the same with
+        // each producer committing its events 50 to a transaction (as a bulk change or an import would): what the
+        // backbone carries when the producers' commits are not what limits it.
         let total = options.events
-        consumer.appliedAt.withLock { $0.removeAll() }
-        committedAt.withLock { $0.removeAll() }
-        let already = consumer.applied.load(ordering: .relaxed)
-        let started = ContinuousClock.now
-        try await withRunningBackbone(backbone, consumer: consumer, expected: { already + total }) {
-            try await withThrowingTaskGroup(of: Void.self) { producers in
-                let share = total / options.producers
-                for producer in 0..<options.producers {
-                    producers.addTask {
-                        let count = producer == options.producers - 1 ? total - share * producer : share
-                        for index in 0..<count {
-                            try await append(database, tenant: tenant, index: producer * share + index)
+        for (measurement, perTransaction) in [("throughput", 1), ("throughput_batched", 50)] {
+            consumer.appliedAt.withLock { $0.removeAll() }
+            committedAt.withLock { $0.removeAll() }
+            let already = consumer.applied.load(ordering: .relaxed)
+            let started = ContinuousClock.now
+            try await withRunningBackbone(backbone, consumer: consumer, expected: { already + total }) {
+                try await withThrowingTaskGroup(of: Void.self) { producers in
+                    let share = total / options.producers
+                    for producer in 0..<options.producers {
+                        producers.addTask {
+                            let count = producer == options.producers - 1 ? total - share * producer : share
+                            for start in stride(from: 0, to: count, by: perTransaction) {
+                                let first = producer * share + start
+                                let indices = Array(first..<(first + min(perTransaction, count - start)))
+                                if perTransaction == 1 {
+                                    try await append(database, tenant: tenant, index: first)
+                                } else {
+                                    try await append(database, tenant: tenant, indices: indices)
+                                }
+                            }
                         }
                     }
+                    try await producers.waitForAll()
                 }
-                try await producers.waitForAll()
             }
+            let seconds = (ContinuousClock.now - started).seconds
+            let sorted = latencies(consumer)
+            print(
+                #"{"measurement":"\#(measurement)","engine":"\#(engine)","events":\#(total),"producers":\#(options.producers),"per_transaction":\#(perTransaction),"workers":\#(options.workers),"seconds":\#(String(format: "%.2f", seconds)),"events_per_second":\#(String(format: "%.0f", Double(total) / seconds)),"latency_p50_ms":\#(String(format: "%.1f", percentile(sorted, 0.5))),"latency_p99_ms":\#(String(format: "%.1f", percentile(sorted, 0.99)))}"#
+            )
         }
-        let elapsed = ContinuousClock.now - started
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let sorted = latencies(consumer)
-        print(
-            #"{"measurement":"throughput","engine":"\#(engine)","events":\#(total),"producers":\#(options.producers),"workers":\#(options.workers),"seconds":\#(String(format: "%.2f", seconds)),"events_per_second":\#(String(format: "%.0f", Double(total) / seconds)),"latency_p50_ms":\#(String(format: "%.1f", percentile(sorted, 0.5))),"latency_p99_ms":\#(String(format: "%.1f", percentile(sorted, 0.99)))}"#
-        )
-
-        // The same with each producer committing its events 50 to a transaction (as a bulk change or an import
-        // would): what the backbone carries when the producers' commits are not what limits it.
-        consumer.appliedAt.withLock { $0.removeAll() }
-        committedAt.withLock { $0.removeAll() }
-        let alreadyBatched = consumer.applied.load(ordering: .relaxed)
-        let startedBatched = ContinuousClock.now
-        try await withRunningBackbone(backbone, consumer: consumer, expected: { alreadyBatched + total }) {
-            try await withThrowingTaskGroup(of: Void.self) { producers in
-                let share = total / options.producers
-                for producer in 0..<options.producers {
-                    producers.addTask {
-                        let count = producer == options.producers - 1 ? total - share * producer : share
-                        for start in stride(from: 0, to: count, by: 50) {
-                            let first = producer * share + start
-                            try await append(
-                                database, tenant: tenant, indices: Array(first..<(first + min(50, count - start))))
-                        }
-                    }
-                }
-                try await producers.waitForAll()
-            }
-        }
-        let batchedSeconds = (ContinuousClock.now - startedBatched).seconds
-        let sortedBatched = latencies(consumer)
-        print(
-            #"{"measurement":"throughput_batched","engine":"\#(engine)","events":\#(total),"producers":\#(options.producers),"per_transaction":50,"workers":\#(options.workers),"seconds":\#(String(format: "%.2f", batchedSeconds)),"events_per_second":\#(String(format: "%.0f", Double(total) / batchedSeconds)),"latency_p50_ms":\#(String(format: "%.1f", percentile(sortedBatched, 0.5))),"latency_p99_ms":\#(String(format: "%.1f", percentile(sortedBatched, 0.99)))}"#
-        )
 
         // Delivery alone: a backlog written beforehand (500 events per transaction), handed out and applied; then
         // again with the consumer writing each event in a statement of its own.
