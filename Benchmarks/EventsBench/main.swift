@@ -15,9 +15,11 @@ import Synchronization
 //   events-bench [--database-url postgres://...] [--redis-url redis://...] [--workers 4] [--producers 8] [--events 20000] [--rate 1000]
 //                [--seconds 10]
 //
-// Two measurements: "throughput" (every producer as fast as it can, `--events` in all: events/s from the first
-// commit to the last event applied) and "latency" (`--rate` events/s for `--seconds`: time from just before each
-// commit to its event applied, p50/p99). Without --database-url the database is a fresh SQLite file; with
+// Measurements: "latency" (`--rate` events/s for `--seconds`: time from just before each commit to its event
+// applied, p50/p99); "throughput" (every producer as fast as it can, `--events` in all, one per transaction:
+// events/s from the first commit to the last event applied) and "throughput_batched" (50 per transaction);
+// "delivery" (a backlog of `--events` handed out and applied) and "delivery_single" (the same with the consumer
+// writing each event in a statement of its own). Without --database-url the database is a fresh SQLite file; with
 // --redis-url events travel over Redis Streams (streams of their own, removed at the end). It runs on NIO's event
 // loops as Swift's global executor, as the server does; BENCH_SWIFT_EXECUTOR=1 keeps Swift's own (to compare).
 
