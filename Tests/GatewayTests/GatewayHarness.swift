@@ -130,9 +130,17 @@ func withGateway(
         // As the composition root does: plain HTTP/1 with the platform's limits and the gateway's fast path.
         var limits = EdgeHTTP1Channel.Limits()
         limits.idleTimeout = idleTimeout
+        // A WebSocket route of the process's own, as `serve` has (Messaging's live updates): NIO's upgrade handler
+        // then sees each connection's first request, and upgrades for the gateway's upstreams must still pass.
+        let webSocket = WebSocketRoutes(
+            routes: [
+                WebSocketRoute(path: "/api/v1/local/socket") { _, _ in
+                    WebSocketFeed(messages: AsyncStream { $0.finish() })
+                }
+            ], authenticator: context.authenticator)
         let server =
-            tls.map { HTTPServerBuilder.edgeTLS(tls: $0, limits: limits, edge: edge) }
-            ?? .edgeHTTP1(limits: limits, edge: edge)
+            tls.map { HTTPServerBuilder.edgeTLS(tls: $0, limits: limits, edge: edge, webSocket: webSocket) }
+            ?? .edgeHTTP1(limits: limits, edge: edge, webSocket: webSocket)
         let app = Application(
             router: router, server: server, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         do {

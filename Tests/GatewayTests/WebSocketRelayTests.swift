@@ -12,7 +12,7 @@ import Synchronization
 import TestSupport
 import Testing
 
-@Suite struct WebSocketRelayTests {
+@Suite(.timeLimit(.minutes(3))) struct WebSocketRelayTests {
     /// An upstream WebSocket server that answers each message with `echo: <message>` and the caller's token.
     static func withEchoServer(_ body: @Sendable (Int) async throws -> Void) async throws {
         let app = Application(

@@ -49,7 +49,7 @@ func readEvents(
     return events
 }
 
-@Suite struct LiveUpdateTests {
+@Suite(.timeLimit(.minutes(3))) struct LiveUpdateTests {
     @Test(arguments: TestBackend.available)
     func streamsTheTenantsVisibleEventsAndReplaysAfterLastEventID(_ backend: TestBackend) async throws {
         try await withMessaging(backend, live: true) { h in
@@ -132,6 +132,7 @@ func readEvents(
             // No credentials, a page of another site, or a filter that is not one: refused with a problem.
             for (headers, status) in [
                 ([:], "401"), (["authorization": crmReader, "origin": "https://evil.example"], "403"),
+                (["authorization": crmReader, "origin": "null"], "403"),
                 (["authorization": crmReader], "400"),
             ] as [([String: String], String)] {
                 let query = status == "400" ? "?types=" + String(repeating: "a,", count: 60) : ""
@@ -144,23 +145,68 @@ func readEvents(
 
     /// Sends a WebSocket upgrade request by hand and returns what the server answered before closing.
     static func rawUpgrade(port: Int, path: String, _ headers: [String: String]) async throws -> String {
+        var request =
+            "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        for (name, value) in headers { request += "\(name): \(value)\r\n" }
+        return try await raw(port: port, request + "\r\n")
+    }
+
+    /// Sends `request` as it is and returns everything the server sent until it closed the connection, or only
+    /// until the end of the response's head with `headOnly` (failing after 30 s rather than waiting for ever).
+    static func raw(port: Int, _ request: String, headOnly: Bool = false) async throws -> String {
         let socket = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
-        var request =
-            "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-        for (name, value) in headers { request += "\(name): \(value)\r\n" }
-        request += "\r\n"
-        return try await socket.executeThenClose { inbound, outbound in
-            try await outbound.write(ByteBuffer(string: request))
-            var answer = ""
-            // Until the server closes the connection (it does after a refusal).
-            for try await chunk in inbound { answer += String(buffer: chunk) }
-            return answer
+        final class Answer: Sendable { let text = Mutex("") }
+        let answer = Answer()
+        let closed = try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await socket.executeThenClose { inbound, outbound in
+                    try await outbound.write(ByteBuffer(string: request))
+                    for try await chunk in inbound {
+                        let text = answer.text.withLock { text in
+                            text += String(buffer: chunk)
+                            return text
+                        }
+                        if headOnly && text.contains("\r\n\r\n") { break }
+                    }
+                    return true
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(30))
+                return false
+            }
+            let first = try await group.next() ?? false
+            group.cancelAll()
+            try? await socket.channel.close()
+            return first
+        }
+        let text = answer.text.withLock { $0 }
+        #expect(closed, "the server did not answer (and close) within 30 s; it sent: \(text.prefix(300))")
+        return text
+    }
+
+    /// On a listener with WebSocket routes, a first request asking for another upgrade (HTTP/2 over cleartext, or a
+    /// WebSocket elsewhere) is answered as ordinary HTTP, not dropped.
+    @Test func otherUpgradesOnAFirstRequestAreAnsweredAsHTTP() async throws {
+        try await withMessaging(.sqlite, live: true) { h in
+            let port = try #require(h.client.port)
+            let h2c = try await Self.raw(
+                port: port,
+                "GET /api/v1/messaging/openapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+                    + "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n", headOnly: true)
+            #expect(h2c.hasPrefix("HTTP/1.1 200"), "\(h2c.prefix(200))")
+            let elsewhere = try await Self.raw(
+                port: port,
+                "GET /api/v1/messaging/nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                    + "Authorization: Bearer test:ann:crm.leads:read\r\n\r\n", headOnly: true)
+            #expect(elsewhere.hasPrefix("HTTP/1.1 404"), "\(elsewhere.prefix(200))")
         }
     }
 }

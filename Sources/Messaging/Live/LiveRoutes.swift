@@ -55,8 +55,10 @@ struct LiveRoutes: Sendable {
             let hub = self.hub
             let events = hub.subscribe(filter)
             let missed = try await replay(after: request.query("last_event_id"), filter: filter)
+            // Room for the whole replay besides the live buffer: live events arriving meanwhile must not push
+            // replayed ones out.
             let (messages, feed) = AsyncStream<String>.makeStream(
-                bufferingPolicy: .bufferingNewest(LiveHub.bufferPerClient))
+                bufferingPolicy: .bufferingNewest(LiveHub.bufferPerClient + Self.replayLimit))
             let pump = Task {
                 for event in missed { feed.yield(event.json) }
                 for await event in events { feed.yield(event.json) }
@@ -74,6 +76,8 @@ struct LiveRoutes: Sendable {
         let authority = request.head.authority?.lowercased()
         for value in request.head.headerFields[values: .origin] {
             let origin = value.lowercased()
+            // `null`: a sandboxed frame or a `data:` page, which a cookie must not let in either.
+            if origin == "null" { return false }
             guard origin.hasPrefix("http://") || origin.hasPrefix("https://") else { continue }
             guard let authority, origin == "http://\(authority)" || origin == "https://\(authority)" else {
                 return false

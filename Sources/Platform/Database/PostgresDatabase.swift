@@ -158,7 +158,8 @@ final class CoalescingNotifier: Sendable {
             return true
         }
         guard start else { return }
-        Task {
+        // Detached: not the committing request's task, its trace or its priority.
+        Task.detached { [self] in
             repeat {
                 do {
                     try await client.query("SELECT pg_notify(\(channel), \(payload))", logger: logger)

@@ -169,14 +169,32 @@ extension EventBackbone {
         switch database.dialect {
         case .postgres:
             // One statement, its own transaction: the lease and the events it covers.
-            return try await database.writeOutsideTransaction { tx in
-                try await tx.sql.raw(
-                    """
-                    WITH claimed AS (\(lease) RETURNING seq, attempts, tenant_id, event_id)
-                    SELECT c.seq, c.attempts, c.tenant_id, c.event_id, o.payload::text AS payload
-                    FROM claimed c JOIN event_outbox o ON o.id = c.event_id ORDER BY c.seq
-                    """
-                ).all().map(decode)
+            do {
+                return try await database.writeOutsideTransaction { tx in
+                    try await tx.sql.raw(
+                        """
+                        WITH claimed AS (\(lease) RETURNING seq, attempts, tenant_id, event_id)
+                        SELECT c.seq, c.attempts, c.tenant_id, c.event_id, o.payload::text AS payload
+                        FROM claimed c JOIN event_outbox o ON o.id = c.event_id ORDER BY c.seq
+                        """
+                    ).all().map(decode)
+                }
+            } catch {
+                // Stopped or failed after the statement may have committed: whatever it leased goes back now
+                // rather than when the lease ends (in a task of its own, a cancelled caller's would not run).
+                let database = self.database
+                try? await Task {
+                    try await database.writeOutsideTransaction { tx in
+                        try await tx.sql.raw(
+                            """
+                            UPDATE event_deliveries SET status = 'pending', attempts = attempts - 1, lease_until = NULL,
+                                leased_by = NULL
+                            WHERE leased_by = \(bind: worker) AND lease_until = \(bind: leaseEnd)
+                            """
+                        ).run()
+                    }
+                }.value
+                throw error
             }
         case .sqlite:
             return try await database.system { tx -> [Claimed] in
@@ -200,8 +218,9 @@ extension EventBackbone {
     /// At most once a second per group in this process (a lease lasts far longer).
     private func giveUpExhaustedLeases(group: String, now: Int64) async throws {
         let due = exhaustedLeaseSweeps.withLock { sweeps -> Bool in
-            if let last = sweeps[group], now - last < 1_000 { return false }
-            sweeps[group] = now
+            let current = ContinuousClock.now
+            if let last = sweeps[group], current - last < .seconds(1) { return false }
+            sweeps[group] = current
             return true
         }
         guard due else { return }
@@ -215,13 +234,15 @@ extension EventBackbone {
             try await tx.sql.raw("SELECT 1 AS found FROM event_deliveries WHERE \(exhausted) LIMIT 1").first()
         }
         guard any != nil else { return }
+        // A hung last try still holds its row (the apply's `FOR UPDATE`): skipped, not waited for.
+        let skipLocked = database.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
         let dead = try await database.writeOutsideTransaction { tx -> Int in
             try await tx.sql.raw(
                 """
                 UPDATE event_deliveries SET status = 'dead', dead_at = \(bind: now), lease_until = NULL,
                     leased_by = NULL,
                     last_error = 'its worker stopped or hung on each of its tries (the lease ran out)'
-                WHERE \(exhausted)
+                WHERE seq IN (SELECT seq FROM event_deliveries WHERE \(exhausted)\(unsafeRaw: skipLocked))
                 RETURNING seq
                 """
             ).all().count

@@ -263,24 +263,33 @@ extension EventBackbone {
             // mid-batch is not robbed of entries it is still working on: it stops at its next lease check).
             let pending = try await redis.client.send(["XPENDING", stream, group, "-", "+", count])
             var claimable: [String] = []
+            var own: [String] = []
             var waiting = false
             for entry in pending.array ?? [] {
                 guard let fields = entry.array, fields.count >= 4, let id = fields[0].string,
                     let owner = fields[1].string, let idle = fields[2].int, let times = fields[3].int
                 else { continue }
-                if owner == worker || Int64(idle) >= redis.lease.milliseconds / 2 {
+                if owner == worker {
+                    // Read by a pass of this worker that stopped before applying them (it lost its lease, or Redis
+                    // or the database failed): that read was no try, and taking them back must not count one
+                    // (`XCLAIM` would), so they are read again with `XRANGE`.
+                    own.append(id)
+                    redelivered[id] = times - 1
+                } else if Int64(idle) >= redis.lease.milliseconds / 2 {
                     claimable.append(id)
-                    // This worker's own were read by a pass that stopped before applying them (it lost its lease,
-                    // or Redis or the database failed): that read was no try.
-                    redelivered[id] = owner == worker ? times - 1 : times
+                    redelivered[id] = times
                 } else {
                     waiting = true
                     break
                 }
             }
+            if !own.isEmpty {
+                let replies = try await redis.client.pipeline(own.map { ["XRANGE", stream, $0, $0] })
+                raw += replies.compactMap { $0.array?.first }
+            }
             if !claimable.isEmpty {
                 let claimed = try await redis.client.send(["XCLAIM", stream, group, worker, "0"] + claimable)
-                raw = claimed.array ?? []
+                raw += claimed.array ?? []
             }
             // New entries only once nothing older of this partition is left with anyone (the order per aggregate).
             if waiting || !raw.isEmpty {

@@ -28,7 +28,7 @@ package final class EventBackbone: Sendable {
     /// `group|partition|worker` → passes in a row that found nothing there (an idle partition is let go after a few).
     let redisIdlePasses = Mutex<[String: Int]>([:])
     /// Per group, when this process last gave up deliveries whose leases ran out after their last try.
-    let exhaustedLeaseSweeps = Mutex<[String: Int64]>([:])
+    let exhaustedLeaseSweeps = Mutex<[String: ContinuousClock.Instant]>([:])
     let logger: Logger
     let clock: any WallClock
     /// Per group: rung by the relay when it handed the group events, so this process's idle workers of the group

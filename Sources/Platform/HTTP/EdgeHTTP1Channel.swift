@@ -90,11 +90,13 @@ package struct EdgeHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
         }
     }
 
-    /// What follows the HTTP/1 codec for ordinary requests (see the type's pipeline).
-    private func addHTTPHandlers(channel: any Channel, logger: Logger) throws -> NIOAsyncChannel<
-        HTTPRequestPart, HTTPResponsePart
-    > {
+    /// What follows the HTTP/1 codec for ordinary requests (see the type's pipeline); after NIO's upgrade handler,
+    /// first what puts back an `Upgrade` header `FirstRequestGate` moved aside.
+    private func addHTTPHandlers(channel: any Channel, logger: Logger, afterGate: Bool = false) throws
+        -> NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
+    {
         let operations = channel.pipeline.syncOperations
+        if afterGate { try operations.addHandler(FirstRequestUpgradeRestorer()) }
         let edge = connectionHandler?()
         if let edge {
             edge.idleTimeout = limits.idleTimeout
@@ -159,14 +161,22 @@ package struct EdgeHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
                                     configuration: .init(isOutboundHalfClosureEnabled: true)),
                                 problem, path: path)
                         }
-                        return .http(try addHTTPHandlers(channel: channel, logger: logger))
+                        return .http(try addHTTPHandlers(channel: channel, logger: logger, afterGate: true))
                     }
                 }))
         configuration.enablePipelining = false
         configuration.enableErrorHandling = false
         configuration.enableResponseHeaderValidation = false
         configuration.decoderConfiguration = decoderLimits
-        return try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
+        let result = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(
+            configuration: configuration)
+        // Before the upgrade handler, right after the request decoder.
+        let upgradeHandler = try channel.pipeline.syncOperations.handler(
+            type: NIOTypedHTTPServerUpgradeHandler<Connection>.self)
+        try channel.pipeline.syncOperations.addHandler(
+            FirstRequestGate(idleTimeout: limits.idleTimeout) { webSocket.route(for: $0) != nil },
+            position: .before(upgradeHandler))
+        return result
     }
 
     package func handle(value: Value, logger: Logger) async {
