@@ -207,6 +207,13 @@ func readEvents(
                     + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
                     + "Authorization: Bearer test:ann:crm.leads:read\r\n\r\n", headOnly: true)
             #expect(elsewhere.hasPrefix("HTTP/1.1 404"), "\(elsewhere.prefix(200))")
+            // A handshake NIO's upgrader would not take (no key): the stream's route answers it.
+            let keyless = try await Self.raw(
+                port: port,
+                "GET /api/v1/messaging/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    + "Sec-WebSocket-Version: 13\r\nAuthorization: Bearer test:ann:crm.leads:read\r\n\r\n",
+                headOnly: true)
+            #expect(keyless.hasPrefix("HTTP/1.1 400"), "\(keyless.prefix(200))")
         }
     }
 }

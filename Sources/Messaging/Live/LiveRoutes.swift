@@ -89,11 +89,11 @@ struct LiveRoutes: Sendable {
     func stream(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let filter = try Self.filter(request, context)
         if request.headers[.upgrade]?.lowercased() == "websocket" {
-            // An upgrade that was not a connection's first request (those are decided before routing).
+            // An upgrade not taken before routing: not a connection's first request, or not a valid handshake.
             throw Problem(
                 status: .badRequest,
                 detail:
-                    "a WebSocket is opened as the first request of a connection (or read the same events as server-sent events, without Upgrade)"
+                    "a WebSocket is opened as the first request of a connection, with Sec-WebSocket-Key and version 13 (or read the same events as server-sent events, without Upgrade)"
             )
         }
         let lastEventID = request.headers[HTTPField.Name("Last-Event-ID")!]

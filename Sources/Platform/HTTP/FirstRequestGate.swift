@@ -54,7 +54,13 @@ final class FirstRequestGate: ChannelDuplexHandler, RemovableChannelHandler {
         head.headers.remove(name: Self.deferredUpgrade)
         let upgrades = head.headers[canonicalForm: "upgrade"]
         let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
-        let ours = upgrades.contains { $0.lowercased() == "websocket" } && isWebSocketPath(path)
+        // What NIO's WebSocket upgrader takes; anything short of it (no key, another version, no `Connection:
+        // upgrade`) would lose its head there too, so it goes on as HTTP and the route answers it.
+        let connection = head.headers[canonicalForm: "connection"].map { $0.lowercased() }
+        let ours =
+            upgrades.contains { $0.lowercased() == "websocket" } && isWebSocketPath(path)
+            && connection.contains("upgrade") && !head.headers["sec-websocket-key"].isEmpty
+            && head.headers["sec-websocket-version"] == ["13"]
         if !upgrades.isEmpty && !ours {
             for value in head.headers["upgrade"] { head.headers.add(name: Self.deferredUpgrade, value: value) }
             head.headers.remove(name: "upgrade")
