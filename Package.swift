@@ -164,6 +164,7 @@ let package = Package(
             name: "TestSupport",
             dependencies: [
                 "Platform", "Kernel",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -6,6 +6,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import Platform
+import TestSupport
 import Testing
 
 @Suite struct EdgeGatewayTests {

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Kernel
 import NIOCore
 import Platform
+import TestSupport
 import Testing
 
 @Suite struct GatewayAdminTests {

@@ -15,31 +15,6 @@ import Prometheus
 import Synchronization
 import TestSupport
 
-/// Accepts `Bearer test:<subject>:<permission,...>` and refuses any other bearer token, standing in for Identity's
-/// verifier (which has its own tests) so these tests can choose principals freely.
-struct TestAuthenticator: RequestAuthenticator {
-    static let tenant = TenantID(UUID(uuidString: "00000000-0000-0000-0000-0000000000aa")!)
-
-    func authenticate(_ request: Request, context: AppRequestContext) async throws -> Authentication? {
-        guard let header = request.headers[.authorization] else { return nil }
-        return try Self.parse(header)
-    }
-
-    /// Known from memory, as Identity's cached tokens are: the fast path takes these requests.
-    func cachedAuthentication(authorization: String) -> Authentication? {
-        try? Self.parse(authorization)
-    }
-
-    static func parse(_ header: String) throws -> Authentication {
-        let parts = header.dropFirst("Bearer ".count).split(
-            separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
-        guard header.hasPrefix("Bearer "), parts.count == 3, parts[0] == "test" else { throw Problem.invalidToken() }
-        let permissions = Set(parts[2].split(separator: ",").compactMap { Permission(String($0)) })
-        return Authentication(
-            tenant: Self.tenant, principal: Principal(subject: String(parts[1]), kind: .user, permissions: permissions))
-    }
-}
-
 /// A module served in the gateway's own process, to test in-process dispatch.
 struct LocalModule: Module {
     let name = "local"

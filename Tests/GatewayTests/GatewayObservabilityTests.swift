@@ -4,6 +4,7 @@ import HTTPTypes
 import HummingbirdTesting
 import NIOCore
 import Platform
+import TestSupport
 import Testing
 
 @Suite struct GatewayObservabilityTests {

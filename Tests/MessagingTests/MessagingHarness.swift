@@ -8,26 +8,6 @@ import Testing
 
 @testable import Messaging
 
-/// Accepts `Bearer test:<subject>:<permission,...>` for tenant `tenant` (or `Bearer test2:...` for `otherTenant`),
-/// standing in for Identity's verifier, which has its own tests.
-struct TestAuthenticator: RequestAuthenticator {
-    static let tenant = TenantID(UUID(uuidString: "00000000-0000-0000-0000-0000000000aa")!)
-    static let otherTenant = TenantID(UUID(uuidString: "00000000-0000-0000-0000-0000000000bb")!)
-
-    func authenticate(_ request: Request, context: AppRequestContext) async throws -> Authentication? {
-        guard let header = request.headers[.authorization] else { return nil }
-        let parts = header.dropFirst("Bearer ".count).split(
-            separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
-        guard header.hasPrefix("Bearer "), parts.count == 3, parts[0] == "test" || parts[0] == "test2" else {
-            throw Problem.invalidToken()
-        }
-        let permissions = Set(parts[2].split(separator: ",").compactMap { Permission(String($0)) })
-        return Authentication(
-            tenant: parts[0] == "test" ? Self.tenant : Self.otherTenant,
-            principal: Principal(subject: String(parts[1]), kind: .user, permissions: permissions))
-    }
-}
-
 /// Everything a Messaging test drives: the HTTP client, the job queue (run by hand), the database and the
 /// SMTP server the mailer sends to.
 struct MessagingHarness: Sendable {

@@ -62,3 +62,14 @@ extension Request {
         return cursor.position
     }
 }
+
+extension Request {
+    /// The `cursor` parameter as an id to continue after; 400 when it is not one of ours.
+    package func cursorID<Entity>(_ type: Entity.Type) throws -> ID<Entity>? {
+        guard let position = try cursorPosition() else { return nil }
+        guard let id = ID<Entity>(position) else {
+            throw Problem(status: .badRequest, detail: "cursor is not valid for this list")
+        }
+        return id
+    }
+}

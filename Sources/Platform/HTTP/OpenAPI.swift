@@ -69,6 +69,9 @@ package enum OpenAPI {
         package static func query(_ name: String, _ schema: Schema = .string(), _ description: String) -> Parameter {
             Parameter(name: name, location: "query", schema: schema, required: false, description: description)
         }
+        package static func header(_ name: String, _ description: String) -> Parameter {
+            Parameter(name: name, location: "header", schema: .string(), required: false, description: description)
+        }
         /// `limit` and `cursor` of every list (API.md).
         package static let paging: [Parameter] = [
             .query("limit", .integer, "page size, 1 to 200 (default 50)"),
@@ -86,13 +89,16 @@ package enum OpenAPI {
         let bodyType: String
         /// Success status, its description and schema (`nil`: no body).
         let success: (status: Int, description: String, schema: Schema?, contentType: String)
+        /// Further problem answers the operation gives (404, 409, 412, ...), by status.
+        let problems: [Int: String]
 
         package init(
             _ method: HTTPRequest.Method, _ path: String, _ summary: String, security: Security,
             parameters: [Parameter] = [], body: Schema? = nil, bodyType: String = "application/json",
             success: Int = 200, _ description: String = "OK", schema: Schema? = nil,
-            contentType: String = "application/json"
+            contentType: String = "application/json", problems: [Int: String] = [:]
         ) {
+            self.problems = problems
             self.method = method
             self.path = path
             self.summary = summary
@@ -120,6 +126,7 @@ package enum OpenAPI {
             }
             if body != nil || !parameters.isEmpty { responses["400"] = problemResponse("Malformed request") }
             if body != nil { responses["422"] = problemResponse("Validation failed") }
+            for (status, description) in problems { responses[String(status)] = problemResponse(description) }
             var fields: [String: JSONValue] = [
                 "summary": .string(summary), "operationId": .string(operationID), "responses": .object(responses),
             ]

@@ -13,6 +13,8 @@ package struct Problem: Error, Sendable {
     package var errors: [FieldIssue]?
     /// Extra response headers (`Allow` for 405, `Retry-After` for 429, `WWW-Authenticate` for 401).
     package var headers: HTTPFields
+    /// RFC 9457 extension members (`existing_id` of a duplicate); they never replace the standard members.
+    package var extensions: [String: JSONValue] = [:]
 
     package init(
         status: HTTPResponse.Status, type: String = "about:blank", title: String? = nil, detail: String? = nil,
@@ -44,7 +46,7 @@ package struct Problem: Error, Sendable {
     package func body(instance: String, requestID: String) -> ByteBuffer {
         let payload = ProblemBody(
             type: type, title: title, status: Int(status.code), detail: detail, instance: instance,
-            requestID: requestID, errors: errors)
+            requestID: requestID, errors: errors, extensions: extensions)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data = (try? encoder.encode(payload)) ?? Data("{\"status\":\(status.code)}".utf8)
@@ -70,9 +72,33 @@ private struct ProblemBody: Encodable {
     let instance: String
     let requestID: String
     let errors: [FieldIssue]?
+    let extensions: [String: JSONValue]
 
     enum CodingKeys: String, CodingKey {
         case type, title, status, detail, instance, errors
         case requestID = "request_id"
+    }
+
+    private struct ExtensionKey: CodingKey {
+        let stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: ExtensionKey.self)
+        func key(_ name: CodingKeys) -> ExtensionKey { ExtensionKey(stringValue: name.stringValue) }
+        try container.encode(type, forKey: key(.type))
+        try container.encode(title, forKey: key(.title))
+        try container.encode(status, forKey: key(.status))
+        try container.encodeIfPresent(detail, forKey: key(.detail))
+        try container.encode(instance, forKey: key(.instance))
+        try container.encode(requestID, forKey: key(.requestID))
+        try container.encodeIfPresent(errors, forKey: key(.errors))
+        let standard = Set(["type", "title", "status", "detail", "instance", "request_id", "errors"])
+        for (name, value) in extensions where !standard.contains(name) {
+            try container.encode(value, forKey: ExtensionKey(stringValue: name))
+        }
     }
 }

@@ -1,0 +1,27 @@
+import Foundation
+import Hummingbird
+import Kernel
+
+extension Database {
+    /// Runs `body` in a write transaction of the request's tenant and records `action` in the audit log in the same
+    /// transaction, so a change and its audit record commit together or not at all.
+    package func audited<T: Sendable>(
+        _ action: String, target: String, id: @escaping @Sendable (T) -> String?,
+        changes: @escaping @Sendable (T) -> [String: AuditEntry.Change] = { _ in [:] },
+        details: @escaping @Sendable (T) -> [String: JSONValue] = { _ in [:] }, at now: Date, request: Request,
+        context: AppRequestContext, _ body: @escaping @Sendable (Transaction) async throws -> T
+    ) async throws -> T {
+        let tenant = try context.requireTenant()
+        let actor = try context.auditActor()
+        let origin = context.origin(request)
+        return try await write(tenant: tenant) { tx in
+            let result = try await body(tx)
+            try await AuditTrail().record(
+                AuditEntry(
+                    action: action, actor: actor, targetType: target, targetID: id(result), ip: origin.ip,
+                    requestID: origin.requestID, changes: changes(result), details: details(result)),
+                in: tx, at: now)
+            return result
+        }
+    }
+}
