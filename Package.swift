@@ -116,6 +116,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "CRM",
+            dependencies: [
+                "Kernel", "Platform",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Website",
             dependencies: ["Kernel", "Platform", .product(name: "Hummingbird", package: "hummingbird")],
             swiftSettings: swiftSettings
@@ -123,7 +132,7 @@ let package = Package(
         .executableTarget(
             name: "Inopsio",
             dependencies: [
-                "Kernel", "Platform", "Identity", "Gateway", "Website", "Messaging",
+                "Kernel", "Platform", "Identity", "Gateway", "Website", "Messaging", "CRM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdHTTP2", package: "hummingbird"),
@@ -219,7 +228,7 @@ let package = Package(
         .testTarget(
             name: "InopsioTests",
             dependencies: [
-                "Inopsio", "Platform", "Kernel", "Identity", "Gateway", "Website", "Messaging", "TestSupport",
+                "Inopsio", "Platform", "Kernel", "Identity", "Gateway", "Website", "Messaging", "CRM", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
@@ -232,6 +241,15 @@ let package = Package(
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CRMTests",
+            dependencies: [
+                "CRM", "Platform", "Kernel", "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "SQLKit", package: "sql-kit"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,3 +1,4 @@
+import CRM
 import Foundation
 import Gateway
 import Hummingbird
@@ -14,7 +15,7 @@ import Website
 /// Every module this binary contains, in start-up order. The only place concrete modules are named.
 enum ModuleCatalog {
     static func all() -> [any Module] {
-        let domain: [any Module] = [IdentityModule(), MessagingModule(), WebsiteModule()]
+        let domain: [any Module] = [IdentityModule(), CRMModule(), MessagingModule(), WebsiteModule()]
         // The gateway comes first: its edge handler fronts the router; it learns where each module's paths are.
         return [GatewayModule(catalog: domain.map { ($0.name, $0.pathPrefixes) })] + domain
     }

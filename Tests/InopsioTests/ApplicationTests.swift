@@ -114,6 +114,6 @@ func withComposedApp(_ body: @Sendable (any TestClientProtocol) async throws -> 
 
     @Test func unknownModuleNameIsAConfigurationError() throws {
         #expect(throws: ConfigurationError.self) { try ModuleCatalog.select(["website", "payroll"]) }
-        #expect(try ModuleCatalog.select(nil).map(\.name) == ["gateway", "identity", "messaging", "website"])
+        #expect(try ModuleCatalog.select(nil).map(\.name) == ["gateway", "identity", "crm", "messaging", "website"])
     }
 }

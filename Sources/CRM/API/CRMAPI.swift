@@ -1,0 +1,33 @@
+import Foundation
+import Hummingbird
+import Kernel
+import Platform
+
+/// The JSON API under `/api/v1/crm/`.
+struct CRMAPI: Sendable {
+    let services: CRMServices
+    static let base = "/api/v1/crm"
+
+    func register(on routes: RouteRegistrar) {
+        LeadRoutes(services: services).register(on: routes)
+        RecordRoutes(services: services, kind: CompanyRoutes.kind).register(on: routes)
+        RecordRoutes(services: services, kind: ContactRoutes.kind).register(on: routes)
+        DealRoutes.register(on: routes, services: services)
+        PipelineRoutes(services: services).register(on: routes)
+        CustomFieldRoutes(services: services).register(on: routes)
+        CRMOpenAPI.register(on: routes)
+    }
+}
+
+extension Request {
+    /// `If-Match` compared with `etag`: 412 problem+json when the client's copy is not the current one.
+    func checkIfMatch(_ etag: String) throws {
+        guard let expected = headers[.ifMatch] else { return }
+        let tags = expected.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard tags.contains("*") || tags.contains(etag) || tags.contains(String(etag.dropFirst(2))) else {
+            throw Problem(
+                status: .preconditionFailed,
+                detail: "the record changed since it was read (its ETag is now \(etag)); read it again and retry")
+        }
+    }
+}

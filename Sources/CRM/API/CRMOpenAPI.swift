@@ -1,0 +1,287 @@
+import Foundation
+import Hummingbird
+import Kernel
+import Platform
+
+/// The OpenAPI 3.1 description of the CRM's API, at `/api/v1/crm/openapi.json`. `CRMOpenAPITests` holds it to the
+/// registered routes.
+enum CRMOpenAPI {
+    typealias S = OpenAPI.Schema
+    typealias Op = OpenAPI.Operation
+    typealias P = OpenAPI.Parameter
+
+    static let base = CRMAPI.base
+    static let time = S.string(format: "date-time")
+    static let uuid = S.string(format: "uuid")
+
+    static func page(_ item: String) -> S {
+        .object(
+            ["data": .array(.reference(item)), "next_cursor": .nullable(.string()), "total": .integer],
+            required: ["data", "next_cursor"])
+    }
+
+    static let leadFields: [String: S] = [
+        "first_name": .nullable(.string()), "last_name": .nullable(.string()),
+        "email": .nullable(.string(format: "email")),
+        "phone": .nullable(.string(description: "E.164, such as +4930123456")), "company": .nullable(.string()),
+        "job_title": .nullable(.string()), "source": .string(description: "website, referral, import, manual, ..."),
+        "status": .enumeration(LeadStatus.allCases.map(\.rawValue)), "score": .integer,
+        "owner_id": .nullable(uuid), "tags": .array(.string()),
+        "custom_fields": .map(.any), "notes": .nullable(.string()),
+    ]
+
+    static let companyFields: [String: S] = [
+        "name": .string(), "domain": .nullable(.string(description: "acme.example")),
+        "industry": .nullable(.string()), "employees": .nullable(.integer),
+        "phone": .nullable(.string(description: "E.164")), "address": .nullable(.string()),
+        "owner_id": .nullable(uuid), "tags": .array(.string()), "custom_fields": .map(.any),
+        "notes": .nullable(.string()),
+    ]
+
+    static let contactFields: [String: S] = [
+        "first_name": .nullable(.string()), "last_name": .nullable(.string()),
+        "email": .nullable(.string(format: "email")), "phone": .nullable(.string(description: "E.164")),
+        "job_title": .nullable(.string()), "company_id": .nullable(uuid), "owner_id": .nullable(uuid),
+        "tags": .array(.string()), "custom_fields": .map(.any), "notes": .nullable(.string()),
+    ]
+
+    static let money = S.object(
+        ["amount_minor": .integer, "currency": .string(description: "ISO 4217")], required: ["amount_minor", "currency"])
+
+    static let dealFields: [String: S] = [
+        "name": .string(), "value": money, "pipeline_id": uuid, "stage_id": uuid,
+        "probability": .integer, "expected_close": .nullable(.string(format: "date")), "owner_id": .nullable(uuid),
+        "company_id": .nullable(uuid), "contact_ids": .array(uuid), "close_reason": .nullable(.string()),
+        "tags": .array(.string()), "custom_fields": .map(.any), "notes": .nullable(.string()),
+    ]
+
+    static let stage = S.object(
+        [
+            "id": uuid, "name": .string(), "probability": .integer,
+            "kind": .enumeration(Pipeline.Stage.Kind.allCases.map(\.rawValue)), "position": .integer,
+        ], required: ["id", "name", "probability", "kind", "position"])
+
+    static let stored: [String: S] = ["id": uuid, "version": .integer, "created_at": time, "updated_at": time]
+
+    static let schemas: [String: S] = [
+        "Company": .object(
+            companyFields.merging(stored, uniquingKeysWith: { $1 }),
+            required: ["id", "name", "tags", "custom_fields", "version", "created_at"]),
+        "CompanyInput": .object(companyFields),
+        "Contact": .object(
+            contactFields.merging(stored, uniquingKeysWith: { $1 }),
+            required: ["id", "tags", "custom_fields", "version", "created_at"]),
+        "ContactInput": .object(contactFields),
+        "Lead": .object(
+            leadFields.merging(stored, uniquingKeysWith: { $1 }),
+            required: ["id", "status", "source", "score", "tags", "custom_fields", "version", "created_at"]),
+        "LeadInput": .object(leadFields),
+        "Deal": .object(
+            dealFields.merging(
+                stored.merging(
+                    [
+                        "status": .enumeration(Deal.Status.allCases.map(\.rawValue)), "lead_id": .nullable(uuid),
+                        "closed_at": .nullable(time), "stage_entered_at": time,
+                    ], uniquingKeysWith: { $1 }), uniquingKeysWith: { $1 }),
+            required: ["id", "name", "value", "pipeline_id", "stage_id", "status", "probability", "version"]),
+        "DealInput": .object(dealFields),
+        "Pipeline": .object(
+            [
+                "id": uuid, "name": .string(), "is_default": .boolean, "stages": .array(stage), "version": .integer,
+                "created_at": time, "updated_at": time,
+            ], required: ["id", "name", "is_default", "stages", "version"]),
+        "StageChange": .object(
+            ["from_stage_id": .nullable(uuid), "to_stage_id": uuid, "moved_at": time, "moved_by": .nullable(.string())],
+            required: ["to_stage_id", "moved_at"]),
+        "CustomField": .object(
+            [
+                "id": uuid, "entity": .enumeration(CustomField.Entity.allCases.map(\.rawValue)), "key": .string(),
+                "label": .string(), "type": .enumeration(CustomField.Kind.allCases.map(\.rawValue)),
+                "options": .array(.string()), "created_at": time,
+            ], required: ["id", "entity", "key", "label", "type", "options", "created_at"]),
+    ]
+
+    /// The filters every record list takes.
+    static let commonFilters: [P] = [
+        .query("owner_id", uuid, "the owner"), .query("tag", .string(), "records with this tag"),
+        .query("created_after", time, "created after"), .query("created_before", time, "created before"),
+        .query("updated_after", time, "changed after"), .query("q", .string(), "text in names, email, company or domain"),
+        .query("include_total", .enumeration(["true", "false"]), "also count every match"),
+    ]
+
+    static func sort(_ entity: CustomField.Entity) -> P {
+        .query(
+            "sort", .enumeration(RecordListParameters.sortFields(entity).flatMap { [$0, "-" + $0] }),
+            "sort order (- first: descending); default -created_at")
+    }
+
+    /// Read, change and delete of one kind of record.
+    static func recordOperations(_ plural: String, _ schema: String, _ name: String, read: Permission, write: Permission)
+        -> [Op]
+    {
+        let id = P.path("id", "the record's id")
+        let ifMatch = P.header("If-Match", "the ETag read; 412 when the record changed since")
+        return [
+            Op(
+                .get, "\(base)/\(plural)/{id}", "One \(name)", security: .bearer(read), parameters: [id],
+                schema: .reference(schema), problems: [404: "No such \(name)"]),
+            Op(
+                .patch, "\(base)/\(plural)/{id}", "Change a \(name) (JSON merge patch)", security: .bearer(write),
+                parameters: [id, ifMatch], body: .reference("\(schema)Input"), schema: .reference(schema),
+                problems: [404: "No such \(name)", 409: "Duplicate or concurrent change", 412: "Changed since read"]),
+            Op(
+                .delete, "\(base)/\(plural)/{id}", "Delete a \(name)", security: .bearer(.crmAdmin),
+                parameters: [id, ifMatch], success: 204, "Deleted",
+                problems: [404: "No such \(name)", 412: "Changed since read"]),
+        ]
+    }
+
+    static let pipelineBody = S.object([
+        "name": .string(), "is_default": .boolean,
+        "stages": .array(
+            .object(
+                [
+                    "id": uuid, "name": .string(), "probability": .integer,
+                    "kind": .enumeration(Pipeline.Stage.Kind.allCases.map(\.rawValue)),
+                ], required: ["name", "probability"])),
+    ])
+
+    static var operations: [Op] {
+        let id = P.path("id", "the record's id")
+        let leadFilters: [P] = [
+            .query("status", .string(), "comma-separated statuses"), .query("source", .string(), "the source"),
+            .query("email", .string(), "the email address (any case)"), .query("score_min", .integer, "lowest score"),
+            .query("score_max", .integer, "highest score"), sort(.lead),
+        ]
+        return [
+            Op(
+                .get, "\(base)/leads", "Leads, filtered (also cf.<key>=value on custom fields), sorted and paged",
+                security: .bearer(.crmLeadsRead), parameters: P.paging + commonFilters + leadFilters,
+                schema: page("Lead")),
+            Op(
+                .post, "\(base)/leads", "Create a lead (409 naming the lead that has its email or phone)",
+                security: .bearer(.crmLeadsWrite),
+                parameters: [.query("on_duplicate", .enumeration(["reject", "merge"]), "merge into the existing lead")],
+                body: .reference("LeadInput"), success: 201, "Created (200 when merged)", schema: .reference("Lead"),
+                problems: [409: "Another lead has this email or phone"]),
+        ] + recordOperations("leads", "Lead", "lead", read: .crmLeadsRead, write: .crmLeadsWrite) + [
+            Op(
+                .get, "\(base)/companies", "Companies, filtered, sorted and paged", security: .bearer(.crmLeadsRead),
+                parameters: P.paging + commonFilters + [sort(.company)], schema: page("Company")),
+            Op(
+                .post, "\(base)/companies", "Create a company (409 naming the company that has its domain)",
+                security: .bearer(.crmLeadsWrite), body: .reference("CompanyInput"), success: 201, "Created",
+                schema: .reference("Company"), problems: [409: "Another company has this domain"]),
+        ] + recordOperations("companies", "Company", "company", read: .crmLeadsRead, write: .crmLeadsWrite) + [
+            Op(
+                .get, "\(base)/contacts", "Contacts, filtered, sorted and paged", security: .bearer(.crmLeadsRead),
+                parameters: P.paging + commonFilters + [
+                    .query("email", .string(), "the email address (any case)"),
+                    .query("company_id", uuid, "contacts of this company"), sort(.contact),
+                ], schema: page("Contact")),
+            Op(
+                .post, "\(base)/contacts", "Create a contact (409 naming the contact that has its email)",
+                security: .bearer(.crmLeadsWrite), body: .reference("ContactInput"), success: 201, "Created",
+                schema: .reference("Contact"), problems: [409: "Another contact has this email"]),
+        ] + recordOperations("contacts", "Contact", "contact", read: .crmLeadsRead, write: .crmLeadsWrite) + [
+            Op(
+                .post, "\(base)/leads/{id}/convert",
+                "Convert a qualified lead into a contact, a company and a deal, once", security: .bearer(.crmLeadsWrite),
+                parameters: [id],
+                body: .object(
+                    ["company_id": uuid, "deal": .nullable(.reference("DealInput"))], required: ["deal"]),
+                schema: .object(
+                    [
+                        "lead": .reference("Lead"), "contact": .reference("Contact"),
+                        "company": .nullable(.reference("Company")), "deal": .nullable(.reference("Deal")),
+                    ], required: ["lead", "contact", "company", "deal"]),
+                problems: [404: "No such lead", 409: "Converted already", 412: "Changed since read"]),
+            Op(
+                .get, "\(base)/deals", "Deals, filtered, sorted and paged", security: .bearer(.crmDealsRead),
+                parameters: P.paging + commonFilters + [
+                    .query("status", .string(), "comma-separated: open, won, lost"),
+                    .query("pipeline_id", uuid, "deals of this pipeline"), .query("stage_id", uuid, "deals in this stage"),
+                    .query("company_id", uuid, "deals of this company"), sort(.deal),
+                ], schema: page("Deal")),
+            Op(
+                .post, "\(base)/deals", "Create a deal (in the default pipeline's first open stage unless given)",
+                security: .bearer(.crmDealsWrite), body: .reference("DealInput"), success: 201, "Created",
+                schema: .reference("Deal")),
+        ] + recordOperations("deals", "Deal", "deal", read: .crmDealsRead, write: .crmDealsWrite) + [
+            Op(
+                .get, "\(base)/deals/{id}/history", "The deal's stage moves, oldest first",
+                security: .bearer(.crmDealsRead), parameters: [id],
+                schema: .object(["data": .array(.reference("StageChange")), "next_cursor": .nullable(.string())]),
+                problems: [404: "No such deal"]),
+            Op(
+                .get, "\(base)/pipelines", "The tenant's pipelines (the default one is made on first use)",
+                security: .bearer(.crmDealsRead),
+                schema: .object(["data": .array(.reference("Pipeline")), "next_cursor": .nullable(.string())])),
+            Op(
+                .post, "\(base)/pipelines", "Create a pipeline (the default stages unless given)",
+                security: .bearer(.crmAdmin), body: pipelineBody, success: 201, "Created",
+                schema: .reference("Pipeline")),
+            Op(
+                .get, "\(base)/pipelines/{id}", "One pipeline", security: .bearer(.crmDealsRead), parameters: [id],
+                schema: .reference("Pipeline"), problems: [404: "No such pipeline"]),
+            Op(
+                .patch, "\(base)/pipelines/{id}",
+                "Rename, make default, or give the stages anew (kept by id, new without, removed when left out)",
+                security: .bearer(.crmAdmin), parameters: [id, P.header("If-Match", "the ETag read")],
+                body: pipelineBody, schema: .reference("Pipeline"),
+                problems: [404: "No such pipeline", 409: "Deals in a removed stage", 412: "Changed since read"]),
+            Op(
+                .delete, "\(base)/pipelines/{id}", "Delete a pipeline without deals (not the default)",
+                security: .bearer(.crmAdmin), parameters: [id], success: 204, "Deleted",
+                problems: [404: "No such pipeline", 409: "Default or has deals"]),
+            Op(
+                .get, "\(base)/pipelines/{id}/board",
+                "Per stage: the number of deals, total and weighted values per currency, the latest deals",
+                security: .bearer(.crmDealsRead), parameters: [id, .query("limit", .integer, "deals per stage (50)")],
+                schema: .object([
+                    "stages": .array(
+                        .object(
+                            [
+                                "stage": stage, "count": .integer, "total": .array(money), "weighted": .array(money),
+                                "deals": .array(.reference("Deal")),
+                            ], required: ["stage", "count", "total", "weighted", "deals"]))
+                ]), problems: [404: "No such pipeline"]),
+            Op(
+                .get, "\(base)/custom-fields", "The tenant's custom fields", security: .bearer(.crmLeadsRead),
+                parameters: [.query("entity", .enumeration(CustomField.Entity.allCases.map(\.rawValue)), "one kind")],
+                schema: .object(["data": .array(.reference("CustomField")), "next_cursor": .nullable(.string())])),
+            Op(
+                .post, "\(base)/custom-fields", "Define a custom field (at most 20 per kind of record)",
+                security: .bearer(.crmAdmin),
+                body: .object(
+                    [
+                        "entity": .enumeration(CustomField.Entity.allCases.map(\.rawValue)), "key": .string(),
+                        "label": .string(), "type": .enumeration(CustomField.Kind.allCases.map(\.rawValue)),
+                        "options": .array(.string()),
+                    ], required: ["entity", "key", "label", "type"]), success: 201, "Created",
+                schema: .reference("CustomField"), problems: [409: "The key exists or the limit is reached"]),
+            Op(
+                .get, "\(base)/custom-fields/{id}", "One custom field", security: .bearer(.crmLeadsRead),
+                parameters: [id], schema: .reference("CustomField"), problems: [404: "No such custom field"]),
+            Op(
+                .patch, "\(base)/custom-fields/{id}", "Rename a custom field or change its choices",
+                security: .bearer(.crmAdmin), parameters: [id],
+                body: .object(["label": .string(), "options": .array(.string())]), schema: .reference("CustomField"),
+                problems: [404: "No such custom field"]),
+            Op(
+                .delete, "\(base)/custom-fields/{id}", "Remove a custom field", security: .bearer(.crmAdmin),
+                parameters: [id], success: 204, "Removed", problems: [404: "No such custom field"]),
+        ]
+    }
+
+    static let document: JSONValue = OpenAPI.document(
+        title: "Inopsio CRM", version: "1",
+        description: "Leads, companies, contacts and deals with typed custom fields, pipelines and lead conversion.",
+        operations: operations, schemas: schemas)
+
+    static func register(on routes: RouteRegistrar) {
+        routes.get("\(base)/openapi.json") { _, _ in
+            try JSONResponse.make(document, headers: [.cacheControl: "public, max-age=300"])
+        }
+    }
+}

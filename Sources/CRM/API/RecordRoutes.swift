@@ -1,0 +1,250 @@
+import Foundation
+import Hummingbird
+import Kernel
+import Platform
+
+/// What the routes of one kind of record need to know about it.
+struct RecordKind<Record: CRMRecord>: Sendable {
+    /// `lead`: in paths (`/leads`), events (`crm.lead.created`) and audit actions.
+    let name: String
+    let plural: String
+    let read: Permission
+    let write: Permission
+    let fieldNames: Set<String>
+    /// A new record before its body is applied.
+    let blank: @Sendable (_ owner: String?, _ now: Date) -> Record
+    /// Applies a body (merge-patch) to a record; `creating` for a new one.
+    let apply: @Sendable (_ fields: [String: JSONValue], _ record: inout Record, _ definitions: [CustomField],
+        _ creating: Bool) throws -> Void
+    /// Fills in and checks what needs the database (a contact's company exists; a deal's stage, status and
+    /// probability) before every write; `before` is the stored record, `nil` when creating.
+    var prepare: @Sendable (_ record: inout Record, _ before: Record?, _ tx: Transaction) async throws -> Void = {
+        _, _, _ in
+    }
+    /// Events beyond `created`/`updated`/`deleted` a change commits (`crm.lead.qualified`); `before` is `nil` for
+    /// a new record.
+    var moreEvents: @Sendable (_ before: Record?, _ after: Record) -> [(type: String, data: any Encodable & Sendable)] =
+        { _, _ in [] }
+    /// Writes that go with a change, after it (a deal's stage history); `actor` is the principal's subject.
+    var afterWrite: @Sendable (_ before: Record?, _ after: Record, _ actor: String, _ tx: Transaction) async throws
+        -> Void = { _, _, _, _ in }
+    /// What a deletion does to other records first (a company's contacts lose it).
+    var beforeDelete: @Sendable (_ record: Record, _ tx: Transaction) async throws -> Void = { _, _ in }
+
+    var path: String { "\(CRMAPI.base)/\(plural)" }
+    var entity: CustomField.Entity { Record.entity }
+}
+
+/// The JSON routes of one kind of record: create (409 naming the record that has a unique value), read, list with
+/// filters, sort and cursor, merge-patch with `If-Match`, delete (`crm.admin:manage`). Every change commits its
+/// events and audit record with it.
+struct RecordRoutes<Record: CRMRecord>: Sendable {
+    let services: CRMServices
+    let kind: RecordKind<Record>
+
+    func register(on routes: RouteRegistrar) {
+        routes.get(RouterPath(kind.path)) { request, context in try await list(request, context) }
+        routes.post(RouterPath(kind.path)) { request, context in try await createResponse(request, context) }
+        routes.get("\(kind.path)/{id}") { _, context in try await get(context) }
+        routes.patch("\(kind.path)/{id}") { request, context in try await update(request, context) }
+        routes.delete("\(kind.path)/{id}") { request, context in try await delete(request, context) }
+    }
+
+    func createResponse(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let fields = try await body(request, context)
+        let record = try await Self.conflictOnDuplicate { try await create(fields, request, context) }
+        var response = try JSONResponse.created(record, location: "\(kind.path)/\(record.uuid.lowercasedString)")
+        response.headers[.eTag] = record.etag
+        return response
+    }
+
+    /// The request's body as an object of this record's fields (400 otherwise).
+    func body(_ request: Request, _ context: AppRequestContext) async throws -> [String: JSONValue] {
+        try RecordInput.object(
+            try await JSONBody.decode(JSONValue.self, from: request, context: context), allowed: kind.fieldNames)
+    }
+
+    /// Creates a record from `fields`; `RecordStore.Duplicate` when a unique value is taken.
+    func create(_ fields: [String: JSONValue], _ request: Request, _ context: AppRequestContext) async throws -> Record {
+        try context.require(kind.write)
+        let principal = try context.requirePrincipal()
+        let now = services.clock.now().storedPrecision
+        let tenant = try context.requireTenant()
+        let kind = self.kind
+        let definitions = try await services.database.read(tenant: tenant) { tx in
+            try await CustomFieldStore().list(entity: kind.entity, in: tx)
+        }
+        var record = kind.blank(principal.kind == .user ? principal.subject : nil, now)
+        try kind.apply(fields, &record, definitions, true)
+        let applied = record
+        let trace = context.trace?.header
+        let actor = principal.subject
+        return try await services.database.audited(
+            "crm.\(kind.name).created", target: kind.name, id: { $0.uuid.lowercasedString },
+            changes: { AuditEntry.changes(before: [:], after: $0.fields) }, at: now, request: request,
+            context: context
+        ) { tx in
+            var created = applied
+            try await kind.prepare(&created, nil, tx)
+            try await RecordStore<Record>().insert(created, in: tx)
+            try await kind.afterWrite(nil, created, actor, tx)
+            try await CRMEvents.append(
+                "crm.\(kind.name).created", created, entity: kind.name, id: created.uuid, traceparent: trace, in: tx)
+            for event in kind.moreEvents(nil, created) {
+                try await CRMEvents.append(
+                    event.type, event.data, entity: kind.name, id: created.uuid, traceparent: trace, in: tx)
+            }
+            return created
+        }
+    }
+
+    func update(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        try context.require(kind.write)
+        let id = try path(context)
+        let fields = try await body(request, context)
+        let kind = self.kind
+        let record = try await Self.conflictOnDuplicate {
+            try await change(id, request, context, action: "crm.\(kind.name).updated", merged: false) {
+                record, definitions in
+                try request.checkIfMatch(record.etag)
+                try kind.apply(fields, &record, definitions, false)
+            }
+        }
+        return try JSONResponse.make(record, headers: [.eTag: record.etag])
+    }
+
+    /// Reads record `id`, lets `edit` change it, and writes it with its audit record and events in one
+    /// transaction. Nothing is written when nothing changed.
+    func change(
+        _ id: UUID, _ request: Request, _ context: AppRequestContext, action: String, merged: Bool,
+        _ edit: @escaping @Sendable (inout Record, [CustomField]) throws -> Void
+    ) async throws -> Record {
+        let now = services.clock.now().storedPrecision
+        let trace = context.trace?.header
+        let kind = self.kind
+        let actor = try context.requirePrincipal().subject
+        let result = try await services.database.audited(
+            action, target: kind.name, id: { $0.record.uuid.lowercasedString },
+            changes: { AuditEntry.changes(before: $0.before, after: $0.record.fields) }, at: now, request: request,
+            context: context
+        ) { tx -> (record: Record, before: [String: JSONValue]) in
+            guard let stored = try await RecordStore<Record>().find(id, in: tx) else {
+                throw DomainError.notFound(entity: kind.name)
+            }
+            let definitions = try await CustomFieldStore().list(entity: kind.entity, in: tx)
+            var record = stored
+            try edit(&record, definitions)
+            guard record.fields != stored.fields else { return (stored, stored.fields) }
+            record.version = stored.version + 1
+            record.updatedAt = now
+            try await kind.prepare(&record, stored, tx)
+            guard try await RecordStore<Record>().update(record, expectedVersion: stored.version, in: tx) else {
+                throw DomainError.conflict("the \(kind.name) was changed by another request at the same time; retry")
+            }
+            try await kind.afterWrite(stored, record, actor, tx)
+            let changed = RecordChanged(
+                id: id.lowercasedString, changes: AuditEntry.changes(before: stored.fields, after: record.fields),
+                merged: merged)
+            try await CRMEvents.append(
+                "crm.\(kind.name).updated", changed, entity: kind.name, id: id, traceparent: trace, in: tx)
+            for event in kind.moreEvents(stored, record) {
+                try await CRMEvents.append(
+                    event.type, event.data, entity: kind.name, id: id, traceparent: trace, in: tx)
+            }
+            return (record, stored.fields)
+        }
+        return result.record
+    }
+
+    func get(_ context: AppRequestContext) async throws -> Response {
+        try context.require(kind.read)
+        let tenant = try context.requireTenant()
+        let id = try path(context)
+        guard
+            let record = try await services.database.read(
+                tenant: tenant, { tx in try await RecordStore<Record>().find(id, in: tx) })
+        else { throw DomainError.notFound(entity: kind.name) }
+        return try JSONResponse.make(record, headers: [.eTag: record.etag])
+    }
+
+    func delete(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        try context.require(.crmAdmin)
+        let id = try path(context)
+        let trace = context.trace?.header
+        let kind = self.kind
+        try await services.database.audited(
+            "crm.\(kind.name).deleted", target: kind.name, id: { _ in id.lowercasedString },
+            changes: { AuditEntry.changes(before: $0.fields, after: [:]) }, at: services.clock.now(),
+            request: request, context: context
+        ) { tx -> Record in
+            guard let stored = try await RecordStore<Record>().find(id, in: tx) else {
+                throw DomainError.notFound(entity: kind.name)
+            }
+            try request.checkIfMatch(stored.etag)
+            try await kind.beforeDelete(stored, tx)
+            guard let deleted = try await RecordStore<Record>().delete(id, in: tx) else {
+                throw DomainError.notFound(entity: kind.name)
+            }
+            try await CRMEvents.append(
+                "crm.\(kind.name).deleted", ["id": id.lowercasedString], entity: kind.name, id: id, traceparent: trace,
+                in: tx)
+            return deleted
+        }
+        return JSONResponse.noContent()
+    }
+
+    func list(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        try context.require(kind.read)
+        let tenant = try context.requireTenant()
+        let limit = try request.pageLimit()
+        let includeTotal = request.query("include_total") == "true"
+        let entity = kind.entity
+        let (records, total, query) = try await services.database.read(tenant: tenant) { tx in
+            let definitions = try await CustomFieldStore().list(entity: entity, in: tx)
+            let query = try RecordListParameters.parse(request, entity: entity, definitions: definitions)
+            let records = try await RecordStore<Record>().list(query, limit: limit + 1, in: tx)
+            let total = includeTotal ? try await query.count(in: tx) : nil
+            return (records, total, query)
+        }
+        let kept = Array(records.prefix(limit))
+        let next = records.count > limit ? kept.last.map { Cursor(position: $0.position(in: query).text) } : nil
+        return try JSONResponse.make(Page(data: kept, nextCursor: next, total: total))
+    }
+
+    /// The `{id}` of the path; 404 when it is not an id.
+    func path(_ context: AppRequestContext) throws -> UUID {
+        guard let text = context.parameters.get("id"), let id = UUID(uuidString: text) else {
+            throw DomainError.notFound(entity: kind.name)
+        }
+        return id
+    }
+
+    /// Runs `body`, answering a duplicate unique value with 409.
+    static func conflictOnDuplicate<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let duplicate as RecordStore<Record>.Duplicate {
+            throw conflict(duplicate)
+        }
+    }
+
+    /// 409 naming the record that already has the value.
+    static func conflict(_ duplicate: RecordStore<Record>.Duplicate) -> Problem {
+        let id = duplicate.existing.uuid.lowercasedString
+        let name = Record.entity.rawValue
+        var problem = Problem(
+            status: .conflict, type: "/problems/duplicate", title: "Duplicate \(name)",
+            detail: "\(name) \(id) already has this \(duplicate.field)"
+                + (Record.entity == .lead ? "; send on_duplicate=merge to add these details to it" : ""),
+            errors: [FieldIssue(field: duplicate.field, code: "duplicate", message: "\(name) \(id) has it")])
+        problem.extensions = ["existing_id": .string(id), "field": .string(duplicate.field)]
+        return problem
+    }
+}
+
+/// The data of a `crm.<record>.updated` event.
+struct RecordChanged: Encodable, Sendable {
+    let id: String
+    let changes: [String: AuditEntry.Change]
+    let merged: Bool
+}

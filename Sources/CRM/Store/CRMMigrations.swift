@@ -1,0 +1,222 @@
+import Platform
+
+/// The CRM module's tables. Every one is tenant-owned: `tenant_id` leads every key and row-level security hides
+/// other tenants' rows on PostgreSQL. Tags and custom fields are kept as JSON text on the record for reading;
+/// `crm_record_tags` holds the tags again, one row each, for filtering by tag on an index.
+enum CRMMigrations {
+    static let tenantTables = [
+        "crm_custom_fields", "crm_leads", "crm_companies", "crm_contacts", "crm_record_tags",
+    ]
+
+    static let all: [Migration] = [
+        Migration(module: "crm", number: 1, name: "create_leads_contacts_companies") { dialect in
+            let uuid = dialect.uuidType
+            let time = dialect.timestampType
+            var statements = [
+                """
+                CREATE TABLE crm_custom_fields (
+                    tenant_id \(uuid) NOT NULL,
+                    id \(uuid) NOT NULL,
+                    entity TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    label TEXT NOT NULL,
+                    type TEXT NOT NULL,
+                    options TEXT NOT NULL,
+                    created_at \(time) NOT NULL,
+                    PRIMARY KEY (tenant_id, id),
+                    UNIQUE (tenant_id, entity, key)
+                )
+                """,
+                """
+                CREATE TABLE crm_leads (
+                    tenant_id \(uuid) NOT NULL,
+                    id \(uuid) NOT NULL,
+                    first_name TEXT,
+                    last_name TEXT,
+                    name_key TEXT NOT NULL,
+                    email TEXT,
+                    email_key TEXT,
+                    phone TEXT,
+                    company TEXT,
+                    job_title TEXT,
+                    source TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    score INTEGER NOT NULL,
+                    owner_id TEXT,
+                    tags TEXT NOT NULL,
+                    custom_fields TEXT NOT NULL,
+                    notes TEXT,
+                    version INTEGER NOT NULL,
+                    created_at \(time) NOT NULL,
+                    updated_at \(time) NOT NULL,
+                    PRIMARY KEY (tenant_id, id)
+                )
+                """,
+                "CREATE UNIQUE INDEX crm_leads_email ON crm_leads (tenant_id, email_key)",
+                "CREATE UNIQUE INDEX crm_leads_phone ON crm_leads (tenant_id, phone)",
+                "CREATE INDEX crm_leads_created ON crm_leads (tenant_id, created_at, id)",
+                "CREATE INDEX crm_leads_updated ON crm_leads (tenant_id, updated_at, id)",
+                "CREATE INDEX crm_leads_status ON crm_leads (tenant_id, status, created_at, id)",
+                "CREATE INDEX crm_leads_owner ON crm_leads (tenant_id, owner_id, created_at, id)",
+                "CREATE INDEX crm_leads_name ON crm_leads (tenant_id, name_key, id)",
+                """
+                CREATE TABLE crm_companies (
+                    tenant_id \(uuid) NOT NULL,
+                    id \(uuid) NOT NULL,
+                    name TEXT NOT NULL,
+                    name_key TEXT NOT NULL,
+                    domain TEXT,
+                    industry TEXT,
+                    employees INTEGER,
+                    phone TEXT,
+                    address TEXT,
+                    owner_id TEXT,
+                    tags TEXT NOT NULL,
+                    custom_fields TEXT NOT NULL,
+                    notes TEXT,
+                    version INTEGER NOT NULL,
+                    created_at \(time) NOT NULL,
+                    updated_at \(time) NOT NULL,
+                    PRIMARY KEY (tenant_id, id)
+                )
+                """,
+                "CREATE UNIQUE INDEX crm_companies_domain ON crm_companies (tenant_id, domain)",
+                "CREATE INDEX crm_companies_created ON crm_companies (tenant_id, created_at, id)",
+                "CREATE INDEX crm_companies_updated ON crm_companies (tenant_id, updated_at, id)",
+                "CREATE INDEX crm_companies_name ON crm_companies (tenant_id, name_key, id)",
+                "CREATE INDEX crm_companies_owner ON crm_companies (tenant_id, owner_id, created_at, id)",
+                """
+                CREATE TABLE crm_contacts (
+                    tenant_id \(uuid) NOT NULL,
+                    id \(uuid) NOT NULL,
+                    first_name TEXT,
+                    last_name TEXT,
+                    name_key TEXT NOT NULL,
+                    email TEXT,
+                    email_key TEXT,
+                    phone TEXT,
+                    job_title TEXT,
+                    company_id \(uuid),
+                    owner_id TEXT,
+                    tags TEXT NOT NULL,
+                    custom_fields TEXT NOT NULL,
+                    notes TEXT,
+                    version INTEGER NOT NULL,
+                    created_at \(time) NOT NULL,
+                    updated_at \(time) NOT NULL,
+                    PRIMARY KEY (tenant_id, id)
+                )
+                """,
+                "CREATE UNIQUE INDEX crm_contacts_email ON crm_contacts (tenant_id, email_key)",
+                "CREATE INDEX crm_contacts_created ON crm_contacts (tenant_id, created_at, id)",
+                "CREATE INDEX crm_contacts_updated ON crm_contacts (tenant_id, updated_at, id)",
+                "CREATE INDEX crm_contacts_name ON crm_contacts (tenant_id, name_key, id)",
+                "CREATE INDEX crm_contacts_company ON crm_contacts (tenant_id, company_id, created_at, id)",
+                "CREATE INDEX crm_contacts_owner ON crm_contacts (tenant_id, owner_id, created_at, id)",
+                """
+                CREATE TABLE crm_record_tags (
+                    tenant_id \(uuid) NOT NULL,
+                    entity TEXT NOT NULL,
+                    record_id \(uuid) NOT NULL,
+                    tag TEXT NOT NULL,
+                    PRIMARY KEY (tenant_id, entity, record_id, tag)
+                )
+                """,
+                "CREATE INDEX crm_record_tags_tag ON crm_record_tags (tenant_id, entity, tag, record_id)",
+            ]
+            for table in tenantTables {
+                statements += TenantIsolation.statements(table: table, dialect: dialect)
+            }
+            return statements
+        },
+        Migration(module: "crm", number: 2, name: "create_pipelines_and_deals") { dialect in
+            let uuid = dialect.uuidType
+            let time = dialect.timestampType
+            var statements = [
+                """
+                CREATE TABLE crm_pipelines (
+                    tenant_id \(uuid) NOT NULL,
+                    id \(uuid) NOT NULL,
+                    name TEXT NOT NULL,
+                    is_default INTEGER NOT NULL,
+                    version INTEGER NOT NULL,
+                    created_at \(time) NOT NULL,
+                    updated_at \(time) NOT NULL,
+                    PRIMARY KEY (tenant_id, id)
+                )
+                """,
+                """
+                CREATE TABLE crm_stages (
+                    tenant_id \(uuid) NOT NULL,
+                    id \(uuid) NOT NULL,
+                    pipeline_id \(uuid) NOT NULL,
+                    name TEXT NOT NULL,
+                    probability INTEGER NOT NULL,
+                    kind TEXT NOT NULL,
+                    position INTEGER NOT NULL,
+                    PRIMARY KEY (tenant_id, id)
+                )
+                """,
+                "CREATE INDEX crm_stages_pipeline ON crm_stages (tenant_id, pipeline_id, position)",
+                """
+                CREATE TABLE crm_deals (
+                    tenant_id \(uuid) NOT NULL,
+                    id \(uuid) NOT NULL,
+                    name TEXT NOT NULL,
+                    name_key TEXT NOT NULL,
+                    pipeline_id \(uuid) NOT NULL,
+                    stage_id \(uuid) NOT NULL,
+                    status TEXT NOT NULL,
+                    amount_minor BIGINT NOT NULL,
+                    currency TEXT NOT NULL,
+                    probability INTEGER NOT NULL,
+                    expected_close TEXT,
+                    owner_id TEXT,
+                    company_id \(uuid),
+                    contact_ids TEXT NOT NULL,
+                    lead_id \(uuid),
+                    close_reason TEXT,
+                    closed_at \(time),
+                    tags TEXT NOT NULL,
+                    custom_fields TEXT NOT NULL,
+                    notes TEXT,
+                    version INTEGER NOT NULL,
+                    created_at \(time) NOT NULL,
+                    updated_at \(time) NOT NULL,
+                    stage_entered_at \(time) NOT NULL,
+                    PRIMARY KEY (tenant_id, id)
+                )
+                """,
+                // A lead converts once: at most one deal comes from it.
+                "CREATE UNIQUE INDEX crm_deals_lead ON crm_deals (tenant_id, lead_id)",
+                "CREATE INDEX crm_deals_stage ON crm_deals (tenant_id, pipeline_id, stage_id, id)",
+                "CREATE INDEX crm_deals_created ON crm_deals (tenant_id, created_at, id)",
+                "CREATE INDEX crm_deals_updated ON crm_deals (tenant_id, updated_at, id)",
+                "CREATE INDEX crm_deals_name ON crm_deals (tenant_id, name_key, id)",
+                "CREATE INDEX crm_deals_owner ON crm_deals (tenant_id, owner_id, created_at, id)",
+                "CREATE INDEX crm_deals_company ON crm_deals (tenant_id, company_id, created_at, id)",
+                """
+                CREATE TABLE crm_deal_stage_history (
+                    tenant_id \(uuid) NOT NULL,
+                    deal_id \(uuid) NOT NULL,
+                    seq INTEGER NOT NULL,
+                    from_stage_id \(uuid),
+                    to_stage_id \(uuid) NOT NULL,
+                    moved_at \(time) NOT NULL,
+                    moved_by TEXT,
+                    PRIMARY KEY (tenant_id, deal_id, seq)
+                )
+                """,
+                // What a converted lead became.
+                "ALTER TABLE crm_leads ADD COLUMN converted_at \(time)",
+                "ALTER TABLE crm_leads ADD COLUMN contact_id \(uuid)",
+                "ALTER TABLE crm_leads ADD COLUMN company_id \(uuid)",
+                "ALTER TABLE crm_leads ADD COLUMN deal_id \(uuid)",
+            ]
+            for table in ["crm_pipelines", "crm_stages", "crm_deals", "crm_deal_stage_history"] {
+                statements += TenantIsolation.statements(table: table, dialect: dialect)
+            }
+            return statements
+        },
+    ]
+}
