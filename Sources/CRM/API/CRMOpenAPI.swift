@@ -149,6 +149,7 @@ enum CRMOpenAPI {
     static var operations: [Op] {
         let id = P.path("id", "the record's id")
         let leadFilters: [P] = [
+            .query("converted", .enumeration(["true", "false"]), "only converted leads, or only the others"),
             .query("status", .string(), "comma-separated statuses"), .query("source", .string(), "the source"),
             .query("email", .string(), "the email address (any case)"), .query("score_min", .integer, "lowest score"),
             .query("score_max", .integer, "highest score"), sort(.lead),
@@ -186,10 +187,18 @@ enum CRMOpenAPI {
         ] + recordOperations("contacts", "Contact", "contact", read: .crmLeadsRead, write: .crmLeadsWrite) + [
             Op(
                 .post, "\(base)/leads/{id}/convert",
-                "Convert a qualified lead into a contact, a company and a deal, once", security: .bearer(.crmLeadsWrite),
+                "Convert a qualified lead into a contact, a company and a deal, once (a deal also needs crm.deals:write)",
+                security: .bearer(.crmLeadsWrite),
                 parameters: [id],
                 body: .object(
-                    ["company_id": uuid, "deal": .nullable(.reference("DealInput"))], required: ["deal"]),
+                    [
+                        "company_id": uuid,
+                        "deal": .nullable(
+                            .object([
+                                "name": .string(), "value": money, "pipeline_id": uuid, "stage_id": uuid,
+                                "probability": .integer, "expected_close": .string(format: "date"),
+                            ])),
+                    ], required: ["deal"]),
                 schema: .object(
                     [
                         "lead": .reference("Lead"), "contact": .reference("Contact"),

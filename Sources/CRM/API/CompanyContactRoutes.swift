@@ -45,15 +45,12 @@ enum CompanyRoutes {
             }
             try input.validation.check()
         },
-        beforeDelete: { company, tx in
-            // Its contacts stay, without a company.
-            let tenant = try tx.requireTenant()
-            try await tx.sql.raw(
-                """
-                UPDATE crm_contacts SET company_id = NULL, version = version + 1
-                WHERE tenant_id = \(tx.bind(tenant)) AND company_id = \(tx.bind(company.id.rawValue))
-                """
-            ).run()
+        beforeDelete: { company, now, trace, tx in
+            // Its contacts, deals and the leads converted into it stay, without the company.
+            for entity in [CustomField.Entity.contact, .deal, .lead] {
+                try await RecordLinks.clear(
+                    "company_id", of: entity, pointingAt: company.uuid, now: now, trace: trace, in: tx)
+            }
         })
 }
 
@@ -91,12 +88,16 @@ enum ContactRoutes {
             }
             try input.validation.check()
         },
-        prepare: { contact, _, tx in
-            guard let company = contact.companyID else { return }
+        prepare: { contact, before, tx in
+            guard let company = contact.companyID, company != before?.companyID else { return }
             guard try await RecordStore<Company>().find(company.rawValue, in: tx) != nil else {
                 throw DomainError.validation([
                     FieldIssue(field: "company_id", code: "not_found", message: "no such company")
                 ])
             }
+        },
+        beforeDelete: { contact, now, trace, tx in
+            try await RecordLinks.removeContact(contact.uuid, now: now, trace: trace, in: tx)
+            try await RecordLinks.clear("contact_id", of: .lead, pointingAt: contact.uuid, now: now, trace: trace, in: tx)
         })
 }

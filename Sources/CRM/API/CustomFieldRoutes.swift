@@ -83,6 +83,7 @@ struct CustomFieldRoutes: Sendable {
             details: { _ in ["entity": .string(entity.rawValue), "key": .string(field.key)] }, at: now,
             request: request, context: context
         ) { tx in
+            try await tx.lockTenant("custom_fields")
             let existing = try await CustomFieldStore().list(entity: entity, in: tx)
             if existing.contains(where: { $0.key == field.key }) {
                 throw DomainError.conflict("a \(entity.rawValue) custom field with the key \(field.key) exists")

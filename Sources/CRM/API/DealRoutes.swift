@@ -35,7 +35,10 @@ enum DealRoutes {
             try await DealHistoryStore().record(
                 deal: after.id, from: before?.stageID, to: after.stageID, at: after.updatedAt, by: actor, in: tx)
         },
-        beforeDelete: { deal, tx in try await DealHistoryStore().delete(deal: deal.id, in: tx) })
+        beforeDelete: { deal, now, trace, tx in
+            try await DealHistoryStore().delete(deal: deal.id, in: tx)
+            try await RecordLinks.clear("deal_id", of: .lead, pointingAt: deal.uuid, now: now, trace: trace, in: tx)
+        })
 
     static func apply(_ fields: [String: JSONValue], to deal: inout Deal, definitions: [CustomField], creating: Bool)
         throws
@@ -48,7 +51,9 @@ enum DealRoutes {
             if let money = money(value) {
                 deal.value = money
             } else {
-                input.issue("value", "invalid_value", "{\"amount_minor\": a whole number from 0, \"currency\": \"EUR\"}")
+                input.issue(
+                    "value", "invalid_value",
+                    "{\"amount_minor\": a whole number from 0 to \(maxAmount), \"currency\": \"EUR\"}")
             }
         }
         if case .some(let id) = input.id("pipeline_id", message: "a pipeline id") {
@@ -67,6 +72,9 @@ enum DealRoutes {
         }
         if let probability = input.integer("probability", in: 0...100), let probability {
             deal.probability = probability
+        } else if fields["stage_id"] != nil || fields["pipeline_id"] != nil {
+            // Not given with a move: the stage's, once `prepare` knows the stage (see there).
+            deal.probability = -1
         }
         if case .some(let value) = input.text("expected_close", max: 10) {
             if let value, !CustomField.isDate(value) {
@@ -102,30 +110,39 @@ enum DealRoutes {
         try input.validation.check()
     }
 
-    /// `{"amount_minor": 12345, "currency": "EUR"}` with a non-negative amount.
+    /// The largest amount a deal may have, in minor units (10^15: sums over many deals stay far from overflowing).
+    static let maxAmount: Int64 = 1_000_000_000_000_000
+
+    /// `{"amount_minor": 12345, "currency": "EUR"}` with an amount from 0 to `maxAmount`.
     static func money(_ value: JSONValue) -> Money? {
         guard case .object(let fields) = value, fields.count == 2, case .integer(let amount)? = fields["amount_minor"],
-            amount >= 0, case .string(let code)? = fields["currency"], let currency = CurrencyCode(code)
+            (0...maxAmount).contains(amount), case .string(let code)? = fields["currency"],
+            let currency = CurrencyCode(code)
         else { return nil }
         return Money(amountMinor: amount, currency: currency)
     }
 
-    /// Resolves the pipeline and stage (the default pipeline and its first open stage when not given; a stage
-    /// left behind by a pipeline change becomes the new pipeline's first open stage), follows the stage's status
-    /// and probability, and checks the company and contacts.
+    /// Resolves the pipeline and stage (the default pipeline and its first open stage when not given; the stage's
+    /// own pipeline when only a stage is given; a stage left behind by a pipeline change becomes the new pipeline's
+    /// first open stage), follows the stage's status and probability, and checks the company and contacts that
+    /// changed (those already on the deal may have been deleted since, which leaves the deal editable).
     static func prepare(_ deal: inout Deal, before: Deal?, in tx: Transaction) async throws {
         var issues: [FieldIssue] = []
         let pipelines = PipelineStore()
-        let pipeline: Pipeline
+        let pipelineGiven = before.map { deal.pipelineID != $0.pipelineID } ?? (deal.pipelineID.rawValue != unset)
+        let stageGiven = deal.stageID.rawValue != unset && deal.stageID != before?.stageID
         if deal.pipelineID.rawValue == unset {
-            pipeline = try await pipelines.ensureDefault(now: deal.updatedAt, in: tx)
-            deal.pipelineID = pipeline.id
-        } else if let found = try await pipelines.find(deal.pipelineID, in: tx) {
-            pipeline = found
-        } else {
+            // Made (under the exclusive lock) before the shared lock below is taken, never after it.
+            deal.pipelineID = try await pipelines.ensureDefault(now: deal.updatedAt, in: tx).id
+        }
+        // A pipeline losing a stage waits for this transaction, and this one for it.
+        try await tx.lockTenant("pipelines", shared: true)
+        if stageGiven && !pipelineGiven, let owner = try await pipelines.pipeline(of: deal.stageID, in: tx) {
+            deal.pipelineID = owner
+        }
+        guard let pipeline = try await pipelines.find(deal.pipelineID, in: tx) else {
             throw DomainError.validation([FieldIssue(field: "pipeline_id", code: "not_found", message: "no such pipeline")])
         }
-        let stageGiven = deal.stageID.rawValue != unset && deal.stageID != before?.stageID
         if pipeline.stage(deal.stageID) == nil {
             if stageGiven {
                 issues.append(
@@ -136,12 +153,14 @@ enum DealRoutes {
         }
         if let stage = pipeline.stage(deal.stageID) {
             let moved = deal.stageID != before?.stageID
-            if moved {
-                deal.stageEnteredAt = deal.updatedAt
-                if deal.probability < 0 || deal.probability == before?.probability { deal.probability = stage.probability }
+            if moved { deal.stageEnteredAt = deal.updatedAt }
+            if deal.probability < 0 {
+                deal.probability = moved ? stage.probability : (before?.probability ?? stage.probability)
             }
             switch stage.kind {
             case .open:
+                // Reopened: the reason it was closed no longer holds (unless one is given with the move).
+                if before?.status != .open && deal.closeReason == before?.closeReason { deal.closeReason = nil }
                 deal.status = .open
                 deal.closedAt = nil
             case .won, .lost:
@@ -154,12 +173,15 @@ enum DealRoutes {
             }
         }
         if deal.probability < 0 { deal.probability = 0 }
-        if let company = deal.companyID, try await RecordStore<Company>().find(company.rawValue, in: tx) == nil {
+        if let company = deal.companyID, company != before?.companyID,
+            try await RecordStore<Company>().find(company.rawValue, in: tx) == nil
+        {
             issues.append(FieldIssue(field: "company_id", code: "not_found", message: "no such company"))
         }
-        for (index, contact) in deal.contactIDs.enumerated()
-        where try await RecordStore<Contact>().find(contact.rawValue, in: tx) == nil {
-            issues.append(FieldIssue(field: "contact_ids[\(index)]", code: "not_found", message: "no such contact"))
+        for (index, contact) in deal.contactIDs.enumerated() where !(before?.contactIDs.contains(contact) ?? false) {
+            if try await RecordStore<Contact>().find(contact.rawValue, in: tx) == nil {
+                issues.append(FieldIssue(field: "contact_ids[\(index)]", code: "not_found", message: "no such contact"))
+            }
         }
         if !issues.isEmpty { throw DomainError.validation(issues) }
     }

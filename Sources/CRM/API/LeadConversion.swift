@@ -72,7 +72,6 @@ struct LeadConversion: Sendable {
 
     func convert(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         try context.require(.crmLeadsWrite)
-        try context.require(.crmDealsWrite)
         let principal = try context.requirePrincipal()
         let id = try ID<Lead>.path(context, entity: "lead")
         let body = try await JSONBody.decode(Body.self, from: request, context: context)
@@ -101,13 +100,14 @@ struct LeadConversion: Sendable {
             issues.append(FieldIssue(field: "deal", code: "invalid_type", message: "an object or null"))
         }
         if !issues.isEmpty { throw DomainError.validation(issues) }
+        if dealFields != nil { try context.require(.crmDealsWrite) }
         let now = services.clock.now().storedPrecision
         let actor = principal.subject
         let owner = principal.kind == .user ? principal.subject : nil
         let trace = context.trace?.header
         let givenCompany = companyID
         let wantedDeal = dealFields
-        let converted = try await services.database.audited(
+        let converted = try await Self.conflictOnDuplicate { try await services.database.audited(
             "crm.lead.converted", target: "lead", id: { $0.lead.id.description },
             details: { result in
                 [
@@ -118,6 +118,8 @@ struct LeadConversion: Sendable {
             }, at: now, request: request, context: context
         ) { tx -> Converted in
             let leads = RecordStore<Lead>()
+            // Conversions of one tenant go one at a time: two leads of one new company make one company.
+            try await tx.lockTenant("conversions")
             if tx.dialect == .postgres {
                 // Two conversions of one lead at once: the second waits here, then finds it converted.
                 _ = try await tx.sql.raw(
@@ -180,8 +182,20 @@ struct LeadConversion: Sendable {
                     companyID: company?.record.id.description, dealID: deal?.id.description), entity: "lead",
                 id: lead.uuid, traceparent: trace, in: tx)
             return Converted(lead: lead, contact: contact.record, company: company?.record, deal: deal)
-        }
+        } }
         return try JSONResponse.make(converted, headers: [.eTag: converted.lead.etag])
+    }
+
+    /// A contact or company made by another request between our look-up and our insert: 409, to retry (which then
+    /// finds it).
+    static func conflictOnDuplicate<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch is RecordStore<Contact>.Duplicate {
+            throw DomainError.conflict("a contact with the lead's email was made at the same time; retry")
+        } catch is RecordStore<Company>.Duplicate {
+            throw DomainError.conflict("the company was made at the same time; retry")
+        }
     }
 
     private func company(for lead: Lead, given: ID<Company>?, owner: String?, now: Date, in tx: Transaction)

@@ -18,6 +18,9 @@ enum LeadInput {
     static func apply(
         _ fields: [String: JSONValue], to lead: inout Lead, definitions: [CustomField], creating: Bool
     ) throws {
+        if !creating && lead.convertedAt != nil {
+            throw DomainError.conflict("a converted lead stays as it was converted; change its contact, company or deal")
+        }
         var input = RecordInput(fields)
         if case .some(let value) = input.text("first_name", max: 100) { lead.firstName = value }
         if case .some(let value) = input.text("last_name", max: 100) { lead.lastName = value }

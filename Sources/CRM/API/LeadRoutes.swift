@@ -22,6 +22,9 @@ struct LeadRoutes: Sendable {
         moreEvents: { before, after in
             guard let before, after.status == .qualified, before.status != .qualified else { return [] }
             return [(CRMEvents.leadQualified, after)]
+        },
+        beforeDelete: { lead, now, trace, tx in
+            try await RecordLinks.clear("lead_id", of: .deal, pointingAt: lead.uuid, now: now, trace: trace, in: tx)
         })
 
     var records: RecordRoutes<Lead> { RecordRoutes(services: services, kind: Self.kind) }

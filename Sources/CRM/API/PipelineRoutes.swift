@@ -106,7 +106,10 @@ struct PipelineRoutes: Sendable {
         try await services.database.audited(
             "crm.pipeline.created", target: "pipeline", id: { _ in pipeline.id.description }, at: now,
             request: request, context: context
-        ) { tx in try await PipelineStore().insert(pipeline, in: tx) }
+        ) { tx in
+            try await tx.lockTenant("pipelines")
+            try await PipelineStore().insert(pipeline, in: tx)
+        }
         return try JSONResponse.created(pipeline, location: "\(Self.path)/\(pipeline.id)")
     }
 
@@ -125,6 +128,8 @@ struct PipelineRoutes: Sendable {
             "crm.pipeline.updated", target: "pipeline", id: { $0.id.description }, at: now, request: request,
             context: context
         ) { tx -> Pipeline in
+            // Deals moving into a stage hold the shared lock: a stage is not removed under them.
+            try await tx.lockTenant("pipelines")
             guard let stored = try await PipelineStore().find(id, in: tx) else {
                 throw DomainError.notFound(entity: "pipeline")
             }
@@ -141,10 +146,13 @@ struct PipelineRoutes: Sendable {
                 var stages: [Pipeline.Stage] = []
                 for (index, entry) in given.enumerated() {
                     if let text = entry.id {
-                        guard let existing = ID<Pipeline.Stage>(text).flatMap(stored.stage) else {
+                        guard let existing = ID<Pipeline.Stage>(text).flatMap(stored.stage),
+                            !stages.contains(where: { $0.id == existing.id })
+                        else {
                             issues.append(
                                 FieldIssue(
-                                    field: "stages[\(index)].id", code: "not_found", message: "no such stage here"))
+                                    field: "stages[\(index)].id", code: "invalid_value",
+                                    message: "a stage of this pipeline, each once"))
                             continue
                         }
                         if let kind = entry.kind, kind != existing.kind {
@@ -194,6 +202,7 @@ struct PipelineRoutes: Sendable {
             "crm.pipeline.deleted", target: "pipeline", id: { _ in id.description }, at: services.clock.now(),
             request: request, context: context
         ) { tx in
+            try await tx.lockTenant("pipelines")
             guard let stored = try await PipelineStore().find(id, in: tx) else {
                 throw DomainError.notFound(entity: "pipeline")
             }

@@ -37,17 +37,26 @@ enum RecordListParameters {
         }
         let own: Set<String> =
             switch entity {
-            case .lead: ["status", "source", "email", "score_min", "score_max"]
+            case .lead: ["status", "source", "email", "score_min", "score_max", "converted"]
             case .contact: ["email", "company_id"]
             case .company: []
             case .deal: ["status", "company_id", "pipeline_id", "stage_id"]
             }
-        for name in ["status", "source", "email", "score_min", "score_max", "company_id", "pipeline_id", "stage_id"]
+        for name in [
+            "status", "source", "email", "score_min", "score_max", "company_id", "pipeline_id", "stage_id", "converted",
+        ]
         where !own.contains(name) && request.query(name) != nil {
             issue(name, "not a filter of \(entity.rawValue) lists")
         }
         if let text = request.query("company_id"), own.contains("company_id") {
             if let id = UUID(uuidString: text) { query.companyID = id } else { issue("company_id", "a company id") }
+        }
+        if let text = request.query("converted"), own.contains("converted") {
+            switch text {
+            case "true": query.converted = true
+            case "false": query.converted = false
+            default: issue("converted", "true or false")
+            }
         }
         for name in ["pipeline_id", "stage_id"] where own.contains(name) {
             guard let text = request.query(name) else { continue }

@@ -28,8 +28,9 @@ struct RecordKind<Record: CRMRecord>: Sendable {
     /// Writes that go with a change, after it (a deal's stage history); `actor` is the principal's subject.
     var afterWrite: @Sendable (_ before: Record?, _ after: Record, _ actor: String, _ tx: Transaction) async throws
         -> Void = { _, _, _, _ in }
-    /// What a deletion does to other records first (a company's contacts lose it).
-    var beforeDelete: @Sendable (_ record: Record, _ tx: Transaction) async throws -> Void = { _, _ in }
+    /// What a deletion does to other records first (a company's contacts lose it); `trace` is the request's.
+    var beforeDelete: @Sendable (_ record: Record, _ now: Date, _ trace: String?, _ tx: Transaction) async throws
+        -> Void = { _, _, _, _ in }
 
     var path: String { "\(CRMAPI.base)/\(plural)" }
     var entity: CustomField.Entity { Record.entity }
@@ -125,8 +126,8 @@ struct RecordRoutes<Record: CRMRecord>: Sendable {
         let actor = try context.requirePrincipal().subject
         let result = try await services.database.audited(
             action, target: kind.name, id: { $0.record.uuid.lowercasedString },
-            changes: { AuditEntry.changes(before: $0.before, after: $0.record.fields) }, at: now, request: request,
-            context: context
+            changes: { AuditEntry.changes(before: $0.before, after: $0.record.fields) },
+            unchanged: { $0.before == $0.record.fields }, at: now, request: request, context: context
         ) { tx -> (record: Record, before: [String: JSONValue]) in
             guard let stored = try await RecordStore<Record>().find(id, in: tx) else {
                 throw DomainError.notFound(entity: kind.name)
@@ -172,16 +173,17 @@ struct RecordRoutes<Record: CRMRecord>: Sendable {
         let id = try path(context)
         let trace = context.trace?.header
         let kind = self.kind
+        let now = services.clock.now().storedPrecision
         try await services.database.audited(
             "crm.\(kind.name).deleted", target: kind.name, id: { _ in id.lowercasedString },
-            changes: { AuditEntry.changes(before: $0.fields, after: [:]) }, at: services.clock.now(),
+            changes: { AuditEntry.changes(before: $0.fields, after: [:]) }, at: now,
             request: request, context: context
         ) { tx -> Record in
             guard let stored = try await RecordStore<Record>().find(id, in: tx) else {
                 throw DomainError.notFound(entity: kind.name)
             }
             try request.checkIfMatch(stored.etag)
-            try await kind.beforeDelete(stored, tx)
+            try await kind.beforeDelete(stored, now, trace, tx)
             guard let deleted = try await RecordStore<Record>().delete(id, in: tx) else {
                 throw DomainError.notFound(entity: kind.name)
             }

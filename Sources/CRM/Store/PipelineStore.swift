@@ -39,9 +39,21 @@ struct PipelineStore: Sendable {
         return try Self.decode(row, stages: stages)
     }
 
-    /// The tenant's default pipeline, made with the default stages if the tenant has no pipeline yet.
+    /// The pipeline stage `stage` belongs to, if it is one of the tenant's.
+    func pipeline(of stage: ID<Pipeline.Stage>, in tx: Transaction) async throws -> ID<Pipeline>? {
+        let tenant = try tx.requireTenant()
+        return try await tx.sql.raw(
+            "SELECT pipeline_id FROM crm_stages WHERE tenant_id = \(tx.bind(tenant)) AND id = \(tx.bind(stage.rawValue))"
+        ).first().map { ID(try $0.decodeUUID(column: "pipeline_id")) }
+    }
+
+    /// The tenant's default pipeline, made with the default stages if the tenant has no pipeline yet (under the
+    /// tenant's pipeline lock, so two first requests at once make one).
     func ensureDefault(now: Date, in tx: Transaction) async throws -> Pipeline {
-        let pipelines = try await list(in: tx)
+        var pipelines = try await list(in: tx)
+        if let existing = pipelines.first(where: \.isDefault) ?? pipelines.first { return existing }
+        try await tx.lockTenant("pipelines")
+        pipelines = try await list(in: tx)
         if let existing = pipelines.first(where: \.isDefault) ?? pipelines.first { return existing }
         let pipeline = Pipeline(
             id: .generate(), name: "Sales", isDefault: true,
@@ -56,7 +68,7 @@ struct PipelineStore: Sendable {
 
     func insert(_ pipeline: Pipeline, in tx: Transaction) async throws {
         let tenant = try tx.requireTenant()
-        if pipeline.isDefault { try await clearDefault(in: tx) }
+        if pipeline.isDefault { try await clearDefault(except: pipeline.id, in: tx) }
         try await tx.sql.raw(
             """
             INSERT INTO crm_pipelines (tenant_id, id, name, is_default, version, created_at, updated_at)
@@ -74,7 +86,7 @@ struct PipelineStore: Sendable {
         async throws -> Bool
     {
         let tenant = try tx.requireTenant()
-        if pipeline.isDefault { try await clearDefault(in: tx) }
+        if pipeline.isDefault { try await clearDefault(except: pipeline.id, in: tx) }
         guard
             try await tx.sql.raw(
                 """
@@ -131,10 +143,14 @@ struct PipelineStore: Sendable {
         return counts
     }
 
-    private func clearDefault(in tx: Transaction) async throws {
+    /// The old default is no longer (its version grows, so its ETag changes).
+    private func clearDefault(except pipeline: ID<Pipeline>, in tx: Transaction) async throws {
         let tenant = try tx.requireTenant()
         try await tx.sql.raw(
-            "UPDATE crm_pipelines SET is_default = 0 WHERE tenant_id = \(tx.bind(tenant)) AND is_default = 1"
+            """
+            UPDATE crm_pipelines SET is_default = 0, version = version + 1
+            WHERE tenant_id = \(tx.bind(tenant)) AND is_default = 1 AND id <> \(tx.bind(pipeline.rawValue))
+            """
         ).run()
     }
 

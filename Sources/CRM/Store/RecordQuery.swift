@@ -60,6 +60,8 @@ struct RecordQuery: Sendable {
     }
 
     var statuses: [LeadStatus] = []
+    /// Leads only: converted ones (`true`) or the others (`false`).
+    var converted: Bool?
     var companyID: UUID?
     var pipelineID: UUID?
     var stageID: UUID?
@@ -98,6 +100,9 @@ struct RecordQuery: Sendable {
         var sql: SQLQueryString = ""
         if !statuses.isEmpty {
             sql.appendInterpolation(" AND l.status IN (\(binds: statuses.map(\.rawValue)))" as SQLQueryString)
+        }
+        if let converted {
+            sql.appendLiteral(converted ? " AND l.converted_at IS NOT NULL" : " AND l.converted_at IS NULL")
         }
         if !dealStatuses.isEmpty {
             sql.appendInterpolation(" AND l.status IN (\(binds: dealStatuses.map(\.rawValue)))" as SQLQueryString)
@@ -182,16 +187,23 @@ struct RecordQuery: Sendable {
     {
         switch dialect {
         case .postgres:
-            let extracted: SQLQueryString = "(l.custom_fields::jsonb ->> \(bind: field.key))"
+            // Typed by the definition, but a value stored under an earlier definition of the same key may be of
+            // another type: it is compared only when its JSON type fits, never cast (a failed cast is an error).
+            let key = field.key
+            let element: SQLQueryString = "(l.custom_fields::jsonb -> \(bind: key))"
+            let text: SQLQueryString = "(l.custom_fields::jsonb ->> \(bind: key))"
+            func typed(_ json: String, _ cast: String) -> SQLQueryString {
+                "(CASE WHEN jsonb_typeof(\(element)) = \(bind: json) THEN \(text)::\(unsafeRaw: cast) END)"
+            }
             switch value {
             case .integer(let number):
-                return " AND \(extracted)::numeric = \(bind: Double(number))"
+                return " AND \(typed("number", "numeric")) = \(bind: Double(number))"
             case .number(let number):
-                return " AND \(extracted)::numeric = \(bind: number)"
+                return " AND \(typed("number", "numeric")) = \(bind: number)"
             case .bool(let flag):
-                return " AND \(extracted)::boolean = \(bind: flag)"
-            case .string(let text):
-                return " AND \(extracted) = \(bind: text)"
+                return " AND \(typed("boolean", "boolean")) = \(bind: flag)"
+            case .string(let string):
+                return " AND jsonb_typeof(\(element)) = 'string' AND \(text) = \(bind: string)"
             default:
                 throw RecordQueryError.badPosition
             }

@@ -4,11 +4,13 @@ import Kernel
 
 extension Database {
     /// Runs `body` in a write transaction of the request's tenant and records `action` in the audit log in the same
-    /// transaction, so a change and its audit record commit together or not at all.
+    /// transaction, so a change and its audit record commit together or not at all. `unchanged` says when `body`
+    /// changed nothing, so there is nothing to record.
     package func audited<T: Sendable>(
         _ action: String, target: String, id: @escaping @Sendable (T) -> String?,
         changes: @escaping @Sendable (T) -> [String: AuditEntry.Change] = { _ in [:] },
-        details: @escaping @Sendable (T) -> [String: JSONValue] = { _ in [:] }, at now: Date, request: Request,
+        details: @escaping @Sendable (T) -> [String: JSONValue] = { _ in [:] },
+        unchanged: @escaping @Sendable (T) -> Bool = { _ in false }, at now: Date, request: Request,
         context: AppRequestContext, _ body: @escaping @Sendable (Transaction) async throws -> T
     ) async throws -> T {
         let tenant = try context.requireTenant()
@@ -16,6 +18,7 @@ extension Database {
         let origin = context.origin(request)
         return try await write(tenant: tenant) { tx in
             let result = try await body(tx)
+            if unchanged(result) { return result }
             try await AuditTrail().record(
                 AuditEntry(
                     action: action, actor: actor, targetType: target, targetID: id(result), ip: origin.ip,
