@@ -201,8 +201,10 @@ struct RecordRoutes<Record: CRMRecord>: Sendable {
         let limit = try request.pageLimit()
         let includeTotal = request.query("include_total") == "true"
         let entity = kind.entity
+        // The definitions are read only when a custom field is filtered on.
+        let filtersCustomFields = request.uri.queryParameters.contains { $0.key.hasPrefix("cf.") }
         let (records, total, query) = try await services.database.read(tenant: tenant) { tx in
-            let definitions = try await CustomFieldStore().list(entity: entity, in: tx)
+            let definitions = filtersCustomFields ? try await CustomFieldStore().list(entity: entity, in: tx) : []
             let query = try RecordListParameters.parse(request, entity: entity, definitions: definitions)
             let records = try await RecordStore<Record>().list(query, limit: limit + 1, in: tx)
             let total = includeTotal ? try await query.count(in: tx) : nil

@@ -195,6 +195,8 @@ enum CRMMigrations {
                 "CREATE INDEX crm_deals_name ON crm_deals (tenant_id, name_key, id)",
                 "CREATE INDEX crm_deals_owner ON crm_deals (tenant_id, owner_id, created_at, id)",
                 "CREATE INDEX crm_deals_company ON crm_deals (tenant_id, company_id, created_at, id)",
+                // "My leads in this status", the list everyone opens: read in order, without filtering rows out.
+                "CREATE INDEX crm_leads_owner_status ON crm_leads (tenant_id, owner_id, status, created_at, id)",
                 """
                 CREATE TABLE crm_deal_stage_history (
                     tenant_id \(uuid) NOT NULL,

@@ -85,6 +85,7 @@ struct EventConsumerService: Service {
                         }
                     }
                     while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                        let seen = handedOut.generation
                         var claimed = 0
                         // With Redis Streams, the database still carries retries and replayed dead letters; a Redis
                         // failure must not stop those.
@@ -111,7 +112,10 @@ struct EventConsumerService: Service {
                                 metadata: ["event.group": "\(group)", "error.message": "\(String(reflecting: error))"])
                         }
                         told = false
-                        if claimed == 0 { told = await handedOut.wait(timeout: backbone.settings.pollInterval) }
+                        if claimed == 0 {
+                            told = await handedOut.wait(
+                                timeout: backbone.settings.pollInterval, unlessSignalledSince: seen)
+                        }
                     }
                 }
             }

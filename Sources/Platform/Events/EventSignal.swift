@@ -8,6 +8,8 @@ package final class EventSignal: Sendable {
         var nextID = 0
         var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
         var pending = false
+        /// Signals so far.
+        var generation = 0
     }
 
     private let state = Mutex(State())
@@ -18,6 +20,7 @@ package final class EventSignal: Sendable {
     /// to wait returns at once.
     package func signal(wakingAtMost limit: Int = .max) {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.generation += 1
             if state.waiters.isEmpty {
                 state.pending = true
                 return []
@@ -28,10 +31,20 @@ package final class EventSignal: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    /// Returns at the next signal (true), after `timeout` or when the task is cancelled (false).
+    /// How many signals there have been. A worker reads it before a pass and hands it to `wait`, so that a signal
+    /// that woke only others while it was busy is not lost on it (it would otherwise sleep a whole poll interval
+    /// with work waiting in a partition only it holds).
+    package var generation: Int { state.withLock { $0.generation } }
+
+    /// How many are waiting now (for tests).
+    package var waiting: Int { state.withLock { $0.waiters.count } }
+
+    /// Returns at the next signal (true), at once when there was a signal since `generation` `seen`, after `timeout`
+    /// or when the task is cancelled (false).
     @discardableResult
-    package func wait(timeout: Duration) async -> Bool {
+    package func wait(timeout: Duration, unlessSignalledSince seen: Int? = nil) async -> Bool {
         if state.withLock({ state in
+            if let seen, state.generation != seen { return true }
             defer { state.pending = false }
             return state.pending
         }) {
@@ -43,7 +56,7 @@ package final class EventSignal: Sendable {
                 return false
             }
             group.addTask {
-                await self.waitForSignal()
+                await self.waitForSignal(unlessSignalledSince: seen)
                 return !Task.isCancelled
             }
             let first = await group.next() ?? false
@@ -52,7 +65,7 @@ package final class EventSignal: Sendable {
         }
     }
 
-    private func waitForSignal() async {
+    private func waitForSignal(unlessSignalledSince seen: Int?) async {
         let id = state.withLock { state in
             state.nextID += 1
             return state.nextID
@@ -60,6 +73,7 @@ package final class EventSignal: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state -> Bool in
+                    if let seen, state.generation != seen { return true }
                     if state.pending || Task.isCancelled {
                         state.pending = false
                         return true

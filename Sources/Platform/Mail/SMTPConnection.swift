@@ -218,6 +218,10 @@ struct SMTPConnection {
                 let handler = try NIOSSLClientHandler(context: context, serverHostname: serverName)
                 try channel.pipeline.syncOperations.addHandler(handler, position: .first)
             }.get()
+        } catch let error as ChannelError {
+            // Closed before TLS could start (the server hung up after its 220): a connection failure, worth
+            // another try, not a TLS one (seen once on a loaded machine).
+            throw MailError.connection("connection closed before TLS started: \(error)")
         } catch {
             throw MailError.tls(String(describing: error))
         }
