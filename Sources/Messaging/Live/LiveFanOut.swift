@@ -49,20 +49,25 @@ struct LiveListener: Service {
 
     func run() async throws {
         guard database.dialect == .postgres else { return }
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                try await cancelWhenGracefulShutdown {
-                    try await database.listen(channel: LiveFanOut.channel) { payload in
-                        Task { await deliver(payload) }
+        // Notifications are handed to the hub one at a time in the order they came (a task each let a record's
+        // `updated` overtake its `created`, seen as events out of order in a loaded run).
+        let (payloads, arrived) = AsyncStream.makeStream(of: String.self)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { for await payload in payloads { await deliver(payload) } }
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                do {
+                    try await cancelWhenGracefulShutdown {
+                        try await database.listen(channel: LiveFanOut.channel) { payload in arrived.yield(payload) }
                     }
+                } catch {
+                    if Task.isShuttingDownGracefully || Task.isCancelled { break }
+                    logger.warning(
+                        "live updates lost their notifications; reconnecting",
+                        metadata: ["error.message": "\(String(reflecting: error))"])
+                    try? await Task.sleep(for: .seconds(1))
                 }
-            } catch {
-                if Task.isShuttingDownGracefully || Task.isCancelled { return }
-                logger.warning(
-                    "live updates lost their notifications; reconnecting",
-                    metadata: ["error.message": "\(String(reflecting: error))"])
-                try? await Task.sleep(for: .seconds(1))
             }
+            arrived.finish()
         }
     }
 
