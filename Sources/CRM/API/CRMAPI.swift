@@ -14,6 +14,7 @@ struct CRMAPI: Sendable {
         RecordRoutes(services: services, kind: ContactRoutes.kind).register(on: routes)
         DealRoutes.register(on: routes, services: services)
         PipelineRoutes(services: services).register(on: routes)
+        LeadCapture(services: services).register(on: routes)
         CustomFieldRoutes(services: services).register(on: routes)
         CRMOpenAPI.register(on: routes)
     }

@@ -206,6 +206,18 @@ enum CRMOpenAPI {
                     ], required: ["lead", "contact", "company", "deal"]),
                 problems: [404: "No such lead", 409: "Converted already", 412: "Changed since read"]),
             Op(
+                .post, "\(base)/public/{tenant_slug}/leads",
+                "A website's contact form: a lead with source website, the tenant's admins mailed (5 per 15 minutes per IP)",
+                security: .none, parameters: [P.path("tenant_slug", "the tenant's slug")],
+                body: .object(
+                    [
+                        "first_name": .string(), "last_name": .string(), "email": .string(format: "email"),
+                        "phone": .string(description: "E.164"), "company": .string(),
+                        "message": .string(description: "10 to 2,000 characters"),
+                        "website": .string(description: "leave empty (a field hidden from people)"),
+                    ], required: ["first_name", "last_name", "email", "message"]), success: 202, "Received",
+                schema: .object(["status": .string()]), problems: [404: "No such form", 429: "Too many submissions"]),
+            Op(
                 .get, "\(base)/deals", "Deals, filtered, sorted and paged", security: .bearer(.crmDealsRead),
                 parameters: P.paging + commonFilters + [
                     .query("status", .string(), "comma-separated: open, won, lost"),
