@@ -9,10 +9,6 @@ enum LeadInput {
         "tags", "custom_fields", "notes",
     ]
 
-    static func object(_ body: JSONValue) throws -> [String: JSONValue] {
-        try RecordInput.object(body, allowed: fieldNames)
-    }
-
     /// Applies `fields` to `lead`; `definitions` are the tenant's lead custom fields. Status moves are checked
     /// against `LeadStatusMachine`; a new lead (`creating`) starts `new`.
     static func apply(

@@ -70,14 +70,8 @@ struct RecordRoutes<Record: CRMRecord>: Sendable {
         try context.require(kind.write)
         let principal = try context.requirePrincipal()
         let now = services.clock.now().storedPrecision
-        let tenant = try context.requireTenant()
         let kind = self.kind
-        let definitions = try await services.database.read(tenant: tenant) { tx in
-            try await CustomFieldStore().list(entity: kind.entity, in: tx)
-        }
-        var record = kind.blank(principal.kind == .user ? principal.subject : nil, now)
-        try kind.apply(fields, &record, definitions, true)
-        let applied = record
+        let owner = principal.kind == .user ? principal.subject : nil
         let trace = context.trace?.header
         let actor = principal.subject
         return try await services.database.audited(
@@ -85,7 +79,11 @@ struct RecordRoutes<Record: CRMRecord>: Sendable {
             changes: { AuditEntry.changes(before: [:], after: $0.fields) }, at: now, request: request,
             context: context
         ) { tx in
-            var created = applied
+            // In the write's own transaction, and only when the body sets custom fields.
+            let definitions =
+                fields["custom_fields"] == nil ? [] : try await CustomFieldStore().list(entity: kind.entity, in: tx)
+            var created = kind.blank(owner, now)
+            try kind.apply(fields, &created, definitions, true)
             try await kind.prepare(&created, nil, tx)
             try await RecordStore<Record>().insert(created, in: tx)
             try await kind.afterWrite(nil, created, actor, tx)
