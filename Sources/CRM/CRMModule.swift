@@ -2,7 +2,8 @@ import Foundation
 import Kernel
 import Platform
 
-/// CRM: leads with typed custom fields (this first slice); contacts, companies, deals and pipelines follow.
+/// CRM: leads, companies, contacts, deals in pipelines, activities with reminders and timelines, typed custom
+/// fields.
 package struct CRMModule: Module {
     package let name = "crm"
 
@@ -10,6 +11,10 @@ package struct CRMModule: Module {
 
     package var permissions: [Permission] { Permission.crmAll }
     package var migrations: [Migration] { CRMMigrations.all }
+
+    package func jobHandlers(context: ModuleContext) -> [any JobHandler] {
+        [ActivityReminder(database: context.database, clock: context.clock)]
+    }
 
     package func registerRoutes(on routes: RouteRegistrar, context: ModuleContext) {
         CRMAPI(services: CRMServices(context: context)).register(on: routes)

@@ -42,10 +42,13 @@ package struct IdentityModule: Module {
         AdminPages(services: services(context)).register(on: routes)
     }
 
-    package func consumers(context: ModuleContext) -> [any EventConsumer] { [AdminNoticeConsumer()] }
+    package func consumers(context: ModuleContext) -> [any EventConsumer] { [NoticeConsumer()] }
 
     package func jobHandlers(context: ModuleContext) -> [any JobHandler] {
-        [AdminNoticeMailer(database: context.database, mailer: context.mailer)]
+        [
+            AdminNoticeMailer(database: context.database, mailer: context.mailer),
+            UserNoticeMailer(database: context.database, mailer: context.mailer),
+        ]
     }
 
     package func backgroundServices(context: ModuleContext) -> [any Service] {

@@ -2,24 +2,17 @@ import Foundation
 import Kernel
 import Platform
 
-/// Any module may ask for the tenant's admins to be told something by email: it commits an
-/// `identity.admin_notice.requested` event (`{"subject": ..., "text": ...}`) with its change. This consumer
-/// turns the event into a job in its own transaction; the job mails every active tenant admin.
-struct AdminNoticeConsumer: EventConsumer {
-    static let eventType = "identity.admin_notice.requested"
+/// Any module may ask for people of a tenant to be told something by email: it commits an
+/// `identity.admin_notice.requested` event (`AdminNotice`: every active tenant admin) or an
+/// `identity.user_notice.requested` event (`UserNotice`: one user) with its change. This consumer turns each into
+/// a job in its own transaction; the job sends the mail.
+struct NoticeConsumer: EventConsumer {
     let group = "identity.notices"
-    let eventTypes = [AdminNoticeConsumer.eventType]
-
-    struct Notice: Codable {
-        let subject: String
-        let text: String
-    }
+    let eventTypes = [AdminNotice.eventType, UserNotice.eventType]
 
     func handle(_ event: EventEnvelope, in transaction: Transaction) async throws {
-        let notice = try JSONDecoder().decode(Notice.self, from: Data(event.data.text.utf8))
-        var request = Jobs.Request(
-            name: AdminNoticeMailer.jobName, payload: try JSONDocument(encoding: notice),
-            tenant: try transaction.requireTenant())
+        let job = event.type == UserNotice.eventType ? UserNoticeMailer.jobName : AdminNoticeMailer.jobName
+        var request = Jobs.Request(name: job, payload: event.data, tenant: try transaction.requireTenant())
         request.priority = 2
         try await Jobs.enqueue(request, in: transaction)
     }
@@ -34,7 +27,7 @@ struct AdminNoticeMailer: JobHandler {
 
     func run(payload: JSONDocument, tenant: TenantID?) async throws {
         guard let tenant else { return }
-        let notice = try JSONDecoder().decode(AdminNoticeConsumer.Notice.self, from: Data(payload.text.utf8))
+        let notice = try JSONDecoder().decode(AdminNotice.self, from: Data(payload.text.utf8))
         let admins = try await database.read(tenant: tenant) { tx in
             try await UserStore().activeAddresses(withRole: BuiltInRole.tenantAdmin.rawValue, in: tx)
         }
@@ -44,5 +37,25 @@ struct AdminNoticeMailer: JobHandler {
                 to: MailAddress(admin.email, name: admin.name), subject: String(notice.subject.prefix(200)),
                 text: notice.text)
         }
+    }
+}
+
+/// Mails one user notice to its user, when that user is an active member of the tenant (a notice for an unknown,
+/// suspended or another tenant's user is dropped: the event's sender cannot check who is a user).
+struct UserNoticeMailer: JobHandler {
+    static let jobName = "identity.user_notice"
+    let name = UserNoticeMailer.jobName
+    let database: any Database
+    let mailer: Mailer
+
+    func run(payload: JSONDocument, tenant: TenantID?) async throws {
+        guard let tenant else { return }
+        let notice = try JSONDecoder().decode(UserNotice.self, from: Data(payload.text.utf8))
+        guard let id = ID<User>(notice.userID) else { return }
+        let user = try await database.read(tenant: tenant) { tx in try await UserStore().find(id: id, in: tx) }
+        guard let user, user.status == .active else { return }
+        try await mailer.send(
+            to: MailAddress(user.email, name: user.name), subject: String(notice.subject.prefix(200)),
+            text: notice.text)
     }
 }

@@ -16,6 +16,8 @@ struct CRMAPI: Sendable {
         PipelineRoutes(services: services).register(on: routes)
         LeadCapture(services: services).register(on: routes)
         CustomFieldRoutes(services: services).register(on: routes)
+        ActivityRoutes(services: services).register(on: routes)
+        TimelineRoutes(services: services).register(on: routes)
         CRMOpenAPI.register(on: routes)
     }
 }

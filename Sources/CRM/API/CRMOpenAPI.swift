@@ -63,7 +63,36 @@ enum CRMOpenAPI {
 
     static let stored: [String: S] = ["id": uuid, "version": .integer, "created_at": time, "updated_at": time]
 
+    static let target = S.object(
+        ["type": .enumeration(CustomField.Entity.allCases.map(\.rawValue)), "id": uuid], required: ["type", "id"])
+
+    static let activityFields: [String: S] = [
+        "type": .enumeration(Activity.Kind.allCases.map(\.rawValue)), "subject": .nullable(.string()),
+        "body": .nullable(.string(description: "mention a user as @[Name](user:<user id>)")),
+        "occurred_at": time, "due_at": .nullable(time), "remind_at": .nullable(time),
+        "done": .boolean, "duration_minutes": .nullable(.integer), "owner_id": .nullable(uuid),
+        "targets": .array(target),
+    ]
+
     static let schemas: [String: S] = [
+        "Activity": .object(
+            activityFields.merging(
+                stored.merging(
+                    [
+                        "reminded_at": .nullable(time), "completed_at": .nullable(time), "created_by": .string(),
+                        "mentions": .array(.string()),
+                    ], uniquingKeysWith: { $1 }), uniquingKeysWith: { $1 }),
+            required: ["id", "type", "occurred_at", "done", "targets", "mentions", "created_by", "version"]),
+        "ActivityInput": .object(activityFields),
+        "TimelineItem": .object(
+            [
+                "type": .enumeration(["activity", "change"]), "at": time, "activity": .reference("Activity"),
+                "change": .object([
+                    "action": .string(), "actor": .object(["kind": .string(), "id": .nullable(.string())]),
+                    "record": .object(["type": .nullable(.string()), "id": .nullable(.string())]),
+                    "changes": .map(.any),
+                ]),
+            ], required: ["type", "at"]),
         "Company": .object(
             companyFields.merging(stored, uniquingKeysWith: { $1 }),
             required: ["id", "name", "tags", "custom_fields", "version", "created_at"]),
@@ -268,6 +297,48 @@ enum CRMOpenAPI {
                             ], required: ["stage", "count", "total", "weighted", "deals"]))
                 ]), problems: [404: "No such pipeline"]),
             Op(
+                .get, "\(base)/activities", "Calls, meetings, emails, notes and tasks, filtered, sorted and paged",
+                security: .bearer(.crmLeadsRead),
+                parameters: P.paging + [
+                    .query("type", .string(), "comma-separated: call, meeting, email, note, task"),
+                    .query("owner_id", uuid, "the owner"),
+                    .query("status", .enumeration(["open", "done"]), "open tasks, or done ones"),
+                    .query("due_before", time, "due before"), .query("due_after", time, "due at or after"),
+                    .query("target_type", .enumeration(CustomField.Entity.allCases.map(\.rawValue)), "about this kind"),
+                    .query("target_id", uuid, "about this record (with target_type)"),
+                    .query(
+                        "sort", .enumeration(ActivityStore.Query.Sort.allCases.map(\.rawValue)),
+                        "order; due_at lists only activities with a due date"),
+                ], schema: page("Activity")),
+            Op(
+                .post, "\(base)/activities",
+                "Record an activity (about a deal: also crm.deals:write); mentioned users and reminders are mailed",
+                security: .bearer(.crmLeadsWrite), body: .reference("ActivityInput"), success: 201, "Created",
+                schema: .reference("Activity")),
+            Op(
+                .get, "\(base)/activities/{id}", "One activity", security: .bearer(.crmLeadsRead), parameters: [id],
+                schema: .reference("Activity"), problems: [404: "No such activity"]),
+            Op(
+                .patch, "\(base)/activities/{id}", "Change an activity (JSON merge patch; done: true completes a task)",
+                security: .bearer(.crmLeadsWrite), parameters: [id, P.header("If-Match", "the ETag read")],
+                body: .reference("ActivityInput"), schema: .reference("Activity"),
+                problems: [404: "No such activity", 409: "Concurrent change", 412: "Changed since read"]),
+            Op(
+                .delete, "\(base)/activities/{id}", "Delete an activity (its author or crm.admin:manage)",
+                security: .bearer(.crmLeadsWrite), parameters: [id, P.header("If-Match", "the ETag read")],
+                success: 204, "Deleted", problems: [404: "No such activity", 412: "Changed since read"]),
+        ] + [("leads", "lead", Permission.crmLeadsRead), ("contacts", "contact", .crmLeadsRead),
+            ("companies", "company", .crmLeadsRead), ("deals", "deal", .crmDealsRead)].map { plural, name, read in
+            Op(
+                .get, "\(base)/\(plural)/{id}/timeline",
+                "The \(name)'s activities and changes (also those of the lead it was made from), newest first",
+                security: .bearer(read), parameters: [id] + P.paging,
+                schema: .object(
+                    ["data": .array(.reference("TimelineItem")), "next_cursor": .nullable(.string())],
+                    required: ["data", "next_cursor"]),
+                problems: [404: "No such \(name)"])
+        } + [
+            Op(
                 .get, "\(base)/custom-fields", "The tenant's custom fields", security: .bearer(.crmLeadsRead),
                 parameters: [.query("entity", .enumeration(CustomField.Entity.allCases.map(\.rawValue)), "one kind")],
                 schema: .object(["data": .array(.reference("CustomField")), "next_cursor": .nullable(.string())])),
@@ -297,7 +368,8 @@ enum CRMOpenAPI {
 
     static let document: JSONValue = OpenAPI.document(
         title: "Inopsio CRM", version: "1",
-        description: "Leads, companies, contacts and deals with typed custom fields, pipelines and lead conversion.",
+        description:
+            "Leads, companies, contacts and deals with typed custom fields, pipelines, lead conversion, activities and timelines.",
         operations: operations, schemas: schemas)
 
     static func register(on routes: RouteRegistrar) {

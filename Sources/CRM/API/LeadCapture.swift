@@ -119,19 +119,18 @@ struct LeadCapture: Sendable {
                     action: action, actor: .anonymous, targetType: "lead", targetID: lead.id.description, ip: origin.ip,
                     requestID: origin.requestID, details: ["source": "website"]),
                 in: tx, at: now)
-            let notice: [String: String] = [
-                "subject": "New contact form message from \(first) \(last)",
-                "text": """
+            let notice = AdminNotice(
+                subject: "New contact form message from \(first) \(last)",
+                text: """
                     \(first) \(last) <\(address.address)>\(company.map { " of \($0)" } ?? "") wrote through the website:
 
                     \(message)
 
                     The lead is \(lead.id) in the CRM.
-                    """,
-            ]
+                    """)
             try await Outbox.append(
                 EventEnvelope(
-                    source: "/crm", type: "identity.admin_notice.requested", subject: lead.id.description,
+                    source: "/crm", type: AdminNotice.eventType, subject: lead.id.description,
                     tenant: tenant.id, traceparent: trace, data: try JSONDocument(encoding: notice)),
                 aggregateType: "lead", aggregateID: lead.id.description, in: tx)
         }

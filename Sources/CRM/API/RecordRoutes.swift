@@ -182,6 +182,7 @@ struct RecordRoutes<Record: CRMRecord>: Sendable {
             }
             try request.checkIfMatch(stored.etag)
             try await kind.beforeDelete(stored, now, trace, tx)
+            try await ActivityStore().removeTarget(Activity.Target(type: kind.entity, id: id), now: now, in: tx)
             guard let deleted = try await RecordStore<Record>().delete(id, in: tx) else {
                 throw DomainError.notFound(entity: kind.name)
             }

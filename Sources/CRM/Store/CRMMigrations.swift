@@ -220,5 +220,61 @@ enum CRMMigrations {
             }
             return statements
         },
+        Migration(module: "crm", number: 3, name: "create_activities") { dialect in
+            let uuid = dialect.uuidType
+            let time = dialect.timestampType
+            var statements = [
+                """
+                CREATE TABLE crm_activities (
+                    tenant_id \(uuid) NOT NULL,
+                    id \(uuid) NOT NULL,
+                    kind TEXT NOT NULL,
+                    subject TEXT,
+                    body TEXT,
+                    occurred_at \(time) NOT NULL,
+                    due_at \(time),
+                    remind_at \(time),
+                    reminded_at \(time),
+                    completed_at \(time),
+                    duration_minutes INTEGER,
+                    owner_id TEXT,
+                    created_by TEXT NOT NULL,
+                    mentions TEXT NOT NULL,
+                    targets TEXT NOT NULL,
+                    version INTEGER NOT NULL,
+                    created_at \(time) NOT NULL,
+                    updated_at \(time) NOT NULL,
+                    PRIMARY KEY (tenant_id, id)
+                )
+                """,
+                "CREATE INDEX crm_activities_created ON crm_activities (tenant_id, created_at, id)",
+                "CREATE INDEX crm_activities_due ON crm_activities (tenant_id, due_at, id)",
+                // "My open tasks by due date".
+                "CREATE INDEX crm_activities_owner ON crm_activities (tenant_id, owner_id, completed_at, due_at, id)",
+                // An activity's targets again, one row each: a record's timeline is read on an index.
+                """
+                CREATE TABLE crm_activity_targets (
+                    tenant_id \(uuid) NOT NULL,
+                    entity TEXT NOT NULL,
+                    record_id \(uuid) NOT NULL,
+                    activity_id \(uuid) NOT NULL,
+                    occurred_at \(time) NOT NULL,
+                    PRIMARY KEY (tenant_id, entity, record_id, activity_id)
+                )
+                """,
+                """
+                CREATE INDEX crm_activity_targets_time
+                ON crm_activity_targets (tenant_id, entity, record_id, occurred_at, activity_id)
+                """,
+                "CREATE INDEX crm_activity_targets_activity ON crm_activity_targets (tenant_id, activity_id)",
+                // The leads a contact or company was made from, for its timeline.
+                "CREATE INDEX crm_leads_contact ON crm_leads (tenant_id, contact_id)",
+                "CREATE INDEX crm_leads_company ON crm_leads (tenant_id, company_id)",
+            ]
+            for table in ["crm_activities", "crm_activity_targets"] {
+                statements += TenantIsolation.statements(table: table, dialect: dialect)
+            }
+            return statements
+        },
     ]
 }

@@ -41,6 +41,27 @@ enum RecordLinks {
         }
     }
 
+    /// The leads converted into record `id` (a contact, company or deal).
+    static func leads(convertedInto entity: CustomField.Entity, id: UUID, in tx: Transaction) async throws -> [UUID] {
+        let tenant = try tx.requireTenant()
+        let column: String
+        switch entity {
+        case .lead: return []
+        case .contact: column = "contact_id"
+        case .company: column = "company_id"
+        case .deal:
+            return try await tx.sql.raw(
+                "SELECT lead_id FROM crm_deals WHERE tenant_id = \(tx.bind(tenant)) AND id = \(tx.bind(id))"
+            ).first().flatMap { try $0.decodeOptionalUUID(column: "lead_id") }.map { [$0] } ?? []
+        }
+        return try await tx.sql.raw(
+            """
+            SELECT id FROM crm_leads WHERE tenant_id = \(tx.bind(tenant)) AND \(unsafeRaw: column) = \(tx.bind(id))
+            LIMIT 100
+            """
+        ).all().map { try $0.decodeUUID(column: "id") }
+    }
+
     /// Removes contact `id` from the deals that name it.
     static func removeContact(_ id: UUID, now: Date, trace: String?, in tx: Transaction) async throws {
         let tenant = try tx.requireTenant()

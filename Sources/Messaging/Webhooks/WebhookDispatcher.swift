@@ -209,10 +209,3 @@ package struct WebhookSettings: Sendable {
 
     package init() {}
 }
-
-/// Asks Identity to mail a tenant's admins (event `identity.admin_notice.requested`).
-package struct AdminNotice: Sendable, Codable, Equatable {
-    package static let eventType = "identity.admin_notice.requested"
-    package let subject: String
-    package let text: String
-}
