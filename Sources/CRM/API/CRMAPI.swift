@@ -18,6 +18,7 @@ struct CRMAPI: Sendable {
         CustomFieldRoutes(services: services).register(on: routes)
         ActivityRoutes(services: services).register(on: routes)
         TimelineRoutes(services: services).register(on: routes)
+        SearchRoutes(services: services).register(on: routes)
         CRMOpenAPI.register(on: routes)
     }
 }

@@ -327,6 +327,25 @@ enum CRMOpenAPI {
                 .delete, "\(base)/activities/{id}", "Delete an activity (its author or crm.admin:manage)",
                 security: .bearer(.crmLeadsWrite), parameters: [id, P.header("If-Match", "the ETag read")],
                 success: 204, "Deleted", problems: [404: "No such activity", 412: "Changed since read"]),
+            Op(
+                .get, "\(base)/search",
+                "Full-text search across leads, contacts, companies and deals (misspelt names too on PostgreSQL), best first",
+                security: .bearer(.crmLeadsRead),
+                parameters: [
+                    .query("q", .string(), "the words to find (1 to 200 characters; each matches as a prefix)"),
+                    .query("types", .string(), "comma-separated: lead, contact, company, deal (default all readable)"),
+                    .query("limit", .integer, "at most this many, 1 to 50 (default 20)"),
+                ],
+                schema: .object(
+                    [
+                        "data": .array(
+                            .object(
+                                [
+                                    "type": .enumeration(CustomField.Entity.allCases.map(\.rawValue)), "id": uuid,
+                                    "title": .string(), "subtitle": .string(), "rank": .number,
+                                ], required: ["type", "id", "title", "subtitle", "rank"])),
+                        "next_cursor": .nullable(.string()),
+                    ], required: ["data", "next_cursor"])),
         ] + [("leads", "lead", Permission.crmLeadsRead), ("contacts", "contact", .crmLeadsRead),
             ("companies", "company", .crmLeadsRead), ("deals", "deal", .crmDealsRead)].map { plural, name, read in
             Op(

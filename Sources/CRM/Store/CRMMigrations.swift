@@ -276,5 +276,116 @@ enum CRMMigrations {
             }
             return statements
         },
+        Migration(module: "crm", number: 4, name: "create_search_index") { dialect in
+            let uuid = dialect.uuidType
+            var statements: [String]
+            switch dialect {
+            case .sqlite:
+                // An explicit rowid (`seq`): VACUUM may renumber implicit ones, which the FTS5 table refers to.
+                statements = [
+                    """
+                    CREATE TABLE crm_search (
+                        seq INTEGER PRIMARY KEY,
+                        tenant_id \(uuid) NOT NULL,
+                        entity TEXT NOT NULL,
+                        record_id \(uuid) NOT NULL,
+                        title TEXT NOT NULL,
+                        subtitle TEXT NOT NULL,
+                        body TEXT NOT NULL,
+                        UNIQUE (tenant_id, entity, record_id)
+                    )
+                    """,
+                    """
+                    CREATE VIRTUAL TABLE crm_search_fts USING fts5(
+                        title, body, content='crm_search', content_rowid='seq',
+                        tokenize='unicode61 remove_diacritics 2')
+                    """,
+                    """
+                    CREATE TRIGGER crm_search_inserted AFTER INSERT ON crm_search BEGIN
+                        INSERT INTO crm_search_fts (rowid, title, body) VALUES (new.seq, new.title, new.body);
+                    END
+                    """,
+                    """
+                    CREATE TRIGGER crm_search_deleted AFTER DELETE ON crm_search BEGIN
+                        INSERT INTO crm_search_fts (crm_search_fts, rowid, title, body)
+                        VALUES ('delete', old.seq, old.title, old.body);
+                    END
+                    """,
+                    """
+                    CREATE TRIGGER crm_search_updated AFTER UPDATE ON crm_search BEGIN
+                        INSERT INTO crm_search_fts (crm_search_fts, rowid, title, body)
+                        VALUES ('delete', old.seq, old.title, old.body);
+                        INSERT INTO crm_search_fts (rowid, title, body) VALUES (new.seq, new.title, new.body);
+                    END
+                    """,
+                ]
+            case .postgres:
+                // pg_trgm ships with PostgreSQL and is a trusted extension: the database's owner may create it.
+                statements = [
+                    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+                    """
+                    CREATE TABLE crm_search (
+                        tenant_id \(uuid) NOT NULL,
+                        entity TEXT NOT NULL,
+                        record_id \(uuid) NOT NULL,
+                        title TEXT NOT NULL,
+                        subtitle TEXT NOT NULL,
+                        body TEXT NOT NULL,
+                        document tsvector GENERATED ALWAYS AS (
+                            setweight(to_tsvector('simple', title), 'A') || setweight(to_tsvector('simple', body), 'B')
+                        ) STORED,
+                        PRIMARY KEY (tenant_id, entity, record_id)
+                    )
+                    """,
+                    "CREATE INDEX crm_search_document ON crm_search USING GIN (document)",
+                    "CREATE INDEX crm_search_title ON crm_search USING GIN (lower(title) gin_trgm_ops)",
+                ]
+                statements += TenantIsolation.statements(table: "crm_search", dialect: dialect)
+            }
+            // The records that exist already (their addresses split into words here by replacing @ and dots).
+            func words(_ column: String) -> String {
+                "COALESCE(\(column) || ' ' || replace(replace(\(column), '@', ' '), '.', ' '), '')"
+            }
+            func name(_ first: String, _ last: String) -> String {
+                "TRIM(COALESCE(\(first), '') || ' ' || COALESCE(\(last), ''))"
+            }
+            // Row-level security hides every row from the migration (it has no tenant): its owner lifts it for the
+            // copy, in the migration's transaction, and puts it back.
+            let copied = ["crm_leads", "crm_contacts", "crm_companies", "crm_deals", "crm_search"]
+            if dialect == .postgres {
+                statements += copied.map { "ALTER TABLE \($0) NO FORCE ROW LEVEL SECURITY" }
+            }
+            statements += [
+                """
+                INSERT INTO crm_search (tenant_id, entity, record_id, title, subtitle, body)
+                SELECT tenant_id, 'lead', id, CASE WHEN name_key = '' THEN COALESCE(email, '') ELSE \(name("first_name", "last_name")) END,
+                       TRIM(COALESCE(email, '') || ' ' || COALESCE(company, '')),
+                       \(words("email")) || ' ' || COALESCE(company, '') || ' ' || COALESCE(job_title, '') || ' '
+                         || COALESCE(phone, '') || ' ' || source
+                FROM crm_leads
+                """,
+                """
+                INSERT INTO crm_search (tenant_id, entity, record_id, title, subtitle, body)
+                SELECT tenant_id, 'contact', id, CASE WHEN name_key = '' THEN COALESCE(email, '') ELSE \(name("first_name", "last_name")) END,
+                       TRIM(COALESCE(email, '') || ' ' || COALESCE(job_title, '')),
+                       \(words("email")) || ' ' || COALESCE(job_title, '') || ' ' || COALESCE(phone, '')
+                FROM crm_contacts
+                """,
+                """
+                INSERT INTO crm_search (tenant_id, entity, record_id, title, subtitle, body)
+                SELECT tenant_id, 'company', id, name, TRIM(COALESCE(domain, '') || ' ' || COALESCE(industry, '')),
+                       \(words("domain")) || ' ' || COALESCE(industry, '')
+                FROM crm_companies
+                """,
+                """
+                INSERT INTO crm_search (tenant_id, entity, record_id, title, subtitle, body)
+                SELECT tenant_id, 'deal', id, name, currency, COALESCE(notes, '') FROM crm_deals
+                """,
+            ]
+            if dialect == .postgres {
+                statements += copied.map { "ALTER TABLE \($0) FORCE ROW LEVEL SECURITY" }
+            }
+            return statements
+        },
     ]
 }

@@ -20,6 +20,8 @@ protocol CRMRecord: Sendable, Encodable {
     var nameKey: String { get }
     /// What the `score` sort orders by (leads only; 0 for the others).
     var sortScore: Int { get }
+    /// What the full-text index holds of the record.
+    var searchText: SearchText { get }
     /// Every column but `tenant_id`, `id`, `version`, `created_at` and `updated_at`, with its value.
     func columns(in tx: Transaction) throws -> [(String, any SQLExpression)]
     static func decode(_ row: any SQLRow) throws -> Self
@@ -64,6 +66,7 @@ struct RecordStore<Record: CRMRecord>: Sendable {
         let statement: SQLQueryString = "INSERT INTO \(unsafeRaw: Record.table) (\(unsafeRaw: names)) VALUES (\(values))"
         try await guardingUniqueness(of: record, in: tx) { try await tx.sql.raw(statement).run() }
         try await RecordTags.write(record.tags, entity: Record.entity, id: record.uuid, replacing: false, in: tx)
+        try await SearchIndex().write(Record.entity, record.uuid, record.searchText, in: tx)
     }
 
     /// Writes `record` over the stored version `expectedVersion`; false when that is no longer the stored one (a
@@ -86,6 +89,7 @@ struct RecordStore<Record: CRMRecord>: Sendable {
         try await guardingUniqueness(of: record, in: tx) { updated = try await tx.sql.raw(statement).first() != nil }
         guard updated else { return false }
         try await RecordTags.write(record.tags, entity: Record.entity, id: record.uuid, replacing: true, in: tx)
+        try await SearchIndex().write(Record.entity, record.uuid, record.searchText, in: tx)
         return true
     }
 
@@ -115,6 +119,7 @@ struct RecordStore<Record: CRMRecord>: Sendable {
     func delete(_ id: UUID, in tx: Transaction) async throws -> Record? {
         let tenant = try tx.requireTenant()
         try await RecordTags.delete(entity: Record.entity, id: id, in: tx)
+        try await SearchIndex().delete(Record.entity, id, in: tx)
         return try await tx.sql.raw(
             """
             DELETE FROM \(unsafeRaw: Record.table) WHERE tenant_id = \(tx.bind(tenant)) AND id = \(tx.bind(id))

@@ -14,6 +14,11 @@ enum RecordTags {
         [last, first].compactMap { $0 }.joined(separator: " ").lowercased()
     }
 
+    /// A person's name as shown: first name, then last name.
+    static func displayName(first: String?, last: String?) -> String {
+        [first, last].compactMap { $0 }.joined(separator: " ")
+    }
+
     /// Replaces the tags of record `id`.
     static func write(_ tags: [String], entity: CustomField.Entity, id: UUID, replacing: Bool, in tx: Transaction)
         async throws

@@ -11,6 +11,11 @@ extension Lead: CRMRecord {
     var uuid: UUID { id.rawValue }
     var nameKey: String { RecordTags.nameKey(first: firstName, last: lastName) }
     var sortScore: Int { score }
+    var searchText: SearchText {
+        SearchText(
+            title: nameKey.isEmpty ? (email ?? "") : RecordTags.displayName(first: firstName, last: lastName),
+            subtitle: [email, company], body: [jobTitle, phone, source, tags.joined(separator: " "), notes])
+    }
 
     func columns(in tx: Transaction) throws -> [(String, any SQLExpression)] {
         [
@@ -56,6 +61,9 @@ extension Company: CRMRecord {
     ]
     var uuid: UUID { id.rawValue }
     var nameKey: String { name.lowercased() }
+    var searchText: SearchText {
+        SearchText(title: name, subtitle: [domain, industry], body: [phone, address, tags.joined(separator: " "), notes])
+    }
 
     func columns(in tx: Transaction) throws -> [(String, any SQLExpression)] {
         [
@@ -89,6 +97,11 @@ extension Contact: CRMRecord {
     ]
     var uuid: UUID { id.rawValue }
     var nameKey: String { RecordTags.nameKey(first: firstName, last: lastName) }
+    var searchText: SearchText {
+        SearchText(
+            title: nameKey.isEmpty ? (email ?? "") : RecordTags.displayName(first: firstName, last: lastName),
+            subtitle: [email, jobTitle], body: [phone, tags.joined(separator: " "), notes])
+    }
 
     func columns(in tx: Transaction) throws -> [(String, any SQLExpression)] {
         [
@@ -123,6 +136,10 @@ extension Deal: CRMRecord {
     static let uniqueKeys: [(column: String, field: String, value: @Sendable (Deal) -> String?)] = []
     var uuid: UUID { id.rawValue }
     var nameKey: String { name.lowercased() }
+    var searchText: SearchText {
+        SearchText(
+            title: name, subtitle: ["\(value.currency.code) \(value.amountMinor)"], body: [tags.joined(separator: " "), notes])
+    }
 
     func columns(in tx: Transaction) throws -> [(String, any SQLExpression)] {
         func uuid(_ value: UUID?) -> any SQLExpression { value.map { tx.bind($0) } ?? SQLLiteral.null }

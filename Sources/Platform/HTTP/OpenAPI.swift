@@ -11,6 +11,7 @@ package enum OpenAPI {
     package indirect enum Schema: Sendable {
         case string(format: String? = nil, description: String? = nil)
         case integer
+        case number
         case boolean
         case enumeration([String])
         case array(Schema)
@@ -29,6 +30,7 @@ package enum OpenAPI {
                 if let description { fields["description"] = .string(description) }
                 return .object(fields)
             case .integer: return ["type": "integer"]
+            case .number: return ["type": "number"]
             case .boolean: return ["type": "boolean"]
             case .enumeration(let values): return ["type": "string", "enum": .array(values.map(JSONValue.string))]
             case .array(let items): return ["type": "array", "items": items.value]
