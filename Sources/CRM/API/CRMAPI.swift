@@ -19,6 +19,7 @@ struct CRMAPI: Sendable {
         ActivityRoutes(services: services).register(on: routes)
         TimelineRoutes(services: services).register(on: routes)
         SearchRoutes(services: services).register(on: routes)
+        SavedViewRoutes(services: services).register(on: routes)
         CRMOpenAPI.register(on: routes)
     }
 }

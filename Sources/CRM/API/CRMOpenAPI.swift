@@ -84,6 +84,12 @@ enum CRMOpenAPI {
                     ], uniquingKeysWith: { $1 }), uniquingKeysWith: { $1 }),
             required: ["id", "type", "occurred_at", "done", "targets", "mentions", "created_by", "version"]),
         "ActivityInput": .object(activityFields),
+        "View": .object(
+            [
+                "id": uuid, "owner_id": .string(), "entity": .enumeration(CustomField.Entity.allCases.map(\.rawValue)),
+                "name": .string(), "query": .string(description: "the list's query string, such as status=new&sort=-score"),
+                "shared": .boolean, "version": .integer, "created_at": time, "updated_at": time,
+            ], required: ["id", "owner_id", "entity", "name", "query", "shared", "version"]),
         "TimelineItem": .object(
             [
                 "type": .enumeration(["activity", "change"]), "at": time, "activity": .reference("Activity"),
@@ -346,6 +352,34 @@ enum CRMOpenAPI {
                                 ], required: ["type", "id", "title", "subtitle", "rank"])),
                         "next_cursor": .nullable(.string()),
                     ], required: ["data", "next_cursor"])),
+            Op(
+                .get, "\(base)/views", "The caller's saved views and the shared ones",
+                security: .bearer(.crmLeadsRead),
+                parameters: [.query("entity", .enumeration(CustomField.Entity.allCases.map(\.rawValue)), "one kind")],
+                schema: .object(
+                    ["data": .array(.reference("View")), "next_cursor": .nullable(.string())],
+                    required: ["data", "next_cursor"])),
+            Op(
+                .post, "\(base)/views", "Save a view of a list (its query is checked as the list checks it)",
+                security: .bearer(.crmLeadsRead),
+                body: .object(
+                    [
+                        "entity": .enumeration(CustomField.Entity.allCases.map(\.rawValue)), "name": .string(),
+                        "query": .string(), "shared": .boolean,
+                    ], required: ["entity", "name"]), success: 201, "Created", schema: .reference("View"),
+                problems: [409: "A view of that name exists, or too many views"]),
+            Op(
+                .get, "\(base)/views/{id}", "One view", security: .bearer(.crmLeadsRead), parameters: [id],
+                schema: .reference("View"), problems: [404: "No such view"]),
+            Op(
+                .patch, "\(base)/views/{id}", "Rename, change or share one's own view", security: .bearer(.crmLeadsRead),
+                parameters: [id, P.header("If-Match", "the ETag read")],
+                body: .object(["name": .string(), "query": .string(), "shared": .boolean]), schema: .reference("View"),
+                problems: [404: "No such view", 409: "A view of that name exists", 412: "Changed since read"]),
+            Op(
+                .delete, "\(base)/views/{id}", "Delete a view (its owner, or a CRM admin)",
+                security: .bearer(.crmLeadsRead), parameters: [id], success: 204, "Deleted",
+                problems: [404: "No such view"]),
         ] + [("leads", "lead", Permission.crmLeadsRead), ("contacts", "contact", .crmLeadsRead),
             ("companies", "company", .crmLeadsRead), ("deals", "deal", .crmDealsRead)].map { plural, name, read in
             Op(

@@ -13,6 +13,23 @@ enum RecordListParameters {
         RecordQuery.SortField.allCases.filter { entity == .lead || $0 != .score }.map(\.rawValue)
     }
 
+    /// The filters only this kind of record's list has.
+    static func ownFilters(_ entity: CustomField.Entity) -> Set<String> {
+        switch entity {
+        case .lead: ["status", "source", "email", "score_min", "score_max", "converted"]
+        case .contact: ["email", "company_id"]
+        case .company: []
+        case .deal: ["status", "company_id", "pipeline_id", "stage_id"]
+        }
+    }
+
+    /// Every parameter of this kind of record's list but `cursor` (and the `cf.<key>` custom field filters).
+    static func parameters(_ entity: CustomField.Entity) -> Set<String> {
+        ownFilters(entity).union([
+            "owner_id", "tag", "created_after", "created_before", "updated_after", "q", "sort", "limit", "include_total",
+        ])
+    }
+
     static func parse(_ request: Request, entity: CustomField.Entity, definitions: [CustomField]) throws -> RecordQuery {
         var query = RecordQuery(entity)
         var issues: [FieldIssue] = []
@@ -35,13 +52,7 @@ enum RecordListParameters {
             }
             return value
         }
-        let own: Set<String> =
-            switch entity {
-            case .lead: ["status", "source", "email", "score_min", "score_max", "converted"]
-            case .contact: ["email", "company_id"]
-            case .company: []
-            case .deal: ["status", "company_id", "pipeline_id", "stage_id"]
-            }
+        let own = ownFilters(entity)
         for name in [
             "status", "source", "email", "score_min", "score_max", "company_id", "pipeline_id", "stage_id", "converted",
         ]

@@ -387,5 +387,27 @@ enum CRMMigrations {
             }
             return statements
         },
+        Migration(module: "crm", number: 5, name: "create_saved_views") { dialect in
+            let time = dialect.timestampType
+            return [
+                """
+                CREATE TABLE crm_saved_views (
+                    tenant_id \(dialect.uuidType) NOT NULL,
+                    id \(dialect.uuidType) NOT NULL,
+                    owner_id TEXT NOT NULL,
+                    entity TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    query TEXT NOT NULL,
+                    shared INTEGER NOT NULL,
+                    version INTEGER NOT NULL,
+                    created_at \(time) NOT NULL,
+                    updated_at \(time) NOT NULL,
+                    PRIMARY KEY (tenant_id, id),
+                    UNIQUE (tenant_id, owner_id, entity, name)
+                )
+                """,
+                "CREATE INDEX crm_saved_views_entity ON crm_saved_views (tenant_id, entity, shared)",
+            ] + TenantIsolation.statements(table: "crm_saved_views", dialect: dialect)
+        },
     ]
 }
