@@ -20,6 +20,7 @@ struct CRMAPI: Sendable {
         TimelineRoutes(services: services).register(on: routes)
         SearchRoutes(services: services).register(on: routes)
         SavedViewRoutes(services: services).register(on: routes)
+        AssignmentRuleRoutes(services: services).register(on: routes)
         CRMOpenAPI.register(on: routes)
     }
 }

@@ -74,6 +74,12 @@ enum CRMOpenAPI {
         "targets": .array(target),
     ]
 
+    static let assignmentRuleFields: [String: S] = [
+        "name": .string(), "position": .integer, "active": .boolean,
+        "conditions": .map(.string(description: "source, company, job_title, status, tag, phone_prefix, email_domain or cf.<key>: a value")),
+        "method": .enumeration(AssignmentRule.Method.allCases.map(\.rawValue)), "users": .array(uuid),
+    ]
+
     static let schemas: [String: S] = [
         "Activity": .object(
             activityFields.merging(
@@ -84,6 +90,9 @@ enum CRMOpenAPI {
                     ], uniquingKeysWith: { $1 }), uniquingKeysWith: { $1 }),
             required: ["id", "type", "occurred_at", "done", "targets", "mentions", "created_by", "version"]),
         "ActivityInput": .object(activityFields),
+        "AssignmentRule": .object(
+            assignmentRuleFields.merging(stored.merging(["next_index": .integer], uniquingKeysWith: { $1 }), uniquingKeysWith: { $1 }),
+            required: ["id", "name", "position", "active", "conditions", "method", "users", "version"]),
         "View": .object(
             [
                 "id": uuid, "owner_id": .string(), "entity": .enumeration(CustomField.Entity.allCases.map(\.rawValue)),
@@ -380,6 +389,27 @@ enum CRMOpenAPI {
                 .delete, "\(base)/views/{id}", "Delete a view (its owner, or a CRM admin)",
                 security: .bearer(.crmLeadsRead), parameters: [id], success: 204, "Deleted",
                 problems: [404: "No such view"]),
+            Op(
+                .get, "\(base)/assignment-rules", "The rules that pick new leads' owners, in the order they are tried",
+                security: .bearer(.crmLeadsRead),
+                schema: .object(
+                    ["data": .array(.reference("AssignmentRule")), "next_cursor": .nullable(.string())],
+                    required: ["data", "next_cursor"])),
+            Op(
+                .post, "\(base)/assignment-rules",
+                "Add a rule: leads created without an owner that match its conditions go to its user, or round-robin to its users",
+                security: .bearer(.crmAdmin), body: .object(assignmentRuleFields, required: ["name", "method", "users"]),
+                success: 201, "Created", schema: .reference("AssignmentRule"), problems: [409: "Too many rules"]),
+            Op(
+                .get, "\(base)/assignment-rules/{id}", "One rule", security: .bearer(.crmLeadsRead), parameters: [id],
+                schema: .reference("AssignmentRule"), problems: [404: "No such rule"]),
+            Op(
+                .patch, "\(base)/assignment-rules/{id}", "Change a rule (JSON merge patch)", security: .bearer(.crmAdmin),
+                parameters: [id, P.header("If-Match", "the ETag read")], body: .object(assignmentRuleFields),
+                schema: .reference("AssignmentRule"), problems: [404: "No such rule", 412: "Changed since read"]),
+            Op(
+                .delete, "\(base)/assignment-rules/{id}", "Remove a rule", security: .bearer(.crmAdmin),
+                parameters: [id], success: 204, "Removed", problems: [404: "No such rule"]),
         ] + [("leads", "lead", Permission.crmLeadsRead), ("contacts", "contact", .crmLeadsRead),
             ("companies", "company", .crmLeadsRead), ("deals", "deal", .crmDealsRead)].map { plural, name, read in
             Op(

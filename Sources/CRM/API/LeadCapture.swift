@@ -5,8 +5,9 @@ import Platform
 
 /// `POST /api/v1/crm/public/{tenant_slug}/leads`: a website's contact form, without credentials. The gateway limits
 /// it to 5 submissions per 15 minutes per address. A valid submission becomes a lead with source `website` (or adds
-/// to the lead with that email or phone), its message in the notes, and the tenant's admins are mailed through
-/// Identity (`identity.admin_notice.requested`; leads have no owner until assignment rules exist). A filled-in
+/// to the lead with that email or phone), its message in the notes. The tenant's assignment rules pick its owner,
+/// who is mailed through Identity (`identity.user_notice.requested`); a lead without an owner goes to the tenant's
+/// admins (`identity.admin_notice.requested`). A filled-in
 /// honeypot field (`website`, hidden from people) is answered like a success and stores nothing. The answer never
 /// says whether the address was known.
 struct LeadCapture: Sendable {
@@ -111,6 +112,7 @@ struct LeadCapture: Sendable {
                 lead = existing
                 action = "crm.lead.merged"
             } else {
+                _ = try await LeadAssignment.assign(&lead, in: tx)
                 try await store.insert(lead, in: tx)
                 try await CRMEvents.append("crm.lead.created", lead, entity: "lead", id: lead.uuid, traceparent: trace, in: tx)
             }
@@ -119,20 +121,24 @@ struct LeadCapture: Sendable {
                     action: action, actor: .anonymous, targetType: "lead", targetID: lead.id.description, ip: origin.ip,
                     requestID: origin.requestID, details: ["source": "website"]),
                 in: tx, at: now)
-            let notice = AdminNotice(
-                subject: "New contact form message from \(first) \(last)",
-                text: """
-                    \(first) \(last) <\(address.address)>\(company.map { " of \($0)" } ?? "") wrote through the website:
+            // The lead's owner is mailed (an assignment rule may just have picked one); without one, the admins.
+            let subject = "New contact form message from \(first) \(last)"
+            let text = """
+                \(first) \(last) <\(address.address)>\(company.map { " of \($0)" } ?? "") wrote through the website:
 
-                    \(message)
+                \(message)
 
-                    The lead is \(lead.id) in the CRM.
-                    """)
-            try await Outbox.append(
-                EventEnvelope(
-                    source: "/crm", type: AdminNotice.eventType, subject: lead.id.description,
-                    tenant: tenant.id, traceparent: trace, data: try JSONDocument(encoding: notice)),
-                aggregateType: "lead", aggregateID: lead.id.description, in: tx)
+                The lead is \(lead.id) in the CRM.
+                """
+            if let owner = lead.ownerID {
+                try await CRMEvents.append(
+                    UserNotice.eventType, UserNotice(userID: owner, subject: subject, text: text), entity: "lead",
+                    id: lead.uuid, traceparent: trace, in: tx)
+            } else {
+                try await CRMEvents.append(
+                    AdminNotice.eventType, AdminNotice(subject: subject, text: text), entity: "lead", id: lead.uuid,
+                    traceparent: trace, in: tx)
+            }
         }
         return received
     }

@@ -19,6 +19,10 @@ struct LeadRoutes: Sendable {
         apply: { fields, lead, definitions, creating in
             try LeadInput.apply(fields, to: &lead, definitions: definitions, creating: creating)
         },
+        assign: { lead, actor, trace, tx in
+            guard let rule = try await LeadAssignment.assign(&lead, in: tx) else { return }
+            try await LeadAssignment.notifyOwner(of: lead, rule: rule, actor: actor, trace: trace, in: tx)
+        },
         moreEvents: { before, after in
             guard let before, after.status == .qualified, before.status != .qualified else { return [] }
             return [(CRMEvents.leadQualified, after)]

@@ -21,6 +21,10 @@ struct RecordKind<Record: CRMRecord>: Sendable {
     var prepare: @Sendable (_ record: inout Record, _ before: Record?, _ tx: Transaction) async throws -> Void = {
         _, _, _ in
     }
+    /// Picks an owner for a new record created without `owner_id` (leads: the assignment rules); `actor` is the
+    /// principal's subject, `trace` the request's.
+    var assign: @Sendable (_ record: inout Record, _ actor: String, _ trace: String?, _ tx: Transaction) async throws
+        -> Void = { _, _, _, _ in }
     /// Events beyond `created`/`updated`/`deleted` a change commits (`crm.lead.qualified`); `before` is `nil` for
     /// a new record.
     var moreEvents: @Sendable (_ before: Record?, _ after: Record) -> [(type: String, data: any Encodable & Sendable)] =
@@ -84,6 +88,7 @@ struct RecordRoutes<Record: CRMRecord>: Sendable {
                 fields["custom_fields"] == nil ? [] : try await CustomFieldStore().list(entity: kind.entity, in: tx)
             var created = kind.blank(owner, now)
             try kind.apply(fields, &created, definitions, true)
+            if fields["owner_id"] == nil { try await kind.assign(&created, actor, trace, tx) }
             try await kind.prepare(&created, nil, tx)
             try await RecordStore<Record>().insert(created, in: tx)
             try await kind.afterWrite(nil, created, actor, tx)

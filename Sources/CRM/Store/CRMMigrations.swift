@@ -409,5 +409,27 @@ enum CRMMigrations {
                 "CREATE INDEX crm_saved_views_entity ON crm_saved_views (tenant_id, entity, shared)",
             ] + TenantIsolation.statements(table: "crm_saved_views", dialect: dialect)
         },
+        Migration(module: "crm", number: 6, name: "create_assignment_rules") { dialect in
+            let time = dialect.timestampType
+            return [
+                """
+                CREATE TABLE crm_assignment_rules (
+                    tenant_id \(dialect.uuidType) NOT NULL,
+                    id \(dialect.uuidType) NOT NULL,
+                    name TEXT NOT NULL,
+                    position INTEGER NOT NULL,
+                    active INTEGER NOT NULL,
+                    conditions TEXT NOT NULL,
+                    method TEXT NOT NULL,
+                    users TEXT NOT NULL,
+                    next_index INTEGER NOT NULL,
+                    version INTEGER NOT NULL,
+                    created_at \(time) NOT NULL,
+                    updated_at \(time) NOT NULL,
+                    PRIMARY KEY (tenant_id, id)
+                )
+                """
+            ] + TenantIsolation.statements(table: "crm_assignment_rules", dialect: dialect)
+        },
     ]
 }
