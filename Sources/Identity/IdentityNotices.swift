@@ -34,8 +34,7 @@ struct AdminNoticeMailer: JobHandler {
         // One message per admin, so one bad address does not hold back the others; a retry may repeat a message.
         for admin in admins {
             try await mailer.send(
-                to: MailAddress(admin.email, name: admin.name), subject: String(notice.subject.prefix(200)),
-                text: notice.text)
+                to: MailAddress(admin.email, name: admin.name), subject: Self.subject(notice.subject), text: notice.text)
         }
     }
 }
@@ -55,7 +54,15 @@ struct UserNoticeMailer: JobHandler {
         let user = try await database.read(tenant: tenant) { tx in try await UserStore().find(id: id, in: tx) }
         guard let user, user.status == .active else { return }
         try await mailer.send(
-            to: MailAddress(user.email, name: user.name), subject: String(notice.subject.prefix(200)),
+            to: MailAddress(user.email, name: user.name), subject: AdminNoticeMailer.subject(notice.subject),
             text: notice.text)
+    }
+}
+
+extension AdminNoticeMailer {
+    /// A notice's subject as one line of at most 200 characters: the sender may have built it from a record's
+    /// text, and a line break in a subject is refused by every mail transport.
+    static func subject(_ text: String) -> String {
+        String(text.split(whereSeparator: { $0.isWhitespace || $0.isNewline }).joined(separator: " ").prefix(200))
     }
 }

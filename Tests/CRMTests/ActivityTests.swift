@@ -336,3 +336,83 @@ extension CRMHarness {
         }
     }
 }
+
+@Suite struct ActivityRuleTests {
+    static let bob = ActivityTests.bob
+
+    @Test func mentionsAreWhatTheSyntaxSaysAndNothingElse() {
+        #expect(Activity.mentions(in: "see @[x] and [Bob](user:\(Self.bob))").isEmpty)
+        #expect(Activity.mentions(in: "@[Bob](user:\(Self.bob)) @[Bob](user:\(Self.bob.uppercased()))") == [Self.bob])
+        #expect(Activity.mentions(in: "@[Bob](user:not-a-uuid)").isEmpty)
+        #expect(
+            Activity.plain("mail @[team] list, ask @[Bob](user:\(Self.bob)) now") == "mail @[team] list, ask @Bob now")
+        let note = Activity(
+            id: .generate(), kind: .note, subject: nil, body: "Call @[Bob](user:\(Self.bob))\nabout pricing",
+            occurredAt: Date(), dueAt: nil, remindAt: nil, remindedAt: nil, completedAt: nil, durationMinutes: nil,
+            ownerID: nil, createdBy: "ann", mentions: [], targets: [], version: 1, createdAt: Date(), updatedAt: Date())
+        #expect(note.title == "Call @Bob about pricing")
+    }
+
+    @Test(arguments: TestBackend.available)
+    func activitiesAboutDealsAreHiddenFromThoseWhoMayNotReadDeals(_ backend: TestBackend) async throws {
+        try await withCRM(backend) { h in
+            let lead = try await ConversionTests.qualifiedLead(h, #"{"first_name":"Ada","company":"Engines"}"#)
+            let converted = try await h.call(
+                .post, "/api/v1/crm/leads/\(lead)/convert", json: #"{"deal":{"value":{"amount_minor":1,"currency":"EUR"}}}"#)
+            let result = try converted.object()
+            let deal = try #require((result["deal"] as? [String: Any])?["id"] as? String)
+            let company = try #require((result["company"] as? [String: Any])?["id"] as? String)
+            let about = try await h.activity(
+                #"{"type":"note","body":"The price is 1 EUR","targets":[{"type":"deal","id":"\#(deal)"}]}"#)
+            let id = try #require(about["id"] as? String)
+            let leadsOnly = CRMHarness.writer
+            #expect(try await h.call(.get, "/api/v1/crm/activities/\(id)", auth: leadsOnly).status == .notFound)
+            #expect(try await h.call(.get, "/api/v1/crm/activities", auth: leadsOnly).ids() == [])
+            #expect(try await h.call(.get, "/api/v1/crm/activities").ids() == [id])
+            let companyItems = try await h.call(.get, "/api/v1/crm/companies/\(company)/timeline", auth: leadsOnly)
+            #expect(!companyItems.body.contains(id))
+            // A deals-only reader sees the deal's activity, not the lead it came from.
+            let dealsOnly = "Bearer test:dan:crm.deals:read"
+            let dealItems = try await h.call(.get, "/api/v1/crm/deals/\(deal)/timeline", auth: dealsOnly)
+            #expect(dealItems.body.contains(id))
+            #expect(!dealItems.body.contains("crm.lead."))
+        }
+    }
+
+    @Test(arguments: TestBackend.available)
+    func onlyTheAuthorOwnerOrAnAdminChangesAnActivityAndTextIsChecked(_ backend: TestBackend) async throws {
+        try await withCRM(backend) { h in
+            let note = try await h.activity(#"{"type":"note","body":"mine"}"#)
+            let id = try #require(note["id"] as? String)
+            let other = "Bearer test:carl:crm.leads:read,crm.leads:write"
+            #expect(
+                try await h.call(.patch, "/api/v1/crm/activities/\(id)", json: #"{"body":"theirs"}"#, auth: other).status
+                    == .forbidden)
+            let given = try await h.call(.patch, "/api/v1/crm/activities/\(id)", json: #"{"owner_id":"\#(Self.bob)"}"#)
+            #expect(given.status == .ok)
+            let bob = "Bearer test:\(Self.bob):crm.leads:read,crm.leads:write"
+            #expect(
+                try await h.call(.patch, "/api/v1/crm/activities/\(id)", json: #"{"body":"owned"}"#, auth: bob).status
+                    == .ok)
+            let control = try await h.call(.post, "/api/v1/crm/activities", json: #"{"type":"note","body":"a\u0000b"}"#)
+            #expect(control.status == .unprocessableContent)
+            #expect(try control.errorFields() == ["body", "subject"])
+        }
+    }
+
+    @Test(arguments: TestBackend.available)
+    func aTaskOpenedAgainGetsItsReminderBack(_ backend: TestBackend) async throws {
+        try await withCRM(backend) { h in
+            let remindAt = RFC3339.string(from: Date().addingTimeInterval(3_600))
+            let task = try await h.activity(#"{"type":"task","subject":"x","done":true,"remind_at":"\#(remindAt)"}"#)
+            #expect(try await h.jobs(ActivityReminder.jobName).isEmpty)
+            let id = try #require(task["id"] as? String)
+            #expect(try await h.call(.patch, "/api/v1/crm/activities/\(id)", json: #"{"done":false}"#).status == .ok)
+            let jobs = try await h.jobs(ActivityReminder.jobName)
+            #expect(jobs.count == 1)
+            try await ActivityReminder(database: h.database, clock: SystemWallClock()).run(
+                payload: JSONDocument(unchecked: try #require(jobs.first).payload), tenant: TestAuthenticator.tenant)
+            #expect(try await h.events(UserNotice.eventType).count == 1)
+        }
+    }
+}

@@ -42,7 +42,7 @@ struct ActivityReminder: JobHandler {
                 let activity = try await ActivityStore().markReminded(
                     job.activityID, remindAt: Date(epochMilliseconds: job.remindAt), now: now, in: tx)
             else { return }
-            let title = activity.subject ?? String(Activity.plain(activity.body ?? "").prefix(80))
+            let title = activity.title
             let due = activity.dueAt.map { " (due \(RFC3339.string(from: $0)))" } ?? ""
             let notice = UserNotice(
                 userID: activity.remindee, subject: "Reminder: \(title)",

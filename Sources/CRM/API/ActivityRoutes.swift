@@ -5,8 +5,9 @@ import Platform
 
 /// `/api/v1/crm/activities`: calls, meetings, emails, notes and tasks about leads, contacts, companies and deals.
 ///
-/// - Reading needs `crm.leads:read`; writing `crm.leads:write`, and `crm.deals:write` too when a target is a deal.
-///   Deleting is for the author or `crm.admin:manage`.
+/// - Reading needs `crm.leads:read`, and `crm.deals:read` for an activity about a deal (others are not shown it);
+///   writing `crm.leads:write`, and `crm.deals:write` too when a target is a deal. Changing is for the author, the
+///   owner or `crm.admin:manage`; deleting for the author or `crm.admin:manage`.
 /// - A contact's or a deal's company (and a deal's contacts) become targets too, so a company's timeline has every
 ///   activity with its people and deals.
 /// - A reminder (`remind_at`) enqueues a job that mails the owner (else the author) when due, through Identity's
@@ -69,7 +70,9 @@ struct ActivityRoutes: Sendable {
         let fields = try RecordInput.object(
             try await JSONBody.decode(JSONValue.self, from: request, context: context), allowed: Self.fieldNames)
         let now = services.clock.now().storedPrecision
-        let actor = try context.requirePrincipal().subject
+        let principal = try context.requirePrincipal()
+        let actor = principal.subject
+        let isAdmin = principal.permissions.contains(.crmAdmin)
         let trace = context.trace?.header
         let result = try await services.database.audited(
             "crm.activity.updated", target: "activity", id: { $0.after.id.description },
@@ -78,6 +81,12 @@ struct ActivityRoutes: Sendable {
         ) { tx -> (before: Activity, after: Activity) in
             guard let stored = try await ActivityStore().find(id, in: tx) else {
                 throw DomainError.notFound(entity: "activity")
+            }
+            try Self.checkDealRead(stored, context)
+            guard isAdmin || stored.createdBy == actor || stored.ownerID == actor else {
+                throw Problem(
+                    status: .forbidden,
+                    detail: "only its author, its owner or a CRM admin (crm.admin:manage) may change an activity")
             }
             try request.checkIfMatch("W/\"\(stored.version)\"")
             // Changing an activity about a deal, or making it one, needs the deals permission.
@@ -115,6 +124,7 @@ struct ActivityRoutes: Sendable {
             let activity = try await services.database.read(
                 tenant: tenant, { tx in try await ActivityStore().find(id, in: tx) })
         else { throw DomainError.notFound(entity: "activity") }
+        try Self.checkDealRead(activity, context)
         return try JSONResponse.make(activity, headers: [.eTag: "W/\"\(activity.version)\""])
     }
 
@@ -133,6 +143,7 @@ struct ActivityRoutes: Sendable {
             guard let stored = try await ActivityStore().find(id, in: tx) else {
                 throw DomainError.notFound(entity: "activity")
             }
+            try Self.checkDealRead(stored, context)
             guard isAdmin || stored.createdBy == principal.subject else {
                 throw Problem(
                     status: .forbidden, detail: "only its author or a CRM admin (crm.admin:manage) may delete an activity")
@@ -152,7 +163,9 @@ struct ActivityRoutes: Sendable {
         try context.require(.crmLeadsRead)
         let tenant = try context.requireTenant()
         let limit = try request.pageLimit()
-        let query = try Self.query(request)
+        var filter = try Self.query(request)
+        filter.hideDeals = !(try context.requirePrincipal().permissions.contains(.crmDealsRead))
+        let query = filter
         let activities = try await services.database.read(tenant: tenant) { tx in
             try await ActivityStore().list(query, limit: limit + 1, in: tx)
         }
@@ -311,6 +324,14 @@ struct ActivityRoutes: Sendable {
         return targets
     }
 
+    /// 404 for an activity about a deal when the caller may not read deals (as if it were not there).
+    static func checkDealRead(_ activity: Activity, _ context: AppRequestContext) throws {
+        guard activity.targets.contains(where: { $0.type == .deal }) else { return }
+        guard try context.requirePrincipal().permissions.contains(.crmDealsRead) else {
+            throw DomainError.notFound(entity: "activity")
+        }
+    }
+
     /// 403 when a target is a deal and the caller may not write deals.
     static func checkDealPermission(_ targets: [Activity.Target], _ context: AppRequestContext) throws {
         if targets.contains(where: { $0.type == .deal }) { try context.require(.crmDealsWrite) }
@@ -354,10 +375,13 @@ struct ActivityRoutes: Sendable {
     static func afterWrite(
         before: Activity?, after: Activity, actor: String, now: Date, trace: String?, in tx: Transaction
     ) async throws {
-        if let remindAt = after.remindAt, remindAt != before?.remindAt, after.completedAt == nil {
+        // A new reminder time, or a task opened again before its reminder went out (stale jobs find nothing to do).
+        if let remindAt = after.remindAt, after.completedAt == nil, after.remindedAt == nil,
+            remindAt != before?.remindAt || before?.completedAt != nil
+        {
             try await ActivityReminder.schedule(after.id.rawValue, at: remindAt, now: now, in: tx)
         }
-        let about = after.subject ?? String(Activity.plain(after.body ?? "").prefix(80))
+        let about = after.title
         for user in after.mentions where user != actor && !(before?.mentions.contains(user) ?? false) {
             let notice = UserNotice(
                 userID: user, subject: "You were mentioned: \(about)",

@@ -103,7 +103,7 @@ enum CRMOpenAPI {
             [
                 "type": .enumeration(["activity", "change"]), "at": time, "activity": .reference("Activity"),
                 "change": .object([
-                    "action": .string(), "actor": .object(["kind": .string(), "id": .nullable(.string())]),
+                    "action": .string(), "actor": .object(["kind": .string(), "id": .nullable(.string()), "name": .nullable(.string())]),
                     "record": .object(["type": .nullable(.string()), "id": .nullable(.string())]),
                     "changes": .map(.any),
                 ]),

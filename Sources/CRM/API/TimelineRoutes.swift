@@ -76,20 +76,26 @@ struct TimelineRoutes: Sendable {
         }
         let limit = try request.pageLimit()
         let position = try Position(request)
+        let permissions = try context.requirePrincipal().permissions
+        // The lead a record was made from shows to those who may read leads; activities about deals to those who
+        // may read deals.
+        let readsLeads = permissions.contains(.crmLeadsRead)
+        let hideDeals = !permissions.contains(.crmDealsRead)
         let (activities, changes) = try await services.database.read(tenant: tenant) {
             tx -> ([Activity], [AuditRecord]) in
             guard try await RecordStore<Record>().find(id, in: tx) != nil else {
                 throw DomainError.notFound(entity: entity.rawValue)
             }
             var sources = [Activity.Target(type: entity, id: id)]
-            if entity != .lead {
+            if entity != .lead && readsLeads {
                 sources += try await RecordLinks.leads(convertedInto: entity, id: id, in: tx).map {
                     Activity.Target(type: .lead, id: $0)
                 }
             }
             let activities =
                 position.activitiesDone
-                ? [] : try await ActivityStore().timeline(of: sources, after: position.activity, limit: limit + 1, in: tx)
+                ? [] : try await ActivityStore().timeline(
+                    of: sources, after: position.activity, hideDeals: hideDeals, limit: limit + 1, in: tx)
             var changes: [AuditRecord] = []
             if !position.changesDone {
                 for source in sources {

@@ -110,34 +110,55 @@ package struct Activity: Sendable, Equatable, Encodable {
     /// Who a reminder goes to: the owner, else the author.
     package var remindee: String { ownerID ?? createdBy }
 
-    /// The user ids mentioned in `text` as `@[Name](user:<uuid>)`, lower-case, each once, in order.
+    /// The user ids mentioned in `text` as `@[Name](user:<uuid>)` (the name without `]`), lower-case, each once,
+    /// in order.
     package static func mentions(in text: String) -> [String] {
         var found: [String] = []
-        var rest = Substring(text)
-        while let marker = rest.range(of: "](user:") {
-            let after = rest[marker.upperBound...]
-            let candidate = after.prefix(36)
-            if candidate.count == 36, after.dropFirst(36).first == ")", let id = UUID(uuidString: String(candidate)),
-                rest[..<marker.lowerBound].contains("@[")
-            {
-                let text = id.lowercasedString
-                if !found.contains(text) { found.append(text) }
-            }
-            rest = after
-        }
+        for mention in scan(text) where !found.contains(mention.user) { found.append(mention.user) }
         return found
     }
 
     /// `text` with each mention `@[Name](user:<id>)` written as `@Name`, for mail.
     package static func plain(_ text: String) -> String {
         var result = ""
-        var rest = Substring(text)
-        while let open = rest.range(of: "@["), let close = rest[open.upperBound...].range(of: "](user:"),
-            case let after = rest[close.upperBound...], after.count > 36, after.dropFirst(36).first == ")"
-        {
-            result += rest[..<open.lowerBound] + "@" + rest[open.upperBound..<close.lowerBound]
-            rest = after.dropFirst(37)
+        var position = text.startIndex
+        for mention in scan(text) {
+            result += text[position..<mention.range.lowerBound] + "@" + mention.name
+            position = mention.range.upperBound
         }
-        return result + rest
+        return result + text[position...]
+    }
+
+    /// The mentions in `text`: where each is, its name and its user id.
+    private static func scan(_ text: String) -> [(range: Range<String.Index>, name: Substring, user: String)] {
+        var mentions: [(range: Range<String.Index>, name: Substring, user: String)] = []
+        var rest = text[...]
+        while let open = rest.range(of: "@[") {
+            let afterOpen = rest[open.upperBound...]
+            guard let close = afterOpen.firstIndex(of: "]") else { break }
+            let name = afterOpen[..<close]
+            let tail = afterOpen[close...]
+            let prefix = "](user:"
+            if tail.hasPrefix(prefix) {
+                let idStart = tail.index(tail.startIndex, offsetBy: prefix.count)
+                let candidate = tail[idStart...].prefix(36)
+                if candidate.count == 36, tail[candidate.endIndex...].first == ")",
+                    let id = UUID(uuidString: String(candidate)), !name.isEmpty, !name.contains("[")
+                {
+                    let end = tail.index(after: candidate.endIndex)
+                    mentions.append((open.lowerBound..<end, name, id.lowercasedString))
+                    rest = text[end...]
+                    continue
+                }
+            }
+            rest = afterOpen
+        }
+        return mentions
+    }
+
+    /// A one-line title for mail: the subject, else the body's start, mentions as `@Name`.
+    package var title: String {
+        let text = subject ?? String(Self.plain(body ?? "").prefix(80))
+        return text.split(whereSeparator: { $0.isWhitespace || $0.isNewline }).joined(separator: " ")
     }
 }

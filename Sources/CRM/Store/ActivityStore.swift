@@ -25,6 +25,8 @@ struct ActivityStore: Sendable {
         var dueBefore: Date?
         var dueAfter: Date?
         var target: Activity.Target?
+        /// Leaves out activities about deals (for callers who may not read deals).
+        var hideDeals = false
         var sort = Sort.createdDescending
         /// The position (time in milliseconds, id) after which the page starts.
         var after: (Int64, UUID)?
@@ -147,6 +149,7 @@ struct ActivityStore: Sendable {
                    AND t.record_id = \(tx.bind(target.id)))
                 """ as SQLQueryString)
         }
+        if query.hideDeals { sql.appendInterpolation(unsafeRaw: Self.noDeal) }
         let column = query.column
         if column == "due_at" { sql.appendInterpolation(unsafeRaw: " AND a.due_at IS NOT NULL") }
         let order = query.ascending ? "ASC" : "DESC"
@@ -166,8 +169,9 @@ struct ActivityStore: Sendable {
 
     /// The activities about any of `targets`, latest first by when they happened, `limit` after position `after`
     /// (time in milliseconds, id).
-    func timeline(of targets: [Activity.Target], after: (Int64, UUID)?, limit: Int, in tx: Transaction) async throws
-        -> [Activity]
+    func timeline(
+        of targets: [Activity.Target], after: (Int64, UUID)?, hideDeals: Bool, limit: Int, in tx: Transaction
+    ) async throws -> [Activity]
     {
         let tenant = try tx.requireTenant()
         guard !targets.isEmpty else { return [] }
@@ -181,6 +185,7 @@ struct ActivityStore: Sendable {
                 "(t.entity = \(bind: target.type.rawValue) AND t.record_id = \(tx.bind(target.id)))" as SQLQueryString)
         }
         sql.appendInterpolation(unsafeRaw: "))")
+        if hideDeals { sql.appendInterpolation(unsafeRaw: Self.noDeal) }
         if let (time, id) = after {
             sql.appendInterpolation(
                 " AND (a.occurred_at < \(bind: time) OR (a.occurred_at = \(bind: time) AND a.id < \(tx.bind(id))))"
@@ -212,6 +217,12 @@ struct ActivityStore: Sendable {
             ).run()
         }
     }
+
+    /// The condition that an activity (`a`) is not about a deal.
+    private static let noDeal = """
+         AND NOT EXISTS (SELECT 1 FROM crm_activity_targets d WHERE d.tenant_id = a.tenant_id
+           AND d.activity_id = a.id AND d.entity = 'deal')
+        """
 
     private static let columnNames =
         "kind, subject, body, occurred_at, due_at, remind_at, reminded_at, completed_at, duration_minutes, owner_id, "

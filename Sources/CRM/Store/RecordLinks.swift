@@ -41,7 +41,7 @@ enum RecordLinks {
         }
     }
 
-    /// The leads converted into record `id` (a contact, company or deal).
+    /// The leads converted into record `id` (a contact, company or deal): the first 20 converted.
     static func leads(convertedInto entity: CustomField.Entity, id: UUID, in tx: Transaction) async throws -> [UUID] {
         let tenant = try tx.requireTenant()
         let column: String
@@ -57,7 +57,7 @@ enum RecordLinks {
         return try await tx.sql.raw(
             """
             SELECT id FROM crm_leads WHERE tenant_id = \(tx.bind(tenant)) AND \(unsafeRaw: column) = \(tx.bind(id))
-            LIMIT 100
+            ORDER BY converted_at, id LIMIT 20
             """
         ).all().map { try $0.decodeUUID(column: "id") }
     }
