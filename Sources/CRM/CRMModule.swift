@@ -1,37 +1,90 @@
 import Foundation
 import Kernel
 import Platform
+import ServiceLifecycle
+import Synchronization
 
 /// CRM: leads, companies, contacts, deals in pipelines, activities with reminders and timelines, typed custom
-/// fields.
+/// fields, full-text search, saved views, assignment rules, analytics.
 package struct CRMModule: Module {
     package let name = "crm"
+    private let built = ServicesSlot()
 
     package init() {}
 
     package var permissions: [Permission] { Permission.crmAll }
     package var migrations: [Migration] { CRMMigrations.all }
 
+    package func consumers(context: ModuleContext) -> [any EventConsumer] {
+        [CRMCacheInvalidator(cache: services(context).cache)]
+    }
+
     package func jobHandlers(context: ModuleContext) -> [any JobHandler] {
         [ActivityReminder(database: context.database, clock: context.clock)]
     }
 
-    package func registerRoutes(on routes: RouteRegistrar, context: ModuleContext) {
-        CRMAPI(services: CRMServices(context: context)).register(on: routes)
+    package func backgroundServices(context: ModuleContext) -> [any Service] {
+        let services = services(context)
+        return [CRMCacheListener(database: context.database, cache: services.cache, logger: context.logger)]
+            + (services.cache.redis.map { [$0] } ?? [])
     }
+
+    package func registerRoutes(on routes: RouteRegistrar, context: ModuleContext) {
+        CRMAPI(services: services(context)).register(on: routes)
+    }
+
+    /// The services for `context`, built on first use (routes, consumers and background services share the cache).
+    func services(_ context: ModuleContext) -> CRMServices {
+        built.value.withLock { slot in
+            if let existing = slot { return existing }
+            let created = CRMServices(context: context)
+            slot = created
+            return created
+        }
+    }
+}
+
+/// Holds the services of one module value (a module value is assembled into exactly one application).
+private final class ServicesSlot: Sendable {
+    let value = Mutex<CRMServices?>(nil)
 }
 
 /// What the CRM's routes share.
 package struct CRMServices: Sendable {
     let database: any Database
     let clock: any WallClock
+    let cache: CRMCache
 
     package init(database: any Database, clock: any WallClock) {
         self.database = database
         self.clock = clock
+        self.cache = CRMCache()
     }
 
     init(context: ModuleContext) {
-        self.init(database: context.database, clock: context.clock)
+        database = context.database
+        clock = context.clock
+        var redis: RedisClient?
+        if let url = context.configuration.redisURL {
+            do {
+                var configuration = try RedisConfiguration(url: url)
+                configuration.clientName = "inopsio-crm-cache"
+                if !configuration.timeoutFromURL {
+                    configuration.commandTimeout = .milliseconds(250)
+                    configuration.connectTimeout = .milliseconds(250)
+                }
+                redis = try RedisClient(configuration: configuration, logger: context.logger)
+            } catch {
+                context.logger.warning(
+                    "crm cache: redis_url is not usable, caching in process", metadata: ["error.message": "\(error)"])
+            }
+        }
+        cache = CRMCache(redis: redis, logger: context.logger)
+    }
+
+    /// Drops the tenant's cached board and analytics: called after a change commits (the `crm.cache` consumer
+    /// does the same for every process when its event arrives).
+    func changed(_ tenant: TenantID) async {
+        await cache.invalidate(tenant)
     }
 }

@@ -13,6 +13,8 @@ import Testing
 struct CRMHarness: Sendable {
     let client: any TestClientProtocol
     let database: any Database
+    /// The module's services (its cache).
+    let services: CRMServices
 
     static let admin = "Bearer test:ann:" + Permission.crmAll.map(\.description).joined(separator: ",")
     static let otherAdmin = "Bearer test2:olga:" + Permission.crmAll.map(\.description).joined(separator: ",")
@@ -96,7 +98,7 @@ func withCRM(_ backend: TestBackend, _ body: @Sendable (CRMHarness) async throws
             modules: [module], context: context, metrics: context.metrics, accessLog: nil)
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.router) { client in
-            try await body(CRMHarness(client: client, database: database))
+            try await body(CRMHarness(client: client, database: database, services: module.services(context)))
         }
     }
 }

@@ -51,8 +51,8 @@ import Testing
         }
     }
 
-    @Test func misspeltNamesAreFoundOnPostgreSQL() async throws {
-        guard TestBackend.available.contains(.postgres) else { return }
+    @Test(.enabled(if: TestBackend.available.contains(.postgres), "needs PostgreSQL (scripts/test starts it)"))
+    func misspeltNamesAreFoundOnPostgreSQL() async throws {
         try await withCRM(.postgres) { h in
             _ = try await h.lead(#"{"first_name":"Ada","last_name":"Lovelace"}"#)
             _ = try await h.call(.post, "/api/v1/crm/companies", json: #"{"name":"Initech"}"#)

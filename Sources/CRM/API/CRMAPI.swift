@@ -21,6 +21,7 @@ struct CRMAPI: Sendable {
         SearchRoutes(services: services).register(on: routes)
         SavedViewRoutes(services: services).register(on: routes)
         AssignmentRuleRoutes(services: services).register(on: routes)
+        AnalyticsRoutes(services: services).register(on: routes)
         CRMOpenAPI.register(on: routes)
     }
 }

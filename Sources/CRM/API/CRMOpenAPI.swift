@@ -80,6 +80,36 @@ enum CRMOpenAPI {
         "method": .enumeration(AssignmentRule.Method.allCases.map(\.rawValue)), "users": .array(uuid),
     ]
 
+    static let sums: [String: S] = ["count": .integer, "total": .array(money), "weighted": .array(money)]
+
+    static let analytics = S.object(
+        [
+            "from": .string(format: "date"), "to": .string(format: "date"),
+            "pipeline": .nullable(.object(["id": uuid, "name": .string()], required: ["id", "name"])),
+            "pipeline_value": .array(.object(sums.merging(["stage": stage], uniquingKeysWith: { $1 }))),
+            "forecast": .array(.object(sums.merging(["month": .string(description: "YYYY-MM")], uniquingKeysWith: { $1 }))),
+            "win_rate": .object([
+                "won": .integer, "lost": .integer, "rate": .nullable(.number), "won_value": .array(money),
+            ]),
+            "sales_cycle": .object(["deals": .integer, "average_days": .nullable(.number)]),
+            "stage_velocity": .array(
+                .object(["stage_id": uuid, "name": .string(), "moves": .integer, "average_days": .nullable(.number)])),
+            "funnel": .nullable(
+                .array(
+                    .object([
+                        "source": .string(), "leads": .integer, "contacted": .integer, "qualified": .integer,
+                        "converted": .integer, "unqualified": .integer,
+                    ]))),
+            "leaderboard": .array(
+                .object([
+                    "owner_id": .nullable(.string()), "won": .integer, "lost": .integer, "won_value": .array(money),
+                ])),
+        ],
+        required: [
+            "from", "to", "pipeline", "pipeline_value", "forecast", "win_rate", "sales_cycle", "stage_velocity",
+            "funnel", "leaderboard",
+        ])
+
     static let schemas: [String: S] = [
         "Activity": .object(
             activityFields.merging(
@@ -410,6 +440,16 @@ enum CRMOpenAPI {
             Op(
                 .delete, "\(base)/assignment-rules/{id}", "Remove a rule", security: .bearer(.crmAdmin),
                 parameters: [id], success: 204, "Removed", problems: [404: "No such rule"]),
+            Op(
+                .get, "\(base)/analytics",
+                "A pipeline's value by stage, forecast by month, win rate, sales cycle, stage velocity, lead funnel by source and leaderboard for a period",
+                security: .bearer(.crmDealsRead),
+                parameters: [
+                    .query("from", .string(format: "date"), "first day (UTC; default 89 days before to)"),
+                    .query("to", .string(format: "date"), "last day, included (UTC; default today)"),
+                    .query("pipeline_id", uuid, "the pipeline (default: the default one)"),
+                ],
+                schema: analytics, problems: [404: "No such pipeline"]),
         ] + [("leads", "lead", Permission.crmLeadsRead), ("contacts", "contact", .crmLeadsRead),
             ("companies", "company", .crmLeadsRead), ("deals", "deal", .crmDealsRead)].map { plural, name, read in
             Op(

@@ -140,6 +140,7 @@ struct LeadCapture: Sendable {
                     traceparent: trace, in: tx)
             }
         }
+        await services.changed(tenant.id)
         return received
     }
 }

@@ -183,6 +183,7 @@ struct LeadConversion: Sendable {
                 id: lead.uuid, traceparent: trace, in: tx)
             return Converted(lead: lead, contact: contact.record, company: company?.record, deal: deal)
         } }
+        await services.changed(try context.requireTenant())
         return try JSONResponse.make(converted, headers: [.eTag: converted.lead.etag])
     }
 

@@ -109,7 +109,11 @@ struct PipelineRoutes: Sendable {
         ) { tx in
             try await tx.lockTenant("pipelines")
             try await PipelineStore().insert(pipeline, in: tx)
+            try await CRMEvents.append(
+                "crm.pipeline.created", pipeline, entity: "pipeline", id: pipeline.id.rawValue,
+                traceparent: context.trace?.header, in: tx)
         }
+        await services.changed(try context.requireTenant())
         return try JSONResponse.created(pipeline, location: "\(Self.path)/\(pipeline.id)")
     }
 
@@ -190,8 +194,12 @@ struct PipelineRoutes: Sendable {
                 try await PipelineStore().update(
                     pipeline, expectedVersion: stored.version, removing: removing, in: tx)
             else { throw DomainError.conflict("the pipeline was changed at the same time; retry") }
+            try await CRMEvents.append(
+                "crm.pipeline.updated", pipeline, entity: "pipeline", id: pipeline.id.rawValue,
+                traceparent: context.trace?.header, in: tx)
             return pipeline
         }
+        await services.changed(try context.requireTenant())
         return try JSONResponse.make(pipeline, headers: [.eTag: "W/\"\(pipeline.version)\""])
     }
 
@@ -211,7 +219,11 @@ struct PipelineRoutes: Sendable {
                 throw DomainError.conflict("the pipeline still has deals")
             }
             try await PipelineStore().delete(id, in: tx)
+            try await CRMEvents.append(
+                "crm.pipeline.deleted", ["id": id.description], entity: "pipeline", id: id.rawValue,
+                traceparent: context.trace?.header, in: tx)
         }
+        await services.changed(try context.requireTenant())
         return JSONResponse.noContent()
     }
 
@@ -228,45 +240,50 @@ struct PipelineRoutes: Sendable {
     }
 
     /// `GET /pipelines/{id}/board[?limit=N]`: per stage the number of deals, their total and weighted values, and
-    /// the `limit` (default 50) most recently changed deals. Totals are summed by the database over every deal.
+    /// the `limit` (default 50) most recently changed deals. Totals are summed by the database over every deal. Read
+    /// through the CRM cache (`CRMCache`).
     func board(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         try context.require(.crmDealsRead)
         let tenant = try context.requireTenant()
         let id = try ID<Pipeline>.path(context, entity: "pipeline")
         let limit = try request.pageLimit()
-        let columns = try await services.database.read(tenant: tenant) { tx -> [BoardColumn]? in
-            guard let pipeline = try await PipelineStore().find(id, in: tx) else { return nil }
-            let sums = try await tx.sql.raw(
-                """
-                SELECT stage_id, currency, COUNT(*) AS deals, CAST(SUM(amount_minor) AS BIGINT) AS total,
-                       CAST(SUM(amount_minor * probability / 100) AS BIGINT) AS weighted
-                FROM crm_deals WHERE tenant_id = \(tx.bind(tenant)) AND pipeline_id = \(tx.bind(id.rawValue))
-                GROUP BY stage_id, currency ORDER BY currency
-                """
-            ).all()
-            var columns: [BoardColumn] = []
-            for stage in pipeline.ordered {
-                let rows = try sums.filter { try $0.decodeUUID(column: "stage_id") == stage.id.rawValue }
-                func money(_ column: String) throws -> [Money] {
-                    try rows.compactMap { row in
-                        guard let currency = CurrencyCode(try row.decode(column: "currency", as: String.self)) else {
-                            return nil
+        let database = services.database
+        let text = try await services.cache.value(tenant: tenant, key: "board|\(id)|\(limit)") {
+            let columns = try await database.read(tenant: tenant) { tx -> [BoardColumn]? in
+                guard let pipeline = try await PipelineStore().find(id, in: tx) else { return nil }
+                let sums = try await tx.sql.raw(
+                    """
+                    SELECT stage_id, currency, COUNT(*) AS deals, CAST(SUM(amount_minor) AS BIGINT) AS total,
+                           CAST(SUM(amount_minor * probability / 100) AS BIGINT) AS weighted
+                    FROM crm_deals WHERE tenant_id = \(tx.bind(tenant)) AND pipeline_id = \(tx.bind(id.rawValue))
+                    GROUP BY stage_id, currency ORDER BY currency
+                    """
+                ).all()
+                var columns: [BoardColumn] = []
+                for stage in pipeline.ordered {
+                    let rows = try sums.filter { try $0.decodeUUID(column: "stage_id") == stage.id.rawValue }
+                    func money(_ column: String) throws -> [Money] {
+                        try rows.compactMap { row in
+                            guard let currency = CurrencyCode(try row.decode(column: "currency", as: String.self)) else {
+                                return nil
+                            }
+                            return Money(amountMinor: try row.decode(column: column, as: Int64.self), currency: currency)
                         }
-                        return Money(amountMinor: try row.decode(column: column, as: Int64.self), currency: currency)
                     }
+                    var query = RecordQuery(.deal)
+                    query.stageID = stage.id.rawValue
+                    query.sort = .updatedAt
+                    columns.append(
+                        BoardColumn(
+                            stage: stage, count: try rows.reduce(0) { $0 + (try $1.decode(column: "deals", as: Int.self)) },
+                            total: try money("total"), weighted: try money("weighted"),
+                            deals: try await RecordStore<Deal>().list(query, limit: limit, in: tx)))
                 }
-                var query = RecordQuery(.deal)
-                query.stageID = stage.id.rawValue
-                query.sort = .updatedAt
-                columns.append(
-                    BoardColumn(
-                        stage: stage, count: try rows.reduce(0) { $0 + (try $1.decode(column: "deals", as: Int.self)) },
-                        total: try money("total"), weighted: try money("weighted"),
-                        deals: try await RecordStore<Deal>().list(query, limit: limit, in: tx)))
-            }
-            return columns
+                return columns
         }
         guard let columns else { throw DomainError.notFound(entity: "pipeline") }
-        return try JSONResponse.make(["stages": columns])
+        return try JSONResponse.text(["stages": columns])
+        }
+        return JSONResponse.json(text)
     }
 }

@@ -78,7 +78,7 @@ struct RecordRoutes<Record: CRMRecord>: Sendable {
         let owner = principal.kind == .user ? principal.subject : nil
         let trace = context.trace?.header
         let actor = principal.subject
-        return try await services.database.audited(
+        let created = try await services.database.audited(
             "crm.\(kind.name).created", target: kind.name, id: { $0.uuid.lowercasedString },
             changes: { AuditEntry.changes(before: [:], after: $0.fields) }, at: now, request: request,
             context: context
@@ -100,6 +100,8 @@ struct RecordRoutes<Record: CRMRecord>: Sendable {
             }
             return created
         }
+        await services.changed(try context.requireTenant())
+        return created
     }
 
     func update(_ request: Request, _ context: AppRequestContext) async throws -> Response {
@@ -157,6 +159,7 @@ struct RecordRoutes<Record: CRMRecord>: Sendable {
             }
             return (record, stored.fields)
         }
+        await services.changed(try context.requireTenant())
         return result.record
     }
 
@@ -196,6 +199,7 @@ struct RecordRoutes<Record: CRMRecord>: Sendable {
                 in: tx)
             return deleted
         }
+        await services.changed(try context.requireTenant())
         return JSONResponse.noContent()
     }
 

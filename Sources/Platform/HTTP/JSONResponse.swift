@@ -10,6 +10,27 @@ package enum JSONResponse {
     package static func make(
         _ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]
     ) throws -> Response {
+        json(try data(value), status: status, headers: headers)
+    }
+
+    /// `value` as the API's JSON text (for answers kept in a cache).
+    package static func text(_ value: some Encodable) throws -> String {
+        String(decoding: try data(value), as: UTF8.self)
+    }
+
+    /// An answer of JSON already encoded (`text`).
+    package static func json(_ text: String, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        json(Data(text.utf8), status: status, headers: headers)
+    }
+
+    static func json(_ data: Data, status: HTTPResponse.Status, headers: HTTPFields) -> Response {
+        var fields = headers
+        if fields[.contentType] == nil { fields[.contentType] = "application/json" }
+        if fields[.cacheControl] == nil { fields[.cacheControl] = "no-store" }
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(data: data)))
+    }
+
+    static func data(_ value: some Encodable) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // API.md: timestamps are RFC 3339 UTC strings.
@@ -17,11 +38,7 @@ package enum JSONResponse {
             var container = encoder.singleValueContainer()
             try container.encode(RFC3339.string(from: date))
         }
-        var fields = headers
-        if fields[.contentType] == nil { fields[.contentType] = "application/json" }
-        if fields[.cacheControl] == nil { fields[.cacheControl] = "no-store" }
-        return Response(
-            status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(data: try encoder.encode(value))))
+        return try encoder.encode(value)
     }
 
     /// 201 with `Location`.
