@@ -20,7 +20,7 @@ package struct CRMModule: Module {
     }
 
     package func jobHandlers(context: ModuleContext) -> [any JobHandler] {
-        [ActivityReminder(database: context.database, clock: context.clock)]
+        [ActivityReminder(database: context.database, clock: context.clock), ImportJob(services: services(context))]
     }
 
     package func backgroundServices(context: ModuleContext) -> [any Service] {

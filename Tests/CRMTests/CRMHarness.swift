@@ -30,7 +30,7 @@ struct CRMHarness: Sendable {
     ) async throws -> Reply {
         var fields = headers
         if let auth { fields[.authorization] = auth }
-        if json != nil { fields[.contentType] = "application/json" }
+        if json != nil && fields[.contentType] == nil { fields[.contentType] = "application/json" }
         return try await client.execute(
             uri: path, method: method, headers: fields, body: json.map { ByteBuffer(string: $0) }
         ) { response in

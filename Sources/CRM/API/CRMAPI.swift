@@ -22,6 +22,7 @@ struct CRMAPI: Sendable {
         SavedViewRoutes(services: services).register(on: routes)
         AssignmentRuleRoutes(services: services).register(on: routes)
         AnalyticsRoutes(services: services).register(on: routes)
+        ImportRoutes(services: services).register(on: routes)
         CRMOpenAPI.register(on: routes)
     }
 }

@@ -120,6 +120,21 @@ enum CRMOpenAPI {
                     ], uniquingKeysWith: { $1 }), uniquingKeysWith: { $1 }),
             required: ["id", "type", "occurred_at", "done", "targets", "mentions", "created_by", "version"]),
         "ActivityInput": .object(activityFields),
+        "Import": .object(
+            [
+                "id": uuid, "entity": .enumeration(["lead", "contact", "company"]), "filename": .string(),
+                "columns": .array(.string()), "row_count": .integer,
+                "status": .enumeration(CRMImport.Status.allCases.map(\.rawValue)), "dry_run": .boolean,
+                "mapping": .map(.string()), "suggested_mapping": .map(.string()),
+                "on_duplicate": .enumeration(CRMImport.OnDuplicate.allCases.map(\.rawValue)),
+                "progress": .object(
+                    [
+                        "processed": .integer, "created": .integer, "updated": .integer, "skipped": .integer,
+                        "rejected": .integer,
+                    ], required: ["processed", "created", "updated", "skipped", "rejected"]),
+                "error": .nullable(.string()), "created_by": .string(), "created_at": time,
+                "started_at": .nullable(time), "finished_at": .nullable(time),
+            ], required: ["id", "entity", "filename", "columns", "row_count", "status", "progress"]),
         "AssignmentRule": .object(
             assignmentRuleFields.merging(stored.merging(["next_index": .integer], uniquingKeysWith: { $1 }), uniquingKeysWith: { $1 }),
             required: ["id", "name", "position", "active", "conditions", "method", "users", "version"]),
@@ -450,7 +465,73 @@ enum CRMOpenAPI {
                     .query("pipeline_id", uuid, "the pipeline (default: the default one)"),
                 ],
                 schema: analytics, problems: [404: "No such pipeline"]),
-        ] + [("leads", "lead", Permission.crmLeadsRead), ("contacts", "contact", .crmLeadsRead),
+            Op(
+                .get, "\(base)/imports", "CSV imports, newest first", security: .bearer(.crmLeadsRead),
+                parameters: P.paging, schema: page("Import")),
+            Op(
+                .post, "\(base)/imports",
+                "Upload a CSV file (text/csv, UTF-8, a header line, up to 20 MB and 100,000 rows) to import into leads, contacts or companies",
+                security: .bearer(.crmLeadsWrite),
+                parameters: [
+                    .query("entity", .enumeration(["lead", "contact", "company"]), "what the rows become"),
+                    .query("filename", .string(), "the file's name, for people"),
+                ],
+                body: .string(description: "the CSV file"), bodyType: "text/csv", success: 201, "Uploaded",
+                schema: .reference("Import"), problems: [413: "Larger than 20 MB", 415: "Not text/csv"]),
+            Op(
+                .get, "\(base)/imports/{id}", "An import and its progress", security: .bearer(.crmLeadsRead),
+                parameters: [id], schema: .reference("Import"), problems: [404: "No such import"]),
+            Op(
+                .post, "\(base)/imports/{id}/start",
+                "Run the import, or a dry run of it, with a column mapping (a job; follow its progress)",
+                security: .bearer(.crmLeadsWrite), parameters: [id],
+                body: .object(
+                    [
+                        "mapping": .map(.nullable(.string(description: "a field, or cf.<key>"))), "dry_run": .boolean,
+                        "on_duplicate": .enumeration(CRMImport.OnDuplicate.allCases.map(\.rawValue)),
+                    ], required: ["mapping"]),
+                success: 202, "Started", schema: .reference("Import"),
+                problems: [404: "No such import", 409: "Running, or run already"]),
+            Op(
+                .get, "\(base)/imports/{id}/errors", "The rejected rows (file line, field) and why",
+                security: .bearer(.crmLeadsRead), parameters: [id] + P.paging,
+                schema: .object(
+                    [
+                        "data": .array(
+                            .object(
+                                ["row": .integer, "field": .string(), "message": .string()],
+                                required: ["row", "field", "message"])),
+                        "next_cursor": .nullable(.string()),
+                    ], required: ["data", "next_cursor"]),
+                problems: [404: "No such import"]),
+        ] + [("leads", "lead", Permission.crmLeadsRead, Permission.crmLeadsWrite),
+            ("contacts", "contact", .crmLeadsRead, .crmLeadsWrite), ("companies", "company", .crmLeadsRead, .crmLeadsWrite),
+            ("deals", "deal", .crmDealsRead, .crmDealsWrite)].flatMap { plural, name, read, write in
+            [
+                Op(
+                    .get, "\(base)/\(plural)/export",
+                    "The \(plural) a list with these filters and sort shows, all of them, as CSV",
+                    security: .bearer(read), parameters: commonFilters + [sort(CustomField.Entity(rawValue: name)!)],
+                    schema: .string(description: "CSV"), contentType: "text/csv"),
+                Op(
+                    .post, "\(base)/\(plural)/bulk",
+                    "Change (merge patch) or delete (crm.admin:manage) up to 500 \(plural), each on its own; the outcome of each",
+                    security: .bearer(write),
+                    body: .object(
+                        ["ids": .array(uuid), "patch": .reference("\(name.capitalized)Input"), "delete": .boolean],
+                        required: ["ids"]),
+                    schema: .object(
+                        [
+                            "results": .array(
+                                .object(
+                                    [
+                                        "id": uuid, "status": .integer, "detail": .nullable(.string()),
+                                        "errors": .nullable(.array(.any)),
+                                    ], required: ["id", "status"])),
+                            "succeeded": .integer, "failed": .integer,
+                        ], required: ["results", "succeeded", "failed"])),
+            ]
+        } + [("leads", "lead", Permission.crmLeadsRead), ("contacts", "contact", .crmLeadsRead),
             ("companies", "company", .crmLeadsRead), ("deals", "deal", .crmDealsRead)].map { plural, name, read in
             Op(
                 .get, "\(base)/\(plural)/{id}/timeline",

@@ -35,11 +35,13 @@ struct LeadRoutes: Sendable {
 
     func register(on routes: RouteRegistrar) {
         let records = self.records
+        RecordExport(services: services, kind: Self.kind).register(on: routes)
         routes.get(RouterPath(Self.kind.path)) { request, context in try await records.list(request, context) }
         routes.post(RouterPath(Self.kind.path)) { request, context in try await create(request, context) }
         routes.get("\(Self.kind.path)/{id}") { _, context in try await records.get(context) }
         routes.patch("\(Self.kind.path)/{id}") { request, context in try await records.update(request, context) }
         routes.delete("\(Self.kind.path)/{id}") { request, context in try await records.delete(request, context) }
+        routes.post("\(Self.kind.path)/bulk") { request, context in try await records.bulk(request, context) }
         LeadConversion(services: services).register(on: routes)
     }
 

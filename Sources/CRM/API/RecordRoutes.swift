@@ -38,6 +38,49 @@ struct RecordKind<Record: CRMRecord>: Sendable {
 
     var path: String { "\(CRMAPI.base)/\(plural)" }
     var entity: CustomField.Entity { Record.entity }
+
+    /// Creates a record from `fields` with its events (the caller records the audit entry); `owner` is the default
+    /// owner, `actor` the principal's subject. `RecordStore.Duplicate` when a unique value is taken.
+    func create(
+        _ fields: [String: JSONValue], definitions: [CustomField], owner: String?, actor: String, now: Date,
+        trace: String?, in tx: Transaction
+    ) async throws -> Record {
+        var created = blank(owner, now)
+        try apply(fields, &created, definitions, true)
+        if fields["owner_id"] == nil { try await assign(&created, actor, trace, tx) }
+        try await prepare(&created, nil, tx)
+        try await RecordStore<Record>().insert(created, in: tx)
+        try await afterWrite(nil, created, actor, tx)
+        try await CRMEvents.append("crm.\(name).created", created, entity: name, id: created.uuid, traceparent: trace, in: tx)
+        for event in moreEvents(nil, created) {
+            try await CRMEvents.append(event.type, event.data, entity: name, id: created.uuid, traceparent: trace, in: tx)
+        }
+        return created
+    }
+
+    /// Writes `record` (edited from `stored`) with its events, unless nothing changed; returns what is stored now.
+    func write(
+        _ edited: Record, over stored: Record, actor: String, now: Date, trace: String?, merged: Bool,
+        in tx: Transaction
+    ) async throws -> Record {
+        var record = edited
+        guard record.fields != stored.fields else { return stored }
+        record.version = stored.version + 1
+        record.updatedAt = now
+        try await prepare(&record, stored, tx)
+        guard try await RecordStore<Record>().update(record, expectedVersion: stored.version, in: tx) else {
+            throw DomainError.conflict("the \(name) was changed by another request at the same time; retry")
+        }
+        try await afterWrite(stored, record, actor, tx)
+        let changed = RecordChanged(
+            id: record.uuid.lowercasedString, changes: AuditEntry.changes(before: stored.fields, after: record.fields),
+            merged: merged)
+        try await CRMEvents.append("crm.\(name).updated", changed, entity: name, id: record.uuid, traceparent: trace, in: tx)
+        for event in moreEvents(stored, record) {
+            try await CRMEvents.append(event.type, event.data, entity: name, id: record.uuid, traceparent: trace, in: tx)
+        }
+        return record
+    }
 }
 
 /// The JSON routes of one kind of record: create (409 naming the record that has a unique value), read, list with
@@ -48,11 +91,13 @@ struct RecordRoutes<Record: CRMRecord>: Sendable {
     let kind: RecordKind<Record>
 
     func register(on routes: RouteRegistrar) {
+        RecordExport(services: services, kind: kind).register(on: routes)
         routes.get(RouterPath(kind.path)) { request, context in try await list(request, context) }
         routes.post(RouterPath(kind.path)) { request, context in try await createResponse(request, context) }
         routes.get("\(kind.path)/{id}") { _, context in try await get(context) }
         routes.patch("\(kind.path)/{id}") { request, context in try await update(request, context) }
         routes.delete("\(kind.path)/{id}") { request, context in try await delete(request, context) }
+        routes.post("\(kind.path)/bulk") { request, context in try await bulk(request, context) }
     }
 
     func createResponse(_ request: Request, _ context: AppRequestContext) async throws -> Response {
@@ -86,19 +131,8 @@ struct RecordRoutes<Record: CRMRecord>: Sendable {
             // In the write's own transaction, and only when the body sets custom fields.
             let definitions =
                 fields["custom_fields"] == nil ? [] : try await CustomFieldStore().list(entity: kind.entity, in: tx)
-            var created = kind.blank(owner, now)
-            try kind.apply(fields, &created, definitions, true)
-            if fields["owner_id"] == nil { try await kind.assign(&created, actor, trace, tx) }
-            try await kind.prepare(&created, nil, tx)
-            try await RecordStore<Record>().insert(created, in: tx)
-            try await kind.afterWrite(nil, created, actor, tx)
-            try await CRMEvents.append(
-                "crm.\(kind.name).created", created, entity: kind.name, id: created.uuid, traceparent: trace, in: tx)
-            for event in kind.moreEvents(nil, created) {
-                try await CRMEvents.append(
-                    event.type, event.data, entity: kind.name, id: created.uuid, traceparent: trace, in: tx)
-            }
-            return created
+            return try await kind.create(
+                fields, definitions: definitions, owner: owner, actor: actor, now: now, trace: trace, in: tx)
         }
         await services.changed(try context.requireTenant())
         return created
@@ -140,23 +174,7 @@ struct RecordRoutes<Record: CRMRecord>: Sendable {
             let definitions = try await CustomFieldStore().list(entity: kind.entity, in: tx)
             var record = stored
             try edit(&record, definitions)
-            guard record.fields != stored.fields else { return (stored, stored.fields) }
-            record.version = stored.version + 1
-            record.updatedAt = now
-            try await kind.prepare(&record, stored, tx)
-            guard try await RecordStore<Record>().update(record, expectedVersion: stored.version, in: tx) else {
-                throw DomainError.conflict("the \(kind.name) was changed by another request at the same time; retry")
-            }
-            try await kind.afterWrite(stored, record, actor, tx)
-            let changed = RecordChanged(
-                id: id.lowercasedString, changes: AuditEntry.changes(before: stored.fields, after: record.fields),
-                merged: merged)
-            try await CRMEvents.append(
-                "crm.\(kind.name).updated", changed, entity: kind.name, id: id, traceparent: trace, in: tx)
-            for event in kind.moreEvents(stored, record) {
-                try await CRMEvents.append(
-                    event.type, event.data, entity: kind.name, id: id, traceparent: trace, in: tx)
-            }
+            record = try await kind.write(record, over: stored, actor: actor, now: now, trace: trace, merged: merged, in: tx)
             return (record, stored.fields)
         }
         await services.changed(try context.requireTenant())
@@ -175,8 +193,12 @@ struct RecordRoutes<Record: CRMRecord>: Sendable {
     }
 
     func delete(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        try await delete(try path(context), request, context, checkingIfMatch: true)
+        return JSONResponse.noContent()
+    }
+
+    func delete(_ id: UUID, _ request: Request, _ context: AppRequestContext, checkingIfMatch: Bool) async throws {
         try context.require(.crmAdmin)
-        let id = try path(context)
         let trace = context.trace?.header
         let kind = self.kind
         let now = services.clock.now().storedPrecision
@@ -188,7 +210,7 @@ struct RecordRoutes<Record: CRMRecord>: Sendable {
             guard let stored = try await RecordStore<Record>().find(id, in: tx) else {
                 throw DomainError.notFound(entity: kind.name)
             }
-            try request.checkIfMatch(stored.etag)
+            if checkingIfMatch { try request.checkIfMatch(stored.etag) }
             try await kind.beforeDelete(stored, now, trace, tx)
             try await ActivityStore().removeTarget(Activity.Target(type: kind.entity, id: id), now: now, in: tx)
             guard let deleted = try await RecordStore<Record>().delete(id, in: tx) else {
@@ -200,7 +222,87 @@ struct RecordRoutes<Record: CRMRecord>: Sendable {
             return deleted
         }
         await services.changed(try context.requireTenant())
-        return JSONResponse.noContent()
+    }
+
+    /// One record's outcome in a bulk change.
+    struct BulkResult: Encodable, Sendable {
+        let id: String
+        let status: Int
+        let detail: String?
+        let errors: [FieldIssue]?
+    }
+
+    /// `POST /{records}/bulk` `{"ids": [...], "patch": {...}}` or `{"ids": [...], "delete": true}`: up to 500
+    /// records, each changed (merge-patch, as `PATCH` would) or deleted (`crm.admin:manage`) in its own transaction
+    /// with its own audit record and events; the answer lists each record's outcome (the HTTP status it would have
+    /// had alone, and the problem).
+    func bulk(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let body = try RecordInput.object(
+            try await JSONBody.decode(JSONValue.self, from: request, context: context), allowed: ["ids", "patch", "delete"])
+        var validation = Validation()
+        var ids: [UUID] = []
+        if case .array(let items)? = body["ids"], (1...500).contains(items.count) {
+            for item in items {
+                if case .string(let text) = item, let id = UUID(uuidString: text) {
+                    if !ids.contains(id) { ids.append(id) }
+                } else {
+                    validation.add(FieldIssue(field: "ids", code: "invalid_value", message: "record ids"))
+                    break
+                }
+            }
+        } else {
+            validation.add(FieldIssue(field: "ids", code: "invalid_value", message: "1 to 500 record ids"))
+        }
+        var patch: [String: JSONValue]?
+        switch (body["patch"], body["delete"]) {
+        case (.object(let fields)?, nil):
+            let unknown = Set(fields.keys).subtracting(kind.fieldNames).sorted()
+            if unknown.isEmpty && !fields.isEmpty {
+                patch = fields
+            } else {
+                validation.add(
+                    FieldIssue(field: "patch", code: "invalid_value", message: "fields of the \(kind.name) to change"))
+            }
+        case (nil, .bool(true)?): break
+        default:
+            validation.add(
+                FieldIssue(field: "patch", code: "required", message: "either patch (an object) or delete: true"))
+        }
+        try validation.check()
+        try context.require(patch == nil ? .crmAdmin : kind.write)
+        let kind = self.kind
+        var results: [BulkResult] = []
+        for id in ids {
+            do {
+                if let patch {
+                    _ = try await Self.conflictOnDuplicate {
+                        try await change(id, request, context, action: "crm.\(kind.name).updated", merged: false) {
+                            record, definitions in try kind.apply(patch, &record, definitions, false)
+                        }
+                    }
+                    results.append(BulkResult(id: id.lowercasedString, status: 200, detail: nil, errors: nil))
+                } else {
+                    try await delete(id, request, context, checkingIfMatch: false)
+                    results.append(BulkResult(id: id.lowercasedString, status: 204, detail: nil, errors: nil))
+                }
+            } catch {
+                let problem = Problem.describing(error)
+                guard problem.status.kind == .clientError else { throw error }
+                results.append(
+                    BulkResult(
+                        id: id.lowercasedString, status: problem.status.code, detail: problem.detail,
+                        errors: problem.errors))
+            }
+        }
+        let failed = results.filter { $0.status >= 400 }.count
+        return try JSONResponse.make(
+            BulkAnswer(results: results, succeeded: results.count - failed, failed: failed))
+    }
+
+    struct BulkAnswer: Encodable, Sendable {
+        let results: [BulkResult]
+        let succeeded: Int
+        let failed: Int
     }
 
     func list(_ request: Request, _ context: AppRequestContext) async throws -> Response {

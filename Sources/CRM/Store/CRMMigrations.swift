@@ -431,5 +431,59 @@ enum CRMMigrations {
                 """
             ] + TenantIsolation.statements(table: "crm_assignment_rules", dialect: dialect)
         },
+        Migration(module: "crm", number: 7, name: "create_imports") { dialect in
+            let uuid = dialect.uuidType
+            let time = dialect.timestampType
+            var statements = [
+                """
+                CREATE TABLE crm_imports (
+                    tenant_id \(uuid) NOT NULL,
+                    id \(uuid) NOT NULL,
+                    entity TEXT NOT NULL,
+                    filename TEXT NOT NULL,
+                    content TEXT NOT NULL,
+                    columns TEXT NOT NULL,
+                    row_count INTEGER NOT NULL,
+                    status TEXT NOT NULL,
+                    dry_run INTEGER NOT NULL,
+                    mapping TEXT NOT NULL,
+                    on_duplicate TEXT NOT NULL,
+                    progress TEXT NOT NULL,
+                    error TEXT,
+                    created_by TEXT NOT NULL,
+                    created_at \(time) NOT NULL,
+                    started_at \(time),
+                    finished_at \(time),
+                    PRIMARY KEY (tenant_id, id)
+                )
+                """,
+                "CREATE INDEX crm_imports_created ON crm_imports (tenant_id, created_at, id)",
+                """
+                CREATE TABLE crm_import_errors (
+                    tenant_id \(uuid) NOT NULL,
+                    import_id \(uuid) NOT NULL,
+                    row_number INTEGER NOT NULL,
+                    field TEXT NOT NULL,
+                    message TEXT NOT NULL,
+                    PRIMARY KEY (tenant_id, import_id, row_number, field)
+                )
+                """,
+                // What each imported row became, by a fingerprint of its mapped values: importing the same row
+                // again finds its record instead of making another.
+                """
+                CREATE TABLE crm_import_rows (
+                    tenant_id \(uuid) NOT NULL,
+                    entity TEXT NOT NULL,
+                    fingerprint TEXT NOT NULL,
+                    record_id \(uuid) NOT NULL,
+                    PRIMARY KEY (tenant_id, entity, fingerprint)
+                )
+                """,
+            ]
+            for table in ["crm_imports", "crm_import_errors", "crm_import_rows"] {
+                statements += TenantIsolation.statements(table: table, dialect: dialect)
+            }
+            return statements
+        },
     ]
 }

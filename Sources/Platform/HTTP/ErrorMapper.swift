@@ -68,3 +68,11 @@ struct ErrorMapper: Sendable {
         return accept.contains("text/html")
     }
 }
+
+extension Problem {
+    /// The problem a client sees for `error` (as the error mapper answers it), for answers that report several
+    /// outcomes at once, such as a bulk change.
+    package static func describing(_ error: any Error) -> Problem {
+        ErrorMapper.problem(for: error)
+    }
+}
