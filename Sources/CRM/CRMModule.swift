@@ -25,8 +25,10 @@ package struct CRMModule: Module {
 
     package func backgroundServices(context: ModuleContext) -> [any Service] {
         let services = services(context)
+        if let redis = services.cache.redis { return [redis] }
+        // A service may not end before the server does: the listener runs only where there is something to hear.
+        guard context.database.dialect == .postgres else { return [] }
         return [CRMCacheListener(database: context.database, cache: services.cache, logger: context.logger)]
-            + (services.cache.redis.map { [$0] } ?? [])
     }
 
     package func registerRoutes(on routes: RouteRegistrar, context: ModuleContext) {
