@@ -35,6 +35,10 @@ package struct CRMModule: Module {
         CRMAPI(services: services(context)).register(on: routes)
     }
 
+    package func registerPages(on routes: RouteRegistrar, context: ModuleContext) {
+        CRMPages(services: services(context), web: context.web).register(on: routes)
+    }
+
     /// The services for `context`, built on first use (routes, consumers and background services share the cache).
     func services(_ context: ModuleContext) -> CRMServices {
         built.value.withLock { slot in

@@ -24,4 +24,17 @@ import Testing
         #expect(status == 0, "\(text)")
         #expect(text.contains("browser: all checks passed"), "\(text)")
     }
+
+    @Test(.enabled(if: TestEnvironment.isCI || browserAvailable, "needs chromium, chromedriver and selenium"))
+    func createQualifyConvertAndWinADealOnTheBoardAndImportACSVFile() async throws {
+        let (server, directory) = try PythonScripts.startServer()
+        defer {
+            server.terminate()
+            try? FileManager.default.removeItem(at: directory)
+        }
+        let port = try await server.waitForPort()
+        let (status, text) = try PythonScripts.run("browser/crm_test.py", ["http://127.0.0.1:\(port)"])
+        #expect(status == 0, "\(text)")
+        #expect(text.contains("browser: all checks passed"), "\(text)")
+    }
 }

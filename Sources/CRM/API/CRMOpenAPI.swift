@@ -518,7 +518,10 @@ enum CRMOpenAPI {
                     "Change (merge patch) or delete (crm.admin:manage) up to 500 \(plural), each on its own; the outcome of each",
                     security: .bearer(write),
                     body: .object(
-                        ["ids": .array(uuid), "patch": .reference("\(name.capitalized)Input"), "delete": .boolean],
+                        [
+                            "ids": .array(uuid), "patch": .reference("\(name.capitalized)Input"),
+                            "add_tags": .array(.string()), "delete": .boolean,
+                        ],
                         required: ["ids"]),
                     schema: .object(
                         [

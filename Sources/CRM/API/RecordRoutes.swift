@@ -232,13 +232,14 @@ struct RecordRoutes<Record: CRMRecord>: Sendable {
         let errors: [FieldIssue]?
     }
 
-    /// `POST /{records}/bulk` `{"ids": [...], "patch": {...}}` or `{"ids": [...], "delete": true}`: up to 500
+    /// `POST /{records}/bulk` `{"ids": [...], "patch": {...}, "add_tags": [...]}` or `{"ids": [...], "delete": true}`: up to 500
     /// records, each changed (merge-patch, as `PATCH` would) or deleted (`crm.admin:manage`) in its own transaction
     /// with its own audit record and events; the answer lists each record's outcome (the HTTP status it would have
     /// had alone, and the problem).
     func bulk(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let body = try RecordInput.object(
-            try await JSONBody.decode(JSONValue.self, from: request, context: context), allowed: ["ids", "patch", "delete"])
+            try await JSONBody.decode(JSONValue.self, from: request, context: context),
+            allowed: ["ids", "patch", "add_tags", "delete"])
         var validation = Validation()
         var ids: [UUID] = []
         if case .array(let items)? = body["ids"], (1...500).contains(items.count) {
@@ -254,7 +255,22 @@ struct RecordRoutes<Record: CRMRecord>: Sendable {
             validation.add(FieldIssue(field: "ids", code: "invalid_value", message: "1 to 500 record ids"))
         }
         var patch: [String: JSONValue]?
+        var addTags: [String] = []
+        if let value = body["add_tags"] {
+            if case .array(let items) = value, (1...20).contains(items.count),
+                case let tags = items.compactMap({ item -> String? in
+                    if case .string(let text) = item { return text.trimmingCharacters(in: .whitespaces).lowercased() }
+                    return nil
+                }), tags.count == items.count, tags.allSatisfy({ (1...50).contains($0.count) })
+            {
+                addTags = tags
+                if body["patch"] == nil && body["delete"] == nil { patch = [:] }
+            } else {
+                validation.add(FieldIssue(field: "add_tags", code: "invalid_value", message: "1 to 20 tags to add"))
+            }
+        }
         switch (body["patch"], body["delete"]) {
+        case (nil, nil) where patch != nil: break
         case (.object(let fields)?, nil):
             let unknown = Set(fields.keys).subtracting(kind.fieldNames).sorted()
             if unknown.isEmpty && !fields.isEmpty {
@@ -275,9 +291,16 @@ struct RecordRoutes<Record: CRMRecord>: Sendable {
         for id in ids {
             do {
                 if let patch {
+                    let tags = addTags
                     _ = try await Self.conflictOnDuplicate {
                         try await change(id, request, context, action: "crm.\(kind.name).updated", merged: false) {
-                            record, definitions in try kind.apply(patch, &record, definitions, false)
+                            record, definitions in
+                            var fields = patch
+                            if !tags.isEmpty {
+                                let kept = record.tags + tags.filter { !record.tags.contains($0) }
+                                fields["tags"] = .array(kept.map(JSONValue.string))
+                            }
+                            try kind.apply(fields, &record, definitions, false)
                         }
                     }
                     results.append(BulkResult(id: id.lowercasedString, status: 200, detail: nil, errors: nil))
