@@ -162,7 +162,11 @@ enum CRMOpenAPI {
             required: ["id", "tags", "custom_fields", "version", "created_at"]),
         "ContactInput": .object(contactFields),
         "Lead": .object(
-            leadFields.merging(stored, uniquingKeysWith: { $1 }),
+            leadFields.merging(stored, uniquingKeysWith: { $1 }).merging(
+                [
+                    "converted_at": .nullable(time), "contact_id": .nullable(uuid), "company_id": .nullable(uuid),
+                    "deal_id": .nullable(uuid),
+                ], uniquingKeysWith: { $1 }),
             required: ["id", "status", "source", "score", "tags", "custom_fields", "version", "created_at"]),
         "LeadInput": .object(leadFields),
         "Deal": .object(

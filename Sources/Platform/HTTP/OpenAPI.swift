@@ -16,6 +16,8 @@ package enum OpenAPI {
         case enumeration([String])
         case array(Schema)
         case object([String: Schema], required: [String] = [])
+        /// An object that may carry members beyond `properties` (a problem's extension members, RFC 9457 §3.2).
+        case openObject([String: Schema], required: [String] = [])
         /// An object whose keys are free (a map).
         case map(Schema)
         case reference(String)
@@ -39,6 +41,10 @@ package enum OpenAPI {
                     "type": "object", "properties": .object(properties.mapValues(\.value)),
                     "additionalProperties": false,
                 ]
+                if !required.isEmpty { fields["required"] = .array(required.sorted().map(JSONValue.string)) }
+                return .object(fields)
+            case .openObject(let properties, let required):
+                var fields: [String: JSONValue] = ["type": "object", "properties": .object(properties.mapValues(\.value))]
                 if !required.isEmpty { fields["required"] = .array(required.sorted().map(JSONValue.string)) }
                 return .object(fields)
             case .map(let values): return ["type": "object", "additionalProperties": values.value]
@@ -180,7 +186,7 @@ package enum OpenAPI {
             paths[operation.path] = .object(item)
         }
         var allSchemas = schemas
-        allSchemas["Problem"] = .object(
+        allSchemas["Problem"] = .openObject(
             [
                 "type": .string(), "title": .string(), "status": .integer, "detail": .string(),
                 "instance": .string(), "request_id": .string(),

@@ -1,0 +1,28 @@
+#!/usr/bin/env python3
+"""Runs schemathesis against the CRM's OpenAPI document on a running server.
+
+Usage: crm_fuzz.py BASE_URL ACCESS_TOKEN SEED
+"""
+import subprocess
+import sys
+
+
+def main(base, token, seed):
+    command = [
+        sys.executable, "-m", "schemathesis.cli", "run", f"{base}/api/v1/crm/openapi.json", "--url", base,
+        "-H", f"Authorization: Bearer {token}",
+        "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
+        "--phases", "coverage,fuzzing,stateful", "--max-examples", "30", "--workers", "2", "--seed", seed,
+        "--no-color",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True)
+    output = result.stdout + result.stderr
+    summary = output[output.find("SUMMARY"):] if "SUMMARY" in output else output[-4000:]
+    print(summary, flush=True)
+    if result.returncode != 0:
+        print(output[-20000:], flush=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1].rstrip("/"), sys.argv[2], sys.argv[3])
