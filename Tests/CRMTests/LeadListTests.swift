@@ -160,4 +160,13 @@ import Testing
             #expect(company.status == .created)
         }
     }
+
+    /// A form's blank fields are no filters (the web app's filter form sends them all).
+    @Test(arguments: TestBackend.available)
+    func blankParametersAreNoFilters(_ backend: TestBackend) async throws {
+        try await withCRM(backend) { h in
+            let id = try await h.lead(#"{"first_name":"Ada"}"#)
+            #expect(try await h.call(.get, "/api/v1/crm/leads?q=&tag=&status=new&source=&owner_id=").ids() == [id])
+        }
+    }
 }

@@ -202,6 +202,31 @@ enum CRMOpenAPI {
         .query("include_total", .enumeration(["true", "false"]), "also count every match"),
     ]
 
+    /// The filters and sort of one kind of record's list (and export).
+    static func filters(_ entity: CustomField.Entity) -> [P] {
+        switch entity {
+        case .lead:
+            commonFilters + [
+                .query("converted", .enumeration(["true", "false"]), "only converted leads, or only the others"),
+                .query("status", .string(), "comma-separated statuses"), .query("source", .string(), "the source"),
+                .query("email", .string(), "the email address (any case)"), .query("score_min", .integer, "lowest score"),
+                .query("score_max", .integer, "highest score"), sort(.lead),
+            ]
+        case .company: commonFilters + [sort(.company)]
+        case .contact:
+            commonFilters + [
+                .query("email", .string(), "the email address (any case)"),
+                .query("company_id", uuid, "contacts of this company"), sort(.contact),
+            ]
+        case .deal:
+            commonFilters + [
+                .query("status", .string(), "comma-separated: open, won, lost"),
+                .query("pipeline_id", uuid, "deals of this pipeline"), .query("stage_id", uuid, "deals in this stage"),
+                .query("company_id", uuid, "deals of this company"), sort(.deal),
+            ]
+        }
+    }
+
     static func sort(_ entity: CustomField.Entity) -> P {
         .query(
             "sort", .enumeration(RecordListParameters.sortFields(entity).flatMap { [$0, "-" + $0] }),
@@ -241,12 +266,7 @@ enum CRMOpenAPI {
 
     static var operations: [Op] {
         let id = P.path("id", "the record's id")
-        let leadFilters: [P] = [
-            .query("converted", .enumeration(["true", "false"]), "only converted leads, or only the others"),
-            .query("status", .string(), "comma-separated statuses"), .query("source", .string(), "the source"),
-            .query("email", .string(), "the email address (any case)"), .query("score_min", .integer, "lowest score"),
-            .query("score_max", .integer, "highest score"), sort(.lead),
-        ]
+        let leadFilters = Array(filters(.lead).dropFirst(commonFilters.count))
         return [
             Op(
                 .get, "\(base)/leads", "Leads, filtered (also cf.<key>=value on custom fields), sorted and paged",
@@ -393,7 +413,7 @@ enum CRMOpenAPI {
                 success: 204, "Deleted", problems: [404: "No such activity", 412: "Changed since read"]),
             Op(
                 .get, "\(base)/search",
-                "Full-text search across leads, contacts, companies and deals (misspelt names too on PostgreSQL), best first",
+                "Full-text search across leads, contacts, companies and deals (misspelt names too on PostgreSQL), best first; each kind needs its read permission (crm.deals:read for deals)",
                 security: .bearer(.crmLeadsRead),
                 parameters: [
                     .query("q", .string(), "the words to find (1 to 200 characters; each matches as a prefix)"),
@@ -455,7 +475,8 @@ enum CRMOpenAPI {
             Op(
                 .patch, "\(base)/assignment-rules/{id}", "Change a rule (JSON merge patch)", security: .bearer(.crmAdmin),
                 parameters: [id, P.header("If-Match", "the ETag read")], body: .object(assignmentRuleFields),
-                schema: .reference("AssignmentRule"), problems: [404: "No such rule", 412: "Changed since read"]),
+                schema: .reference("AssignmentRule"),
+                problems: [404: "No such rule", 409: "Changed by another request at the same time", 412: "Changed since read"]),
             Op(
                 .delete, "\(base)/assignment-rules/{id}", "Remove a rule", security: .bearer(.crmAdmin),
                 parameters: [id], success: 204, "Removed", problems: [404: "No such rule"]),
@@ -515,7 +536,7 @@ enum CRMOpenAPI {
                 Op(
                     .get, "\(base)/\(plural)/export",
                     "The \(plural) a list with these filters and sort shows, all of them, as CSV",
-                    security: .bearer(read), parameters: commonFilters + [sort(CustomField.Entity(rawValue: name)!)],
+                    security: .bearer(read), parameters: filters(CustomField.Entity(rawValue: name)!),
                     schema: .string(description: "CSV"), contentType: "text/csv"),
                 Op(
                     .post, "\(base)/\(plural)/bulk",

@@ -5,8 +5,9 @@ import Platform
 
 /// `/api/v1/crm/imports`: CSV imports of leads, contacts and companies.
 ///
-/// 1. `POST /imports?entity=lead&filename=people.csv` with the file as the body (`text/csv`, UTF-8, up to 20 MB and
-///    100,000 rows, a header line first): the import, its columns and a suggested mapping.
+/// 1. `POST /imports?entity=lead&filename=people.csv` with the file as the body (`text/csv`, UTF-8, up to the
+///    process's `max_body_bytes` (1 MiB by default) and at most 20 MB, 100,000 rows, a header line first): the
+///    import, its columns and a suggested mapping.
 /// 2. `POST /imports/{id}/start` `{"mapping": {"E-mail": "email", ...}, "dry_run": true, "on_duplicate": "skip"}`:
 ///    202; the `crm.import` job runs it (see `ImportJob`). A dry run may be followed by more dry runs or the import.
 /// 3. `GET /imports/{id}` for its progress, `GET /imports/{id}/errors` for every rejected row and why.
@@ -38,9 +39,12 @@ struct ImportRoutes: Sendable {
         }
         let filename = String((request.query("filename") ?? "import.csv").prefix(200))
         var body = request
-        let buffer = try await body.collectBody(upTo: max(context.maxUploadSize, Self.maxBytes))
-        guard let content = String(validating: Data(buffer: buffer), as: UTF8.self) else {
-            throw Problem(status: .unprocessableContent, detail: "the file is not UTF-8 text")
+        // The process's body limit (`max_body_bytes`, 1 MiB by default) applies first; 20 MB at most.
+        let buffer = try await body.collectBody(upTo: min(context.maxUploadSize, Self.maxBytes))
+        guard let content = String(validating: Data(buffer: buffer), as: UTF8.self),
+            !content.unicodeScalars.contains("\u{0}"), !filename.unicodeScalars.contains(where: { $0.value < 0x20 })
+        else {
+            throw Problem(status: .unprocessableContent, detail: "the file is not UTF-8 text (or holds NUL characters)")
         }
         let records: [[String]]
         do {
@@ -70,7 +74,8 @@ struct ImportRoutes: Sendable {
         let item = CRMImport(
             id: .generate(), entity: entity, filename: filename, columns: columns, rowCount: records.count - 1,
             status: .uploaded, dryRun: true, mapping: CRMImport.suggestedMapping(columns, entity: entity),
-            onDuplicate: .skip, progress: CRMImport.Progress(), error: nil, createdBy: principal.subject, createdAt: now,
+            onDuplicate: .skip, progress: CRMImport.Progress(), error: nil, createdBy: principal.subject,
+            defaultOwner: principal.kind == .user ? principal.subject : nil, createdAt: now,
             startedAt: nil, finishedAt: nil)
         try await services.database.audited(
             "crm.import.uploaded", target: "import", id: { _ in item.id.description },
@@ -91,11 +96,13 @@ struct ImportRoutes: Sendable {
             details: { ["dry_run": .bool($0.dryRun), "mapping": .object($0.mapping.mapValues(JSONValue.string))] },
             at: now, request: request, context: context
         ) { tx -> CRMImport in
+            // One start at a time per tenant: two racing starts cannot both pass the status check.
+            try await tx.lockTenant("imports")
             guard var item = try await ImportStore().find(id, in: tx) else { throw DomainError.notFound(entity: "import") }
             switch item.status {
             case .queued, .running: throw DomainError.conflict("the import is running; wait for it to finish")
-            case .done where !item.dryRun, .failed where !item.dryRun: throw DomainError.conflict("the import has run; upload the file again")
-            default: break
+            case .done where !item.dryRun: throw DomainError.conflict("the import has run; upload the file again")
+            default: break  // uploaded, a finished dry run, or failed (started again, the rows imported are recognised)
             }
             let definitions = try await CustomFieldStore().list(entity: item.entity, in: tx)
             try Self.apply(fields, to: &item, definitions: definitions)
@@ -106,7 +113,9 @@ struct ImportRoutes: Sendable {
             item.finishedAt = nil
             try await ImportStore().clearErrors(of: id, in: tx)
             try await ImportStore().save(item, in: tx)
-            try await ImportJob.enqueue(id, in: tx, now: now)
+            guard try await ImportJob.enqueue(id, in: tx, now: now) else {
+                throw DomainError.conflict("the import's previous run is still finishing; try again in a moment")
+            }
             return item
         }
         return try JSONResponse.make(started, status: .accepted, headers: [.location: "\(Self.path)/\(started.id)"])

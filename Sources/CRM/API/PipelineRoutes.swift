@@ -253,8 +253,8 @@ struct PipelineRoutes: Sendable {
                 guard let pipeline = try await PipelineStore().find(id, in: tx) else { return nil }
                 let sums = try await tx.sql.raw(
                     """
-                    SELECT stage_id, currency, COUNT(*) AS deals, CAST(SUM(amount_minor) AS BIGINT) AS total,
-                           CAST(SUM(amount_minor * probability / 100) AS BIGINT) AS weighted
+                    SELECT stage_id, currency, COUNT(*) AS deals, \(unsafeRaw: AnalyticsStore.sum("amount_minor", tx.dialect)) AS total,
+                           \(unsafeRaw: AnalyticsStore.sum("amount_minor * probability / 100", tx.dialect)) AS weighted
                     FROM crm_deals WHERE tenant_id = \(tx.bind(tenant)) AND pipeline_id = \(tx.bind(id.rawValue))
                     GROUP BY stage_id, currency ORDER BY currency
                     """

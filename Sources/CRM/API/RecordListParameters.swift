@@ -31,13 +31,18 @@ enum RecordListParameters {
     }
 
     static func parse(_ request: Request, entity: CustomField.Entity, definitions: [CustomField]) throws -> RecordQuery {
+        // An empty parameter (a form's blank field) is no filter.
+        func parameter(_ name: String) -> String? {
+            guard let value = request.query(name), !value.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
+            return value
+        }
         var query = RecordQuery(entity)
         var issues: [FieldIssue] = []
         func issue(_ field: String, _ message: String) {
             issues.append(FieldIssue(field: field, code: "invalid_value", message: message))
         }
         func date(_ name: String) -> Date? {
-            guard let text = request.query(name) else { return nil }
+            guard let text = parameter(name) else { return nil }
             guard let date = RFC3339.date(from: text) else {
                 issue(name, "an RFC 3339 time such as 2026-01-31T12:00:00Z")
                 return nil
@@ -45,7 +50,7 @@ enum RecordListParameters {
             return date
         }
         func score(_ name: String) -> Int? {
-            guard let text = request.query(name) else { return nil }
+            guard let text = parameter(name) else { return nil }
             guard let value = Int(text), (0...100).contains(value) else {
                 issue(name, "a whole number from 0 to 100")
                 return nil
@@ -56,13 +61,13 @@ enum RecordListParameters {
         for name in [
             "status", "source", "email", "score_min", "score_max", "company_id", "pipeline_id", "stage_id", "converted",
         ]
-        where !own.contains(name) && request.query(name) != nil {
+        where !own.contains(name) && parameter(name) != nil {
             issue(name, "not a filter of \(entity.rawValue) lists")
         }
-        if let text = request.query("company_id"), own.contains("company_id") {
+        if let text = parameter("company_id"), own.contains("company_id") {
             if let id = UUID(uuidString: text) { query.companyID = id } else { issue("company_id", "a company id") }
         }
-        if let text = request.query("converted"), own.contains("converted") {
+        if let text = parameter("converted"), own.contains("converted") {
             switch text {
             case "true": query.converted = true
             case "false": query.converted = false
@@ -70,14 +75,14 @@ enum RecordListParameters {
             }
         }
         for name in ["pipeline_id", "stage_id"] where own.contains(name) {
-            guard let text = request.query(name) else { continue }
+            guard let text = parameter(name) else { continue }
             guard let id = UUID(uuidString: text) else {
                 issue(name, "an id")
                 continue
             }
             if name == "pipeline_id" { query.pipelineID = id } else { query.stageID = id }
         }
-        if let text = request.query("status"), entity == .deal {
+        if let text = parameter("status"), entity == .deal {
             for part in text.split(separator: ",") {
                 if let status = Deal.Status(rawValue: String(part)) {
                     query.dealStatuses.append(status)
@@ -85,7 +90,7 @@ enum RecordListParameters {
                     issue("status", "one or more of open, won, lost")
                 }
             }
-        } else if let text = request.query("status"), own.contains("status") {
+        } else if let text = parameter("status"), own.contains("status") {
             for part in text.split(separator: ",") {
                 if let status = LeadStatus(rawValue: String(part)) {
                     query.statuses.append(status)
@@ -94,10 +99,10 @@ enum RecordListParameters {
                 }
             }
         }
-        query.ownerID = request.query("owner_id")?.lowercased()
-        query.source = own.contains("source") ? request.query("source")?.lowercased() : nil
-        query.tag = request.query("tag")?.trimmingCharacters(in: .whitespaces).lowercased()
-        query.email = own.contains("email") ? request.query("email") : nil
+        query.ownerID = parameter("owner_id")?.lowercased()
+        query.source = own.contains("source") ? parameter("source")?.lowercased() : nil
+        query.tag = parameter("tag")?.trimmingCharacters(in: .whitespaces).lowercased()
+        query.email = own.contains("email") ? parameter("email") : nil
         query.createdAfter = date("created_after")
         query.createdBefore = date("created_before")
         query.updatedAfter = date("updated_after")
@@ -105,7 +110,7 @@ enum RecordListParameters {
             query.scoreMin = score("score_min")
             query.scoreMax = score("score_max")
         }
-        if let text = request.query("q")?.trimmingCharacters(in: .whitespaces), !text.isEmpty {
+        if let text = parameter("q")?.trimmingCharacters(in: .whitespaces), !text.isEmpty {
             if text.count > 200 { issue("q", "at most 200 characters") }
             query.text = text
         }
@@ -121,7 +126,7 @@ enum RecordListParameters {
             }
             query.custom.append((definition, typed))
         }
-        if let text = request.query("sort") {
+        if let text = parameter("sort") {
             let descending = text.hasPrefix("-")
             if let field = RecordQuery.SortField(rawValue: descending ? String(text.dropFirst()) : text),
                 entity == .lead || field != .score

@@ -279,7 +279,7 @@ struct RecordRoutes<Record: CRMRecord>: Sendable {
                 validation.add(
                     FieldIssue(field: "patch", code: "invalid_value", message: "fields of the \(kind.name) to change"))
             }
-        case (nil, .bool(true)?): break
+        case (nil, .bool(true)?) where addTags.isEmpty: break
         default:
             validation.add(
                 FieldIssue(field: "patch", code: "required", message: "either patch (an object) or delete: true"))
@@ -297,7 +297,12 @@ struct RecordRoutes<Record: CRMRecord>: Sendable {
                             record, definitions in
                             var fields = patch
                             if !tags.isEmpty {
-                                let kept = record.tags + tags.filter { !record.tags.contains($0) }
+                                // Added to the tags the patch sets, or else to the record's own.
+                                var base = record.tags
+                                if case .array(let given)? = fields["tags"] {
+                                    base = given.compactMap { if case .string(let tag) = $0 { tag.lowercased() } else { nil } }
+                                }
+                                let kept = base + tags.filter { !base.contains($0) }
                                 fields["tags"] = .array(kept.map(JSONValue.string))
                             }
                             try kind.apply(fields, &record, definitions, false)

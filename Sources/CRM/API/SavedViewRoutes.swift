@@ -70,6 +70,8 @@ struct SavedViewRoutes: Sendable {
                 changes: { AuditEntry.changes(before: [:], after: $0.fields) }, at: now, request: request,
                 context: context
             ) { tx in
+                // Views are written one at a time per tenant: the name check cannot be overtaken.
+                try await tx.lockTenant("views")
                 try await Self.checkQuery(prepared, in: tx)
                 guard try await SavedViewStore().count(owner: prepared.ownerID, entity: entity, in: tx) < SavedView.maxPerUser
                 else {
@@ -117,6 +119,7 @@ struct SavedViewRoutes: Sendable {
                 guard stored.ownerID == principal.subject else {
                     throw Problem(status: .forbidden, detail: "only its owner changes a view")
                 }
+                try await tx.lockTenant("views")
                 try request.checkIfMatch("W/\"\(stored.version)\"")
                 var view = stored
                 try Self.apply(&input, to: &view)

@@ -41,6 +41,9 @@ package struct CRMImport: Sendable, Equatable, Encodable {
     package var progress: Progress
     package var error: String?
     package let createdBy: String
+    /// The owner of the records it creates without an owner column or assignment rule: the uploading user
+    /// (`nil` when an API key uploaded it).
+    package let defaultOwner: String?
     package let createdAt: Date
     package var startedAt: Date?
     package var finishedAt: Date?

@@ -46,9 +46,14 @@ package struct CustomField: Sendable, Equatable, Encodable {
         }
         switch (kind, value) {
         case (.text, .string(let text)):
+            if text.unicodeScalars.contains(where: { $0.value < 0x20 && !["\t", "\n", "\r"].contains($0) }) {
+                return issue("no control characters")
+            }
             return text.count <= 1_000 ? nil : issue("at most 1,000 characters")
-        case (.number, .integer), (.number, .number):
+        case (.number, .integer):
             return nil
+        case (.number, .number(let number)):
+            return number.isFinite ? nil : issue("a finite number")
         case (.date, .string(let text)):
             return CustomField.isDate(text) ? nil : issue("a date as YYYY-MM-DD")
         case (.select, .string(let choice)):

@@ -24,13 +24,15 @@ struct ImportJob: JobHandler {
         }
     }
 
-    static func enqueue(_ id: UUID, in tx: Transaction, now: Date) async throws {
+    /// False when a job of this import is still queued or running.
+    @discardableResult
+    static func enqueue(_ id: UUID, in tx: Transaction, now: Date) async throws -> Bool {
         var request = Jobs.Request(
             name: jobName, payload: try JSONDocument(encoding: Payload(importID: id)), tenant: try tx.requireTenant())
         request.uniqueKey = "crm.import.\(id.lowercasedString)"
         request.timeout = .seconds(3_600)
         request.priority = 3
-        try await Jobs.enqueue(request, in: tx, now: now)
+        return try await Jobs.enqueue(request, in: tx, now: now) != nil
     }
 
     func run(payload: JSONDocument, tenant: TenantID?) async throws {
@@ -62,16 +64,30 @@ struct ImportJob: JobHandler {
             let started = item
             try await database.write(tenant: tenant) { tx in try await ImportStore().save(started, in: tx) }
         }
-        while item.progress.processed < rows.count {
-            try Task.checkCancellation()
-            let start = item.progress.processed
-            let batch = Array(rows[start..<min(start + CRMImport.batchSize, rows.count)])
-            let current = item
-            let now = services.clock.now().storedPrecision
-            item = try await database.write(tenant: tenant) { tx in
-                try await Self.importBatch(batch, firstRow: start, of: current, now: now, in: tx)
+        do {
+            while item.progress.processed < rows.count {
+                try Task.checkCancellation()
+                let start = item.progress.processed
+                let batch = Array(rows[start..<min(start + CRMImport.batchSize, rows.count)])
+                let current = item
+                let now = services.clock.now().storedPrecision
+                item = try await database.write(tenant: tenant) { tx in
+                    try await Self.importBatch(batch, firstRow: start, of: current, now: now, in: tx)
+                }
+                if !item.dryRun { await services.changed(tenant) }
             }
-            if !item.dryRun { await services.changed(tenant) }
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            // A batch that cannot commit fails the import (it may be started again: rows already imported are
+            // recognised); the job's own retry would only fail the same way.
+            var failed = item
+            failed.status = .failed
+            failed.error = "the import stopped after \(item.progress.processed) rows: the next batch could not be stored"
+            failed.finishedAt = services.clock.now().storedPrecision
+            let stored = failed
+            try await database.write(tenant: tenant) { tx in try await ImportStore().save(stored, in: tx) }
+            throw error
         }
         item.status = .done
         item.finishedAt = services.clock.now().storedPrecision
@@ -110,6 +126,7 @@ struct ImportJob: JobHandler {
             // The file's line: the header is line 1.
             let line = firstRow + offset + 2
             try await tx.sql.raw("SAVEPOINT crm_import_row").run()
+            let rejectedBefore = item.progress.rejected
             do {
                 let outcome = try await importRow(row, of: item, definitions: definitions, now: now, in: tx)
                 switch outcome {
@@ -126,7 +143,16 @@ struct ImportJob: JobHandler {
                 try await tx.sql.raw("ROLLBACK TO SAVEPOINT crm_import_row").run()
                 item.progress.rejected += 1
                 errors.append(ImportStore.RowError(row: line, field: duplicate.field, message: "another record has it"))
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                // Anything else the row caused (a value the database refuses): the row is rejected, not the batch.
+                try await tx.sql.raw("ROLLBACK TO SAVEPOINT crm_import_row").run()
+                item.progress.rejected += 1
+                errors.append(ImportStore.RowError(row: line, field: "", message: "the row could not be stored"))
             }
+            // A savepoint rolled back to is still open until released (the success path released it already).
+            if rejectedBefore != item.progress.rejected { try await tx.sql.raw("RELEASE SAVEPOINT crm_import_row").run() }
         }
         if item.dryRun { try await tx.sql.raw("ROLLBACK TO SAVEPOINT crm_import_dry_run").run() }
         item.progress.processed = firstRow + rows.count
@@ -182,7 +208,7 @@ struct ImportJob: JobHandler {
                 let name = String(key.dropFirst(3))
                 switch definitions.first(where: { $0.key == name })?.kind {
                 case .number:
-                    if let number = Double(value) {
+                    if let number = Double(value), number.isFinite {
                         custom[name] = number.rounded() == number && abs(number) < 1e15 ? .integer(Int64(number)) : .number(number)
                     } else {
                         issues.append(FieldIssue(field: key, code: "invalid_value", message: "a number"))
@@ -253,7 +279,7 @@ struct ImportJob: JobHandler {
             return outcome
         }
         let created = try await kind.create(
-            fields, definitions: definitions, owner: actor, actor: actor, now: now, trace: nil, in: tx)
+            fields, definitions: definitions, owner: item.defaultOwner, actor: actor, now: now, trace: nil, in: tx)
         try await audit("crm.\(kind.name).created", created, before: [:], item: item, now: now, in: tx)
         try await ImportStore().remember(item.entity, fingerprint: fingerprint, record: created.uuid, in: tx)
         return .created

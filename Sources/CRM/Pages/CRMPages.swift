@@ -125,15 +125,14 @@ struct CRMPages: Sendable {
         let tenant = try context.requireTenant()
         let principal = try context.requirePrincipal()
         let entity = kind.entity
-        let (records, views) = try await services.database.read(tenant: tenant) { tx in
+        let (records, views, query) = try await services.database.read(tenant: tenant) { tx in
             let definitions = try await CustomFieldStore().list(entity: entity, in: tx)
             let query = try RecordListParameters.parse(request, entity: entity, definitions: definitions)
             return (
                 try await RecordStore<Record>().list(query, limit: 51, in: tx),
-                try await SavedViewStore().visible(to: principal.subject, entity: entity, in: tx)
+                try await SavedViewStore().visible(to: principal.subject, entity: entity, in: tx), query
             )
         }
-        let query = try RecordListParameters.parse(request, entity: entity, definitions: [])
         let kept = Array(records.prefix(50))
         let next = records.count > 50 ? kept.last.map { Cursor(position: $0.position(in: query).text) } : nil
         let canWrite = principal.permissions.contains(kind.write)

@@ -5,6 +5,15 @@ import SQLKit
 
 /// The sales analytics of one pipeline for a period, summed by the database (`CRMAnalytics`).
 struct AnalyticsStore: Sendable {
+    /// `SUM(expression)` that cannot overflow: a sum beyond 2^63 - 1 minor units is held there (on SQLite sums are
+    /// exact up to 2^53).
+    static func sum(_ expression: String, _ dialect: DatabaseDialect) -> String {
+        switch dialect {
+        case .postgres: "CAST(LEAST(SUM(CAST(\(expression) AS NUMERIC)), 9223372036854775807) AS BIGINT)"
+        case .sqlite: "CAST(MIN(TOTAL(\(expression)), 9.2e18) AS INTEGER)"
+        }
+    }
+
     /// Per currency sums, as `Money`, from rows with `currency` and the `column`.
     static func money(_ rows: [any SQLRow], _ column: String) throws -> [Money] {
         var sums: [String: Int64] = [:]
@@ -28,8 +37,8 @@ struct AnalyticsStore: Sendable {
         // The open pipeline now, per stage.
         let open = try await tx.sql.raw(
             """
-            SELECT stage_id, currency, COUNT(*) AS deals, CAST(SUM(amount_minor) AS BIGINT) AS total,
-                   CAST(SUM(amount_minor * probability / 100) AS BIGINT) AS weighted
+            SELECT stage_id, currency, COUNT(*) AS deals, \(unsafeRaw: Self.sum("amount_minor", tx.dialect)) AS total,
+                   \(unsafeRaw: Self.sum("amount_minor * probability / 100", tx.dialect)) AS weighted
             FROM crm_deals WHERE \(scope) AND status = 'open' GROUP BY stage_id, currency
             """
         ).all()
@@ -48,8 +57,8 @@ struct AnalyticsStore: Sendable {
         let expected = try await tx.sql.raw(
             """
             SELECT substr(expected_close, 1, 7) AS month, currency, COUNT(*) AS deals,
-                   CAST(SUM(amount_minor) AS BIGINT) AS total,
-                   CAST(SUM(amount_minor * probability / 100) AS BIGINT) AS weighted
+                   \(unsafeRaw: Self.sum("amount_minor", tx.dialect)) AS total,
+                   \(unsafeRaw: Self.sum("amount_minor * probability / 100", tx.dialect)) AS weighted
             FROM crm_deals WHERE \(scope) AND status = 'open'
               AND expected_close >= \(bind: fromDay) AND expected_close <= \(bind: toDay)
             GROUP BY substr(expected_close, 1, 7), currency
@@ -67,7 +76,7 @@ struct AnalyticsStore: Sendable {
         // Deals closed in the period: win rate and leaderboard.
         let closed = try await tx.sql.raw(
             """
-            SELECT owner_id, status, currency, COUNT(*) AS deals, CAST(SUM(amount_minor) AS BIGINT) AS value
+            SELECT owner_id, status, currency, COUNT(*) AS deals, \(unsafeRaw: Self.sum("amount_minor", tx.dialect)) AS value
             FROM crm_deals WHERE \(scope) AND status IN ('won', 'lost')
               AND closed_at >= \(bind: start) AND closed_at < \(bind: end)
             GROUP BY owner_id, status, currency

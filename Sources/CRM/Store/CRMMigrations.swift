@@ -361,25 +361,28 @@ enum CRMMigrations {
                 SELECT tenant_id, 'lead', id, CASE WHEN name_key = '' THEN COALESCE(email, '') ELSE \(name("first_name", "last_name")) END,
                        TRIM(COALESCE(email, '') || ' ' || COALESCE(company, '')),
                        \(words("email")) || ' ' || COALESCE(company, '') || ' ' || COALESCE(job_title, '') || ' '
-                         || COALESCE(phone, '') || ' ' || source
+                         || COALESCE(phone, '') || ' ' || source || ' ' || tags || ' ' || COALESCE(notes, '')
                 FROM crm_leads
                 """,
                 """
                 INSERT INTO crm_search (tenant_id, entity, record_id, title, subtitle, body)
                 SELECT tenant_id, 'contact', id, CASE WHEN name_key = '' THEN COALESCE(email, '') ELSE \(name("first_name", "last_name")) END,
                        TRIM(COALESCE(email, '') || ' ' || COALESCE(job_title, '')),
-                       \(words("email")) || ' ' || COALESCE(job_title, '') || ' ' || COALESCE(phone, '')
+                       \(words("email")) || ' ' || COALESCE(job_title, '') || ' ' || COALESCE(phone, '') || ' ' || tags
+                         || ' ' || COALESCE(notes, '')
                 FROM crm_contacts
                 """,
                 """
                 INSERT INTO crm_search (tenant_id, entity, record_id, title, subtitle, body)
                 SELECT tenant_id, 'company', id, name, TRIM(COALESCE(domain, '') || ' ' || COALESCE(industry, '')),
-                       \(words("domain")) || ' ' || COALESCE(industry, '')
+                       \(words("domain")) || ' ' || COALESCE(industry, '') || ' ' || tags || ' ' || COALESCE(notes, '')
                 FROM crm_companies
                 """,
                 """
                 INSERT INTO crm_search (tenant_id, entity, record_id, title, subtitle, body)
-                SELECT tenant_id, 'deal', id, name, currency, COALESCE(notes, '') FROM crm_deals
+                SELECT tenant_id, 'deal', id, name, currency || ' ' || CAST(amount_minor AS TEXT),
+                       tags || ' ' || COALESCE(notes, '')
+                FROM crm_deals
                 """,
             ]
             if dialect == .postgres {
@@ -402,10 +405,10 @@ enum CRMMigrations {
                     version INTEGER NOT NULL,
                     created_at \(time) NOT NULL,
                     updated_at \(time) NOT NULL,
-                    PRIMARY KEY (tenant_id, id),
-                    UNIQUE (tenant_id, owner_id, entity, name)
+                    PRIMARY KEY (tenant_id, id)
                 )
                 """,
+                "CREATE UNIQUE INDEX crm_saved_views_name ON crm_saved_views (tenant_id, owner_id, entity, lower(name))",
                 "CREATE INDEX crm_saved_views_entity ON crm_saved_views (tenant_id, entity, shared)",
             ] + TenantIsolation.statements(table: "crm_saved_views", dialect: dialect)
         },
@@ -451,6 +454,7 @@ enum CRMMigrations {
                     progress TEXT NOT NULL,
                     error TEXT,
                     created_by TEXT NOT NULL,
+                    default_owner TEXT,
                     created_at \(time) NOT NULL,
                     started_at \(time),
                     finished_at \(time),

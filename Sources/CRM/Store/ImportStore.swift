@@ -17,13 +17,13 @@ struct ImportStore: Sendable {
         try await tx.sql.raw(
             """
             INSERT INTO crm_imports (tenant_id, id, entity, filename, content, columns, row_count, status, dry_run,
-                                     mapping, on_duplicate, progress, error, created_by, created_at)
+                                     mapping, on_duplicate, progress, error, created_by, default_owner, created_at)
             VALUES (\(tx.bind(tenant)), \(tx.bind(item.id.rawValue)), \(bind: item.entity.rawValue),
                     \(bind: item.filename), \(bind: content), \(bind: try JSONDocument.text(item.columns)),
                     \(bind: item.rowCount), \(bind: item.status.rawValue), \(bind: item.dryRun ? 1 : 0),
                     \(bind: try JSONDocument.text(item.mapping)), \(bind: item.onDuplicate.rawValue),
                     \(bind: try JSONDocument.text(item.progress)), \(bind: item.error), \(bind: item.createdBy),
-                    \(bind: item.createdAt.epochMilliseconds))
+                    \(bind: item.defaultOwner), \(bind: item.createdAt.epochMilliseconds))
             """
         ).run()
     }
@@ -47,7 +47,7 @@ struct ImportStore: Sendable {
         return try await tx.sql.raw(
             """
             SELECT id, entity, filename, columns, row_count, status, dry_run, mapping, on_duplicate, progress, error,
-                   created_by, created_at, started_at, finished_at
+                   created_by, default_owner, created_at, started_at, finished_at
             FROM crm_imports WHERE tenant_id = \(tx.bind(tenant)) AND id = \(tx.bind(id))
             """
         ).first().map(Self.decode)
@@ -65,7 +65,7 @@ struct ImportStore: Sendable {
         let tenant = try tx.requireTenant()
         var sql: SQLQueryString = """
             SELECT id, entity, filename, columns, row_count, status, dry_run, mapping, on_duplicate, progress, error,
-                   created_by, created_at, started_at, finished_at
+                   created_by, default_owner, created_at, started_at, finished_at
             FROM crm_imports WHERE tenant_id = \(tx.bind(tenant))
             """
         if let (time, id) = after {
@@ -157,7 +157,8 @@ struct ImportStore: Sendable {
             onDuplicate: CRMImport.OnDuplicate(rawValue: try row.decode(column: "on_duplicate", as: String.self)) ?? .skip,
             progress: try row.json("progress", as: CRMImport.Progress.self),
             error: try row.decode(column: "error", as: String?.self),
-            createdBy: try row.decode(column: "created_by", as: String.self), createdAt: try row.date("created_at"),
+            createdBy: try row.decode(column: "created_by", as: String.self),
+            defaultOwner: try row.decode(column: "default_owner", as: String?.self), createdAt: try row.date("created_at"),
             startedAt: try row.optionalDate("started_at"), finishedAt: try row.optionalDate("finished_at"))
     }
 }

@@ -104,8 +104,10 @@
   document.querySelectorAll("form[data-convert]").forEach(function (form) {
     submitted(form, function () {
       var data = values(form);
-      var amount = Math.round(parseFloat(String(data.amount || "").replace(",", ".")) * 100);
-      var deal = { value: { amount_minor: isNaN(amount) ? -1 : amount, currency: (data.currency || "").toUpperCase() } };
+      // "12500", "12500.5", "12500,50": whole units and at most two decimals, nothing else (no thousands marks).
+      var match = /^(\d{1,13})(?:[.,](\d{1,2}))?$/.exec(String(data.amount || "").trim());
+      var amount = match ? parseInt(match[1], 10) * 100 + parseInt((match[2] || "0").padEnd(2, "0"), 10) : -1;
+      var deal = { value: { amount_minor: amount, currency: (data.currency || "").toUpperCase() } };
       if (data.name) deal.name = data.name;
       return api("POST", form.getAttribute("data-convert"), { deal: deal }).then(function (answer) {
         if (answer.ok) window.location.assign("/crm/deals/" + answer.json.deal.id);
@@ -140,6 +142,18 @@
         if (answer.ok) window.location.reload();
         return answer;
       });
+    });
+  });
+
+  // Filters: blank fields are left out and spaces sent as %20 (a form would send "+", which the API keeps).
+  document.querySelectorAll("form.crm-filters").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var pairs = [];
+      form.querySelectorAll("input[name], select[name]").forEach(function (input) {
+        if (input.value.trim() !== "") pairs.push(encodeURIComponent(input.name) + "=" + encodeURIComponent(input.value.trim()));
+      });
+      window.location.assign(form.getAttribute("action") + (pairs.length ? "?" + pairs.join("&") : ""));
     });
   });
 
