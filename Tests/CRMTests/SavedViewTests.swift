@@ -69,4 +69,16 @@ import Testing
             #expect(try await h.call(.post, "/api/v1/crm/views", json: #"{"name":"x"}"#).status == .unprocessableContent)
         }
     }
+
+    @Test(arguments: TestBackend.available)
+    func aViewWithoutAQueryAndAnAccentedName(_ backend: TestBackend) async throws {
+        try await withCRM(backend) { h in
+            let reply = try await h.call(.post, "/api/v1/crm/views", json: #"{"entity":"contact","name":"\u00d6"}"#)
+            #expect(reply.status == .created, "\(reply.body)")
+            // The same name again is a 409 (compared as the database lower-cases, whatever its locale).
+            let again = try await h.call(.post, "/api/v1/crm/views", json: #"{"entity":"contact","name":"\u00d6"}"#)
+            #expect(again.status == .conflict, "\(again.body)")
+            #expect(try await h.call(.get, "/api/v1/crm/contacts?email=a%00b").status == .badRequest)
+        }
+    }
 }

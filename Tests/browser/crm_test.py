@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as conditions
@@ -34,7 +34,7 @@ def import_state(browser):
     try:
         status = browser.find_element(By.ID, "import-status").get_attribute("data-status")
         return status, bool(browser.find_elements(By.ID, "mapping-form"))
-    except (NoSuchElementException, StaleElementReferenceException):
+    except WebDriverException:  # the page is being replaced
         return None
 
 

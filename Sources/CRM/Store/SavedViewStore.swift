@@ -81,7 +81,7 @@ struct SavedViewStore: Sendable {
         return try await tx.sql.raw(
             """
             SELECT * FROM crm_saved_views WHERE tenant_id = \(tx.bind(tenant)) AND owner_id = \(bind: owner)
-              AND entity = \(bind: entity.rawValue) AND lower(name) = \(bind: name.lowercased())
+              AND entity = \(bind: entity.rawValue) AND lower(name) = lower(\(bind: name))
             """
         ).all().map(Self.decode).first { $0.id != except }
     }

@@ -55,6 +55,10 @@ package struct PlatformMiddleware: RouterMiddleware {
         var response: Response
         do {
             var request = request
+            // No store keeps a NUL character (PostgreSQL refuses it in text): a query naming one is malformed.
+            if let query = request.uri.query, query.range(of: "%00") != nil {
+                throw Problem(status: .badRequest, detail: "query parameters may not contain NUL characters (%00)")
+            }
             if let edge {
                 // The gateway applies the body limit of the route it matches.
                 response = try await edge.handle(request, context: &context, next: next)
