@@ -12,7 +12,7 @@ def main(base, token, seed):
         sys.executable, "-m", "schemathesis.cli", "run", f"{base}/api/v1/crm/openapi.json", "--url", base,
         "-H", f"Authorization: Bearer {token}",
         "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
-        "--phases", "coverage,fuzzing,stateful", "--max-examples", "30", "--workers", "2", "--seed", seed,
+        "--phases", "coverage,fuzzing,stateful", "--max-examples", "30", "--workers", "1", "--seed", seed,
         "--no-color",
     ]
     result = subprocess.run(command, capture_output=True, text=True)

@@ -18,11 +18,20 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from identity_test import PASSWORD, click, driver, fill, step, submit, wait_for_heading
+from identity_test import PASSWORD, click, driver, fill, step, submit
 
 
 def wait(browser, condition, timeout=60):
-    return WebDriverWait(browser, timeout).until(condition)
+    # A page replaced while it is read raises all kinds of WebDriver errors ("node does not belong to the
+    # document", stale elements): they mean "not yet", as a missing element does.
+    return WebDriverWait(browser, timeout, ignored_exceptions=[WebDriverException]).until(condition)
+
+
+def wait_for_heading(browser, text):
+    try:
+        wait(browser, conditions.text_to_be_present_in_element((By.TAG_NAME, "h1"), text))
+    except Exception:
+        raise AssertionError(f"expected a page titled {text!r} at {browser.current_url}") from None
 
 
 def present(browser, selector):

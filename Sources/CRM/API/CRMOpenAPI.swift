@@ -277,7 +277,7 @@ enum CRMOpenAPI {
                 security: .bearer(.crmLeadsWrite),
                 parameters: [.query("on_duplicate", .enumeration(["reject", "merge"]), "merge into the existing lead")],
                 body: .reference("LeadInput"), success: 201, "Created (200 when merged)", schema: .reference("Lead"),
-                problems: [409: "Another lead has this email or phone"]),
+                problems: [409: "Another lead has this email or phone"], alsoSuccess: 200),
         ] + recordOperations("leads", "Lead", "lead", read: .crmLeadsRead, write: .crmLeadsWrite) + [
             Op(
                 .get, "\(base)/companies", "Companies, filtered, sorted and paged", security: .bearer(.crmLeadsRead),

@@ -99,14 +99,17 @@ package enum OpenAPI {
         let success: (status: Int, description: String, schema: Schema?, contentType: String)
         /// Further problem answers the operation gives (404, 409, 412, ...), by status.
         let problems: [Int: String]
+        /// Another success status with the same body (a create that merged into an existing record: 200).
+        let alsoSuccess: Int?
 
         package init(
             _ method: HTTPRequest.Method, _ path: String, _ summary: String, security: Security,
             parameters: [Parameter] = [], body: Schema? = nil, bodyType: String = "application/json",
             success: Int = 200, _ description: String = "OK", schema: Schema? = nil,
-            contentType: String = "application/json", problems: [Int: String] = [:]
+            contentType: String = "application/json", problems: [Int: String] = [:], alsoSuccess: Int? = nil
         ) {
             self.problems = problems
+            self.alsoSuccess = alsoSuccess
             self.method = method
             self.path = path
             self.summary = summary
@@ -124,6 +127,7 @@ package enum OpenAPI {
                 ok["content"] = .object([success.contentType: ["schema": schema.value]])
             }
             responses[String(success.status)] = .object(ok)
+            if let alsoSuccess { responses[String(alsoSuccess)] = .object(ok) }
             let problem: JSONValue = [
                 "content": ["application/problem+json": ["schema": Schema.reference("Problem").value]]
             ]

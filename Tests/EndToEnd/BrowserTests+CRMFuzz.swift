@@ -6,9 +6,10 @@ import Testing
 /// PostgreSQL: generated requests to every operation (coverage, fuzzing and stateful phases) must get no 5xx and
 /// no answer the document does not describe (status, content type, body schema). The process runs Identity and
 /// the CRM without the gateway, so its rate limits do not answer the fuzzer with 429s. The seed is fixed so a
-/// failure reproduces; `CRM_FUZZ_SEED` picks another.
-@Suite(.serialized) struct CRMFuzzTests {
-    static var available: Bool { PythonScripts.canImport("schemathesis") }
+/// failure reproduces; `CRM_FUZZ_SEED` picks another. Part of the serialized `BrowserTests` suite, so the fuzzer and
+/// Chromium never run at once (together they starved the timing-sensitive gateway tests on 2 cores).
+extension BrowserTests {
+    static var fuzzerAvailable: Bool { PythonScripts.canImport("schemathesis") }
 
     static func fuzz(environment: [String: String]) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("inopsio-fuzz-\(UUID().uuidString)")
@@ -28,14 +29,14 @@ import Testing
         #expect(text.contains("passed"), "\(text)")
     }
 
-    @Test(.enabled(if: TestEnvironment.isCI || available, "needs schemathesis (pip install -r Tests/requirements.txt)"))
+    @Test(.enabled(if: TestEnvironment.isCI || fuzzerAvailable, "needs schemathesis (pip install -r Tests/requirements.txt)"))
     func theDocumentHoldsForGeneratedRequestsOnSQLite() async throws {
         try await Self.fuzz(environment: [:])
     }
 
     @Test(
         .enabled(
-            if: (TestEnvironment.isCI || available) && TestEnvironment.postgresURL != nil,
+            if: (TestEnvironment.isCI || fuzzerAvailable) && TestEnvironment.postgresURL != nil,
             "needs schemathesis and PostgreSQL (scripts/test starts it)"))
     func theDocumentHoldsForGeneratedRequestsOnPostgreSQL() async throws {
         try await withScratchPostgresDatabase(baseURL: try TestEnvironment.requirePostgresURL()) { url in
