@@ -23,9 +23,16 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as conditions
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.support.ui import WebDriverWait as _WebDriverWait
 
 PASSWORD = "correct horse battery"
+
+
+def WebDriverWait(browser, timeout):
+    """A wait that treats any WebDriver error as "not yet": a page being replaced while it is read raises
+    errors other than "no such element" ("node does not belong to the document", stale elements)."""
+    return _WebDriverWait(browser, timeout, ignored_exceptions=[WebDriverException])
 
 
 def step(message):
