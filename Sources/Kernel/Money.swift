@@ -1,5 +1,5 @@
 /// An amount of money in integer minor units (cents) of an ISO 4217 currency. Never floating point.
-package struct Money: Hashable, Sendable, Codable {
+package struct Money: Hashable, Sendable, Codable, JSONObject {
     package let amountMinor: Int64
     package let currency: CurrencyCode
 
@@ -12,6 +12,13 @@ package struct Money: Hashable, Sendable, Codable {
         case amountMinor = "amount_minor"
         case currency
     }
+
+    package func writeFields(to fields: inout some JSONFields) throws {
+        try fields.field("amount_minor", amountMinor)
+        try fields.field("currency", currency.code)
+    }
+
+    package func encode(to encoder: any Encoder) throws { try encodeFields(to: encoder) }
 
     /// Adds two amounts of the same currency; throws on a currency mismatch or overflow.
     package func adding(_ other: Money) throws(MoneyError) -> Money {

@@ -36,3 +36,21 @@ extension Page: Encodable where Item: Encodable {
         try container.encodeIfPresent(total, forKey: .total)
     }
 }
+
+extension Page: JSONWritable where Item: JSONWritable {
+    /// The same text as its `Encodable` form gives `JSONResponse` (keys in order).
+    package func write(to writer: inout JSONWriter) throws {
+        writer.raw("{\"data\":[")
+        for (index, item) in data.enumerated() {
+            if index > 0 { writer.raw(",") }
+            try item.write(to: &writer)
+        }
+        writer.raw("],\"next_cursor\":")
+        writer.string(nextCursor?.token)
+        if let total {
+            writer.raw(",\"total\":")
+            writer.integer(total)
+        }
+        writer.raw("}")
+    }
+}

@@ -2,7 +2,7 @@ import Foundation
 import Kernel
 
 /// An organisation the tenant sells to: many contacts belong to one company.
-package struct Company: Sendable, Equatable, Encodable {
+package struct Company: Sendable, Equatable, JSONObject {
     package let id: ID<Company>
     package var name: String
     /// The web domain (`acme.example`), lower-case; unique per tenant when set.
@@ -19,30 +19,22 @@ package struct Company: Sendable, Equatable, Encodable {
     package let createdAt: Date
     package var updatedAt: Date
 
-    enum CodingKeys: String, CodingKey {
-        case id, name, domain, industry, employees, phone, address, tags, notes, version
-        case ownerID = "owner_id"
-        case customFields = "custom_fields"
-        case createdAt = "created_at"
-        case updatedAt = "updated_at"
-    }
 
-    package func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode(name, forKey: .name)
-        try container.encode(domain, forKey: .domain)
-        try container.encode(industry, forKey: .industry)
-        try container.encode(employees, forKey: .employees)
-        try container.encode(phone, forKey: .phone)
-        try container.encode(address, forKey: .address)
-        try container.encode(ownerID, forKey: .ownerID)
-        try container.encode(tags, forKey: .tags)
-        try container.encode(customFields, forKey: .customFields)
-        try container.encode(notes, forKey: .notes)
-        try container.encode(version, forKey: .version)
-        try container.encode(RFC3339.string(from: createdAt), forKey: .createdAt)
-        try container.encode(RFC3339.string(from: updatedAt), forKey: .updatedAt)
+    package func writeFields(to fields: inout some JSONFields) throws {
+        try fields.field("address", address)
+        try fields.field("created_at", date: createdAt)
+        try fields.field("custom_fields", customFields)
+        try fields.field("domain", domain)
+        try fields.field("employees", employees)
+        try fields.field("id", id)
+        try fields.field("industry", industry)
+        try fields.field("name", name)
+        try fields.field("notes", notes)
+        try fields.field("owner_id", ownerID)
+        try fields.field("phone", phone)
+        try fields.field("tags", tags)
+        try fields.field("updated_at", date: updatedAt)
+        try fields.field("version", version)
     }
 
     /// The editable fields as JSON, for audit changes and `crm.company.updated` events.
@@ -76,7 +68,7 @@ package struct Company: Sendable, Equatable, Encodable {
 }
 
 /// A person at a customer or prospect, usually of a company.
-package struct Contact: Sendable, Equatable, Encodable {
+package struct Contact: Sendable, Equatable, JSONObject {
     package let id: ID<Contact>
     package var firstName: String?
     package var lastName: String?
@@ -93,34 +85,22 @@ package struct Contact: Sendable, Equatable, Encodable {
     package let createdAt: Date
     package var updatedAt: Date
 
-    enum CodingKeys: String, CodingKey {
-        case id, email, phone, tags, notes, version
-        case firstName = "first_name"
-        case lastName = "last_name"
-        case jobTitle = "job_title"
-        case companyID = "company_id"
-        case ownerID = "owner_id"
-        case customFields = "custom_fields"
-        case createdAt = "created_at"
-        case updatedAt = "updated_at"
-    }
 
-    package func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode(firstName, forKey: .firstName)
-        try container.encode(lastName, forKey: .lastName)
-        try container.encode(email, forKey: .email)
-        try container.encode(phone, forKey: .phone)
-        try container.encode(jobTitle, forKey: .jobTitle)
-        try container.encode(companyID, forKey: .companyID)
-        try container.encode(ownerID, forKey: .ownerID)
-        try container.encode(tags, forKey: .tags)
-        try container.encode(customFields, forKey: .customFields)
-        try container.encode(notes, forKey: .notes)
-        try container.encode(version, forKey: .version)
-        try container.encode(RFC3339.string(from: createdAt), forKey: .createdAt)
-        try container.encode(RFC3339.string(from: updatedAt), forKey: .updatedAt)
+    package func writeFields(to fields: inout some JSONFields) throws {
+        try fields.field("company_id", companyID)
+        try fields.field("created_at", date: createdAt)
+        try fields.field("custom_fields", customFields)
+        try fields.field("email", email)
+        try fields.field("first_name", firstName)
+        try fields.field("id", id)
+        try fields.field("job_title", jobTitle)
+        try fields.field("last_name", lastName)
+        try fields.field("notes", notes)
+        try fields.field("owner_id", ownerID)
+        try fields.field("phone", phone)
+        try fields.field("tags", tags)
+        try fields.field("updated_at", date: updatedAt)
+        try fields.field("version", version)
     }
 
     package var fields: [String: JSONValue] {

@@ -2,7 +2,7 @@ import Foundation
 import Kernel
 
 /// A sale in progress: a value in a pipeline's stage, closed as won or lost.
-package struct Deal: Sendable, Equatable, Encodable {
+package struct Deal: Sendable, Equatable, JSONObject {
     package enum Status: String, Sendable, Codable, CaseIterable {
         case open, won, lost
     }
@@ -57,46 +57,29 @@ package struct Deal: Sendable, Equatable, Encodable {
     /// When it entered its current stage (stage velocity).
     package var stageEnteredAt: Date
 
-    enum CodingKeys: String, CodingKey {
-        case id, name, status, value, probability, notes, version, tags
-        case customFields = "custom_fields"
-        case pipelineID = "pipeline_id"
-        case stageID = "stage_id"
-        case expectedClose = "expected_close"
-        case ownerID = "owner_id"
-        case companyID = "company_id"
-        case contactIDs = "contact_ids"
-        case leadID = "lead_id"
-        case closeReason = "close_reason"
-        case closedAt = "closed_at"
-        case createdAt = "created_at"
-        case updatedAt = "updated_at"
-        case stageEnteredAt = "stage_entered_at"
-    }
 
-    package func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode(name, forKey: .name)
-        try container.encode(pipelineID, forKey: .pipelineID)
-        try container.encode(stageID, forKey: .stageID)
-        try container.encode(status, forKey: .status)
-        try container.encode(value, forKey: .value)
-        try container.encode(probability, forKey: .probability)
-        try container.encode(expectedClose, forKey: .expectedClose)
-        try container.encode(ownerID, forKey: .ownerID)
-        try container.encode(companyID, forKey: .companyID)
-        try container.encode(contactIDs, forKey: .contactIDs)
-        try container.encode(leadID, forKey: .leadID)
-        try container.encode(closeReason, forKey: .closeReason)
-        try container.encode(closedAt.map { RFC3339.string(from: $0) }, forKey: .closedAt)
-        try container.encode(tags, forKey: .tags)
-        try container.encode(customFields, forKey: .customFields)
-        try container.encode(notes, forKey: .notes)
-        try container.encode(version, forKey: .version)
-        try container.encode(RFC3339.string(from: createdAt), forKey: .createdAt)
-        try container.encode(RFC3339.string(from: updatedAt), forKey: .updatedAt)
-        try container.encode(RFC3339.string(from: stageEnteredAt), forKey: .stageEnteredAt)
+    package func writeFields(to fields: inout some JSONFields) throws {
+        try fields.field("close_reason", closeReason)
+        try fields.field("closed_at", date: closedAt)
+        try fields.field("company_id", companyID)
+        try fields.field("contact_ids", contactIDs.map(\.description))
+        try fields.field("created_at", date: createdAt)
+        try fields.field("custom_fields", customFields)
+        try fields.field("expected_close", expectedClose)
+        try fields.field("id", id)
+        try fields.field("lead_id", leadID)
+        try fields.field("name", name)
+        try fields.field("notes", notes)
+        try fields.field("owner_id", ownerID)
+        try fields.field("pipeline_id", pipelineID)
+        try fields.field("probability", probability)
+        try fields.field("stage_entered_at", date: stageEnteredAt)
+        try fields.field("stage_id", stageID)
+        try fields.field("status", status.rawValue)
+        try fields.field("tags", tags)
+        try fields.field("updated_at", date: updatedAt)
+        try fields.field("value", object: value)
+        try fields.field("version", version)
     }
 
     /// The editable fields as JSON, for audit changes and `crm.deal.updated` events.

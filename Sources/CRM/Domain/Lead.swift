@@ -2,7 +2,7 @@ import Foundation
 import Kernel
 
 /// A person who may become a customer, before qualification and conversion.
-package struct Lead: Sendable, Equatable, Encodable {
+package struct Lead: Sendable, Equatable, JSONObject {
     package let id: ID<Lead>
     package var firstName: String?
     package var lastName: String?
@@ -30,45 +30,30 @@ package struct Lead: Sendable, Equatable, Encodable {
     package let createdAt: Date
     package var updatedAt: Date
 
-    enum CodingKeys: String, CodingKey {
-        case id, email, phone, company, source, status, score, tags, notes, version
-        case firstName = "first_name"
-        case lastName = "last_name"
-        case jobTitle = "job_title"
-        case ownerID = "owner_id"
-        case customFields = "custom_fields"
-        case convertedAt = "converted_at"
-        case contactID = "contact_id"
-        case companyID = "company_id"
-        case dealID = "deal_id"
-        case createdAt = "created_at"
-        case updatedAt = "updated_at"
-    }
 
-    package func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        // Absent values are written as null: a client sees every field of the resource.
-        try container.encode(firstName, forKey: .firstName)
-        try container.encode(lastName, forKey: .lastName)
-        try container.encode(email, forKey: .email)
-        try container.encode(phone, forKey: .phone)
-        try container.encode(company, forKey: .company)
-        try container.encode(jobTitle, forKey: .jobTitle)
-        try container.encode(source, forKey: .source)
-        try container.encode(status, forKey: .status)
-        try container.encode(score, forKey: .score)
-        try container.encode(ownerID, forKey: .ownerID)
-        try container.encode(tags, forKey: .tags)
-        try container.encode(customFields, forKey: .customFields)
-        try container.encode(notes, forKey: .notes)
-        try container.encode(convertedAt.map { RFC3339.string(from: $0) }, forKey: .convertedAt)
-        try container.encode(contactID, forKey: .contactID)
-        try container.encode(companyID, forKey: .companyID)
-        try container.encode(dealID, forKey: .dealID)
-        try container.encode(version, forKey: .version)
-        try container.encode(RFC3339.string(from: createdAt), forKey: .createdAt)
-        try container.encode(RFC3339.string(from: updatedAt), forKey: .updatedAt)
+    /// Absent values are written as null: a client sees every field of the resource.
+    package func writeFields(to fields: inout some JSONFields) throws {
+        try fields.field("company", company)
+        try fields.field("company_id", companyID)
+        try fields.field("contact_id", contactID)
+        try fields.field("converted_at", date: convertedAt)
+        try fields.field("created_at", date: createdAt)
+        try fields.field("custom_fields", customFields)
+        try fields.field("deal_id", dealID)
+        try fields.field("email", email)
+        try fields.field("first_name", firstName)
+        try fields.field("id", id)
+        try fields.field("job_title", jobTitle)
+        try fields.field("last_name", lastName)
+        try fields.field("notes", notes)
+        try fields.field("owner_id", ownerID)
+        try fields.field("phone", phone)
+        try fields.field("score", score)
+        try fields.field("source", source)
+        try fields.field("status", status.rawValue)
+        try fields.field("tags", tags)
+        try fields.field("updated_at", date: updatedAt)
+        try fields.field("version", version)
     }
 
     /// The editable fields as JSON, for audit changes and `crm.lead.updated` events.

@@ -24,10 +24,12 @@ protocol CRMRecord: Sendable, Encodable {
     var searchText: SearchText { get }
     /// Every column but `tenant_id`, `id`, `version`, `created_at` and `updated_at`, with its value.
     func columns(in tx: Transaction) throws -> [(String, any SQLExpression)]
-    static func decode(_ row: any SQLRow) throws -> Self
+    static func decode(_ row: Row) throws -> Self
 }
 
 extension CRMRecord {
+    static func decode(_ row: any SQLRow) throws -> Self { try decode(Row(row)) }
+
     var etag: String { "W/\"\(version)\"" }
 
     static var table: String { RecordQuery(entity).table }
@@ -95,9 +97,9 @@ struct RecordStore<Record: CRMRecord>: Sendable {
 
     func find(_ id: UUID, in tx: Transaction) async throws -> Record? {
         let tenant = try tx.requireTenant()
-        return try await tx.sql.raw(
+        return try await tx.rows(
             "SELECT * FROM \(unsafeRaw: Record.table) WHERE tenant_id = \(tx.bind(tenant)) AND id = \(tx.bind(id))"
-        ).first().map(Record.decode)
+        ).first.map(Record.decode)
     }
 
     /// The record holding one of `record`'s unique values, other than `record` itself.
@@ -105,12 +107,12 @@ struct RecordStore<Record: CRMRecord>: Sendable {
         let tenant = try tx.requireTenant()
         for key in Record.uniqueKeys {
             guard let value = key.value(record) else { continue }
-            let row = try await tx.sql.raw(
+            let row = try await tx.rows(
                 """
                 SELECT * FROM \(unsafeRaw: Record.table) WHERE tenant_id = \(tx.bind(tenant))
                   AND \(unsafeRaw: key.column) = \(bind: value) AND id <> \(tx.bind(record.uuid))
                 """
-            ).first()
+            ).first
             if let row { return Duplicate(existing: try Record.decode(row), field: key.field) }
         }
         return nil

@@ -48,7 +48,7 @@ enum RecordTags {
 
 extension RecordQuery {
     /// One page of rows (`limit`; ask for one more to know whether another page follows).
-    func rows(limit: Int, in tx: Transaction) async throws -> [any SQLRow] {
+    func rows(limit: Int, in tx: Transaction) async throws -> [Row] {
         let tenant = try tx.requireTenant()
         let (after, orderBy) = try ordering(in: tx)
         var sql: SQLQueryString = "SELECT l.* FROM \(unsafeRaw: table) l WHERE l.tenant_id = \(tx.bind(tenant))"
@@ -56,7 +56,7 @@ extension RecordQuery {
         sql.appendInterpolation(after)
         sql.appendInterpolation(orderBy)
         sql.appendInterpolation(" LIMIT \(bind: limit)" as SQLQueryString)
-        return try await tx.sql.raw(sql).all()
+        return try await tx.rows(sql)
     }
 
     /// How many records match the filters (the position ignored).

@@ -31,25 +31,25 @@ extension Lead: CRMRecord {
         ]
     }
 
-    static func decode(_ row: any SQLRow) throws -> Lead {
+    static func decode(_ row: Row) throws -> Lead {
         Lead(
-            id: ID(try row.decodeUUID(column: "id")), firstName: try row.decode(column: "first_name", as: String?.self),
-            lastName: try row.decode(column: "last_name", as: String?.self),
-            email: try row.decode(column: "email", as: String?.self),
-            phone: try row.decode(column: "phone", as: String?.self),
-            company: try row.decode(column: "company", as: String?.self),
-            jobTitle: try row.decode(column: "job_title", as: String?.self),
-            source: try row.decode(column: "source", as: String.self),
-            status: LeadStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .new,
-            score: try row.decode(column: "score", as: Int.self),
-            ownerID: try row.decode(column: "owner_id", as: String?.self), tags: try row.json("tags", as: [String].self),
+            id: ID(try row.uuid("id")), firstName: try row.optionalString("first_name"),
+            lastName: try row.optionalString("last_name"),
+            email: try row.optionalString("email"),
+            phone: try row.optionalString("phone"),
+            company: try row.optionalString("company"),
+            jobTitle: try row.optionalString("job_title"),
+            source: try row.string("source"),
+            status: LeadStatus(rawValue: try row.string("status")) ?? .new,
+            score: try row.int("score"),
+            ownerID: try row.optionalString("owner_id"), tags: try row.json("tags", as: [String].self),
             customFields: try row.json("custom_fields", as: [String: JSONValue].self),
-            notes: try row.decode(column: "notes", as: String?.self),
+            notes: try row.optionalString("notes"),
             convertedAt: try row.optionalDate("converted_at"),
-            contactID: try row.decodeOptionalUUID(column: "contact_id").map(ID.init),
-            companyID: try row.decodeOptionalUUID(column: "company_id").map(ID.init),
-            dealID: try row.decodeOptionalUUID(column: "deal_id").map(ID.init),
-            version: try row.decode(column: "version", as: Int.self), createdAt: try row.date("created_at"),
+            contactID: try row.optionalUUID("contact_id").map(ID.init),
+            companyID: try row.optionalUUID("company_id").map(ID.init),
+            dealID: try row.optionalUUID("deal_id").map(ID.init),
+            version: try row.int("version"), createdAt: try row.date("created_at"),
             updatedAt: try row.date("updated_at"))
     }
 }
@@ -74,18 +74,18 @@ extension Company: CRMRecord {
         ]
     }
 
-    static func decode(_ row: any SQLRow) throws -> Company {
+    static func decode(_ row: Row) throws -> Company {
         Company(
-            id: ID(try row.decodeUUID(column: "id")), name: try row.decode(column: "name", as: String.self),
-            domain: try row.decode(column: "domain", as: String?.self),
-            industry: try row.decode(column: "industry", as: String?.self),
-            employees: try row.decode(column: "employees", as: Int?.self),
-            phone: try row.decode(column: "phone", as: String?.self),
-            address: try row.decode(column: "address", as: String?.self),
-            ownerID: try row.decode(column: "owner_id", as: String?.self), tags: try row.json("tags", as: [String].self),
+            id: ID(try row.uuid("id")), name: try row.string("name"),
+            domain: try row.optionalString("domain"),
+            industry: try row.optionalString("industry"),
+            employees: try row.optionalInt("employees"),
+            phone: try row.optionalString("phone"),
+            address: try row.optionalString("address"),
+            ownerID: try row.optionalString("owner_id"), tags: try row.json("tags", as: [String].self),
             customFields: try row.json("custom_fields", as: [String: JSONValue].self),
-            notes: try row.decode(column: "notes", as: String?.self),
-            version: try row.decode(column: "version", as: Int.self), createdAt: try row.date("created_at"),
+            notes: try row.optionalString("notes"),
+            version: try row.int("version"), createdAt: try row.date("created_at"),
             updatedAt: try row.date("updated_at"))
     }
 }
@@ -114,18 +114,18 @@ extension Contact: CRMRecord {
         ]
     }
 
-    static func decode(_ row: any SQLRow) throws -> Contact {
+    static func decode(_ row: Row) throws -> Contact {
         Contact(
-            id: ID(try row.decodeUUID(column: "id")), firstName: try row.decode(column: "first_name", as: String?.self),
-            lastName: try row.decode(column: "last_name", as: String?.self),
-            email: try row.decode(column: "email", as: String?.self),
-            phone: try row.decode(column: "phone", as: String?.self),
-            jobTitle: try row.decode(column: "job_title", as: String?.self),
-            companyID: try row.decodeOptionalUUID(column: "company_id").map(ID.init),
-            ownerID: try row.decode(column: "owner_id", as: String?.self), tags: try row.json("tags", as: [String].self),
+            id: ID(try row.uuid("id")), firstName: try row.optionalString("first_name"),
+            lastName: try row.optionalString("last_name"),
+            email: try row.optionalString("email"),
+            phone: try row.optionalString("phone"),
+            jobTitle: try row.optionalString("job_title"),
+            companyID: try row.optionalUUID("company_id").map(ID.init),
+            ownerID: try row.optionalString("owner_id"), tags: try row.json("tags", as: [String].self),
             customFields: try row.json("custom_fields", as: [String: JSONValue].self),
-            notes: try row.decode(column: "notes", as: String?.self),
-            version: try row.decode(column: "version", as: Int.self), createdAt: try row.date("created_at"),
+            notes: try row.optionalString("notes"),
+            version: try row.int("version"), createdAt: try row.date("created_at"),
             updatedAt: try row.date("updated_at"))
     }
 }
@@ -156,25 +156,25 @@ extension Deal: CRMRecord {
         ]
     }
 
-    static func decode(_ row: any SQLRow) throws -> Deal {
-        guard let currency = CurrencyCode(try row.decode(column: "currency", as: String.self)) else {
+    static func decode(_ row: Row) throws -> Deal {
+        guard let currency = CurrencyCode(try row.string("currency")) else {
             throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "stored currency"))
         }
         return Deal(
-            id: ID(try row.decodeUUID(column: "id")), name: try row.decode(column: "name", as: String.self),
-            pipelineID: ID(try row.decodeUUID(column: "pipeline_id")), stageID: ID(try row.decodeUUID(column: "stage_id")),
-            status: Deal.Status(rawValue: try row.decode(column: "status", as: String.self)) ?? .open,
-            value: Money(amountMinor: try row.decode(column: "amount_minor", as: Int64.self), currency: currency),
-            probability: try row.decode(column: "probability", as: Int.self),
-            expectedClose: try row.decode(column: "expected_close", as: String?.self),
-            ownerID: try row.decode(column: "owner_id", as: String?.self),
-            companyID: try row.decodeOptionalUUID(column: "company_id").map(ID.init),
+            id: ID(try row.uuid("id")), name: try row.string("name"),
+            pipelineID: ID(try row.uuid("pipeline_id")), stageID: ID(try row.uuid("stage_id")),
+            status: Deal.Status(rawValue: try row.string("status")) ?? .open,
+            value: Money(amountMinor: try row.int64("amount_minor"), currency: currency),
+            probability: try row.int("probability"),
+            expectedClose: try row.optionalString("expected_close"),
+            ownerID: try row.optionalString("owner_id"),
+            companyID: try row.optionalUUID("company_id").map(ID.init),
             contactIDs: try row.json("contact_ids", as: [ID<Contact>].self),
-            leadID: try row.decodeOptionalUUID(column: "lead_id").map(ID.init),
-            closeReason: try row.decode(column: "close_reason", as: String?.self), closedAt: try row.optionalDate("closed_at"),
+            leadID: try row.optionalUUID("lead_id").map(ID.init),
+            closeReason: try row.optionalString("close_reason"), closedAt: try row.optionalDate("closed_at"),
             tags: try row.json("tags", as: [String].self),
             customFields: try row.json("custom_fields", as: [String: JSONValue].self),
-            notes: try row.decode(column: "notes", as: String?.self), version: try row.decode(column: "version", as: Int.self),
+            notes: try row.optionalString("notes"), version: try row.int("version"),
             createdAt: try row.date("created_at"), updatedAt: try row.date("updated_at"),
             stageEnteredAt: try row.date("stage_entered_at"))
     }

@@ -58,7 +58,9 @@ package final class PostgresDatabase: Database {
         let logger = self.logger
         return try await client.withConnection { connection in
             try await body(
-                Transaction(sql: connection.sql(queryLogLevel: .trace, logger: logger), dialect: .postgres, tenant: nil)
+                Transaction(
+                    sql: connection.sql(queryLogLevel: .trace, logger: logger), dialect: .postgres, tenant: nil,
+                    afterCommit: nil, postgres: PostgresAccess(connection: connection, logger: logger))
             )
         }
     }
@@ -83,7 +85,9 @@ package final class PostgresDatabase: Database {
                 }
                 let sql = connection.sql(queryLogLevel: .trace, logger: logger)
                 let result = try await body(
-                    Transaction(sql: sql, dialect: .postgres, tenant: tenant, afterCommit: afterCommit))
+                    Transaction(
+                        sql: sql, dialect: .postgres, tenant: tenant, afterCommit: afterCommit,
+                        postgres: PostgresAccess(connection: connection, logger: logger)))
                 try await connection.query("COMMIT", logger: logger)
                 return result
             } catch {

@@ -11,22 +11,28 @@ package struct Transaction: Sendable {
     package let tenant: TenantID?
     /// What to do once the transaction has committed (nil where the database keeps no such list).
     let afterCommit: AfterCommit?
+    /// The PostgreSQL connection under `sql`, for statements that skip SQLKit (`rows`).
+    let postgres: PostgresAccess?
 
     package init(sql: any SQLDatabase, dialect: DatabaseDialect, tenant: TenantID?) {
-        self.init(sql: sql, dialect: dialect, tenant: tenant, afterCommit: nil)
+        self.init(sql: sql, dialect: dialect, tenant: tenant, afterCommit: nil, postgres: nil)
     }
 
-    init(sql: any SQLDatabase, dialect: DatabaseDialect, tenant: TenantID?, afterCommit: AfterCommit?) {
+    init(
+        sql: any SQLDatabase, dialect: DatabaseDialect, tenant: TenantID?, afterCommit: AfterCommit?,
+        postgres: PostgresAccess? = nil
+    ) {
         self.sql = sql
         self.dialect = dialect
         self.tenant = tenant
         self.afterCommit = afterCommit
+        self.postgres = postgres
     }
 
     /// The same transaction, scoped to `tenant` for what the caller hands it to (the caller has set the
     /// database's tenant setting to match).
     package func scoped(to tenant: TenantID) -> Transaction {
-        Transaction(sql: sql, dialect: dialect, tenant: tenant, afterCommit: afterCommit)
+        Transaction(sql: sql, dialect: dialect, tenant: tenant, afterCommit: afterCommit, postgres: postgres)
     }
 
     /// Sends a PostgreSQL notification when (and only if) the transaction commits. Sent after the commit, by one

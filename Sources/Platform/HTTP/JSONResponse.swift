@@ -13,6 +13,15 @@ package enum JSONResponse {
         json(try data(value), status: status, headers: headers)
     }
 
+    /// A value that writes its own JSON text (pages of records): the same text, without `JSONEncoder`.
+    package static func make(
+        _ value: some Encodable & JSONWritable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]
+    ) throws -> Response {
+        var writer = JSONWriter(capacity: 16_384)
+        try value.write(to: &writer)
+        return json(ByteBuffer(bytes: writer.bytes), status: status, headers: headers)
+    }
+
     /// `value` as the API's JSON text (for answers kept in a cache).
     package static func text(_ value: some Encodable) throws -> String {
         String(decoding: try data(value), as: UTF8.self)
@@ -24,10 +33,14 @@ package enum JSONResponse {
     }
 
     static func json(_ data: Data, status: HTTPResponse.Status, headers: HTTPFields) -> Response {
+        json(ByteBuffer(data: data), status: status, headers: headers)
+    }
+
+    static func json(_ body: ByteBuffer, status: HTTPResponse.Status, headers: HTTPFields) -> Response {
         var fields = headers
         if fields[.contentType] == nil { fields[.contentType] = "application/json" }
         if fields[.cacheControl] == nil { fields[.cacheControl] = "no-store" }
-        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(data: data)))
+        return Response(status: status, headers: fields, body: .init(byteBuffer: body))
     }
 
     static func data(_ value: some Encodable) throws -> Data {
