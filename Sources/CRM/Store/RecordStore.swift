@@ -4,7 +4,7 @@ import Platform
 import SQLKit
 
 /// A lead, contact or company as `RecordStore` keeps it: its table, its columns and what must be unique.
-protocol CRMRecord: Sendable, Encodable {
+protocol CRMRecord: Sendable, JSONObject {
     static var entity: CustomField.Entity { get }
     /// A column holding a value unique per tenant (`email_key`), the field a client knows it by (`email`), and the
     /// record's value for it.

@@ -59,6 +59,11 @@ package enum JSONResponse {
         try make(value, status: .created, headers: [.location: location])
     }
 
+    /// 201 with `Location`, the value writing its own JSON text.
+    package static func created(_ value: some Encodable & JSONWritable, location: String) throws -> Response {
+        try make(value, status: .created, headers: [.location: location])
+    }
+
     /// 204.
     package static func noContent() -> Response {
         Response(status: .noContent)
