@@ -141,3 +141,11 @@ import Testing
         #expect(try #require(RFC3339.date(from: RFC3339.string(from: date))).epochMilliseconds == 1_764_890_363_123)
     }
 }
+
+@Suite struct HexTests {
+    @Test func matchesFormattedBytes() {
+        let bytes: [UInt8] = [0, 1, 0x0F, 0x10, 0x7F, 0x80, 0xAB, 0xFF]
+        #expect(bytes.lowercaseHex == bytes.map { String(format: "%02x", $0) }.joined())
+        #expect([UInt8]().lowercaseHex == "")
+    }
+}

@@ -102,3 +102,15 @@ import Testing
         }
     }
 }
+
+@Suite struct SimpleStringsTests {
+    @Test func readsWhatTheStoresWriteAndLeavesTheRestToTheDecoder() throws {
+        for strings in [[], [""], ["vip"], ["a,b", "c", ""], ["ünïcode ✓", "]", "["]] as [[String]] {
+            let text = try JSONDocument.text(strings)
+            #expect(Row.simpleStrings(text) == strings, "\(text)")
+        }
+        for text in [#"["q\"uote"]"#, #"["a", "b"]"#, #"["a",]"#, #"["a""b"]"#, "[1]", #"["a"] "#, "[", #"["a"#, "{}", ""] {
+            #expect(Row.simpleStrings(text) == nil, "\(text)")
+        }
+    }
+}

@@ -142,7 +142,7 @@ struct ImportStore: Sendable {
     /// A row's fingerprint: SHA-256 of its mapped fields, in field order.
     static func fingerprint(_ fields: [String: String]) -> String {
         let text = fields.keys.sorted().map { "\($0)=\(fields[$0] ?? "")" }.joined(separator: "\u{1F}")
-        return SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        return SHA256.hash(data: Data(text.utf8)).lowercaseHex
     }
 
     static func decode(_ row: any SQLRow) throws -> CRMImport {

@@ -249,6 +249,6 @@ struct StoredAudit {
             hasher.update(data: Array("\(length):".utf8))
             hasher.update(data: bytes ?? [])
         }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return hasher.finalize().lowercaseHex
     }
 }

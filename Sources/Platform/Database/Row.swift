@@ -11,71 +11,82 @@ import SQLKit
 /// (SQLite, or a statement run through SQLKit) is read through SQLKit as before, with the same results.
 package struct Row: Sendable {
     enum Storage: Sendable {
-        case postgres(PostgresRandomAccessRow)
+        case postgres(PostgresRandomAccessRow, ColumnIndex)
         case sql(any SQLRow)
+    }
+
+    /// Where each column is in the rows of one result (shared by them: one look-up per cell).
+    final class ColumnIndex: Sendable {
+        let positions: [String: Int]
+
+        init(_ row: PostgresRow) {
+            var positions: [String: Int] = [:]
+            for cell in row where positions[cell.columnName] == nil { positions[cell.columnName] = cell.columnIndex }
+            self.positions = positions
+        }
     }
 
     let storage: Storage
 
     package init(_ row: any SQLRow) { storage = .sql(row) }
 
-    init(postgres row: PostgresRow) { storage = .postgres(row.makeRandomAccess()) }
+    init(postgres row: PostgresRow, columns: ColumnIndex) { storage = .postgres(row.makeRandomAccess(), columns) }
 
     struct MissingColumn: Error, CustomStringConvertible {
         let column: String
         var description: String { "the result has no column \(column)" }
     }
 
-    private func cell(_ row: PostgresRandomAccessRow, _ column: String) throws -> PostgresCell {
-        guard row.contains(column) else { throw MissingColumn(column: column) }
-        return row[column]
+    private func cell(_ row: PostgresRandomAccessRow, _ columns: ColumnIndex, _ column: String) throws -> PostgresCell {
+        guard let position = columns.positions[column] else { throw MissingColumn(column: column) }
+        return row[position]
     }
 
     package func isNull(_ column: String) throws -> Bool {
         switch storage {
-        case .postgres(let row): try cell(row, column).bytes == nil
+        case .postgres(let row, let columns): try cell(row, columns, column).bytes == nil
         case .sql(let row): try row.decodeNil(column: column)
         }
     }
 
     package func string(_ column: String) throws -> String {
         switch storage {
-        case .postgres(let row): try cell(row, column).decode(String.self)
+        case .postgres(let row, let columns): try cell(row, columns, column).decode(String.self)
         case .sql(let row): try row.decode(column: column, as: String.self)
         }
     }
 
     package func optionalString(_ column: String) throws -> String? {
         switch storage {
-        case .postgres(let row): try cell(row, column).decode(String?.self)
+        case .postgres(let row, let columns): try cell(row, columns, column).decode(String?.self)
         case .sql(let row): try row.decode(column: column, as: String?.self)
         }
     }
 
     package func int(_ column: String) throws -> Int {
         switch storage {
-        case .postgres(let row): try cell(row, column).decode(Int.self)
+        case .postgres(let row, let columns): try cell(row, columns, column).decode(Int.self)
         case .sql(let row): try row.decode(column: column, as: Int.self)
         }
     }
 
     package func optionalInt(_ column: String) throws -> Int? {
         switch storage {
-        case .postgres(let row): try cell(row, column).decode(Int?.self)
+        case .postgres(let row, let columns): try cell(row, columns, column).decode(Int?.self)
         case .sql(let row): try row.decode(column: column, as: Int?.self)
         }
     }
 
     package func int64(_ column: String) throws -> Int64 {
         switch storage {
-        case .postgres(let row): try cell(row, column).decode(Int64.self)
+        case .postgres(let row, let columns): try cell(row, columns, column).decode(Int64.self)
         case .sql(let row): try row.decode(column: column, as: Int64.self)
         }
     }
 
     package func optionalInt64(_ column: String) throws -> Int64? {
         switch storage {
-        case .postgres(let row): try cell(row, column).decode(Int64?.self)
+        case .postgres(let row, let columns): try cell(row, columns, column).decode(Int64?.self)
         case .sql(let row): try row.decode(column: column, as: Int64?.self)
         }
     }
@@ -83,14 +94,14 @@ package struct Row: Sendable {
     /// A UUID stored natively (PostgreSQL) or as text (SQLite).
     package func uuid(_ column: String) throws -> UUID {
         switch storage {
-        case .postgres(let row): try cell(row, column).decode(UUID.self)
+        case .postgres(let row, let columns): try cell(row, columns, column).decode(UUID.self)
         case .sql(let row): try row.decodeUUID(column: column)
         }
     }
 
     package func optionalUUID(_ column: String) throws -> UUID? {
         switch storage {
-        case .postgres(let row): try cell(row, column).decode(UUID?.self)
+        case .postgres(let row, let columns): try cell(row, columns, column).decode(UUID?.self)
         case .sql(let row): try row.decodeOptionalUUID(column: column)
         }
     }
@@ -108,7 +119,37 @@ package struct Row: Sendable {
         let text = try string(column)
         if text == "[]", let empty = [String]() as? T { return empty }
         if text == "{}", let empty = [String: JSONValue]() as? T { return empty }
+        if T.self == [String].self, let strings = Self.simpleStrings(text) as? T { return strings }
         return try JSONDecoder().decode(T.self, from: Data(text.utf8))
+    }
+
+    /// `["a","b"]` as written by the stores (no spaces), when no string has an escape; nil for anything else,
+    /// which the JSON decoder then reads.
+    package static func simpleStrings(_ text: String) -> [String]? {
+        var text = text
+        return text.withUTF8 { bytes -> [String]? in
+            guard bytes.count >= 2, bytes[0] == 0x5B, bytes[bytes.count - 1] == 0x5D else { return nil }
+            var strings: [String] = []
+            var index = 1
+            while index < bytes.count - 1 {
+                guard bytes[index] == 0x22 else { return nil }
+                var end = index + 1
+                while end < bytes.count, bytes[end] != 0x22 {
+                    if bytes[end] == 0x5C || bytes[end] < 0x20 { return nil }
+                    end += 1
+                }
+                guard end < bytes.count - 1 else { return nil }
+                strings.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[(index + 1)..<end]), as: UTF8.self))
+                index = end + 1
+                if bytes[index] == 0x2C {
+                    index += 1
+                    guard index < bytes.count - 1 else { return nil }
+                } else if index != bytes.count - 1 {
+                    return nil
+                }
+            }
+            return strings
+        }
     }
 }
 
@@ -130,7 +171,9 @@ extension Transaction {
                 let rows = try await postgres.connection.query(
                     PostgresQuery(unsafeSQL: serializer.sql, binds: bindings), logger: postgres.logger
                 ).collect()
-                return rows.map(Row.init(postgres:))
+                guard let first = rows.first else { return [] }
+                let columns = Row.ColumnIndex(first)
+                return rows.map { Row(postgres: $0, columns: columns) }
             }
         }
         return try await sql.raw(statement).all().map(Row.init)

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Kernel
 
 /// One numbered, append-only schema change owned by one module. Statements may differ per dialect (column
 /// types, row-level security); the checksum covers the statements of the dialect being migrated.
@@ -23,7 +24,7 @@ package struct Migration: Sendable {
     /// SHA-256 (hex) of the statements for `dialect`: start-up refuses to run if an applied migration changed.
     package func checksum(for dialect: DatabaseDialect) -> String {
         let text = statements(for: dialect).joined(separator: "\n;\n")
-        return SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        return SHA256.hash(data: Data(text.utf8)).lowercaseHex
     }
 
     /// `module#number name`, as logs and `inopsio migrate --status` show it.

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Kernel
 import NIOCore
 
 /// Static files (CSS, JS, icons) served from the binary's resources under fingerprinted names
@@ -24,7 +25,7 @@ package struct AssetCatalog: Sendable {
         var assets: [String: Asset] = [:]
         var paths: [String: String] = [:]
         for (name, data) in files {
-            let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+            let digest = SHA256.hash(data: data).lowercaseHex
             let fingerprint = String(digest.prefix(12))
             let url = URL(fileURLWithPath: name)
             let base = url.deletingPathExtension().lastPathComponent
