@@ -6,6 +6,13 @@ package struct JSONDocument: Hashable, Sendable, Codable {
 
     /// Encodes `value` with snake_case-stable, sorted keys.
     package init(encoding value: some Encodable) throws {
+        // A value that writes its own text (records) gives the same text without `JSONEncoder`.
+        if let writable = value as? any JSONWritable {
+            var writer = JSONWriter(capacity: 512)
+            try writable.write(to: &writer)
+            self.text = String(decoding: writer.bytes, as: UTF8.self)
+            return
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         self.text = String(decoding: try encoder.encode(value), as: UTF8.self)
@@ -22,7 +29,6 @@ package struct JSONDocument: Hashable, Sendable, Codable {
     }
 
     package func encode(to encoder: any Encoder) throws {
-        let value = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
-        try value.encode(to: encoder)
+        try JSONValue(parsing: text).encode(to: encoder)
     }
 }

@@ -43,10 +43,11 @@ package enum JSONValue: Hashable, Sendable, Codable {
         }
     }
 
+    /// The JSON text (keys sorted, as `JSONEncoder` with `.sortedKeys` writes it).
     package func encodedText() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
+        var writer = JSONWriter(capacity: 256)
+        writer.value(self)
+        return String(decoding: writer.bytes, as: UTF8.self)
     }
 }
 

@@ -18,6 +18,11 @@ package struct JSONWriter: Sendable {
         text.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
+    /// Text that is already one JSON document (a `JSONDocument`'s), copied in as it is.
+    package mutating func rawJSON(_ text: String) {
+        bytes.append(contentsOf: text.utf8)
+    }
+
     package mutating func null() { bytes.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C]) }
 
     package mutating func bool(_ value: Bool) {
@@ -259,10 +264,10 @@ struct EncoderFields: JSONFields {
 }
 
 /// A coding key that is any string.
-struct JSONKey: CodingKey {
-    let stringValue: String
-    var intValue: Int? { nil }
-    init(_ key: String) { stringValue = key }
-    init?(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
+package struct JSONKey: CodingKey {
+    package let stringValue: String
+    package var intValue: Int? { nil }
+    package init(_ key: String) { stringValue = key }
+    package init?(stringValue: String) { self.stringValue = stringValue }
+    package init?(intValue: Int) { nil }
 }

@@ -1,6 +1,6 @@
 import Foundation
 import Kernel
-import Platform
+@testable import Platform
 import SQLKit
 import TestSupport
 import Testing
@@ -113,6 +113,27 @@ import Testing
             #expect(try await sequences(byAction).count == 6)
             byAction.actionPrefix = "other."
             #expect(try await sequences(byAction).isEmpty)
+        }
+    }
+}
+
+@Suite struct AuditDataTextTests {
+    /// The `data` column is written by hand; it must be what `JSONEncoder` (sorted keys) writes for `AuditData`.
+    @Test func matchesJSONEncoder() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let changes: [[String: AuditEntry.Change]] = [
+            [:], ["name": .init(before: "a", after: "b")], ["x": .init(before: nil, after: .integer(2))],
+            ["y": .init(before: .null, after: nil)], ["z": .init(before: nil, after: nil), "a/b": .init(before: [.integer(1), "\""], after: ["k": true])],
+        ]
+        for change in changes {
+            for details in [[:], ["reason": "ünï \"q\"", "n": .number(1.5)]] as [[String: JSONValue]] {
+                var entry = AuditEntry(action: "t.changed", actor: .init(kind: "user", id: "u", name: nil), outcome: .success)
+                entry.changes = change
+                entry.details = details
+                let expected = String(decoding: try encoder.encode(AuditData(changes: change, details: details)), as: UTF8.self)
+                #expect(try AuditTrail.dataText(entry) == expected)
+            }
         }
     }
 }

@@ -141,11 +141,29 @@ package struct AuditTrail: Sendable {
         return bytes[8..<16].reduce(Int64(0x41_55_44)) { ($0 << 8) | Int64($1) }
     }
 
+    /// The `data` column's text: what `JSONEncoder` (sorted keys) writes for `AuditData`, by `JSONWriter`.
     static func dataText(_ entry: AuditEntry) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(
-            decoding: try encoder.encode(AuditData(changes: entry.changes, details: entry.details)), as: UTF8.self)
+        var writer = JSONWriter(capacity: 512)
+        writer.raw("{\"changes\":{")
+        for (index, field) in entry.changes.keys.sorted().enumerated() {
+            if index > 0 { writer.raw(",") }
+            writer.string(field)
+            writer.raw(":{")
+            let change = entry.changes[field] ?? AuditEntry.Change(before: nil, after: nil)
+            if let after = change.after {
+                writer.raw("\"after\":")
+                writer.value(after)
+            }
+            if let before = change.before {
+                writer.raw(change.after == nil ? "\"before\":" : ",\"before\":")
+                writer.value(before)
+            }
+            writer.raw("}")
+        }
+        writer.raw("},\"details\":")
+        writer.object(entry.details)
+        writer.raw("}")
+        return String(decoding: writer.bytes, as: UTF8.self)
     }
 
     static func decodeStored(_ row: any SQLRow) throws -> StoredAudit {

@@ -64,7 +64,7 @@ extension EventBackbone {
     /// end.
     private func applyTogether(_ deliveries: [Claimed], consumer: any EventConsumer, worker: String) async throws {
         let group = consumer.group
-        let events = try deliveries.map { try JSONDecoder().decode(EventEnvelope.self, from: Data($0.payload.utf8)) }
+        let events = try deliveries.map { try EventEnvelope(jsonText: $0.payload) }
         let now = self.now
         try await database.system { tx in
             // Still ours (a lease that ran out may have been taken over; the batch then goes one by one), and which
@@ -255,7 +255,7 @@ extension EventBackbone {
     private func apply(_ delivery: Claimed, consumer: any EventConsumer, worker: String) async -> Bool {
         let group = consumer.group
         do {
-            let event = try JSONDecoder().decode(EventEnvelope.self, from: Data(delivery.payload.utf8))
+            let event = try EventEnvelope(jsonText: delivery.payload)
             let now = self.now
             let held = try await database.write(tenant: delivery.tenant) { tx -> Bool in
                 // Taken over after this worker's lease ran out: the other worker applies it.

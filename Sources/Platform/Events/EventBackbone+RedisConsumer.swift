@@ -234,7 +234,7 @@ extension EventBackbone {
 
     private func applyTogether(_ entries: [StreamEntry], consumer: any EventConsumer) async throws {
         let group = consumer.group
-        let events = try entries.map { try JSONDecoder().decode(EventEnvelope.self, from: Data($0.payload.utf8)) }
+        let events = try entries.map { try EventEnvelope(jsonText: $0.payload) }
         let now = self.now
         try await database.system { tx in
             let seen = Set(

@@ -30,8 +30,6 @@ package enum Outbox {
     /// Writes `entries` in `transaction`, up to 500 per statement (an import or a bulk change writes many).
     package static func append(_ entries: [Entry], in transaction: Transaction) async throws {
         guard !entries.isEmpty else { return }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var rows: [SQLQueryString] = []
         rows.reserveCapacity(entries.count)
         for entry in entries {
@@ -41,7 +39,7 @@ package enum Outbox {
             guard !entry.aggregateType.isEmpty, !entry.aggregateID.isEmpty, !event.type.isEmpty else {
                 throw OutboxError.missingField
             }
-            let payload = String(decoding: try encoder.encode(event), as: UTF8.self)
+            let payload = event.jsonText
             let payloadValue: SQLQueryString =
                 switch transaction.dialect {
                 case .postgres: "CAST(\(bind: payload) AS JSONB)"

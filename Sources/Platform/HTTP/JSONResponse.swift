@@ -10,7 +10,13 @@ package enum JSONResponse {
     package static func make(
         _ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]
     ) throws -> Response {
-        json(try data(value), status: status, headers: headers)
+        // Generic callers may hold a value that writes its own text without knowing it.
+        if let writable = value as? any JSONWritable {
+            var writer = JSONWriter(capacity: 4096)
+            try writable.write(to: &writer)
+            return json(ByteBuffer(bytes: writer.bytes), status: status, headers: headers)
+        }
+        return json(try data(value), status: status, headers: headers)
     }
 
     /// A value that writes its own JSON text (pages of records): the same text, without `JSONEncoder`.
