@@ -66,7 +66,18 @@ struct RecordStore<Record: CRMRecord>: Sendable {
             values.appendInterpolation(", \(value)" as SQLQueryString)
         }
         let statement: SQLQueryString = "INSERT INTO \(unsafeRaw: Record.table) (\(unsafeRaw: names)) VALUES (\(values))"
-        try await guardingUniqueness(of: record, in: tx) { try await tx.sql.raw(statement).run() }
+        if tx.dialect == .postgres {
+            // Another transaction may have committed the same unique value since the look-up: the insert then
+            // does nothing (rather than failing, which would need a savepoint, two more round trips per create)
+            // and the record holding the value is the answer.
+            let inserted = try await tx.rows("\(statement) ON CONFLICT DO NOTHING RETURNING id")
+            if inserted.isEmpty {
+                if let existing = try await duplicate(of: record, in: tx) { throw existing }
+                throw DomainError.conflict("the \(Record.entity.rawValue) could not be stored (a unique value is taken); retry")
+            }
+        } else {
+            try await tx.sql.raw(statement).run()
+        }
         try await RecordTags.write(record.tags, entity: Record.entity, id: record.uuid, replacing: false, in: tx)
         try await SearchIndex().write(Record.entity, record.uuid, record.searchText, in: tx)
     }

@@ -16,12 +16,51 @@ struct LiveFanOut: EventConsumer {
     let eventTypes = ["*"]
     let hub: LiveHub
 
-    struct Note: Codable {
+    /// What a notification carries. Written and read by hand (`JSONWriter`, `JSONValue(parsing:)`): every event
+    /// goes through here, and `Codable` re-parsed the envelope inside it both ways.
+    struct Note: Encodable, JSONWritable {
         let tenant: String
         let id: String
         let type: String
         /// The envelope, or nil when too large (the listener reads it from the outbox).
         let event: JSONDocument?
+
+        func write(to writer: inout JSONWriter) {
+            writer.raw("{")
+            if let event {
+                writer.raw("\"event\":")
+                writer.rawJSON(event.text)
+                writer.raw(",")
+            }
+            writer.raw("\"id\":")
+            writer.string(id)
+            writer.raw(",\"tenant\":")
+            writer.string(tenant)
+            writer.raw(",\"type\":")
+            writer.string(type)
+            writer.raw("}")
+        }
+
+        /// A notification's payload; nil when it is not one.
+        init?(payload: String) {
+            guard case .object(let members)? = try? JSONValue(parsing: payload),
+                case .string(let tenant)? = members["tenant"], case .string(let id)? = members["id"],
+                case .string(let type)? = members["type"]
+            else { return nil }
+            var event: JSONDocument?
+            if let value = members["event"], value != .null {
+                guard let text = try? value.encodedText() else { return nil }
+                event = JSONDocument(unchecked: text)
+            }
+            self.init(tenant: tenant, id: id, type: type, event: event)
+        }
+
+        init(tenant: String, id: String, type: String, event: JSONDocument?) {
+            self.tenant = tenant
+            self.id = id
+            self.type = type
+            self.event = event
+        }
     }
 
     func handle(_ event: EventEnvelope, in transaction: Transaction) async throws {
@@ -72,7 +111,7 @@ struct LiveListener: Service {
     }
 
     func deliver(_ payload: String) async {
-        guard let note = try? JSONDecoder().decode(LiveFanOut.Note.self, from: Data(payload.utf8)),
+        guard let note = LiveFanOut.Note(payload: payload),
             let tenant = TenantID(note.tenant)
         else { return }
         if let event = note.event {
