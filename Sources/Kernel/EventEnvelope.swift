@@ -95,9 +95,10 @@ extension EventEnvelope: JSONWritable {
             throw DecodingError.keyNotFound(JSONKey("data"), .init(codingPath: [], debugDescription: "no data"))
         }
         self.init(
-            specversion: try text("specversion"), id: try text("id"), source: try text("source"), type: try text("type"),
-            time: try text("time"), subject: try optionalText("subject"), datacontenttype: try text("datacontenttype"),
-            tenantid: try text("tenantid"), traceparent: try optionalText("traceparent"),
+            specversion: try text("specversion"), id: try text("id"), source: try text("source"),
+            type: try text("type"), time: try text("time"), subject: try optionalText("subject"),
+            datacontenttype: try text("datacontenttype"), tenantid: try text("tenantid"),
+            traceparent: try optionalText("traceparent"),
             data: JSONDocument(unchecked: try data.encodedText()))
     }
 

@@ -46,9 +46,11 @@ import Testing
             // As PostgreSQL renders a jsonb column: spaces, keys reordered.
             let object = try JSONValue(parsing: envelope.jsonText)
             guard case .object(let members) = object else { Issue.record("not an object"); continue }
-            let rendered = "{" + members.keys.sorted { $0.count < $1.count }.map {
-                "\"\($0)\": \(try! members[$0]!.encodedText())"
-            }.joined(separator: ", ") + "}"
+            let rendered =
+                "{"
+                + members.keys.sorted { $0.count < $1.count }.map {
+                    "\"\($0)\": \(try! members[$0]!.encodedText())"
+                }.joined(separator: ", ") + "}"
             #expect(try EventEnvelope(jsonText: rendered) == envelope)
         }
         #expect(throws: (any Error).self) { try EventEnvelope(jsonText: #"{"id":"x"}"#) }

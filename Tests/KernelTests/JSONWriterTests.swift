@@ -51,10 +51,13 @@ import Testing
         for round in 0..<200 {
             let text = Self.awkwardStrings[round % Self.awkwardStrings.count]
             let sample = Sample(
-                amount: Money(amountMinor: Int64.random(in: -1_000_000...1_000_000, using: &random), currency: CurrencyCode("eur")!),
+                amount: Money(
+                    amountMinor: Int64.random(in: -1_000_000...1_000_000, using: &random),
+                    currency: CurrencyCode("eur")!),
                 createdAt: Date(epochMilliseconds: Int64.random(in: 0...4_102_444_800_000, using: &random)),
                 custom: [
-                    "a_text": .string(text), "b_number": .number(Double(round) / 8), "c_int": .integer(Int64(round) - 100),
+                    "a_text": .string(text), "b_number": .number(Double(round) / 8),
+                    "c_int": .integer(Int64(round) - 100),
                     "d_list": [.bool(true), .null, .string(text)], "e_nested": ["z": .integer(1), "a": .string("x")],
                     "f10": .bool(false), "f9": .null, "ß_key": .string("non-ASCII key"), "Z_upper": .integer(0),
                 ],
@@ -67,7 +70,8 @@ import Testing
 
     @Test func pagesMatchJSONEncoder() throws {
         let item = Sample(
-            amount: Money(amountMinor: 1999, currency: CurrencyCode("USD")!), createdAt: Date(epochMilliseconds: 1_700_000_000_123),
+            amount: Money(amountMinor: 1999, currency: CurrencyCode("USD")!),
+            createdAt: Date(epochMilliseconds: 1_700_000_000_123),
             custom: [:], id: nil, name: "x", score: 0, total: 5, flag: nil, tags: [])
         for page in [
             Page(data: [item, item], nextCursor: Cursor(position: "after|this"), total: 12),
@@ -122,11 +126,15 @@ import Testing
         var random = SystemRandomNumberGenerator()
         // From 1601 (before it Foundation's calendar switches to the Julian one) to 9999.
         var milliseconds: [Int64] = [
-            0, -1, -1000, 951_782_400_000, 4_107_542_399_999, 1_700_000_000_123, 253_402_300_799_999, -11_644_473_600_000,
+            0, -1, -1000, 951_782_400_000, 4_107_542_399_999, 1_700_000_000_123, 253_402_300_799_999,
+            -11_644_473_600_000,
         ]
-        for _ in 0..<5_000 { milliseconds.append(Int64.random(in: -11_644_473_600_000...253_402_300_799_999, using: &random)) }
+        for _ in 0..<5_000 {
+            milliseconds.append(Int64.random(in: -11_644_473_600_000...253_402_300_799_999, using: &random))
+        }
         for value in milliseconds {
-            #expect(RFC3339.string(from: Date(epochMilliseconds: value)) == Self.reference(milliseconds: value), "\(value)")
+            #expect(
+                RFC3339.string(from: Date(epochMilliseconds: value)) == Self.reference(milliseconds: value), "\(value)")
         }
     }
 

@@ -124,14 +124,17 @@ import Testing
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let changes: [[String: AuditEntry.Change]] = [
             [:], ["name": .init(before: "a", after: "b")], ["x": .init(before: nil, after: .integer(2))],
-            ["y": .init(before: .null, after: nil)], ["z": .init(before: nil, after: nil), "a/b": .init(before: [.integer(1), "\""], after: ["k": true])],
+            ["y": .init(before: .null, after: nil)],
+            ["z": .init(before: nil, after: nil), "a/b": .init(before: [.integer(1), "\""], after: ["k": true])],
         ]
         for change in changes {
             for details in [[:], ["reason": "ünï \"q\"", "n": .number(1.5)]] as [[String: JSONValue]] {
-                var entry = AuditEntry(action: "t.changed", actor: .init(kind: "user", id: "u", name: nil), outcome: .success)
+                var entry = AuditEntry(
+                    action: "t.changed", actor: .init(kind: "user", id: "u", name: nil), outcome: .success)
                 entry.changes = change
                 entry.details = details
-                let expected = String(decoding: try encoder.encode(AuditData(changes: change, details: details)), as: UTF8.self)
+                let data = AuditData(changes: change, details: details)
+                let expected = String(decoding: try encoder.encode(data), as: UTF8.self)
                 #expect(try AuditTrail.dataText(entry) == expected)
             }
         }

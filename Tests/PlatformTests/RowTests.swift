@@ -57,7 +57,10 @@ import Testing
             try await database.system { tx in
                 let rows: [(UUID, UUID?, String, String?, Int, Int64, Int64?, String)] = [
                     (ids[0], nil, "plain", nil, 0, 0, nil, "[]"),
-                    (ids[1], ids[0], "ünïcode ✓ \"quoted\"", "a note", -5, Int64.max, 1_700_000_000_123, #"["a","b"]"#),
+                    (
+                        ids[1], ids[0], "ünïcode ✓ \"quoted\"", "a note", -5, Int64.max, 1_700_000_000_123,
+                        #"["a","b"]"#
+                    ),
                     (ids[2], ids[1], "{}", "", Int(Int32.max), Int64.min, -1, "[]"),
                     (ids[3], nil, #"{"k":[1,2.5,null,"x"]}"#, nil, 7, 42, 0, #"["only"]"#),
                 ]
@@ -77,7 +80,8 @@ import Testing
                 let noNote: String? = nil
                 let statement: SQLQueryString = """
                     SELECT * FROM row_items WHERE (note IS NULL OR note <> \(bind: "never")) AND count > \(bind: -100)
-                      AND big >= \(bind: Int64.min) AND (CAST(\(bind: noNote) AS TEXT) IS NULL) AND (flag OR \(bind: true))
+                      AND big >= \(bind: Int64.min) AND (CAST(\(bind: noNote) AS TEXT) IS NULL)
+                      AND (flag OR \(bind: true))
                       AND id <> \(tx.bind(UUID())) AND \(bind: 1.5) > 0 ORDER BY count
                     """
                 let direct = try await tx.rows(statement).map(Item.init)
@@ -85,7 +89,9 @@ import Testing
                 try #require(direct.count == 4)
                 #expect(direct == viaSQLKit)
                 #expect(direct.map(\.name) == ["ünïcode ✓ \"quoted\"", "plain", #"{"k":[1,2.5,null,"x"]}"#, "{}"])
-                #expect(direct[0].maybe == 1_700_000_000_123 && direct[0].atMaybe == Date(epochMilliseconds: 1_700_000_000_123))
+                #expect(
+                    direct[0].maybe == 1_700_000_000_123
+                        && direct[0].atMaybe == Date(epochMilliseconds: 1_700_000_000_123))
                 #expect(direct[1].otherID == nil && direct[1].null && direct[1].tags == [])
                 #expect(direct[2].fields == ["k": [.integer(1), .number(2.5), .null, "x"]])
                 #expect(direct[3].fields == [:] && direct[3].note == "")
@@ -109,7 +115,9 @@ import Testing
             let text = try JSONDocument.text(strings)
             #expect(Row.simpleStrings(text) == strings, "\(text)")
         }
-        for text in [#"["q\"uote"]"#, #"["a", "b"]"#, #"["a",]"#, #"["a""b"]"#, "[1]", #"["a"] "#, "[", #"["a"#, "{}", ""] {
+        for text in [
+            #"["q\"uote"]"#, #"["a", "b"]"#, #"["a",]"#, #"["a""b"]"#, "[1]", #"["a"] "#, "[", #"["a"#, "{}", "",
+        ] {
             #expect(Row.simpleStrings(text) == nil, "\(text)")
         }
     }

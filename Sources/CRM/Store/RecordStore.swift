@@ -73,7 +73,8 @@ struct RecordStore<Record: CRMRecord>: Sendable {
             let inserted = try await tx.rows("\(statement) ON CONFLICT DO NOTHING RETURNING id")
             if inserted.isEmpty {
                 if let existing = try await duplicate(of: record, in: tx) { throw existing }
-                throw DomainError.conflict("the \(Record.entity.rawValue) could not be stored (a unique value is taken); retry")
+                throw DomainError.conflict(
+                    "the \(Record.entity.rawValue) could not be stored (a unique value is taken); retry")
             }
         } else {
             try await tx.sql.raw(statement).run()
