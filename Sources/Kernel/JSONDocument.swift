@@ -8,9 +8,7 @@ package struct JSONDocument: Hashable, Sendable, Codable {
     package init(encoding value: some Encodable) throws {
         // A value that writes its own text (records) gives the same text without `JSONEncoder`.
         if let writable = value as? any JSONWritable {
-            var writer = JSONWriter(capacity: 512)
-            try writable.write(to: &writer)
-            self.text = String(decoding: writer.bytes, as: UTF8.self)
+            self.text = String(decoding: try writable.jsonBytes(capacity: 512), as: UTF8.self)
             return
         }
         let encoder = JSONEncoder()

@@ -74,7 +74,7 @@ package struct JSONWriter: Sendable {
                 case 0x0D: bytes.append(contentsOf: [0x5C, 0x72])
                 case 0x09: bytes.append(contentsOf: [0x5C, 0x74])
                 default:
-                    let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                    let hex = HexDigits.lowercase
                     bytes.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
                 }
             }
@@ -137,16 +137,20 @@ package struct JSONWriter: Sendable {
         fields.writer.bytes.append(0x7D)
         self = fields.writer
     }
-
-    /// Writes `value` (its own JSON text, `JSONWritable`).
-    package mutating func write(_ value: some JSONWritable) throws {
-        try value.write(to: &self)
-    }
 }
 
 /// A value that writes its JSON text itself (`JSONResponse` prefers this to `Encodable`).
 package protocol JSONWritable {
     func write(to writer: inout JSONWriter) throws
+}
+
+extension JSONWritable {
+    /// The value's JSON text.
+    package func jsonBytes(capacity: Int = 4096) throws -> [UInt8] {
+        var writer = JSONWriter(capacity: capacity)
+        try write(to: &writer)
+        return writer.bytes
+    }
 }
 
 /// Where an object's fields go: JSON text (`JSONObjectWriter`) or a `Codable` encoder (`EncoderFields`). An object

@@ -42,54 +42,20 @@ package struct Row: Sendable {
         return row[position]
     }
 
-    package func isNull(_ column: String) throws -> Bool {
+    /// `column` as `T`: a PostgreSQL cell decoded by PostgresNIO, any other row's value through SQLKit.
+    private func value<T: PostgresDecodable & Decodable>(_ column: String, as type: T.Type) throws -> T {
         switch storage {
-        case .postgres(let row, let columns): try cell(row, columns, column).bytes == nil
-        case .sql(let row): try row.decodeNil(column: column)
+        case .postgres(let row, let columns): try cell(row, columns, column).decode(T.self)
+        case .sql(let row): try row.decode(column: column, as: T.self)
         }
     }
 
-    package func string(_ column: String) throws -> String {
-        switch storage {
-        case .postgres(let row, let columns): try cell(row, columns, column).decode(String.self)
-        case .sql(let row): try row.decode(column: column, as: String.self)
-        }
-    }
-
-    package func optionalString(_ column: String) throws -> String? {
-        switch storage {
-        case .postgres(let row, let columns): try cell(row, columns, column).decode(String?.self)
-        case .sql(let row): try row.decode(column: column, as: String?.self)
-        }
-    }
-
-    package func int(_ column: String) throws -> Int {
-        switch storage {
-        case .postgres(let row, let columns): try cell(row, columns, column).decode(Int.self)
-        case .sql(let row): try row.decode(column: column, as: Int.self)
-        }
-    }
-
-    package func optionalInt(_ column: String) throws -> Int? {
-        switch storage {
-        case .postgres(let row, let columns): try cell(row, columns, column).decode(Int?.self)
-        case .sql(let row): try row.decode(column: column, as: Int?.self)
-        }
-    }
-
-    package func int64(_ column: String) throws -> Int64 {
-        switch storage {
-        case .postgres(let row, let columns): try cell(row, columns, column).decode(Int64.self)
-        case .sql(let row): try row.decode(column: column, as: Int64.self)
-        }
-    }
-
-    package func optionalInt64(_ column: String) throws -> Int64? {
-        switch storage {
-        case .postgres(let row, let columns): try cell(row, columns, column).decode(Int64?.self)
-        case .sql(let row): try row.decode(column: column, as: Int64?.self)
-        }
-    }
+    package func string(_ column: String) throws -> String { try value(column, as: String.self) }
+    package func optionalString(_ column: String) throws -> String? { try value(column, as: String?.self) }
+    package func int(_ column: String) throws -> Int { try value(column, as: Int.self) }
+    package func optionalInt(_ column: String) throws -> Int? { try value(column, as: Int?.self) }
+    package func int64(_ column: String) throws -> Int64 { try value(column, as: Int64.self) }
+    package func optionalInt64(_ column: String) throws -> Int64? { try value(column, as: Int64?.self) }
 
     /// A UUID stored natively (PostgreSQL) or as text (SQLite).
     package func uuid(_ column: String) throws -> UUID {
@@ -113,43 +79,22 @@ package struct Row: Sendable {
         try optionalInt64(column).map(Date.init(epochMilliseconds:))
     }
 
-    /// A JSON text column decoded; the empty array and object (most records' tags and custom fields) without a
-    /// decoder.
+    /// A JSON text column decoded. Lists of text and objects of JSON values (tags, custom fields: most of the
+    /// stores' JSON columns) are read with Kernel's parser, anything else with `JSONDecoder`.
     package func json<T: Decodable>(_ column: String, as type: T.Type) throws -> T {
         let text = try string(column)
-        if text == "[]", let empty = [String]() as? T { return empty }
-        if text == "{}", let empty = [String: JSONValue]() as? T { return empty }
-        if T.self == [String].self, let strings = Self.simpleStrings(text) as? T { return strings }
-        return try JSONDecoder().decode(T.self, from: Data(text.utf8))
-    }
-
-    /// `["a","b"]` as written by the stores (no spaces), when no string has an escape; nil for anything else,
-    /// which the JSON decoder then reads.
-    package static func simpleStrings(_ text: String) -> [String]? {
-        var text = text
-        return text.withUTF8 { bytes -> [String]? in
-            guard bytes.count >= 2, bytes[0] == 0x5B, bytes[bytes.count - 1] == 0x5D else { return nil }
-            var strings: [String] = []
-            var index = 1
-            while index < bytes.count - 1 {
-                guard bytes[index] == 0x22 else { return nil }
-                var end = index + 1
-                while end < bytes.count, bytes[end] != 0x22 {
-                    if bytes[end] == 0x5C || bytes[end] < 0x20 { return nil }
-                    end += 1
-                }
-                guard end < bytes.count - 1 else { return nil }
-                strings.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[(index + 1)..<end]), as: UTF8.self))
-                index = end + 1
-                if bytes[index] == 0x2C {
-                    index += 1
-                    guard index < bytes.count - 1 else { return nil }
-                } else if index != bytes.count - 1 {
-                    return nil
-                }
-            }
-            return strings
+        if T.self == [String: JSONValue].self, case .object(let members) = try JSONValue(parsing: text),
+            let result = members as? T
+        {
+            return result
         }
+        if T.self == [String].self, case .array(let items) = try JSONValue(parsing: text) {
+            let strings = items.compactMap { item -> String? in
+                if case .string(let text) = item { text } else { nil }
+            }
+            if strings.count == items.count, let result = strings as? T { return result }
+        }
+        return try JSONDecoder().decode(T.self, from: Data(text.utf8))
     }
 }
 

@@ -10,27 +10,12 @@ package enum JSONResponse {
     package static func make(
         _ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]
     ) throws -> Response {
-        // Generic callers may hold a value that writes its own text without knowing it.
-        if let writable = value as? any JSONWritable {
-            var writer = JSONWriter(capacity: 4096)
-            try writable.write(to: &writer)
-            return json(ByteBuffer(bytes: writer.bytes), status: status, headers: headers)
-        }
-        return json(try data(value), status: status, headers: headers)
-    }
-
-    /// A value that writes its own JSON text (pages of records): the same text, without `JSONEncoder`.
-    package static func make(
-        _ value: some Encodable & JSONWritable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]
-    ) throws -> Response {
-        var writer = JSONWriter(capacity: 16_384)
-        try value.write(to: &writer)
-        return json(ByteBuffer(bytes: writer.bytes), status: status, headers: headers)
+        json(try body(value), status: status, headers: headers)
     }
 
     /// `value` as the API's JSON text (for answers kept in a cache).
     package static func text(_ value: some Encodable) throws -> String {
-        String(decoding: try data(value), as: UTF8.self)
+        String(buffer: try body(value))
     }
 
     /// An answer of JSON already encoded (`text`).
@@ -49,6 +34,13 @@ package enum JSONResponse {
         return Response(status: status, headers: fields, body: .init(byteBuffer: body))
     }
 
+    /// The JSON text of `value`: a value that writes its own (records, pages of them; `JSONWritable`) gives the same
+    /// text as `JSONEncoder` would, without it.
+    static func body(_ value: some Encodable) throws -> ByteBuffer {
+        if let writable = value as? any JSONWritable { return ByteBuffer(bytes: try writable.jsonBytes()) }
+        return ByteBuffer(data: try data(value))
+    }
+
     static func data(_ value: some Encodable) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -62,11 +54,6 @@ package enum JSONResponse {
 
     /// 201 with `Location`.
     package static func created(_ value: some Encodable, location: String) throws -> Response {
-        try make(value, status: .created, headers: [.location: location])
-    }
-
-    /// 201 with `Location`, the value writing its own JSON text.
-    package static func created(_ value: some Encodable & JSONWritable, location: String) throws -> Response {
         try make(value, status: .created, headers: [.location: location])
     }
 
