@@ -6,16 +6,29 @@ import TestSupport
 import Testing
 
 @Suite struct AuditTrailTests {
-    static func append(_ count: Int, tenant: TenantID, database: any Database, start: Date = Date()) async throws {
+    static func append(
+        _ count: Int, tenant: TenantID, database: any Database, start: Date = Date(), trail: AuditTrail = AuditTrail()
+    ) async throws {
         for index in 0..<count {
             _ = try await database.write(tenant: tenant) { tx in
-                try await AuditTrail().record(
-                    AuditEntry(
-                        action: "thing.updated", actor: .init(kind: "user", id: "u\(index % 3)", name: "User é"),
-                        targetType: "thing", targetID: "t\(index)", ip: "192.0.2.1", requestID: "r\(index)",
-                        changes: ["name": .init(before: .string("a\(index)"), after: .string("b\(index)"))],
-                        details: ["n": .integer(Int64(index))]),
-                    in: tx, at: start.addingTimeInterval(Double(index)))
+                try await trail.record(Self.entry(index), in: tx, at: start.addingTimeInterval(Double(index)))
+            }
+        }
+    }
+
+    static func entry(_ index: Int) -> AuditEntry {
+        AuditEntry(
+            action: "thing.updated", actor: .init(kind: "user", id: "u\(index % 3)", name: "User é"),
+            targetType: "thing", targetID: "t\(index)", ip: "192.0.2.1", requestID: "r\(index)",
+            changes: ["name": .init(before: .string("a\(index)"), after: .string("b\(index)"))],
+            details: ["n": .integer(Int64(index))])
+    }
+
+    /// `(seq, lane)` of the tenant's records in order.
+    static func lanes(_ database: any Database, _ tenant: TenantID) async throws -> [(seq: Int64, lane: Int32)] {
+        try await database.read(tenant: tenant) { tx in
+            try await tx.sql.raw("SELECT seq, lane FROM audit_log WHERE tenant_id = \(tx.bind(tenant)) ORDER BY seq").all().map {
+                (try $0.decode(column: "seq", as: Int64.self), try $0.decode(column: "lane", as: Int32.self))
             }
         }
     }
@@ -37,7 +50,8 @@ import Testing
             let records = try await database.read(tenant: b) { tx in
                 try await AuditTrail().list(filter: AuditFilter(), limit: 10, before: nil, in: tx)
             }
-            #expect(records.map(\.sequence) == [2, 1])
+            // PostgreSQL numbers the whole log from one sequence, SQLite each tenant's from 1.
+            #expect(records.map(\.sequence) == (backend == .postgres ? [7, 6] : [2, 1]))
             #expect(records.first?.entry.changes["name"]?.after == .string("b1"))
         }
     }
@@ -71,7 +85,7 @@ import Testing
         try await withTestDatabase(backend) { database, _ in
             let tenant = try await Self.makeTenant(database, "tenant-a")
             let start = Date(timeIntervalSince1970: 1_700_000_000)
-            try await Self.append(6, tenant: tenant, database: database, start: start)
+            try await Self.append(6, tenant: tenant, database: database, start: start, trail: AuditTrail(lanes: 1))
             let removed = try await database.write(tenant: tenant) { tx in
                 try await AuditTrail().deleteOlderThan(start.addingTimeInterval(2), in: tx)
             }
@@ -82,8 +96,103 @@ import Testing
                 try await tx.sql.raw("DELETE FROM audit_log WHERE seq = 4").run()
             }
             let result = try await database.read(tenant: tenant) { tx in try await AuditTrail().verify(in: tx) }
-            #expect(result.problems.contains("records 4...4 are missing"))
-            #expect(result.problems.contains("record 5 does not link to record 4"))
+            #expect(result.problems.contains("record 5 does not link to record 3"))
+            // `seq` has gaps on PostgreSQL (a rolled-back transaction keeps its number), so only SQLite counts them.
+            #expect(result.problems.contains("records 4...4 are missing") == (backend == .sqlite))
+        }
+    }
+
+    /// Concurrent writers of one tenant: on PostgreSQL they spread over lanes and commit side by side; every lane
+    /// verifies, and a record removed from the middle of a lane is found.
+    @Test(arguments: TestBackend.available)
+    func concurrentWritersSpreadOverLanesThatEachVerify(_ backend: TestBackend) async throws {
+        try await withTestDatabase(backend) { database, _ in
+            let tenant = try await Self.makeTenant(database, "tenant-a")
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<4 {
+                    group.addTask {
+                        for index in stride(from: worker, to: 48, by: 4) {
+                            _ = try await database.write(tenant: tenant) { tx in
+                                // Two records in one transaction go to the same lane, one after the other.
+                                try await AuditTrail().record(Self.entry(index), in: tx, at: Date())
+                                try await AuditTrail().record(Self.entry(index + 1_000), in: tx, at: Date())
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let intact = try await database.read(tenant: tenant) { tx in try await AuditTrail().verify(in: tx) }
+            #expect(intact.checked == 96 && intact.isIntact, "\(intact.problems)")
+            let records = try await Self.lanes(database, tenant)
+            let laneOf = Dictionary(uniqueKeysWithValues: records.map { ($0.seq, $0.lane) })
+            let pairs = try await database.read(tenant: tenant) { tx in
+                try await tx.sql.raw("SELECT seq, target_id FROM audit_log").all().map {
+                    (try $0.decode(column: "target_id", as: String.self), try $0.decode(column: "seq", as: Int64.self))
+                }
+            }
+            let seqOf = Dictionary(uniqueKeysWithValues: pairs)
+            for index in 0..<48 {
+                #expect(laneOf[seqOf["t\(index)"] ?? -1] == laneOf[seqOf["t\(index + 1_000)"] ?? -2])
+            }
+            let used = Set(records.map(\.lane))
+            // The lane is the transaction id modulo 8, and other tests' transactions take ids meanwhile.
+            #expect(backend == .postgres ? used.count > 1 : used == [0])
+            // Remove a record that has records before and after it in its lane (the fullest one).
+            let counts = Dictionary(grouping: records, by: \.lane).mapValues(\.count)
+            let lane = try #require(counts.max { $0.value < $1.value }?.key)
+            let inLane = records.filter { $0.lane == lane }.map(\.seq)
+            try #require(inLane.count >= 3)
+            try await database.write(tenant: tenant) { tx in
+                try await tx.sql.raw("DELETE FROM audit_log WHERE seq = \(bind: inLane[1])").run()
+            }
+            let result = try await database.read(tenant: tenant) { tx in try await AuditTrail().verify(in: tx) }
+            #expect(result.problems.contains("record \(inLane[2]) does not link to record \(inLane[0])"))
+        }
+    }
+
+    /// Records written before lanes existed (lane 0, `seq` 1, 2, 3 per tenant) still verify, and PostgreSQL's
+    /// sequence continues above every tenant's last `seq`.
+    @Test(arguments: TestBackend.available)
+    func recordsFromBeforeLanesStillVerifyAndNewOnesFollowThem(_ backend: TestBackend) async throws {
+        let beforeLanes = PlatformMigrations.all.filter { !($0.module == "platform" && $0.number == 6) }
+        try await withTestDatabase(backend, migrations: beforeLanes) { database, _ in
+            let tenants = [
+                try await Self.makeTenant(database, "tenant-a"), try await Self.makeTenant(database, "tenant-b"),
+            ]
+            for (offset, tenant) in tenants.enumerated() {
+                // The old writer: one chain per tenant, no lane column.
+                var previous = AuditTrail.genesisHash
+                for sequence in Int64(1)...Int64(3 + offset * 2) {
+                    let stored = StoredAudit(
+                        tenant: tenant.description, sequence: sequence, id: UUID.v7().lowercasedString,
+                        occurredAt: 1_700_000_000_000 + sequence, entry: Self.entry(Int(sequence)),
+                        data: try AuditTrail.dataText(Self.entry(Int(sequence))), previousHash: previous)
+                    let hash = stored.computeHash()
+                    try await database.write(tenant: tenant) { tx in
+                        try await tx.sql.raw(
+                            """
+                            INSERT INTO audit_log (tenant_id, seq, id, occurred_at, action, actor_kind, actor_id,
+                                actor_name, outcome, target_type, target_id, ip, request_id, data, prev_hash, hash)
+                            VALUES (\(tx.bind(tenant)), \(bind: sequence), \(bind: stored.id), \(bind: stored.occurredAt),
+                                \(bind: stored.entry.action), 'user', \(bind: stored.entry.actor.id), 'User é', 'success',
+                                'thing', \(bind: stored.entry.targetID), '192.0.2.1', \(bind: stored.entry.requestID),
+                                \(bind: stored.data), \(bind: stored.previousHash), \(bind: hash))
+                            """
+                        ).run()
+                    }
+                    previous = hash
+                }
+            }
+            try await MigrationRunner(
+                database: database, migrations: PlatformMigrations.all, logger: TestEnvironment.logger
+            ).apply()
+            try await Self.append(4, tenant: tenants[0], database: database)
+            let result = try await database.read(tenant: tenants[0]) { tx in try await AuditTrail().verify(in: tx) }
+            #expect(result == AuditVerification(checked: 7, firstSequence: 1, problems: []))
+            let sequences = try await Self.lanes(database, tenants[0]).map(\.seq)
+            // Tenant b's last record is 5, so PostgreSQL's sequence goes on from 6.
+            #expect(sequences == (backend == .postgres ? [1, 2, 3, 6, 7, 8, 9] : [1, 2, 3, 4, 5, 6, 7]))
         }
     }
 

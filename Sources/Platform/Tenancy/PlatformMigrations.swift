@@ -71,5 +71,27 @@ package enum PlatformMigrations {
         EventMigrations.create,
         Jobs.migration,
         JobScheduler.migration,
+        Migration(module: "platform", number: 6, name: "audit_log_lanes") { dialect in
+            let lane = "ALTER TABLE audit_log ADD COLUMN lane INTEGER NOT NULL DEFAULT 0"
+            switch dialect {
+            case .sqlite:
+                return [lane]
+            case .postgres:
+                // Existing records are lane 0; the sequence starts above every tenant's last `seq`, which the
+                // migration's role (the table's owner) sees only with the row-level security set aside for it.
+                return [
+                    lane,
+                    "CREATE INDEX audit_log_by_lane ON audit_log (tenant_id, lane, seq)",
+                    "CREATE SEQUENCE audit_log_seq",
+                    """
+                    DO $$ BEGIN
+                        ALTER TABLE audit_log NO FORCE ROW LEVEL SECURITY;
+                        PERFORM setval('audit_log_seq', COALESCE((SELECT MAX(seq) FROM audit_log), 0) + 1, false);
+                        ALTER TABLE audit_log FORCE ROW LEVEL SECURITY;
+                    END $$
+                    """,
+                ]
+            }
+        },
     ]
 }
