@@ -31,6 +31,10 @@ struct ProbeModule: Module {
                 status: .created, headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(string: #"{"name":"\#(echo.name)"}"#)))
         }
+        routes.post("/api/v1/probe/value") { request, context -> Response in
+            let value = try await JSONBody.decode(JSONValue.self, from: request, context: context)
+            return try JSONResponse.make(value)
+        }
         routes.get("/api/v1/probe/boom") { _, _ -> Response in throw SecretFailure() }
         routes.get("/api/v1/probe/conflict") { _, _ -> Response in throw DomainError.conflict("already there") }
         routes.get("/api/v1/probe/items/:id") { _, context -> Response in
@@ -140,6 +144,33 @@ func json(_ response: TestResponse) -> [String: Any] {
                 #expect(response.status == .badRequest)
                 #expect(response.headers[.contentType] == "application/problem+json")
                 #expect(json(response)["title"] as? String == "Malformed JSON")
+            }
+        }
+    }
+
+    /// Untyped bodies (`JSONValue`) are read by Kernel's parser: the same values, and the same refusals, as typed ones.
+    @Test func untypedBodiesAreParsedAndMalformedOnesRefused() async throws {
+        try await withPlatformApp { client, _ in
+            let document = #"{"b": [1, 2.5, "x\u00e9", null, true], "a": {"n": -9223372036854775808}}"#
+            try await client.execute(
+                uri: "/api/v1/probe/value", method: .post, headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: document)
+            ) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body) == #"{"a":{"n":-9223372036854775808},"b":[1,2.5,"xé",null,true]}"#)
+            }
+            let malformed: [ByteBuffer] = [
+                ByteBuffer(string: #"{"a": 1,}"#), ByteBuffer(string: "[1] 2"), ByteBuffer(string: #""\ud83c""#),
+                ByteBuffer(bytes: Array(#"{"a": ""#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8)),
+                ByteBuffer(string: String(repeating: "[", count: 600) + String(repeating: "]", count: 600)),
+            ]
+            for body in malformed {
+                try await client.execute(
+                    uri: "/api/v1/probe/value", method: .post, headers: [.contentType: "application/json"], body: body
+                ) { response in
+                    #expect(response.status == .badRequest)
+                    #expect(json(response)["title"] as? String == "Malformed JSON")
+                }
             }
         }
     }

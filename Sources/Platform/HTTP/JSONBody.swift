@@ -23,6 +23,14 @@ package enum JSONBody {
         guard buffer.readableBytes > 0 else {
             throw Problem(status: .badRequest, detail: "a JSON request body is required")
         }
+        if T.self == JSONValue.self {
+            // Kernel's parser, not `JSONDecoder`: `JSONValue`'s `Decodable` form guesses every value's kind by failed
+            // tries. Bytes that are not UTF-8 are refused, not repaired.
+            guard let text = String(validating: buffer.readableBytesView, as: UTF8.self),
+                let value = try? JSONValue(parsing: text)
+            else { throw Self.malformed }
+            return value as! T  // T is JSONValue
+        }
         let data = Data(buffer: buffer)
         do {
             if let strict = T.self as? any JSONRequestBody.Type,
@@ -44,13 +52,16 @@ package enum JSONBody {
         }
     }
 
+    static let malformed = Problem(
+        status: .badRequest, title: "Malformed JSON", detail: "the request body is not valid JSON")
+
     static func problem(for error: DecodingError) -> Problem {
         func path(_ codingPath: [any CodingKey]) -> String {
             codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
         }
         switch error {
         case .dataCorrupted(let context) where context.codingPath.isEmpty:
-            return Problem(status: .badRequest, title: "Malformed JSON", detail: "the request body is not valid JSON")
+            return malformed
         case .dataCorrupted(let context):
             return Problem(
                 status: .badRequest, title: "Invalid request body", detail: "invalid value",
