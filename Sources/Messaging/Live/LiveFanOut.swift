@@ -64,19 +64,35 @@ struct LiveFanOut: EventConsumer {
     }
 
     func handle(_ event: EventEnvelope, in transaction: Transaction) async throws {
-        let json = try JSONDocument.text(event)
-        guard let tenant = TenantID(event.tenantid) else { return }
-        switch transaction.dialect {
-        case .sqlite:
-            hub.publish(LiveEvent(tenant: tenant, id: event.id, type: event.type, json: json))
-        case .postgres:
-            var note = try JSONDocument.text(
-                Note(tenant: event.tenantid, id: event.id, type: event.type, event: JSONDocument(unchecked: json)))
-            if note.utf8.count > Self.maxPayload {
-                note = try JSONDocument.text(Note(tenant: event.tenantid, id: event.id, type: event.type, event: nil))
+        try await handle(batch: [event], in: transaction)
+    }
+
+    /// A batch's notifications go in one statement, in the batch's order.
+    func handle(batch events: [EventEnvelope], in transaction: Transaction) async throws {
+        var notes: [String] = []
+        for event in events {
+            let json = try JSONDocument.text(event)
+            guard let tenant = TenantID(event.tenantid) else { continue }
+            switch transaction.dialect {
+            case .sqlite:
+                hub.publish(LiveEvent(tenant: tenant, id: event.id, type: event.type, json: json))
+            case .postgres:
+                var note = try JSONDocument.text(
+                    Note(tenant: event.tenantid, id: event.id, type: event.type, event: JSONDocument(unchecked: json)))
+                if note.utf8.count > Self.maxPayload {
+                    note = try JSONDocument.text(
+                        Note(tenant: event.tenantid, id: event.id, type: event.type, event: nil))
+                }
+                notes.append(note)
             }
-            try await transaction.sql.raw("SELECT pg_notify(\(bind: Self.channel), \(bind: note))").run()
         }
+        guard !notes.isEmpty else { return }
+        try await transaction.sql.raw(
+            """
+            SELECT pg_notify(\(bind: Self.channel), note)
+            FROM unnest(\(bind: notes)::text[]) WITH ORDINALITY AS notes (note, position) ORDER BY position
+            """
+        ).run()
     }
 }
 

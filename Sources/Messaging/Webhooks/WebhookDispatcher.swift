@@ -22,23 +22,34 @@ struct WebhookFanOut: EventConsumer {
     }
 
     func handle(_ event: EventEnvelope, in transaction: Transaction) async throws {
+        try await handle(batch: [event], in: transaction)
+    }
+
+    /// The tenant's active endpoints are read once for the batch (a batch is one tenant's events).
+    func handle(batch events: [EventEnvelope], in transaction: Transaction) async throws {
         // The messages this module sends about webhooks themselves are not fanned out again.
-        guard !event.type.hasPrefix("identity.admin_notice") else { return }
-        let endpoints = try await WebhookStore().active(in: transaction).filter { $0.accepts(event.type) }
-        guard !endpoints.isEmpty else { return }
-        let payload = try JSONDocument.text(
-            Body(id: event.id, type: event.type, timestamp: event.time, data: event.data))
+        let events = events.filter { !$0.type.hasPrefix("identity.admin_notice") }
+        guard !events.isEmpty else { return }
+        let active = try await WebhookStore().active(in: transaction)
+        guard !active.isEmpty else { return }
         let now = services.clock.now().storedPrecision
         let tenant = try transaction.requireTenant()
-        for endpoint in endpoints {
-            let delivery = WebhookDelivery(
-                id: .generate(), endpointID: endpoint.id, eventID: event.id, eventType: event.type, payload: payload,
-                status: .pending, attempts: 0, lastStatusCode: nil, lastError: nil, createdAt: now, completedAt: nil)
-            if try await WebhookStore().insert(delivery, in: transaction) {
-                try await Jobs.enqueue(
-                    WebhookSender.request(
-                        delivery: delivery.id, tenant: tenant, maxAttempts: services.webhooks.maxAttempts),
-                    in: transaction, now: now)
+        for event in events {
+            let endpoints = active.filter { $0.accepts(event.type) }
+            guard !endpoints.isEmpty else { continue }
+            let payload = try JSONDocument.text(
+                Body(id: event.id, type: event.type, timestamp: event.time, data: event.data))
+            for endpoint in endpoints {
+                let delivery = WebhookDelivery(
+                    id: .generate(), endpointID: endpoint.id, eventID: event.id, eventType: event.type,
+                    payload: payload, status: .pending, attempts: 0, lastStatusCode: nil, lastError: nil,
+                    createdAt: now, completedAt: nil)
+                if try await WebhookStore().insert(delivery, in: transaction) {
+                    try await Jobs.enqueue(
+                        WebhookSender.request(
+                            delivery: delivery.id, tenant: tenant, maxAttempts: services.webhooks.maxAttempts),
+                        in: transaction, now: now)
+                }
             }
         }
     }
