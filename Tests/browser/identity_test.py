@@ -212,6 +212,23 @@ def main(base, mail_dir):
             conditions.text_to_be_present_in_element((By.CSS_SELECTOR, "[data-status]"), "Sent"))
         step("messaging: a campaign to a list of 3 sent from its page, which followed the results live")
 
+        # The same without server-sent events (a proxy that buffers them, say): the page catches up from the API.
+        # This is also what covers a campaign sent before the page's stream opened.
+        blocked = browser.execute_cdp_cmd(
+            "Page.addScriptToEvaluateOnNewDocument", {"source": "window.EventSource = undefined;"})
+        browser.get(f"{base}/messaging/campaigns")
+        wait_for_heading(browser, "Campaigns")
+        fill(browser, {"name": "Relaunch"})
+        submit(browser)
+        wait_for_heading(browser, "Relaunch")
+        assert browser.execute_script("return window.EventSource === undefined")
+        click(browser, browser.find_element(By.CSS_SELECTOR, "form[action$='/send'] button"))
+        WebDriverWait(browser, 90).until(conditions.text_to_be_present_in_element(delivered, "3"))
+        WebDriverWait(browser, 90).until(
+            conditions.text_to_be_present_in_element((By.CSS_SELECTOR, "[data-status]"), "Sent"))
+        browser.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": blocked["identifier"]})
+        step("messaging: the same page without server-sent events caught up from the API")
+
         invitee = f"grace@{slug}.example"
         browser.get(f"{base}/admin/users")
         fill(browser, {"email": invitee, "name": "Grace Hopper"})

@@ -248,7 +248,7 @@ struct MessagingPages: Sendable {
                 \(Self.alert(notice.map { t($0) }, kind: "success"))\(Self.general(issues))
                 <p>\(t("messaging.status")): <strong data-status>\(t("messaging.status.\(campaign.status.rawValue)"))</strong>
                 · \(t("messaging.template")): \(campaign.templateKey) · \(t("messaging.rate")): \(String(campaign.ratePerMinute))</p>
-                <h2>\(t("messaging.results"))</h2><dl class="stats" id="results" data-live-campaign="\(campaign.id.description)">\(stats)</dl>
+                <h2>\(t("messaging.results"))</h2><dl class="stats" id="results" data-live-campaign="\(campaign.id.description)" data-campaign-status="\(campaign.status.rawValue)">\(stats)</dl>
                 <div class="form-actions">\(actions)</div>\(schedule)
                 """
         }

@@ -8,26 +8,53 @@
   });
 
   // A campaign's results page follows the campaign live: counts after every batch, a reload when its status
-  // changes (server-sent events from /api/v1/messaging/stream).
+  // changes (server-sent events from /api/v1/messaging/stream). What happened between the page's rendering and the
+  // stream's start (a small campaign can be sent by then) is caught up from the API when the stream opens, and
+  // every 5 seconds while it is sending or scheduled, in case the stream drops events or cannot connect.
   var results = document.querySelector("[data-live-campaign]");
-  if (results && window.EventSource) {
+  if (results) {
     var campaign = results.getAttribute("data-live-campaign");
+    var rendered = results.getAttribute("data-campaign-status");
     var names = { sent: "delivered" };
-    var source = new EventSource("/api/v1/messaging/stream?types=messaging.campaign.*");
-    var mine = function (event) {
-      try { return JSON.parse(event.data).data.id === campaign; } catch (error) { return false; }
-    };
-    source.addEventListener("messaging.campaign.progressed", function (event) {
-      if (!mine(event)) return;
-      var counts = JSON.parse(event.data).data.results;
+    var source = null;
+    var leaving = false;
+    var show = function (counts) {
       Object.keys(counts).forEach(function (key) {
         var cell = results.querySelector("[data-count='" + (names[key] || key) + "'] dd");
-        if (cell) cell.textContent = String(counts[key]);
+        if (cell && typeof counts[key] === "number") cell.textContent = String(counts[key]);
       });
-    });
-    source.addEventListener("messaging.campaign.status_changed", function (event) {
-      if (mine(event)) { source.close(); window.location.reload(); }
-    });
+    };
+    var reload = function () {
+      if (leaving) return;
+      leaving = true;
+      if (source) source.close();
+      window.location.reload();
+    };
+    var api = "/api/v1/messaging/campaigns/" + encodeURIComponent(campaign);
+    var get = function (url) {
+      return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) { return response.ok ? response.json() : null; });
+    };
+    var catchUp = function () {
+      get(api).then(function (current) {
+        if (current && rendered && current.status !== rendered) { reload(); return; }
+        return get(api + "/results").then(function (counts) { if (counts) show(counts); });
+      }).catch(function () {});
+    };
+    if (window.EventSource) {
+      source = new EventSource("/api/v1/messaging/stream?types=messaging.campaign.*");
+      var mine = function (event) {
+        try { return JSON.parse(event.data).data.id === campaign; } catch (error) { return false; }
+      };
+      source.addEventListener("open", catchUp);
+      source.addEventListener("messaging.campaign.progressed", function (event) {
+        if (mine(event)) show(JSON.parse(event.data).data.results);
+      });
+      source.addEventListener("messaging.campaign.status_changed", function (event) {
+        if (mine(event)) reload();
+      });
+    }
+    if ((rendered === "sending" || rendered === "scheduled") && window.fetch) window.setInterval(catchUp, 5000);
   }
 
   var form = document.querySelector("[data-preview-form]");
