@@ -289,28 +289,35 @@
 
     // Other users' changes: the board is read again and swapped in (not while this user drags or moves).
     var timer = null;
-    function refresh() {
-      if (dragging || moving) { timer = setTimeout(refresh, 500); return; }
+    function refresh(done) {
+      if (dragging || moving) { timer = setTimeout(function () { refresh(done); }, 500); return; }
       timer = null;
       fetch(window.location.href, { credentials: "same-origin" }).then(function (response) { return response.text(); })
         .then(function (html) {
           var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("[data-board]");
-          if (!fresh || dragging || moving) return;
-          var focused = document.activeElement && document.activeElement.id;
-          board.innerHTML = fresh.innerHTML;
-          board.querySelectorAll("[data-move-select]").forEach(function (picker) {
-            picker.value = picker.closest("[data-deal]").getAttribute("data-stage");
-          });
-          board.setAttribute("data-refreshed", String(Date.now()));
-          if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
-        });
+          if (fresh && !dragging && !moving) {
+            var focused = document.activeElement && document.activeElement.id;
+            board.innerHTML = fresh.innerHTML;
+            board.querySelectorAll("[data-move-select]").forEach(function (picker) {
+              picker.value = picker.closest("[data-deal]").getAttribute("data-stage");
+            });
+            board.setAttribute("data-refreshed", String(Date.now()));
+            if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
+          }
+          if (done) done();
+        })
+        .catch(function () { if (done) done(); });
     }
     if (window.EventSource) {
       var stream = new EventSource("/api/v1/messaging/stream?types=" + encodeURIComponent(board.getAttribute("data-live")));
       ["crm.deal.created", "crm.deal.updated", "crm.deal.deleted"].forEach(function (type) {
         stream.addEventListener(type, function () { if (!timer) timer = setTimeout(refresh, 150); });
       });
-      stream.addEventListener("open", function () { board.setAttribute("data-live-open", "true"); });
+      // Changes made between this page's rendering and the stream's start (or while it reconnected) are read once
+      // when it opens; the board says it is live after that.
+      stream.addEventListener("open", function () {
+        refresh(function () { board.setAttribute("data-live-open", "true"); });
+      });
     }
   }
 
