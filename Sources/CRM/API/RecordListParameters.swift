@@ -31,9 +31,13 @@ enum RecordListParameters {
     }
 
     static func parse(_ request: Request, entity: CustomField.Entity, definitions: [CustomField]) throws -> RecordQuery {
+        // Parsed once: `uri.queryParameters` parses the query string again on every use.
+        let parameters = request.uri.queryParameters
         // An empty parameter (a form's blank field) is no filter.
         func parameter(_ name: String) -> String? {
-            guard let value = request.query(name), !value.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
+            guard let value = parameters.get(name), !value.trimmingCharacters(in: .whitespaces).isEmpty else {
+                return nil
+            }
             return value
         }
         var query = RecordQuery(entity)
@@ -114,7 +118,7 @@ enum RecordListParameters {
             if text.count > 200 { issue("q", "at most 200 characters") }
             query.text = text
         }
-        for (name, value) in request.uri.queryParameters where name.hasPrefix("cf.") {
+        for (name, value) in parameters where name.hasPrefix("cf.") {
             let key = String(name.dropFirst(3))
             guard let definition = definitions.first(where: { $0.key == key }) else {
                 issue(String(name), "no \(entity.rawValue) custom field has the key \(key)")
