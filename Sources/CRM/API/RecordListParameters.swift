@@ -26,11 +26,13 @@ enum RecordListParameters {
     /// Every parameter of this kind of record's list but `cursor` (and the `cf.<key>` custom field filters).
     static func parameters(_ entity: CustomField.Entity) -> Set<String> {
         ownFilters(entity).union([
-            "owner_id", "tag", "created_after", "created_before", "updated_after", "q", "sort", "limit", "include_total",
+            "owner_id", "tag", "created_after", "created_before", "updated_after", "q", "sort", "limit",
+            "include_total",
         ])
     }
 
-    static func parse(_ request: Request, entity: CustomField.Entity, definitions: [CustomField]) throws -> RecordQuery {
+    static func parse(_ request: Request, entity: CustomField.Entity, definitions: [CustomField]) throws -> RecordQuery
+    {
         // Parsed once: `uri.queryParameters` parses the query string again on every use.
         let parameters = request.uri.queryParameters
         // An empty parameter (a form's blank field) is no filter.
