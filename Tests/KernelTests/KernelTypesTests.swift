@@ -16,6 +16,20 @@ import Testing
         #expect(earlier.lowercasedString < later.lowercasedString)
     }
 
+    /// Ids made one after another sort in that order, also within one millisecond (many are made per millisecond
+    /// here, so the counter and its overflow into the next millisecond are both used).
+    @Test func idsMadeInOneMillisecondSortInTheOrderTheyWereMade() {
+        let ids = (0..<20_000).map { _ in UUID.v7().lowercasedString }
+        #expect(zip(ids, ids.dropFirst()).allSatisfy { $0 < $1 })
+        let now = Date()
+        let same = (0..<5_000).map { _ in UUID.v7(now: now).lowercasedString }
+        #expect(zip(same, same.dropFirst()).allSatisfy { $0 < $1 })
+        for id in same.prefix(3) + same.suffix(3) {
+            let bytes = withUnsafeBytes(of: UUID(uuidString: id)!.uuid) { Array($0) }
+            #expect(bytes[6] >> 4 == 7 && bytes[8] >> 6 == 0b10)
+        }
+    }
+
     @Test func invalidTextIsADecodingError() {
         #expect(throws: DecodingError.self) { try JSONDecoder().decode([TenantID].self, from: Data(#"["nope"]"#.utf8)) }
         #expect(throws: DecodingError.self) {
