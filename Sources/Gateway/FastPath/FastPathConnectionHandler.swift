@@ -83,7 +83,7 @@ final class FastPathConnectionHandler: EdgeConnectionHandling {
 
     func handlerAdded(context: ChannelHandlerContext) {
         connections = fast.connections.forLoop(context.eventLoop)
-        clientIP = context.channel.remoteAddress?.formattedIPAddress
+        clientIP = context.channel.remoteAddress?.ipAddress
         if context.channel.isActive { scheduleIdleCheck(context: context, at: .now() + idleTimeAmount) }
     }
 
@@ -93,7 +93,7 @@ final class FastPathConnectionHandler: EdgeConnectionHandling {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        if clientIP == nil { clientIP = context.channel.remoteAddress?.formattedIPAddress }
+        if clientIP == nil { clientIP = context.channel.remoteAddress?.ipAddress }
         if idleTask == nil { scheduleIdleCheck(context: context, at: .now() + idleTimeAmount) }
         context.fireChannelActive()
     }

@@ -24,7 +24,7 @@ package struct AppRequestContext: RequestContext {
     let channel: any Channel
 
     /// The peer address of the connection (the gateway's, behind a proxy).
-    package var remoteAddress: String? { channel.remoteAddress?.formattedIPAddress }
+    package var remoteAddress: String? { channel.remoteAddress?.ipAddress }
 
     package init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

@@ -23,30 +23,26 @@ package enum JSONBody {
         guard buffer.readableBytes > 0 else {
             throw Problem(status: .badRequest, detail: "a JSON request body is required")
         }
-        if T.self == JSONValue.self {
-            // Kernel's parser, not `JSONDecoder`: `JSONValue`'s `Decodable` form guesses every value's kind by failed
-            // tries. Bytes that are not UTF-8 are refused, not repaired.
-            guard let text = String(validating: buffer.readableBytesView, as: UTF8.self),
-                let value = try? JSONValue(parsing: text)
-            else { throw Self.malformed }
-            return value as! T  // T is JSONValue
-        }
-        let data = Data(buffer: buffer)
-        do {
-            if let strict = T.self as? any JSONRequestBody.Type,
-                case .object(let fields) = try JSONDecoder().decode(JSONValue.self, from: data)
-            {
-                let unknown = Set(fields.keys).subtracting(strict.fieldNames).sorted()
-                guard unknown.isEmpty else {
-                    throw Problem(
-                        status: .badRequest, title: "Invalid request body",
-                        detail: "unknown field(s) \(unknown.joined(separator: ", "))",
-                        errors: unknown.map {
-                            FieldIssue(field: $0, code: "unknown_field", message: "is not a field of this resource")
-                        })
-                }
+        // Every body is read once by Kernel's parser: malformed text (or bytes that are not UTF-8) is refused here,
+        // an untyped body is the parsed value, and a strict body's field names are checked on it. (`JSONValue`'s
+        // `Decodable` form, which this used to decode into first, guesses every value's kind by failed tries.)
+        guard let text = String(validating: buffer.readableBytesView, as: UTF8.self),
+            let value = try? JSONValue(parsing: text)
+        else { throw Self.malformed }
+        if let value = value as? T { return value }
+        if let strict = T.self as? any JSONRequestBody.Type, case .object(let fields) = value {
+            let unknown = Set(fields.keys).subtracting(strict.fieldNames).sorted()
+            guard unknown.isEmpty else {
+                throw Problem(
+                    status: .badRequest, title: "Invalid request body",
+                    detail: "unknown field(s) \(unknown.joined(separator: ", "))",
+                    errors: unknown.map {
+                        FieldIssue(field: $0, code: "unknown_field", message: "is not a field of this resource")
+                    })
             }
-            return try JSONDecoder().decode(T.self, from: data)
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(text.utf8))
         } catch let error as DecodingError {
             throw problem(for: error)
         }
