@@ -25,6 +25,8 @@ package final class IdentityServices: Sendable {
     let logger: Logger
     /// Access tokens already verified (shared by every use of the authenticator).
     let verifiedTokens: VerifiedTokenCache
+    /// Sessions ended while their access tokens are still valid (shared by every use of the authenticator).
+    let revokedSessions: RevokedSessions
 
     package init(context: ModuleContext, passwordHashing: PasswordHashParameters, lifetimes: TokenLifetimes) {
         database = context.database
@@ -43,12 +45,12 @@ package final class IdentityServices: Sendable {
         mailer = context.mailer
         logger = context.logger
         verifiedTokens = VerifiedTokenCache()
+        revokedSessions = RevokedSessions(retention: lifetimes.signingKeyRetention)
     }
 
     var authenticator: IdentityAuthenticator {
         IdentityAuthenticator(
             tokens: tokens, permissions: permissions, tenants: tenants, database: database, clock: clock,
-            issuer: issuer,
-            verified: verifiedTokens)
+            issuer: issuer, verified: verifiedTokens, revoked: revokedSessions, logger: logger)
     }
 }

@@ -35,7 +35,7 @@ enum Server {
                 configuration: configuration, database: database, modules: modules, sink: sink, logger: logger,
                 context: context, tls: tls)
             var background =
-                modules.flatMap { $0.backgroundServices(context: context) }
+                modules.flatMap { $0.backgroundServices(context: context) } + (context.authenticator?.services ?? [])
                 + (tls.map { [TLSReloadService(store: $0)] } ?? [])
             // Every process relays (one at a time on PostgreSQL) and runs its modules' consumer groups.
             if try await runner.pendingCount() == 0 {

@@ -17,7 +17,7 @@ import Testing
     static func withEchoServer(_ body: @Sendable (Int) async throws -> Void) async throws {
         let app = Application(
             router: Router(),
-            server: .http1WebSocketUpgrade(configuration: .init(maxFrameSize: 4 << 20)) { head, _, _ in
+            server: .http1WebSocketUpgrade(configuration: .init(ws: .init(maxFrameSize: 4 << 20))) { head, _, _ in
                 let token = head.headerFields[.authorization] ?? "none"
                 return .upgrade([:]) { inbound, outbound, _ in
                     for try await message in inbound.messages(maxSize: 4 << 20) {
@@ -157,7 +157,7 @@ import Testing
         openssl.waitUntilExit()
         let chain = try NIOSSLCertificate.fromPEMFile(certificate)
         let server = TLSConfiguration.makeServerConfiguration(
-            certificateChain: chain.map { .certificate($0) }, privateKey: .file(key))
+            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
         var trusting = TLSConfiguration.makeClientConfiguration()
         trusting.trustRoots = .certificates(chain)
         let client = trusting

@@ -53,6 +53,7 @@ package enum TestSetupError: Error, CustomStringConvertible {
 
 /// A throwaway database: a fresh SQLite file in a temporary directory, or a fresh PostgreSQL database created
 /// from the test server's URL and dropped afterwards. Migrations are applied before `body` runs.
+@discardableResult
 package func withTestDatabase<T: Sendable>(
     _ backend: TestBackend, migrations: [Migration] = PlatformMigrations.all,
     _ body: @Sendable (any Database, InopsioConfiguration) async throws -> T

@@ -29,7 +29,9 @@ struct CustomFieldRoutes: Sendable {
         routes.post(RouterPath(Self.path)) { request, context in try await create(request, context) }
         routes.get("\(Self.path)/{id}") { _, context in try await get(context) }
         routes.patch("\(Self.path)/{id}") { request, context in try await update(request, context) }
-        routes.delete("\(Self.path)/{id}") { request, context in try await delete(request, context) }
+        routes.delete("\(Self.path)/{id}") { request, context in
+            try await JSONBody.withoutBody(request, context) { try await delete(request, context) }
+        }
     }
 
     static func checkOptions(_ options: [String]?, kind: CustomField.Kind, into validation: inout Validation)

@@ -40,7 +40,9 @@ struct LeadRoutes: Sendable {
         routes.post(RouterPath(Self.kind.path)) { request, context in try await create(request, context) }
         routes.get("\(Self.kind.path)/{id}") { _, context in try await records.get(context) }
         routes.patch("\(Self.kind.path)/{id}") { request, context in try await records.update(request, context) }
-        routes.delete("\(Self.kind.path)/{id}") { request, context in try await records.delete(request, context) }
+        routes.delete("\(Self.kind.path)/{id}") { request, context in
+            try await JSONBody.withoutBody(request, context) { try await records.delete(request, context) }
+        }
         routes.post("\(Self.kind.path)/bulk") { request, context in try await records.bulk(request, context) }
         LeadConversion(services: services).register(on: routes)
     }

@@ -34,7 +34,9 @@ struct PipelineRoutes: Sendable {
         routes.post(RouterPath(Self.path)) { request, context in try await create(request, context) }
         routes.get("\(Self.path)/{id}") { _, context in try await get(context) }
         routes.patch("\(Self.path)/{id}") { request, context in try await update(request, context) }
-        routes.delete("\(Self.path)/{id}") { request, context in try await delete(request, context) }
+        routes.delete("\(Self.path)/{id}") { request, context in
+            try await JSONBody.withoutBody(request, context) { try await delete(request, context) }
+        }
         routes.get("\(Self.path)/{id}/board") { request, context in try await board(request, context) }
     }
 

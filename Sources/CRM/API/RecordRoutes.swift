@@ -96,7 +96,9 @@ struct RecordRoutes<Record: CRMRecord>: Sendable {
         routes.post(RouterPath(kind.path)) { request, context in try await createResponse(request, context) }
         routes.get("\(kind.path)/{id}") { _, context in try await get(context) }
         routes.patch("\(kind.path)/{id}") { request, context in try await update(request, context) }
-        routes.delete("\(kind.path)/{id}") { request, context in try await delete(request, context) }
+        routes.delete("\(kind.path)/{id}") { request, context in
+            try await JSONBody.withoutBody(request, context) { try await delete(request, context) }
+        }
         routes.post("\(kind.path)/bulk") { request, context in try await bulk(request, context) }
     }
 

@@ -17,7 +17,9 @@ struct SavedViewRoutes: Sendable {
         routes.post(RouterPath(Self.path)) { request, context in try await create(request, context) }
         routes.get("\(Self.path)/{id}") { _, context in try await get(context) }
         routes.patch("\(Self.path)/{id}") { request, context in try await update(request, context) }
-        routes.delete("\(Self.path)/{id}") { request, context in try await delete(request, context) }
+        routes.delete("\(Self.path)/{id}") { request, context in
+            try await JSONBody.withoutBody(request, context) { try await delete(request, context) }
+        }
     }
 
     static func readPermission(_ entity: CustomField.Entity) -> Permission {
@@ -100,7 +102,7 @@ struct SavedViewRoutes: Sendable {
     func update(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let principal = try context.requirePrincipal()
         let id = try Self.id(context)
-        var input = RecordInput(
+        let input = RecordInput(
             try RecordInput.object(
                 try await JSONBody.decode(JSONValue.self, from: request, context: context),
                 allowed: Self.fieldNames.subtracting(["entity"])))

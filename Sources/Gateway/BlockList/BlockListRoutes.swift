@@ -58,7 +58,8 @@ struct BlockListRoutes {
             return try JSONResponse.created(
                 block, location: "/api/v1/gateway/blocks/\(block.id.uuidString.lowercased())")
         }
-        routes.delete("/api/v1/gateway/blocks/{id}") { _, context -> Response in
+        routes.delete("/api/v1/gateway/blocks/{id}") { request, context -> Response in
+            try await JSONBody.requireNone(request, context: context)
             let tenant = try await operatorCheck.require(GatewayPermissions.blocklistWrite, context)
             guard let id = context.parameters.get("id").flatMap(UUID.init(uuidString:)) else {
                 throw DomainError.notFound(entity: "block")

@@ -303,9 +303,11 @@ final class FastPathConnectionHandler: EdgeConnectionHandling {
             try operations.addHandler(upstreamSide)
             // Bytes the upstream sent right after its answer are passed on to the relay as the decoder goes.
             let removals = ["response", "encoder", "decoder"].map { operations.removeHandler(name: $0) }
+            // Both connections are on this loop (the fast path keeps upstream connections per loop).
+            let sides = NIOLoopBound((upstreamSide, clientSide), eventLoop: upstream.eventLoop)
             EventLoopFuture.andAllComplete(removals, on: upstream.eventLoop).whenComplete { _ in
-                upstreamSide.release()
-                clientSide.flushNow()
+                sides.value.0.release()
+                sides.value.1.flushNow()
             }
         } catch {
             upstream.close(promise: nil)

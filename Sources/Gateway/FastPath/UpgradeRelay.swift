@@ -197,7 +197,7 @@ final class UpgradeExchange: @unchecked Sendable {
 
     /// The upstream's answer to the upgrade request.
     func responseHead(_ head: HTTPResponseHead) {
-        guard let upstream, !finished else { return }
+        guard upstream != nil, !finished else { return }
         if head.status == .switchingProtocols {
             switching = head
         } else {

@@ -132,7 +132,8 @@ package final class GatewayMetrics: Sendable {
 
     private func gauge(_ name: String, help: String, labels: [(String, String)]) -> Gauge {
         gauges.handle(name, labels) {
-            registry.makeGauge(descriptor: MetricNameDescriptor(metricName: name, helpText: help), labels: labels)
+            registry.makeGauge(
+                descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help), labels: labels)
         }
     }
 }

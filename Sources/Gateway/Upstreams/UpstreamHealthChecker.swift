@@ -17,7 +17,6 @@ package struct UpstreamHealthChecker: Service {
 
     package func run() async throws {
         var due: [String: ContinuousClock.Instant] = [:]
-        var metricsUpdated = ContinuousClock.now - .seconds(1)
         await withGracefulShutdownHandler {
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 let snapshot = routes.snapshot

@@ -36,7 +36,9 @@ struct APIKeyRoutes: Sendable {
         routes.get(RouterPath(base)) { request, context in try await list(request, context) }
         routes.post(RouterPath(base)) { request, context in try await create(request, context) }
         routes.get("\(base)/{id}") { _, context in try await get(context) }
-        routes.delete("\(base)/{id}") { request, context in try await revoke(request, context) }
+        routes.delete("\(base)/{id}") { request, context in
+            try await JSONBody.withoutBody(request, context) { try await revoke(request, context) }
+        }
     }
 
     func create(_ request: Request, _ context: AppRequestContext) async throws -> Response {

@@ -51,7 +51,9 @@ struct AccountRoutes: Sendable {
         routes.post("\(base)/signup") { request, context in try await signup(request, context) }
         routes.post("\(base)/login") { request, context in try await login(request, context) }
         routes.post("\(base)/refresh") { request, context in try await refresh(request, context) }
-        routes.post("\(base)/logout") { request, context in try await logout(request, context) }
+        routes.post("\(base)/logout") { request, context in
+            try await JSONBody.withoutBody(request, context) { try await logout(request, context) }
+        }
     }
 
     func signup(_ request: Request, _ context: AppRequestContext) async throws -> Response {
@@ -119,6 +121,9 @@ struct AccountRoutes: Sendable {
     private func sendVerification(to user: User, tenant: Tenant, issuer: String) async {
         do {
             let now = services.clock.now()
+            // Sign-ups with someone else's address count against it too (each would mail them).
+            try await MailQuota(database: services.database).take(
+                .verification, address: user.email, user: user.id.description, now: now)
             let token = try await services.database.write(tenant: tenant.id) { tx in
                 try await ActionTokenStore().issue(.emailVerification, for: user.id, now: now, in: tx)
             }

@@ -47,7 +47,8 @@ struct InvitationRoutes: Sendable {
         routes.post("\(base)/invitations/accept") { request, context in try await accept(request, context) }
         routes.post("\(base)/password-reset") { request, context in try await requestReset(request, context) }
         routes.post("\(base)/password-reset/confirm") { request, context in try await confirmReset(request, context) }
-        routes.post("\(base)/users/me/verify-email") { request, context in try await sendVerification(request, context)
+        routes.post("\(base)/users/me/verify-email") { request, context in
+            try await JSONBody.withoutBody(request, context) { try await sendVerification(request, context) }
         }
         routes.post("\(base)/verify-email") { request, context in try await verify(request, context) }
     }
@@ -107,6 +108,8 @@ struct InvitationRoutes: Sendable {
         try validation.check()
         try await services.permissions.checkGrant(roles, tenant: tenantID, by: principal, field: "roles")
         let now = services.clock.now()
+        try await MailQuota(database: services.database).take(
+            .invitation, address: email, user: principal.subject, now: now)
         let actor = try context.auditActor()
         let origin = context.origin(request)
         let (user, token) = try await services.database.write(tenant: tenantID) { tx in
@@ -173,7 +176,8 @@ struct InvitationRoutes: Sendable {
         return response
     }
 
-    /// Always 202, whether or not the account exists (no enumeration); at most one mail per account a minute.
+    /// Always 202, whether or not the account exists (no enumeration); at most one mail per account a minute, and
+    /// `MailQuota`'s per-address limit (429) before anything is looked up.
     func requestReset(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let body = try await JSONBody.decode(ResetBody.self, from: request, context: context)
         return try await requestReset(body, request, context)
@@ -182,11 +186,13 @@ struct InvitationRoutes: Sendable {
     func requestReset(_ body: ResetBody, _ request: Request, _ context: AppRequestContext) async throws -> Response {
         let accepted = try JSONResponse.make(
             ["detail": "if the account exists, a reset link is on its way"], status: .accepted)
-        guard let email = EmailAddress.normalise(body.email),
-            let tenant = try await TenantStore(database: services.database).find(slug: body.tenant.lowercased()),
+        guard let email = EmailAddress.normalise(body.email) else { return accepted }
+        let now = services.clock.now()
+        // Counted before anything is looked up: a 429 says nothing about whether the account exists.
+        try await MailQuota(database: services.database).take(.passwordReset, address: email, user: nil, now: now)
+        guard let tenant = try await TenantStore(database: services.database).find(slug: body.tenant.lowercased()),
             tenant.status == .active
         else { return accepted }
-        let now = services.clock.now()
         let origin = context.origin(request)
         let issued = try await services.database.write(tenant: tenant.id) { tx -> (User, String)? in
             guard let (user, _) = try await UserStore().findWithCredentials(email: email, in: tx),
@@ -253,6 +259,12 @@ struct InvitationRoutes: Sendable {
         let id = try context.requireUserID()
         let tenant = try context.requireTenant()
         let now = services.clock.now()
+        let unverified = try await services.database.read(tenant: tenant) { tx in
+            try await UserStore().find(id: id, in: tx).flatMap { $0.emailVerifiedAt == nil ? $0 : nil }
+        }
+        guard let unverified else { throw DomainError.conflict("your address is already verified") }
+        try await MailQuota(database: services.database).take(
+            .verification, address: unverified.email, user: id.description, now: now)
         let issued = try await services.database.write(tenant: tenant) { tx -> (User, String)? in
             guard let user = try await UserStore().find(id: id, in: tx), user.emailVerifiedAt == nil else { return nil }
             return (user, try await ActionTokenStore().issue(.emailVerification, for: id, now: now, in: tx))

@@ -35,7 +35,9 @@ struct MFARoutes: Sendable {
 
     func register(on routes: RouteRegistrar) {
         let base = "\(IdentityAPI.base)/users/me/mfa"
-        routes.post("\(base)/totp") { request, context in try await start(request, context) }
+        routes.post("\(base)/totp") { request, context in
+            try await JSONBody.withoutBody(request, context) { try await start(request, context) }
+        }
         routes.post("\(base)/totp/confirm") { request, context in try await confirm(request, context) }
         routes.delete("\(base)/totp") { request, context in try await disable(request, context) }
     }

@@ -41,7 +41,9 @@ struct OAuthClientRoutes: Sendable {
         routes.get(RouterPath(base)) { _, context in try await list(context) }
         routes.post(RouterPath(base)) { request, context in try await create(request, context) }
         routes.get("\(base)/{client_id}") { _, context in try JSONResponse.make(try await find(context)) }
-        routes.delete("\(base)/{client_id}") { request, context in try await revoke(request, context) }
+        routes.delete("\(base)/{client_id}") { request, context in
+            try await JSONBody.withoutBody(request, context) { try await revoke(request, context) }
+        }
     }
 
     func list(_ context: AppRequestContext) async throws -> Response {

@@ -41,7 +41,9 @@ struct ProviderRoutes: Sendable {
         routes.get(RouterPath(base)) { _, context in try await list(context) }
         routes.post(RouterPath(base)) { request, context in try await create(request, context) }
         routes.get("\(base)/{id}") { _, context in try JSONResponse.make(try await find(context)) }
-        routes.delete("\(base)/{id}") { request, context in try await delete(request, context) }
+        routes.delete("\(base)/{id}") { request, context in
+            try await JSONBody.withoutBody(request, context) { try await delete(request, context) }
+        }
     }
 
     func list(_ context: AppRequestContext) async throws -> Response {

@@ -21,7 +21,9 @@ struct RoleRoutes: Sendable {
         routes.post(RouterPath(base)) { request, context in try await create(request, context) }
         routes.get("\(base)/{name}") { _, context in try await get(context) }
         routes.patch("\(base)/{name}") { request, context in try await update(request, context) }
-        routes.delete("\(base)/{name}") { request, context in try await delete(request, context) }
+        routes.delete("\(base)/{name}") { request, context in
+            try await JSONBody.withoutBody(request, context) { try await delete(request, context) }
+        }
     }
 
     private var catalog: [Permission] { services.permissions.catalog }

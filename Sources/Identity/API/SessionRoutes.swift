@@ -11,7 +11,9 @@ struct SessionRoutes: Sendable {
     func register(on routes: RouteRegistrar) {
         let base = "\(IdentityAPI.base)/sessions"
         routes.get(RouterPath(base)) { request, context in try await list(request, context) }
-        routes.delete("\(base)/{id}") { request, context in try await revoke(request, context) }
+        routes.delete("\(base)/{id}") { request, context in
+            try await JSONBody.withoutBody(request, context) { try await revoke(request, context) }
+        }
     }
 
     func list(_ request: Request, _ context: AppRequestContext) async throws -> Response {

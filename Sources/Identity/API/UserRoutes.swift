@@ -50,7 +50,9 @@ struct UserRoutes: Sendable {
         routes.get("\(base)/users") { request, context in try await list(request, context) }
         routes.get("\(base)/users/{id}") { _, context in try await get(context) }
         routes.patch("\(base)/users/{id}") { request, context in try await update(request, context) }
-        routes.delete("\(base)/users/{id}") { request, context in try await deactivate(request, context) }
+        routes.delete("\(base)/users/{id}") { request, context in
+            try await JSONBody.withoutBody(request, context) { try await deactivate(request, context) }
+        }
     }
 
     static func etag(_ user: User) -> String { "W/\"\(user.version)\"" }

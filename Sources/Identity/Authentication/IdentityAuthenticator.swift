@@ -2,11 +2,14 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Kernel
+import Logging
 import Platform
+import ServiceLifecycle
 
 /// Verifies `Authorization: Bearer` credentials for every route of the process: Inopsio access tokens (ES256
 /// JWTs, verified locally against the signing keys, no database read) and API keys (`inop_...`, looked up by hash).
-/// A suspended tenant's credentials stop working within the tenant cache's few seconds.
+/// A suspended tenant's credentials stop working within the tenant cache's few seconds, a revoked session's
+/// access tokens within `RevokedSessionsFeed`'s second.
 struct IdentityAuthenticator: RequestAuthenticator {
     let tokens: TokenService
     let permissions: PermissionResolver
@@ -18,6 +21,14 @@ struct IdentityAuthenticator: RequestAuthenticator {
     let touchInterval: TimeInterval = 60
     /// Tokens already verified, so each is checked once rather than on every request.
     let verified: VerifiedTokenCache
+    /// Sessions ended before their access tokens expire.
+    let revoked: RevokedSessions
+    let logger: Logger
+
+    /// Keeps `revoked` current in every process that verifies tokens, whatever modules it serves.
+    var services: [any Service] {
+        [RevokedSessionsFeed(revoked: revoked, database: database, clock: clock, logger: logger)]
+    }
 
     func authenticate(_ request: Request, context: AppRequestContext) async throws -> Authentication? {
         guard request.headers[.authorization] != nil else { return try await authenticateCookie(request) }
@@ -50,6 +61,9 @@ struct IdentityAuthenticator: RequestAuthenticator {
             known = VerifiedToken(claims)
         }
         let claims = known.claims
+        if let session = claims.sid, revoked.contains(session) {
+            throw Problem.invalidToken(detail: "the session of this token has ended")
+        }
         guard let tenant = TenantID(claims.tenantID), try await tenants.activeTenant(tenant) != nil else {
             throw Problem.invalidToken(detail: "the tenant of this token is suspended or no longer exists")
         }
@@ -62,7 +76,8 @@ struct IdentityAuthenticator: RequestAuthenticator {
     /// (an API key, a cookie, a token seen for the first time, a stale cache) is left to `authenticate`.
     func cachedAuthentication(authorization: String) -> Authentication? {
         guard let token = Request.bearerToken(authorization: authorization), !token.hasPrefix(APIKey.secretPrefix),
-            let known = verified.claims(for: token, now: clock.now()), let tenant = TenantID(known.claims.tenantID),
+            let known = verified.claims(for: token, now: clock.now()), !(known.claims.sid.map(revoked.contains) ?? false),
+            let tenant = TenantID(known.claims.tenantID),
             let cached = tenants.cachedTenant(tenant), cached?.status == .active
         else { return nil }
         if Self.isService(known.claims) { return Self.authentication(known, tenant: tenant, rolePermissions: []) }

@@ -16,7 +16,9 @@ struct OAuthRoutes: Sendable {
             try await wrap { try await introspect(request, context) }
         }
         routes.get("/oauth2/userinfo") { _, context in try await userinfo(context) }
-        routes.post("/oauth2/userinfo") { _, context in try await userinfo(context) }
+        routes.post("/oauth2/userinfo") { request, context in
+            try await JSONBody.withoutBody(request, context) { try await userinfo(context) }
+        }
         routes.get("/.well-known/openid-configuration") { request, _ in try discovery(request) }
     }
 

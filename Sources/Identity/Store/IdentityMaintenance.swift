@@ -13,6 +13,8 @@ package enum IdentityMaintenance {
     package struct Report: Sendable, Equatable {
         package var auditRecords = 0
         package var secrets = 0
+        /// Rows of `identity_revoked_sessions` past any access token's lifetime (not per tenant).
+        package var revokedSessions = 0
     }
 
     /// One pass over every tenant.
@@ -30,6 +32,8 @@ package enum IdentityMaintenance {
             guard page.count == 200 else { break }
             after = page.last?.slug
         }
+        // A day, like the secrets above: far past the longest access token lifetime.
+        report.revokedSessions = try await RevokedSessions.deleteExpired(retention: 86_400, now: now, database: database)
         return report
     }
 

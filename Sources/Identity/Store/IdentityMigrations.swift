@@ -3,8 +3,9 @@ import Platform
 /// The Identity module's tables. Tenant-owned tables have `tenant_id` first in every key and sit behind
 /// row-level security. Three tables are deliberately not tenant-owned: `identity_signing_keys` (one issuer for
 /// the whole installation), `identity_credentials` (maps the SHA-256 of a presented refresh token or API key to
-/// its tenant, so the tenant can be found before a tenant transaction starts; it is useless without the secret)
-/// and `identity_throttle` (per-IP failure counters across tenants).
+/// its tenant, so the tenant can be found before a tenant transaction starts; it is useless without the secret),
+/// `identity_throttle` (per-IP failure counters across tenants), `identity_revoked_sessions` (what every
+/// verifier must refuse) and `identity_mail_quota` (mails per address or user).
 enum IdentityMigrations {
     static let all: [Migration] = [
         Migration(module: "identity", number: 1, name: "create_identity_tables") { dialect in
@@ -264,6 +265,33 @@ enum IdentityMigrations {
                 statements += TenantIsolation.statements(table: table, dialect: dialect)
             }
             return statements
+        },
+        // Not tenant-owned: every process's verifiers read it to refuse a revoked session's access tokens at once,
+        // before any tenant is known. It holds session ids and times only; rows older than the longest access
+        // token lifetime are of no use and are removed by the daily maintenance.
+        Migration(module: "identity", number: 5, name: "create_revoked_sessions") { dialect in
+            [
+                """
+                CREATE TABLE identity_revoked_sessions (
+                    session_id TEXT PRIMARY KEY,
+                    revoked_at \(dialect.timestampType) NOT NULL
+                )
+                """,
+                "CREATE INDEX identity_revoked_sessions_by_time ON identity_revoked_sessions (revoked_at)",
+            ]
+        },
+        // Not tenant-owned either: how many mails of a kind went to an address (across tenants) or for a user in
+        // the current window (`MailQuota`), so that nobody can flood a mailbox through Identity.
+        Migration(module: "identity", number: 6, name: "create_mail_quota") { dialect in
+            [
+                """
+                CREATE TABLE identity_mail_quota (
+                    subject TEXT PRIMARY KEY,
+                    window_start \(dialect.timestampType) NOT NULL,
+                    sent INTEGER NOT NULL
+                )
+                """
+            ]
         },
     ]
 }

@@ -112,20 +112,25 @@ struct SessionStore: Sendable {
         ).run()
     }
 
-    /// Revokes one session; returns false when it was already revoked or does not exist.
+    /// Revokes one session and publishes its id to every verifier (`RevokedSessions`); returns false when it was
+    /// already revoked or does not exist.
     @discardableResult
     func revoke(_ id: ID<Session>, reason: String, now: Date, in tx: Transaction) async throws -> Bool {
         let tenant = try tx.requireTenant()
-        return try await tx.sql.raw(
+        let revoked =
+            try await tx.sql.raw(
             """
             UPDATE identity_sessions SET revoked_at = \(bind: now.epochMilliseconds), revoked_reason = \(bind: reason)
             WHERE tenant_id = \(tx.bind(tenant)) AND id = \(tx.bind(id.rawValue)) AND revoked_at IS NULL
             RETURNING id
             """
         ).first() != nil
+        if revoked { try await RevokedSessions.publish([id.description], now: now, in: tx) }
+        return revoked
     }
 
-    /// Revokes every open session of a user (deactivation, password change); returns how many.
+    /// Revokes every open session of a user (deactivation, password change) and publishes their ids; returns how
+    /// many.
     @discardableResult
     func revokeAll(of user: ID<User>, except kept: ID<Session>? = nil, reason: String, now: Date, in tx: Transaction)
         async throws -> Int
@@ -145,7 +150,9 @@ struct SessionStore: Sendable {
             query.appendInterpolation(tx.bind(kept.rawValue))
         }
         query.appendInterpolation(unsafeRaw: " RETURNING id")
-        return try await tx.sql.raw(query).all().count
+        let ids = try await tx.sql.raw(query).all().map { ID<Session>(try $0.decodeUUID(column: "id")) }
+        try await RevokedSessions.publish(ids.map(\.description), now: now, in: tx)
+        return ids.count
     }
 
     func find(id: ID<Session>, in tx: Transaction) async throws -> Session? {

@@ -44,17 +44,22 @@ struct AudienceRoutes: Sendable {
         routes.get(RouterPath(contacts)) { request, context in try await listContacts(request, context) }
         routes.post(RouterPath(contacts)) { request, context in try await upsertContact(request, context) }
         routes.get("\(contacts)/{id}") { _, context in try await getContact(context) }
-        routes.delete("\(contacts)/{id}") { request, context in try await deleteContact(request, context) }
+        routes.delete("\(contacts)/{id}") { request, context in
+            try await JSONBody.withoutBody(request, context) { try await deleteContact(request, context) }
+        }
         let lists = "\(MessagingAPI.base)/lists"
         routes.get(RouterPath(lists)) { request, context in try await listLists(request, context) }
         routes.post(RouterPath(lists)) { request, context in try await createList(request, context) }
         routes.get("\(lists)/{id}") { _, context in try await getList(context) }
         routes.put("\(lists)/{id}") { request, context in try await updateList(request, context) }
-        routes.delete("\(lists)/{id}") { request, context in try await deleteList(request, context) }
+        routes.delete("\(lists)/{id}") { request, context in
+            try await JSONBody.withoutBody(request, context) { try await deleteList(request, context) }
+        }
         routes.get("\(lists)/{id}/members") { request, context in try await listMembers(request, context) }
         routes.post("\(lists)/{id}/members") { request, context in try await addMembers(request, context) }
         routes.delete("\(lists)/{id}/members/{contact}") { request, context in
-            try await removeMember(request, context)
+            try await JSONBody.requireNone(request, context: context)
+            return try await removeMember(request, context)
         }
     }
 

@@ -47,17 +47,22 @@ struct CampaignRoutes: Sendable {
         routes.post(RouterPath(base)) { request, context in try await create(request, context) }
         routes.get("\(base)/{id}") { _, context in try JSONResponse.make(try await find(context)) }
         routes.put("\(base)/{id}") { request, context in try await update(request, context) }
-        routes.delete("\(base)/{id}") { request, context in try await delete(request, context) }
+        routes.delete("\(base)/{id}") { request, context in
+            try await JSONBody.withoutBody(request, context) { try await delete(request, context) }
+        }
         routes.post("\(base)/{id}/test") { request, context in try await testSend(request, context) }
         routes.post("\(base)/{id}/send") { request, context in try await send(request, context) }
         routes.post("\(base)/{id}/pause") { request, context in
-            try await transition(request, context, action: "paused", from: [.scheduled, .sending], to: .paused)
+            try await JSONBody.requireNone(request, context: context)
+            return try await transition(request, context, action: "paused", from: [.scheduled, .sending], to: .paused)
         }
         routes.post("\(base)/{id}/resume") { request, context in
-            try await transition(request, context, action: "resumed", from: [.paused], to: .sending)
+            try await JSONBody.requireNone(request, context: context)
+            return try await transition(request, context, action: "resumed", from: [.paused], to: .sending)
         }
         routes.post("\(base)/{id}/cancel") { request, context in
-            try await transition(
+            try await JSONBody.requireNone(request, context: context)
+            return try await transition(
                 request, context, action: "cancelled", from: [.draft, .scheduled, .sending, .paused], to: .cancelled)
         }
         routes.get("\(base)/{id}/results") { _, context in try JSONResponse.make(try await results(context)) }

@@ -37,7 +37,9 @@ struct MessageRoutes: Sendable {
         let suppressions = "\(MessagingAPI.base)/suppressions"
         routes.get(RouterPath(suppressions)) { request, context in try await listSuppressions(request, context) }
         routes.post(RouterPath(suppressions)) { request, context in try await suppress(request, context) }
-        routes.delete("\(suppressions)/{email}") { request, context in try await unsuppress(request, context) }
+        routes.delete("\(suppressions)/{email}") { request, context in
+            try await JSONBody.withoutBody(request, context) { try await unsuppress(request, context) }
+        }
         let settings = "\(MessagingAPI.base)/settings"
         routes.get(RouterPath(settings)) { _, context in try await getSettings(context) }
         routes.put(RouterPath(settings)) { request, context in try await putSettings(request, context) }

@@ -24,10 +24,12 @@ struct OperationsRoutes: Sendable {
             try JSONResponse.make(Items(data: try await jobs(request, context)))
         }
         routes.post("\(base)/jobs/{job}/retry") { request, context in
+            try await JSONBody.requireNone(request, context: context)
             try await retry(request, context)
             return JSONResponse.noContent()
         }
         routes.post("\(base)/jobs/{job}/cancel") { request, context in
+            try await JSONBody.requireNone(request, context: context)
             try await cancel(request, context)
             return JSONResponse.noContent()
         }
@@ -35,6 +37,7 @@ struct OperationsRoutes: Sendable {
             try JSONResponse.make(Items(data: try await deadLetters(context)))
         }
         routes.post("\(base)/dead-letters/{event}/replay") { request, context in
+            try await JSONBody.requireNone(request, context: context)
             try await replay(request, context)
             return JSONResponse.noContent()
         }

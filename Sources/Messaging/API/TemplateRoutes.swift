@@ -33,7 +33,9 @@ struct TemplateRoutes: Sendable {
         routes.post("\(base)/preview") { request, context in try await preview(request, context, id: nil) }
         routes.get("\(base)/{id}") { _, context in try await get(context) }
         routes.put("\(base)/{id}") { request, context in try await update(request, context) }
-        routes.delete("\(base)/{id}") { request, context in try await delete(request, context) }
+        routes.delete("\(base)/{id}") { request, context in
+            try await JSONBody.withoutBody(request, context) { try await delete(request, context) }
+        }
         routes.post("\(base)/{id}/preview") { request, context in
             try await preview(request, context, id: try ID<EmailTemplate>.path(context, entity: "template"))
         }

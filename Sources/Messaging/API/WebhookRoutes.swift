@@ -58,16 +58,20 @@ struct WebhookRoutes: Sendable {
             let body = try await JSONBody.decode(Body.self, from: request, context: context)
             return try JSONResponse.make(try await update(body, request, context))
         }
-        routes.delete("\(base)/{id}") { request, context in try await delete(request, context) }
+        routes.delete("\(base)/{id}") { request, context in
+            try await JSONBody.withoutBody(request, context) { try await delete(request, context) }
+        }
         routes.post("\(base)/{id}/rotate-secret") { request, context in
-            try JSONResponse.make(try await rotate(request, context))
+            try await JSONBody.requireNone(request, context: context)
+            return try JSONResponse.make(try await rotate(request, context))
         }
         routes.get("\(base)/{id}/deliveries") { request, context in try await deliveries(request, context) }
         routes.get("\(base)/{id}/deliveries/{delivery}") { _, context in
             try JSONResponse.make(try await delivery(context))
         }
         routes.post("\(base)/{id}/deliveries/{delivery}/retry") { request, context in
-            try JSONResponse.make(try await retry(request, context), status: .accepted)
+            try await JSONBody.requireNone(request, context: context)
+            return try JSONResponse.make(try await retry(request, context), status: .accepted)
         }
     }
 

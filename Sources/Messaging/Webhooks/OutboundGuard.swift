@@ -94,7 +94,7 @@ package struct OutboundGuard: Sendable {
                     entry.pointee.ai_addr, entry.pointee.ai_addrlen, &buffer, socklen_t(buffer.count), nil, 0,
                     NI_NUMERICHOST) == 0
                 {
-                    let text = String(cString: buffer)
+                    let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
                     if !addresses.contains(text) { addresses.append(text) }
                 }
                 cursor = entry.pointee.ai_next

@@ -6,6 +6,7 @@ extension Database {
     /// Runs `body` in a write transaction of the request's tenant and records `action` in the audit log in the same
     /// transaction, so a change and its audit record commit together or not at all. `unchanged` says when `body`
     /// changed nothing, so there is nothing to record.
+    @discardableResult
     package func audited<T: Sendable>(
         _ action: String, target: String, id: @escaping @Sendable (T) -> String?,
         changes: @escaping @Sendable (T) -> [String: AuditEntry.Change] = { _ in [:] },

@@ -134,14 +134,14 @@ extension Transaction {
                 continue
             }
             switch bind {
-            case let value as String: try bindings.append(value)
-            case let value as Int: try bindings.append(value)
-            case let value as Int64: try bindings.append(value)
-            case let value as Int32: try bindings.append(value)
-            case let value as UUID: try bindings.append(value)
-            case let value as Bool: try bindings.append(value)
-            case let value as Double: try bindings.append(value)
-            case let value as [String]: try bindings.append(value)
+            case let value as String: bindings.append(value)
+            case let value as Int: bindings.append(value)
+            case let value as Int64: bindings.append(value)
+            case let value as Int32: bindings.append(value)
+            case let value as UUID: bindings.append(value)
+            case let value as Bool: bindings.append(value)
+            case let value as Double: bindings.append(value)
+            case let value as [String]: bindings.append(value)
             default: return nil
             }
         }

@@ -98,13 +98,16 @@ package final class EventBackbone: Sendable {
             (
                 registry.makeGauge(
                     descriptor: MetricNameDescriptor(
-                        metricName: "events_outbox_backlog", helpText: "Committed events not yet handed out")),
+                        metricName: "events_outbox_backlog", unitName: "",
+                        helpText: "Committed events not yet handed out")),
                 registry.makeGauge(
                     descriptor: MetricNameDescriptor(
-                        metricName: "events_deliveries_open", helpText: "Event deliveries pending or claimed")),
+                        metricName: "events_deliveries_open", unitName: "",
+                        helpText: "Event deliveries pending or claimed")),
                 registry.makeGauge(
                     descriptor: MetricNameDescriptor(
-                        metricName: "events_dead_letters", helpText: "Event deliveries given up (kept 7 days)"))
+                        metricName: "events_dead_letters", unitName: "",
+                        helpText: "Event deliveries given up (kept 7 days)"))
             )
         }
         outcomes = metrics.map { registry in

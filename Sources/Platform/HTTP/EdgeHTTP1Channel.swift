@@ -16,7 +16,8 @@ import NIOWebSocket
 /// right after the HTTP/1 codec. That handler proxies the requests it can decide on the event loop itself (see
 /// `EdgeConnectionHandling`) and passes every other request on to Hummingbird unchanged.
 ///
-/// Pipeline: HTTP/1 codec → [edge connection handler] → HTTP types codec → connection state → async channel.
+/// Pipeline: HTTP/1 codec → framing guard (RFC 9112's 400-and-close) → [edge connection handler] → HTTP types codec
+/// → connection state → async channel.
 ///
 /// With WebSocket routes, the first request of each connection first passes NIO's upgrade handler: an upgrade to
 /// one of the routes, authenticated and accepted, turns the connection into that WebSocket; anything else goes on
@@ -83,6 +84,7 @@ package struct EdgeHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
             try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                 withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false,
                 withEncoderConfiguration: .init(), withDecoderLimitConfiguration: decoderLimits)
+            try channel.pipeline.syncOperations.addHandler(HTTPFramingGuard())
             return Value(
                 connection: channel.eventLoop.makeSucceededFuture(
                     .http(try addHTTPHandlers(channel: channel, logger: logger))),
@@ -141,6 +143,9 @@ package struct EdgeHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
                     guard case .accepted(let feed) = decided.withLockedValue({ $0 })?.decision else {
                         throw WebSocketUpgradeError.notAccepted
                     }
+                    // WebSocket frames from here on, not HTTP requests.
+                    let framing = try channel.pipeline.syncOperations.handler(type: HTTPFramingGuard.self)
+                    channel.pipeline.syncOperations.removeHandler(framing, promise: nil)
                     let asyncChannel = try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(
                         wrappingChannelSynchronously: channel,
                         configuration: .init(isOutboundHalfClosureEnabled: true))
@@ -173,6 +178,7 @@ package struct EdgeHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
         // Before the upgrade handler, right after the request decoder.
         let upgradeHandler = try channel.pipeline.syncOperations.handler(
             type: NIOTypedHTTPServerUpgradeHandler<Connection>.self)
+        try channel.pipeline.syncOperations.addHandler(HTTPFramingGuard(), position: .before(upgradeHandler))
         try channel.pipeline.syncOperations.addHandler(
             FirstRequestGate(idleTimeout: limits.idleTimeout) { webSocket.route(for: $0) != nil },
             position: .before(upgradeHandler))

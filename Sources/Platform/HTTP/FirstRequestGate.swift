@@ -69,21 +69,6 @@ final class FirstRequestGate: ChannelDuplexHandler, RemovableChannelHandler {
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 
-    /// A first request the decoder refuses (headers too large, not HTTP) would otherwise meet no handler that
-    /// answers it: it gets a 400 here, as later requests get from the HTTP handlers, and the connection closes.
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard !passed, error is HTTPParserError else {
-            context.fireErrorCaught(error)
-            return
-        }
-        passed = true
-        timer?.cancel()
-        let head = HTTPResponseHead(
-            version: .http1_1, status: .badRequest, headers: ["Connection": "close", "Content-Length": "0"])
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
-    }
-
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ChannelShouldQuiesceEvent, !passed {
             context.close(promise: nil)

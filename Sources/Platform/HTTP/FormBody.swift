@@ -5,7 +5,8 @@ import NIOCore
 
 /// Reading `application/x-www-form-urlencoded` bodies (HTML forms, OAuth endpoints).
 package enum FormBody {
-    /// The fields of the body. A field given twice is refused (RFC 6749 §3.1 forbids repeated parameters).
+    /// The fields of the body. A field given twice is refused (RFC 6749 §3.1 forbids repeated parameters), and
+    /// one holding NUL (`%00`) is a 422 naming it, as in JSON bodies (no store keeps NUL).
     package static func decode(_ request: Request, context: AppRequestContext) async throws -> [String: String] {
         let contentType = request.headers[.contentType]?.lowercased() ?? ""
         guard contentType.hasPrefix("application/x-www-form-urlencoded") else {
@@ -13,7 +14,13 @@ package enum FormBody {
         }
         var request = request
         let buffer = try await request.collectBody(upTo: context.maxUploadSize)
-        return try parse(String(buffer: buffer))
+        let fields = try parse(String(buffer: buffer))
+        let unstorable = fields.filter { StorableText.hasNUL($0.key) || StorableText.hasNUL($0.value) }.keys.sorted()
+        if !unstorable.isEmpty {
+            throw Problem.validation(
+                unstorable.map { StorableText.issue(field: $0.replacing("\u{0}", with: "\\u0000")) })
+        }
+        return fields
     }
 
     /// Parses `a=1&b=two+words`; `+` is a space, percent escapes are decoded.

@@ -11,7 +11,7 @@ package protocol JSONRequestBody: Decodable {
 /// Reading JSON request bodies with errors a client can act on.
 package enum JSONBody {
     /// Collects the body (up to `context.maxUploadSize`, else 413) and decodes it; malformed JSON or a wrong
-    /// shape gives 400 problem+json naming the field.
+    /// shape gives 400 problem+json naming the field, text holding NUL 422 naming it.
     package static func decode<T: Decodable>(_ type: T.Type, from request: Request, context: AppRequestContext)
         async throws -> T
     {
@@ -29,6 +29,9 @@ package enum JSONBody {
         guard let text = String(validating: buffer.readableBytesView, as: UTF8.self),
             let value = try? JSONValue(parsing: text)
         else { throw Self.malformed }
+        // Decided before any SQL, the same on both databases (API.md): text with NUL is a 422 naming the field.
+        let unstorable = StorableText.issues(in: value)
+        if !unstorable.isEmpty { throw Problem.validation(unstorable) }
         if let value = value as? T { return value }
         if let strict = T.self as? any JSONRequestBody.Type, case .object(let fields) = value {
             let unknown = Set(fields.keys).subtracting(strict.fieldNames).sorted()
@@ -46,6 +49,42 @@ package enum JSONBody {
         } catch let error as DecodingError {
             throw problem(for: error)
         }
+    }
+
+    /// The one rule for an operation that takes no body (API.md): none, an empty one, or `{}` is accepted; malformed
+    /// JSON is a 400 like anywhere else, and any member is an unknown field (400). Call it first in every handler of
+    /// a body-less `POST`, `PUT`, `PATCH` or `DELETE`; the generated contract test sends each documented one a
+    /// malformed body.
+    package static func requireNone(_ request: Request, context: AppRequestContext) async throws {
+        var request = request
+        let buffer = try await request.collectBody(upTo: context.maxUploadSize)
+        guard buffer.readableBytes > 0 else { return }
+        if let contentType = request.headers[.contentType], !contentType.lowercased().contains("json") {
+            throw Problem(status: .unsupportedMediaType, detail: "this operation takes no body")
+        }
+        guard let text = String(validating: buffer.readableBytesView, as: UTF8.self),
+            let value = try? JSONValue(parsing: text)
+        else { throw Self.malformed }
+        guard case .object(let fields) = value else {
+            throw Problem(status: .badRequest, title: "Invalid request body", detail: "this operation takes no body")
+        }
+        let unknown = fields.keys.sorted()
+        guard unknown.isEmpty else {
+            throw Problem(
+                status: .badRequest, title: "Invalid request body",
+                detail: "this operation takes no body; unknown field(s) \(unknown.joined(separator: ", "))",
+                errors: unknown.map {
+                    FieldIssue(field: $0, code: "unknown_field", message: "is not a field of this operation")
+                })
+        }
+    }
+
+    /// `handler`'s answer for an operation that takes no body, once `requireNone` has accepted the request's.
+    package static func withoutBody<T>(
+        _ request: Request, _ context: AppRequestContext, _ handler: () async throws -> T
+    ) async throws -> T {
+        try await requireNone(request, context: context)
+        return try await handler()
     }
 
     static let malformed = Problem(

@@ -3,6 +3,7 @@ import Hummingbird
 import Kernel
 import Logging
 import NIOCore
+import ServiceLifecycle
 
 /// Who is making a request, once Identity (or the gateway) has verified their credentials.
 package struct Principal: Sendable, Equatable {
@@ -62,10 +63,15 @@ package protocol RequestAuthenticator: Sendable {
     /// already verified, its tenant's status and its roles' permissions cached); `nil` when it cannot, or when
     /// the credential is not valid (the asynchronous path then decides, and answers).
     func cachedAuthentication(authorization: String) -> Authentication?
+
+    /// What must run beside the server for the verifier to stay current (the feed of revoked sessions); every
+    /// process that verifies credentials runs them, whatever modules it serves.
+    var services: [any Service] { get }
 }
 
 extension RequestAuthenticator {
     package func cachedAuthentication(authorization: String) -> Authentication? { nil }
+    package var services: [any Service] { [] }
 }
 
 extension Problem {

@@ -50,6 +50,7 @@ import Testing
         return settings
     }
 
+    @discardableResult
     static func enqueue(
         _ database: any Database, _ label: String, priority: Int = 3, delay: Duration = .zero,
         uniqueKey: String? = nil, timeout: Duration = .seconds(30), maxAttempts: Int = 3
