@@ -60,16 +60,20 @@ package struct CRMServices: Sendable {
     let database: any Database
     let clock: any WallClock
     let cache: CRMCache
+    /// Which ids are the tenant's users (Identity's directory); `nil` only in tests of the module alone.
+    let users: (any UserDirectory)?
 
-    package init(database: any Database, clock: any WallClock) {
+    package init(database: any Database, clock: any WallClock, users: (any UserDirectory)? = nil) {
         self.database = database
         self.clock = clock
         self.cache = CRMCache()
+        self.users = users
     }
 
     init(context: ModuleContext) {
         database = context.database
         clock = context.clock
+        users = context.users
         var redis: RedisClient?
         if let url = context.configuration.redisURL {
             do {
@@ -86,6 +90,20 @@ package struct CRMServices: Sendable {
             }
         }
         cache = CRMCache(redis: redis, logger: context.logger)
+    }
+
+    /// The user references a body carries (`owner_id`, `users`) must name users of the caller's tenant, else 422
+    /// (API.md); `prefix` places them in the body (`patch.`).
+    func requireUsers(in fields: [String: JSONValue], prefix: String = "", _ context: AppRequestContext) async throws {
+        guard let users else { return }
+        var references: [(field: String, id: String)] = []
+        if case .string(let id)? = fields["owner_id"] { references.append((prefix + "owner_id", id)) }
+        if case .array(let items)? = fields["users"] {
+            for (index, item) in items.enumerated() {
+                if case .string(let id) = item { references.append(("\(prefix)users[\(index)]", id)) }
+            }
+        }
+        try await users.requireUsers(references, tenant: context.requireTenant())
     }
 
     /// Drops the tenant's cached board and analytics: called after a change commits (the `crm.cache` consumer

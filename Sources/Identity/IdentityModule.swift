@@ -59,6 +59,10 @@ package struct IdentityModule: Module {
         services(context).authenticator
     }
 
+    package func userDirectory(context: ModuleContext) -> (any UserDirectory)? {
+        IdentityUserDirectory(database: context.database)
+    }
+
     /// The services for `context`, built on first use. The router asks for the authenticator and the routes
     /// separately; both must share one key cache.
     package func services(_ context: ModuleContext) -> IdentityServices {

@@ -45,9 +45,10 @@ func makeModuleContext(
         mailer: try Mailer.configured(configuration))
     // Every process verifies Inopsio credentials with Identity's verifier over the shared database (signing keys,
     // roles, API keys, tenant status, all cached), whether or not it serves Identity's routes: a module behind
-    // the gateway checks the forwarded token again.
+    // the gateway checks the forwarded token again. Its user directory answers which ids are a tenant's users.
     let identity = modules.first { $0 is IdentityModule } ?? IdentityModule()
     context.authenticator = identity.authenticator(context: context)
+    context.users = identity.userDirectory(context: context)
     return context
 }
 

@@ -89,6 +89,17 @@ struct DocumentedAPI: Sendable {
         }
     }
 
+    /// A JSON `POST` to `path`.
+    func post(_ path: String, body: JSONValue, token: String) async throws -> Reply {
+        try await client.execute(
+            uri: path, method: .post,
+            headers: [.contentType: "application/json", .authorization: "Bearer \(token)"],
+            body: ByteBuffer(string: body.jsonText)
+        ) { response in
+            Reply(status: response.status, headers: response.headers, body: String(buffer: response.body))
+        }
+    }
+
     /// Signs up a tenant and returns its admin's access token and user id.
     func signUp(slug: String) async throws -> (token: String, userID: String) {
         let body: JSONValue = [
@@ -111,6 +122,7 @@ struct DocumentedAPI: Sendable {
 
 enum DocumentedAPIError: Error {
     case signUpFailed(String)
+    case setUpFailed(String)
 }
 
 /// One operation of a served OpenAPI document, with a sample request body made from its schema.
@@ -128,13 +140,18 @@ struct DocumentedOperation: Sendable, CustomStringConvertible {
     var description: String { "\(method.rawValue) \(path)" }
 
     /// The path with every parameter filled with a fresh id (nothing exists under it).
-    var concretePath: String {
+    var concretePath: String { concretePath(ids: [:]) }
+
+    /// The path with each parameter filled with the id `ids` has for the path before it (`/api/v1/crm/leads` for
+    /// `/api/v1/crm/leads/{id}`), else a fresh one.
+    func concretePath(ids: [String: String]) -> String {
         var result = ""
         var inParameter = false
         for character in path {
             if character == "{" {
                 inParameter = true
-                result += UUID.v7().uuidString.lowercased()
+                let collection = result.hasSuffix("/") ? String(result.dropLast()) : result
+                result += ids[collection] ?? UUID.v7().uuidString.lowercased()
             } else if character == "}" {
                 inParameter = false
             } else if !inParameter {
@@ -184,7 +201,7 @@ struct DocumentedOperation: Sendable, CustomStringConvertible {
         return operations
     }
 
-    /// `schema` with `$ref`s replaced by what they name, to a bounded depth (schemas may be recursive).
+    /// `schema` with `$ref`s replaced by what they name, at most 8 deep (schemas may be recursive).
     private static func resolve(_ schema: JSONValue, in schemas: [String: JSONValue], depth: Int) -> JSONValue {
         guard depth < 8 else { return [:] }
         switch schema {
@@ -193,9 +210,9 @@ struct DocumentedOperation: Sendable, CustomStringConvertible {
                 let name = String(reference.split(separator: "/").last ?? "")
                 return resolve(schemas[name] ?? [:], in: schemas, depth: depth + 1)
             }
-            return .object(fields.mapValues { resolve($0, in: schemas, depth: depth + 1) })
+            return .object(fields.mapValues { resolve($0, in: schemas, depth: depth) })
         case .array(let items):
-            return .array(items.map { resolve($0, in: schemas, depth: depth + 1) })
+            return .array(items.map { resolve($0, in: schemas, depth: depth) })
         default:
             return schema
         }
@@ -206,6 +223,11 @@ struct DocumentedOperation: Sendable, CustomStringConvertible {
     var sampleBody: JSONValue? {
         bodySchema.map { Self.sample(of: $0) }
     }
+
+    /// Values that pass the modules' checks for properties whose schema alone does not say enough.
+    static let knownSamples: [String: JSONValue] = [
+        "currency": "EUR", "phone": "+4930123456", "locale": "en", "custom_fields": [:], "done": false,
+    ]
 
     private static func sample(of schema: JSONValue) -> JSONValue {
         guard case .object(let fields) = schema else { return "sample" }
@@ -218,7 +240,7 @@ struct DocumentedOperation: Sendable, CustomStringConvertible {
             switch fields["format"] {
             case .string("uuid")?: return .string(UUID.v7().uuidString.lowercased())
             case .string("email")?: return "someone@example.com"
-            case .string("date-time")?: return "2026-01-02T03:04:05Z"
+            case .string("date-time")?: return "2030-01-02T03:04:05Z"
             case .string("date")?: return "2026-01-02"
             case .string("uri")?: return "https://example.com/x"
             default: return "sample"
@@ -230,7 +252,7 @@ struct DocumentedOperation: Sendable, CustomStringConvertible {
         case .string("object")?:
             var members: [String: JSONValue] = [:]
             if case .object(let properties)? = fields["properties"] {
-                for (name, property) in properties { members[name] = sample(of: property) }
+                for (name, property) in properties { members[name] = knownSamples[name] ?? sample(of: property) }
             }
             if case .object(let additional)? = fields["additionalProperties"], properties(fields).isEmpty {
                 members["key"] = sample(of: .object(additional))

@@ -36,6 +36,12 @@ struct ActivityRoutes: Sendable {
         let principal = try context.requirePrincipal()
         let fields = try RecordInput.object(
             try await JSONBody.decode(JSONValue.self, from: request, context: context), allowed: Self.fieldNames)
+        try await services.requireUsers(in: fields, context)
+        if case .string(let text)? = fields["body"] {
+            // Mentions are user references too.
+            try await services.users?.requireUsers(
+                Activity.mentions(in: text).map { ("body", $0) }, tenant: context.requireTenant())
+        }
         let now = services.clock.now().storedPrecision
         let actor = principal.subject
         var activity = Activity(
@@ -71,6 +77,12 @@ struct ActivityRoutes: Sendable {
         let id = try Self.id(context)
         let fields = try RecordInput.object(
             try await JSONBody.decode(JSONValue.self, from: request, context: context), allowed: Self.fieldNames)
+        try await services.requireUsers(in: fields, context)
+        if case .string(let text)? = fields["body"] {
+            // Mentions are user references too.
+            try await services.users?.requireUsers(
+                Activity.mentions(in: text).map { ("body", $0) }, tenant: context.requireTenant())
+        }
         let now = services.clock.now().storedPrecision
         let principal = try context.requirePrincipal()
         let actor = principal.subject

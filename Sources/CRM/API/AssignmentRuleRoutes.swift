@@ -40,6 +40,7 @@ struct AssignmentRuleRoutes: Sendable {
         try context.require(.crmAdmin)
         let fields = try RecordInput.object(
             try await JSONBody.decode(JSONValue.self, from: request, context: context), allowed: Self.fieldNames)
+        try await services.requireUsers(in: fields, context)
         let now = services.clock.now().storedPrecision
         var rule = AssignmentRule(
             id: .generate(), name: "", position: -1, active: true, conditions: [:], method: .user, users: [],
@@ -74,6 +75,7 @@ struct AssignmentRuleRoutes: Sendable {
         let id = try Self.id(context)
         let fields = try RecordInput.object(
             try await JSONBody.decode(JSONValue.self, from: request, context: context), allowed: Self.fieldNames)
+        try await services.requireUsers(in: fields, context)
         let now = services.clock.now().storedPrecision
         let result = try await services.database.audited(
             "crm.assignment_rule.updated", target: "assignment_rule", id: { $0.after.id.description },

@@ -112,8 +112,10 @@ struct RecordRoutes<Record: CRMRecord>: Sendable {
 
     /// The request's body as an object of this record's fields (400 otherwise).
     func body(_ request: Request, _ context: AppRequestContext) async throws -> [String: JSONValue] {
-        try RecordInput.object(
+        let fields = try RecordInput.object(
             try await JSONBody.decode(JSONValue.self, from: request, context: context), allowed: kind.fieldNames)
+        try await services.requireUsers(in: fields, context)
+        return fields
     }
 
     /// Creates a record from `fields`; `RecordStore.Duplicate` when a unique value is taken.
@@ -288,6 +290,7 @@ struct RecordRoutes<Record: CRMRecord>: Sendable {
         }
         try validation.check()
         try context.require(patch == nil ? .crmAdmin : kind.write)
+        if let patch { try await services.requireUsers(in: patch, prefix: "patch.", context) }
         let kind = self.kind
         var results: [BulkResult] = []
         for id in ids {

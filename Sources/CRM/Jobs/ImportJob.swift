@@ -71,8 +71,12 @@ struct ImportJob: JobHandler {
                 let batch = Array(rows[start..<min(start + CRMImport.batchSize, rows.count)])
                 let current = item
                 let now = services.clock.now().storedPrecision
+                // Owners named in the file must be the tenant's users, like `owner_id` in the API (asked once per batch).
+                let owners = Set(batch.compactMap { Self.values($0, of: current)["owner_id"] })
+                let unknownOwners = try await services.users?.unknownUsers(owners, tenant: tenant) ?? []
                 item = try await database.write(tenant: tenant) { tx in
-                    try await Self.importBatch(batch, firstRow: start, of: current, now: now, in: tx)
+                    try await Self.importBatch(
+                        batch, firstRow: start, of: current, unknownOwners: unknownOwners, now: now, in: tx)
                 }
                 if !item.dryRun { await services.changed(tenant) }
             }
@@ -114,10 +118,12 @@ struct ImportJob: JobHandler {
         }
     }
 
-    /// Imports `rows` (the first being data row `firstRow`, counted from 0) and saves the progress.
-    static func importBatch(_ rows: [[String]], firstRow: Int, of item: CRMImport, now: Date, in tx: Transaction)
-        async throws -> CRMImport
-    {
+    /// Imports `rows` (the first being data row `firstRow`, counted from 0) and saves the progress; a row whose
+    /// `owner_id` is one of `unknownOwners` (not a user of the tenant) is rejected.
+    static func importBatch(
+        _ rows: [[String]], firstRow: Int, of item: CRMImport, unknownOwners: Set<String> = [], now: Date,
+        in tx: Transaction
+    ) async throws -> CRMImport {
         var item = item
         var errors: [ImportStore.RowError] = []
         let definitions = try await CustomFieldStore().list(entity: item.entity, in: tx)
@@ -128,6 +134,12 @@ struct ImportJob: JobHandler {
             try await tx.sql.raw("SAVEPOINT crm_import_row").run()
             let rejectedBefore = item.progress.rejected
             do {
+                if let owner = values(row, of: item)["owner_id"], unknownOwners.contains(owner) {
+                    throw DomainError.validation([
+                        FieldIssue(
+                            field: "owner_id", code: "unknown_reference", message: "is not a user of this organisation")
+                    ])
+                }
                 let outcome = try await importRow(row, of: item, definitions: definitions, now: now, in: tx)
                 switch outcome {
                 case .created: item.progress.created += 1

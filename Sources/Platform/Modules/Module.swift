@@ -24,6 +24,8 @@ package protocol Module: Sendable {
     func registerPages(on routes: RouteRegistrar, context: ModuleContext)
     /// The verifier of bearer credentials for every route of the process, if this module issues them (Identity).
     func authenticator(context: ModuleContext) -> (any RequestAuthenticator)?
+    /// The directory of tenants' users, if this module keeps them (Identity).
+    func userDirectory(context: ModuleContext) -> (any UserDirectory)?
     /// The module's WebSocket endpoints (see `WebSocketRoute`).
     func webSocketRoutes(context: ModuleContext) -> [WebSocketRoute]
     /// Long-running housekeeping to run in the server's service group (until the jobs runner of the events issue).
@@ -44,6 +46,7 @@ extension Module {
     package func registerRoutes(on routes: RouteRegistrar, context: ModuleContext) {}
     package func registerPages(on routes: RouteRegistrar, context: ModuleContext) {}
     package func authenticator(context: ModuleContext) -> (any RequestAuthenticator)? { nil }
+    package func userDirectory(context: ModuleContext) -> (any UserDirectory)? { nil }
     package func webSocketRoutes(context: ModuleContext) -> [WebSocketRoute] { [] }
     package func backgroundServices(context: ModuleContext) -> [any Service] { [] }
     package var pathPrefixes: [String] { ["/api/v1/\(name)/", "/\(name)/"] }

@@ -20,6 +20,8 @@ package struct ModuleContext: Sendable {
     package let metrics: HTTPMetrics
     /// The verifier of Inopsio credentials for this process (Identity's, over the shared database).
     package var authenticator: (any RequestAuthenticator)?
+    /// Which ids are users of a tenant (Identity's, over the shared database), for checking user references.
+    package var users: (any UserDirectory)?
     /// Facts modules add to `/ready`.
     package let readiness: ReadinessDetails
 
