@@ -103,7 +103,7 @@ enum IdentityOpenAPI {
                 success: 201, "Created",
                 schema: .object([
                     "tenant": .reference("Tenant"), "user": .reference("User"), "tokens": .reference("Tokens"),
-                ])),
+                ]), problems: [409: "The tenant slug is taken"]),
             Op(
                 .post, "\(base)/login", "Sign in with a password (and a TOTP or backup code when enrolled)",
                 security: .none,
@@ -112,10 +112,15 @@ enum IdentityOpenAPI {
                         "tenant": .string(), "email": .string(format: "email"), "password": .string(format: "password"),
                         "totp_code": .string(),
                     ], required: ["tenant", "email", "password"]),
-                schema: .reference("Tokens")),
+                schema: .reference("Tokens"),
+                problems: [
+                    401: "Wrong organisation, email or password (or a TOTP code is needed)",
+                    403: "Two-factor sign-in is required and not set up", 429: "Too many failures; Retry-After",
+                ]),
             Op(
                 .post, "\(base)/refresh", "Rotate a refresh token", security: .none,
-                body: .object(["refresh_token": .string()], required: ["refresh_token"]), schema: .reference("Tokens")),
+                body: .object(["refresh_token": .string()], required: ["refresh_token"]), schema: .reference("Tokens"),
+                problems: [401: "The refresh token is invalid, expired or revoked"]),
             Op(.post, "\(base)/logout", "End the current session", security: .bearer(nil), success: 204, "Signed out"),
             Op(.get, "\(base)/users/me", "The signed-in user", security: .bearer(nil), schema: .reference("User")),
             Op(
@@ -128,7 +133,8 @@ enum IdentityOpenAPI {
                     required: ["current_password", "new_password"]), success: 204, "Changed"),
             Op(
                 .post, "\(base)/users/me/verify-email", "Send a new address confirmation link", security: .bearer(nil),
-                success: 202, "Sent", schema: .map(.string())),
+                success: 202, "Sent", schema: .map(.string()),
+                problems: [409: "The address is verified already", 429: "Too many mails; Retry-After"]),
             Op(
                 .post, "\(base)/users/me/mfa/totp", "Start TOTP enrollment", security: .bearer(nil), success: 201,
                 "Secret and otpauth link", schema: .object(["secret": .string(), "otpauth_uri": .string()])),
@@ -154,10 +160,12 @@ enum IdentityOpenAPI {
                 body: .object(
                     userFields.merging([
                         "roles": .array(.string()), "status": .enumeration(["active", "deactivated"]),
-                    ]) { $1 }), schema: .reference("User")),
+                    ]) { $1 }), schema: .reference("User"),
+                problems: [409: "The last active tenant-admin would be lost", 412: "If-Match does not match"]),
             Op(
                 .delete, "\(base)/users/{id}", "Deactivate a user (sessions end)", security: .bearer(.usersWrite),
-                parameters: [id], success: 204, "Deactivated"),
+                parameters: [id], success: 204, "Deactivated",
+                problems: [409: "You cannot deactivate yourself, nor the last active tenant-admin"]),
             Op(
                 .get, "\(base)/invitations", "Pending invitations", security: .bearer(.usersRead),
                 parameters: P.paging, schema: page("User")),
@@ -165,7 +173,8 @@ enum IdentityOpenAPI {
                 .post, "\(base)/invitations", "Invite someone by email", security: .bearer(.usersWrite),
                 body: .object(
                     ["email": .string(format: "email"), "name": .string(), "roles": .array(.string())],
-                    required: ["email"]), success: 201, "Invited", schema: .reference("User")),
+                    required: ["email"]), success: 201, "Invited", schema: .reference("User"),
+                problems: [409: "A user with this email exists", 429: "Too many mails; Retry-After"]),
             Op(
                 .post, "\(base)/invitations/accept", "Accept an invitation and choose a password", security: .none,
                 body: .object(
@@ -176,7 +185,8 @@ enum IdentityOpenAPI {
                 security: .none,
                 body: .object(
                     ["tenant": .string(), "email": .string(format: "email")], required: ["tenant", "email"]),
-                success: 202, "Accepted", schema: .map(.string())),
+                success: 202, "Accepted", schema: .map(.string()),
+                problems: [429: "Too many reset mails asked for this address; Retry-After"]),
             Op(
                 .post, "\(base)/password-reset/confirm", "Set a new password from a reset link", security: .none,
                 body: .object(["token": .string(), "password": .string()], required: ["token", "password"]),
@@ -189,17 +199,19 @@ enum IdentityOpenAPI {
                 .post, "\(base)/roles", "Create a custom role", security: .bearer(.rolesWrite),
                 body: .object(
                     ["name": .string(), "description": .string(), "permissions": .array(.string())], required: ["name"]),
-                success: 201, "Created", schema: .reference("Role")),
+                success: 201, "Created", schema: .reference("Role"), problems: [409: "A role has this name"]),
             Op(
                 .get, "\(base)/roles/{name}", "A role", security: .bearer(.rolesRead),
                 parameters: [.path("name", "the role name")], schema: .reference("Role")),
             Op(
                 .patch, "\(base)/roles/{name}", "Update a custom role", security: .bearer(.rolesWrite),
                 parameters: [.path("name", "the role name")],
-                body: .object(["description": .string(), "permissions": .array(.string())]), schema: .reference("Role")),
+                body: .object(["description": .string(), "permissions": .array(.string())]), schema: .reference("Role"),
+                problems: [409: "Built-in roles cannot be changed"]),
             Op(
                 .delete, "\(base)/roles/{name}", "Delete a custom role", security: .bearer(.rolesWrite),
-                parameters: [.path("name", "the role name")], success: 204, "Deleted"),
+                parameters: [.path("name", "the role name")], success: 204, "Deleted",
+                problems: [409: "Built-in roles, and roles still held, cannot be deleted"]),
             Op(
                 .get, "\(base)/api-keys", "API keys", security: .bearer(.apiKeysRead),
                 parameters: P.paging + [.query("include_revoked", .boolean, "also revoked keys")],
@@ -221,7 +233,7 @@ enum IdentityOpenAPI {
                 .get, "\(base)/sessions", "Open sessions (your own without identity.sessions:read)",
                 security: .bearer(nil),
                 parameters: P.paging + [.query("user_id", .string(format: "uuid"), "only this user's")],
-                schema: page("Session")),
+                schema: page("Session"), problems: [404: "No such user"]),
             Op(
                 .delete, "\(base)/sessions/{id}", "Revoke a session", security: .bearer(nil), parameters: [id],
                 success: 204, "Revoked"),
@@ -293,33 +305,34 @@ enum IdentityOpenAPI {
                 .get, "/oauth2/authorize/federated", "Continue the authorization at an external provider",
                 security: .none,
                 parameters: authorizeParameters + [.query("provider", .string(format: "uuid"), "the provider")],
-                success: 303, "Redirect to the provider"),
+                success: 303, "Redirect to the provider", errorFormat: .html),
             Op(
                 .get, "/oauth2/callback", "Where external providers return; resumes the authorization",
                 security: .none, parameters: [.query("code", .string(), "code"), .query("state", .string(), "state")],
-                success: 303, "Redirect to the client"),
+                success: 303, "Redirect to the client", errorFormat: .html),
             Op(
                 .get, "/.well-known/jwks.json", "Public signing keys", security: .none, schema: .any,
                 contentType: "application/jwk-set+json"),
             Op(.get, "/.well-known/openid-configuration", "OpenID Provider metadata", security: .none, schema: .any),
             Op(
                 .get, "/oauth2/authorize", "Authorization endpoint: the sign-in form (code flow, PKCE S256)",
-                security: .none, parameters: authorizeParameters, schema: .string(), contentType: "text/html"),
+                security: .none, parameters: authorizeParameters, schema: .string(), contentType: "text/html",
+                errorFormat: .html),
             Op(
                 .post, "/oauth2/authorize", "Submit the sign-in form; redirects to the client with a code",
                 security: .none, body: .map(.string()), bodyType: "application/x-www-form-urlencoded", success: 303,
-                "Redirect to the client"),
+                "Redirect to the client", alsoSuccess: 200, errorFormat: .html),
             Op(
                 .post, "/oauth2/token", "Token endpoint (authorization_code, refresh_token, client_credentials)",
                 security: .client, body: .map(.string()), bodyType: "application/x-www-form-urlencoded",
-                schema: .reference("Tokens")),
+                schema: .reference("Tokens"), errorFormat: .oauth),
             Op(
                 .post, "/oauth2/revoke", "Revoke a refresh token (RFC 7009)", security: .client, body: .map(.string()),
-                bodyType: "application/x-www-form-urlencoded"),
+                bodyType: "application/x-www-form-urlencoded", errorFormat: .oauth),
             Op(
                 .post, "/oauth2/introspect", "Token introspection for confidential clients (RFC 7662)",
                 security: .client, body: .map(.string()), bodyType: "application/x-www-form-urlencoded",
-                schema: .map(.any)),
+                schema: .map(.any), errorFormat: .oauth),
             Op(.get, "/oauth2/userinfo", "Claims of the signed-in user", security: .bearer(nil), schema: .map(.any)),
             Op(.post, "/oauth2/userinfo", "Claims of the signed-in user", security: .bearer(nil), schema: .map(.any)),
         ]

@@ -28,10 +28,7 @@ struct OAuthRoutes: Sendable {
     }
 
     func token(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let form: [String: String]
-        do { form = try await FormBody.decode(request, context: context) } catch let problem as Problem {
-            throw OAuthError.invalidRequest(problem.detail ?? "malformed form body")
-        }
+        let form = try await Self.form(request, context)
         let (tenant, client) = try await oauth.authenticateClient(
             form: form, authorization: request.headers[.authorization])
         let issuer = services.issuer.issuer(for: request)
@@ -60,8 +57,17 @@ struct OAuthRoutes: Sendable {
         return try JSONResponse.make(response, headers: [HTTPField.Name("Pragma")!: "no-cache"])
     }
 
+    /// The form body of a client's request; what is wrong with it is answered in RFC 6749's error format
+    /// (`invalid_request`), like every other error of these endpoints.
+    static func form(_ request: Request, _ context: AppRequestContext) async throws -> [String: String] {
+        do { return try await FormBody.decode(request, context: context) } catch let problem as Problem {
+            let fields = problem.errors.map { ": " + $0.map(\.field).joined(separator: ", ") } ?? ""
+            throw OAuthError.invalidRequest((problem.detail ?? "malformed form body") + fields)
+        }
+    }
+
     func revoke(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let form = try await FormBody.decode(request, context: context)
+        let form = try await Self.form(request, context)
         let (tenant, client) = try await oauth.authenticateClient(
             form: form, authorization: request.headers[.authorization])
         guard let token = form["token"] else { throw OAuthError.invalidRequest("token is required") }
@@ -72,7 +78,7 @@ struct OAuthRoutes: Sendable {
     /// RFC 7662, for confidential clients of the token's tenant. Stateful, unlike local verification: a revoked
     /// session's access tokens are reported inactive at once.
     func introspect(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let form = try await FormBody.decode(request, context: context)
+        let form = try await Self.form(request, context)
         let (tenant, client) = try await oauth.authenticateClient(
             form: form, authorization: request.headers[.authorization])
         guard client.type == .confidential else {

@@ -177,7 +177,7 @@ enum MessagingOpenAPI {
             Op(
                 .post, "\(base)/contacts", "Create or update a contact by address",
                 security: read(.messagingContactsWrite), body: contactBody, success: 201, "Created (200 when updated)",
-                schema: .reference("Contact")),
+                schema: .reference("Contact"), alsoSuccess: 200),
             Op(
                 .get, "\(base)/contacts/{id}", "Get a contact", security: read(.messagingContactsRead),
                 parameters: [id], schema: .reference("Contact")),
@@ -353,11 +353,11 @@ enum MessagingOpenAPI {
             Op(
                 .post, "\(base)/jobs/{job}/retry", "Retry a failed or cancelled job",
                 security: read(.messagingOperationsWrite), parameters: [P.path("job", "the job's id")], success: 204,
-                "Queued again"),
+                "Queued again", problems: [409: "Only a failed or cancelled job is retried"]),
             Op(
                 .post, "\(base)/jobs/{job}/cancel", "Cancel a queued or running job",
                 security: read(.messagingOperationsWrite), parameters: [P.path("job", "the job's id")], success: 204,
-                "Cancelled"),
+                "Cancelled", problems: [409: "Only a queued or running job is cancelled"]),
             Op(
                 .get, "\(base)/dead-letters", "The tenant's events a consumer gave up on",
                 security: read(.messagingOperationsRead), schema: .object(["data": .array(.reference("DeadLetter"))])),

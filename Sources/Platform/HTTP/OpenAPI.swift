@@ -87,6 +87,16 @@ package enum OpenAPI {
         ]
     }
 
+    /// How an operation answers errors.
+    package enum ErrorFormat: Sendable {
+        /// RFC 9457 problem+json (every API route).
+        case problem
+        /// RFC 6749 §5.2 `{"error", "error_description"}` as `application/json` (the token endpoint).
+        case oauth
+        /// An HTML page (routes a browser is sent to: the authorization endpoint, a provider's callback).
+        case html
+    }
+
     package struct Operation: Sendable {
         package let method: HTTPRequest.Method
         package let path: String
@@ -101,13 +111,16 @@ package enum OpenAPI {
         let problems: [Int: String]
         /// Another success status with the same body (a create that merged into an existing record: 200).
         let alsoSuccess: Int?
+        let errorFormat: ErrorFormat
 
         package init(
             _ method: HTTPRequest.Method, _ path: String, _ summary: String, security: Security,
             parameters: [Parameter] = [], body: Schema? = nil, bodyType: String = "application/json",
             success: Int = 200, _ description: String = "OK", schema: Schema? = nil,
-            contentType: String = "application/json", problems: [Int: String] = [:], alsoSuccess: Int? = nil
+            contentType: String = "application/json", problems: [Int: String] = [:], alsoSuccess: Int? = nil,
+            errorFormat: ErrorFormat = .problem
         ) {
+            self.errorFormat = errorFormat
             self.problems = problems
             self.alsoSuccess = alsoSuccess
             self.method = method
@@ -128,16 +141,45 @@ package enum OpenAPI {
             }
             responses[String(success.status)] = .object(ok)
             if let alsoSuccess { responses[String(alsoSuccess)] = .object(ok) }
-            let problem: JSONValue = [
-                "content": ["application/problem+json": ["schema": Schema.reference("Problem").value]]
-            ]
+            // Errors the platform answers before the operation's own code (a bad credential, a body over the limit)
+            // are problem+json whatever the operation's own format, so other formats list both.
+            let problemJSON: JSONValue = ["schema": Schema.reference("Problem").value]
+            let problem: JSONValue
+            switch errorFormat {
+            case .problem:
+                problem = ["content": ["application/problem+json": problemJSON]]
+            case .oauth:
+                problem = [
+                    "content": [
+                        "application/json": ["schema": Schema.reference("OAuthError").value],
+                        "application/problem+json": problemJSON,
+                    ]
+                ]
+            case .html:
+                problem = [
+                    "content": ["text/html": ["schema": Schema.string().value], "application/problem+json": problemJSON]
+                ]
+            }
             func problemResponse(_ description: String) -> JSONValue {
                 guard case .object(var fields) = problem else { return problem }
                 fields["description"] = .string(description)
                 return .object(fields)
             }
-            if body != nil || !parameters.isEmpty { responses["400"] = problemResponse("Malformed request") }
-            if body != nil { responses["422"] = problemResponse("Validation failed") }
+            // What the platform answers for any operation of this shape, whatever the module: a malformed request
+            // (a write refuses a malformed body even when it takes none), nothing at an `{id}`, a body of another
+            // type or size, a filter out of range.
+            let writes: Set<HTTPRequest.Method> = [.post, .put, .patch, .delete]
+            if body != nil || !parameters.isEmpty || writes.contains(method) {
+                responses["400"] = problemResponse("Malformed request")
+            }
+            if body != nil || writes.contains(method) {
+                responses["413"] = problemResponse("The body is larger than this server accepts")
+                responses["415"] = problemResponse("The body is not of the type this operation takes")
+            }
+            if body != nil || parameters.contains(where: { $0.location == "query" }) {
+                responses["422"] = problemResponse("Validation failed")
+            }
+            if path.contains("{") { responses["404"] = problemResponse("Nothing of yours at this path") }
             for (status, description) in problems { responses[String(status)] = problemResponse(description) }
             var fields: [String: JSONValue] = [
                 "summary": .string(summary), "operationId": .string(operationID), "responses": .object(responses),
@@ -145,16 +187,19 @@ package enum OpenAPI {
             switch security {
             case .none:
                 fields["security"] = []
+                // Credentials are still verified when sent: invalid ones are refused.
+                if responses["401"] == nil { responses["401"] = problemResponse("Invalid credentials were sent") }
+                fields["responses"] = .object(responses)
             case .bearer(let permission):
                 fields["security"] = [["bearer": []]]
                 responses["401"] = problemResponse("Missing or invalid credentials")
-                if let permission {
-                    responses["403"] = problemResponse("Needs \(permission)")
-                    fields["x-permission"] = .string(permission.description)
-                }
+                responses["403"] = problemResponse(permission.map { "Needs \($0)" } ?? "Not permitted")
+                if let permission { fields["x-permission"] = .string(permission.description) }
                 fields["responses"] = .object(responses)
             case .client:
                 fields["security"] = [["clientBasic": []], [:]]
+                responses["401"] = problemResponse("Client authentication failed")
+                fields["responses"] = .object(responses)
             }
             if !parameters.isEmpty {
                 fields["parameters"] = .array(
@@ -196,6 +241,8 @@ package enum OpenAPI {
                 "instance": .string(), "request_id": .string(),
                 "errors": .array(.object(["field": .string(), "code": .string(), "message": .string()])),
             ], required: ["type", "title", "status"])
+        allSchemas["OAuthError"] = .openObject(
+            ["error": .string(), "error_description": .string(), "error_uri": .string()], required: ["error"])
         return [
             "openapi": "3.1.0",
             "info": ["title": .string(title), "version": .string(version), "description": .string(description)],
