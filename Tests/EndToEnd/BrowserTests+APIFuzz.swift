@@ -20,7 +20,8 @@ extension BrowserTests {
     ]
 
     static func fuzz(environment: [String: String]) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("inopsio-fuzz-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "inopsio-fuzz-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let server = try InopsioProcess(
@@ -43,7 +44,9 @@ extension BrowserTests {
         }
     }
 
-    @Test(.enabled(if: TestEnvironment.isCI || fuzzerAvailable, "needs schemathesis (pip install -r Tests/requirements.txt)"))
+    @Test(
+        .enabled(
+            if: TestEnvironment.isCI || fuzzerAvailable, "needs schemathesis (pip install -r Tests/requirements.txt)"))
     func theDocumentsHoldForGeneratedRequestsOnSQLite() async throws {
         try await Self.fuzz(environment: [:])
     }

@@ -157,7 +157,8 @@ import Testing
         openssl.waitUntilExit()
         let chain = try NIOSSLCertificate.fromPEMFile(certificate)
         let server = TLSConfiguration.makeServerConfiguration(
-            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+            certificateChain: chain.map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
         var trusting = TLSConfiguration.makeClientConfiguration()
         trusting.trustRoots = .certificates(chain)
         let client = trusting

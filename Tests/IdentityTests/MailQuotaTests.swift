@@ -26,7 +26,8 @@ import Testing
             #expect(try app.sentMail().count == 3)
             app.clock.advance(by: 3601)
             // A new window (the 15-minute access token is renewed by signing in again).
-            let login = try await app.login(tenant: "acme", email: "admin@example.com", password: "correct horse battery")
+            let login = try await app.login(
+                tenant: "acme", email: "admin@example.com", password: "correct horse battery")
             let fresh = try #require(login.string("access_token"))
             let again = try await app.call(.post, "/api/v1/identity/users/me/verify-email", token: fresh)
             #expect(again.status == .accepted)

@@ -30,7 +30,8 @@ import Testing
             defer { feed.cancel() }
             let (admin, _) = try await app.signup(slug: "acme")
             // A second session of the same user: the one that ends.
-            let login = try await app.login(tenant: "acme", email: "admin@example.com", password: "correct horse battery")
+            let login = try await app.login(
+                tenant: "acme", email: "admin@example.com", password: "correct horse battery")
             let token = try #require(login.string("access_token"))
             let refresh = try #require(login.string("refresh_token"))
             // Verified once, so the token is in the verified-token cache when the session ends.

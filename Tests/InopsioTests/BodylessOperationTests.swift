@@ -17,7 +17,8 @@ import Testing
             #expect(bodyless.count > 10, "documents read: \(api.operations.count) operations")
             for operation in bodyless {
                 let malformed = try await api.sendRaw(operation, body: "{\"oops", token: admin.token)
-                #expect(malformed.status == .badRequest, "\(operation) malformed: \(malformed.status) \(malformed.body)")
+                #expect(
+                    malformed.status == .badRequest, "\(operation) malformed: \(malformed.status) \(malformed.body)")
                 let member = try await api.sendRaw(operation, body: #"{"unexpected": 1}"#, token: admin.token)
                 #expect(
                     member.status == .badRequest && member.problemFields == ["unexpected"],

@@ -295,7 +295,8 @@ extension JSONValue {
                 return .array(items.enumerated().map { replace($1, "\(path)[\($0)]") })
             case .object(let fields):
                 return .object(
-                    Dictionary(uniqueKeysWithValues: fields.map { ($0, replace($1, path.isEmpty ? $0 : "\(path).\($0)")) }))
+                    Dictionary(
+                        uniqueKeysWithValues: fields.map { ($0, replace($1, path.isEmpty ? $0 : "\(path).\($0)")) }))
             default: return value
             }
         }

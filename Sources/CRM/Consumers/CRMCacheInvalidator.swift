@@ -37,21 +37,12 @@ struct CRMCacheListener: Service {
     let logger: Logger
 
     func run() async throws {
-        guard database.dialect == .postgres, cache.redis == nil else { return }
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                try await cancelWhenGracefulShutdown {
-                    try await database.listen(channel: CRMCache.notifyChannel) { payload in
-                        if let tenant = TenantID(payload) { cache.invalidateLocally(tenant) }
-                    }
-                }
-            } catch {
-                if Task.isShuttingDownGracefully || Task.isCancelled { break }
-                logger.warning(
-                    "crm cache lost its notifications; reconnecting (answers expire within a minute meanwhile)",
-                    metadata: ["error.message": "\(String(reflecting: error))"])
-                try? await Task.sleep(for: .seconds(1))
-            }
+        guard cache.redis == nil else { return }
+        await database.listenUntilShutdown(
+            channel: CRMCache.notifyChannel, logger: logger,
+            lost: "crm cache lost its notifications (answers expire within a minute meanwhile)"
+        ) { payload in
+            if let tenant = TenantID(payload) { cache.invalidateLocally(tenant) }
         }
     }
 }

@@ -71,7 +71,7 @@ struct ImportJob: JobHandler {
                 let batch = Array(rows[start..<min(start + CRMImport.batchSize, rows.count)])
                 let current = item
                 let now = services.clock.now().storedPrecision
-                // Owners named in the file must be the tenant's users, like `owner_id` in the API (asked once per batch).
+                // Owners named in the file must be the tenant's users, like `owner_id` in the API (asked once a batch).
                 let owners = Set(batch.compactMap { Self.values($0, of: current)["owner_id"] })
                 let unknownOwners = try await services.users?.unknownUsers(owners, tenant: tenant) ?? []
                 item = try await database.write(tenant: tenant) { tx in

@@ -76,7 +76,8 @@ struct IdentityAuthenticator: RequestAuthenticator {
     /// (an API key, a cookie, a token seen for the first time, a stale cache) is left to `authenticate`.
     func cachedAuthentication(authorization: String) -> Authentication? {
         guard let token = Request.bearerToken(authorization: authorization), !token.hasPrefix(APIKey.secretPrefix),
-            let known = verified.claims(for: token, now: clock.now()), !(known.claims.sid.map(revoked.contains) ?? false),
+            let known = verified.claims(for: token, now: clock.now()),
+            !(known.claims.sid.map(revoked.contains) ?? false),
             let tenant = TenantID(known.claims.tenantID),
             let cached = tenants.cachedTenant(tenant), cached?.status == .active
         else { return nil }

@@ -126,20 +126,9 @@ struct RevokedSessionsFeed: Service {
     }
 
     private func listen() async {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                try await cancelWhenGracefulShutdown {
-                    try await database.listen(channel: RevokedSessions.channel) { payload in
-                        revoked.insert(payload, revokedAt: clock.now().epochMilliseconds)
-                    }
-                }
-            } catch {
-                if Task.isShuttingDownGracefully || Task.isCancelled { break }
-                logger.warning(
-                    "lost the revoked-session notifications; reconnecting (the table is still read every second)",
-                    metadata: ["error.message": "\(String(reflecting: error))"])
-                try? await Task.sleep(for: .seconds(1))
-            }
-        }
+        await database.listenUntilShutdown(
+            channel: RevokedSessions.channel, logger: logger,
+            lost: "lost the revoked-session notifications (the table is still read every second)"
+        ) { payload in revoked.insert(payload, revokedAt: clock.now().epochMilliseconds) }
     }
 }

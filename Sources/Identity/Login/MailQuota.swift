@@ -45,7 +45,8 @@ struct MailQuota: Sendable {
                 let windowMS = Int64(rule.window * 1000)
                 let row = try await tx.sql.raw(
                     """
-                    INSERT INTO identity_mail_quota (subject, window_start, sent) VALUES (\(bind: subject), \(bind: nowMS), 1)
+                    INSERT INTO identity_mail_quota (subject, window_start, sent)
+                    VALUES (\(bind: subject), \(bind: nowMS), 1)
                     ON CONFLICT (subject) DO UPDATE SET
                         window_start = CASE WHEN \(bind: nowMS) - identity_mail_quota.window_start >= \(bind: windowMS)
                             THEN \(bind: nowMS) ELSE identity_mail_quota.window_start END,

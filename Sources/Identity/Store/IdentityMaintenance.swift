@@ -33,7 +33,8 @@ package enum IdentityMaintenance {
             after = page.last?.slug
         }
         // A day, like the secrets above: far past the longest access token lifetime.
-        report.revokedSessions = try await RevokedSessions.deleteExpired(retention: 86_400, now: now, database: database)
+        report.revokedSessions = try await RevokedSessions.deleteExpired(
+            retention: 86_400, now: now, database: database)
         return report
     }
 

@@ -117,14 +117,14 @@ struct SessionStore: Sendable {
     @discardableResult
     func revoke(_ id: ID<Session>, reason: String, now: Date, in tx: Transaction) async throws -> Bool {
         let tenant = try tx.requireTenant()
-        let revoked =
-            try await tx.sql.raw(
+        let row = try await tx.sql.raw(
             """
             UPDATE identity_sessions SET revoked_at = \(bind: now.epochMilliseconds), revoked_reason = \(bind: reason)
             WHERE tenant_id = \(tx.bind(tenant)) AND id = \(tx.bind(id.rawValue)) AND revoked_at IS NULL
             RETURNING id
             """
-        ).first() != nil
+        ).first()
+        let revoked = row != nil
         if revoked { try await RevokedSessions.publish([id.description], now: now, in: tx) }
         return revoked
     }

@@ -109,19 +109,9 @@ struct LiveListener: Service {
         let (payloads, arrived) = AsyncStream.makeStream(of: String.self)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { for await payload in payloads { await deliver(payload) } }
-            while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                do {
-                    try await cancelWhenGracefulShutdown {
-                        try await database.listen(channel: LiveFanOut.channel) { payload in arrived.yield(payload) }
-                    }
-                } catch {
-                    if Task.isShuttingDownGracefully || Task.isCancelled { break }
-                    logger.warning(
-                        "live updates lost their notifications; reconnecting",
-                        metadata: ["error.message": "\(String(reflecting: error))"])
-                    try? await Task.sleep(for: .seconds(1))
-                }
-            }
+            await database.listenUntilShutdown(
+                channel: LiveFanOut.channel, logger: logger, lost: "live updates lost their notifications"
+            ) { payload in arrived.yield(payload) }
             arrived.finish()
         }
     }

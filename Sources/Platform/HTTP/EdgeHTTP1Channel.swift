@@ -16,8 +16,8 @@ import NIOWebSocket
 /// right after the HTTP/1 codec. That handler proxies the requests it can decide on the event loop itself (see
 /// `EdgeConnectionHandling`) and passes every other request on to Hummingbird unchanged.
 ///
-/// Pipeline: HTTP/1 codec → framing guard (RFC 9112's 400-and-close) → [edge connection handler] → HTTP types codec
-/// → connection state → async channel.
+/// Pipeline: HTTP/1 codec → framing guard (RFC 9112's 400-and-close) → [edge connection handler] → HTTP types
+/// codec → connection state → async channel.
 ///
 /// With WebSocket routes, the first request of each connection first passes NIO's upgrade handler: an upgrade to
 /// one of the routes, authenticated and accepted, turns the connection into that WebSocket; anything else goes on

@@ -35,14 +35,7 @@ package enum JSONBody {
         if let value = value as? T { return value }
         if let strict = T.self as? any JSONRequestBody.Type, case .object(let fields) = value {
             let unknown = Set(fields.keys).subtracting(strict.fieldNames).sorted()
-            guard unknown.isEmpty else {
-                throw Problem(
-                    status: .badRequest, title: "Invalid request body",
-                    detail: "unknown field(s) \(unknown.joined(separator: ", "))",
-                    errors: unknown.map {
-                        FieldIssue(field: $0, code: "unknown_field", message: "is not a field of this resource")
-                    })
-            }
+            guard unknown.isEmpty else { throw unknownFields(unknown, of: "this resource") }
         }
         do {
             return try JSONDecoder().decode(T.self, from: Data(text.utf8))
@@ -68,15 +61,15 @@ package enum JSONBody {
         guard case .object(let fields) = value else {
             throw Problem(status: .badRequest, title: "Invalid request body", detail: "this operation takes no body")
         }
-        let unknown = fields.keys.sorted()
-        guard unknown.isEmpty else {
-            throw Problem(
-                status: .badRequest, title: "Invalid request body",
-                detail: "this operation takes no body; unknown field(s) \(unknown.joined(separator: ", "))",
-                errors: unknown.map {
-                    FieldIssue(field: $0, code: "unknown_field", message: "is not a field of this operation")
-                })
-        }
+        guard fields.isEmpty else { throw unknownFields(fields.keys.sorted(), of: "this operation") }
+    }
+
+    /// The 400 for members a body may not have, each named.
+    static func unknownFields(_ names: [String], of owner: String) -> Problem {
+        Problem(
+            status: .badRequest, title: "Invalid request body",
+            detail: "unknown field(s) \(names.joined(separator: ", "))",
+            errors: names.map { FieldIssue(field: $0, code: "unknown_field", message: "is not a field of \(owner)") })
     }
 
     /// `handler`'s answer for an operation that takes no body, once `requireNone` has accepted the request's.

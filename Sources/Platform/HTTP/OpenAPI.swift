@@ -44,7 +44,9 @@ package enum OpenAPI {
                 if !required.isEmpty { fields["required"] = .array(required.sorted().map(JSONValue.string)) }
                 return .object(fields)
             case .openObject(let properties, let required):
-                var fields: [String: JSONValue] = ["type": "object", "properties": .object(properties.mapValues(\.value))]
+                var fields: [String: JSONValue] = [
+                    "type": "object", "properties": .object(properties.mapValues(\.value)),
+                ]
                 if !required.isEmpty { fields["required"] = .array(required.sorted().map(JSONValue.string)) }
                 return .object(fields)
             case .map(let values): return ["type": "object", "additionalProperties": values.value]
@@ -157,7 +159,9 @@ package enum OpenAPI {
                 ]
             case .html:
                 problem = [
-                    "content": ["text/html": ["schema": Schema.string().value], "application/problem+json": problemJSON]
+                    "content": [
+                        "text/html": ["schema": Schema.string().value], "application/problem+json": problemJSON,
+                    ]
                 ]
             }
             func problemResponse(_ description: String) -> JSONValue {
