@@ -110,16 +110,23 @@ struct RevokedSessionsFeed: Service {
 
     private func poll() async {
         var since = clock.now().addingTimeInterval(-revoked.retention).epochMilliseconds
+        // Said once per outage, not every second (a process waiting for `inopsio migrate` has no table yet).
+        var failing = false
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let started = clock.now()
             do {
                 try await revoked.load(since: since, database: database)
                 since = started.addingTimeInterval(-commitMargin).epochMilliseconds
                 revoked.prune(now: started)
+                if failing { logger.info("revoked sessions are read again") }
+                failing = false
             } catch {
-                logger.warning(
-                    "could not read revoked sessions; retrying",
-                    metadata: ["error.message": "\(String(reflecting: error))"])
+                if !failing {
+                    logger.warning(
+                        "could not read revoked sessions; retrying every second",
+                        metadata: ["error.message": "\(String(reflecting: error))"])
+                }
+                failing = true
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pollInterval) }
         }
