@@ -45,9 +45,9 @@ package enum JSONBody {
     }
 
     /// The one rule for an operation that takes no body (API.md): none, an empty one, or `{}` is accepted; malformed
-    /// JSON is a 400 like anywhere else, and any member is an unknown field (400). Call it first in every handler of
-    /// a body-less `POST`, `PUT`, `PATCH` or `DELETE`; the generated contract test sends each documented one a
-    /// malformed body.
+    /// JSON is a 400 like anywhere else, and any member is an unknown field (400). Every body-less `POST`, `PUT`,
+    /// `PATCH` or `DELETE` runs it before its handler (`withoutBody` where the route is registered); the generated
+    /// contract test sends each documented one a malformed body.
     package static func requireNone(_ request: Request, context: AppRequestContext) async throws {
         var request = request
         let buffer = try await request.collectBody(upTo: context.maxUploadSize)
