@@ -23,8 +23,7 @@ package enum StorableText {
             for (index, item) in items.enumerated() { collect(item, path: "\(path)[\(index)]", into: &issues) }
         case .object(let fields):
             for (key, item) in fields.sorted(by: { $0.key < $1.key }) {
-                let name = hasNUL(key) ? key.replacing("\u{0}", with: "\\u0000") : key
-                let field = path.isEmpty ? name : "\(path).\(name)"
+                let field = path.isEmpty ? key : "\(path).\(key)"
                 if hasNUL(key) {
                     issues.append(issue(field: field))
                 } else {
@@ -36,8 +35,10 @@ package enum StorableText {
         }
     }
 
-    /// The issue for one field that holds NUL.
+    /// The issue for one field that holds NUL; a NUL in the field's own name is written `\u0000`.
     package static func issue(field: String) -> FieldIssue {
-        FieldIssue(field: field, code: "invalid_character", message: "may not contain the NUL character (\\u0000)")
+        FieldIssue(
+            field: field.replacing("\u{0}", with: "\\u0000"), code: "invalid_character",
+            message: "may not contain the NUL character (\\u0000)")
     }
 }

@@ -17,8 +17,7 @@ package enum FormBody {
         let fields = try parse(String(buffer: buffer))
         let unstorable = fields.filter { StorableText.hasNUL($0.key) || StorableText.hasNUL($0.value) }.keys.sorted()
         if !unstorable.isEmpty {
-            throw Problem.validation(
-                unstorable.map { StorableText.issue(field: $0.replacing("\u{0}", with: "\\u0000")) })
+            throw Problem.validation(unstorable.map(StorableText.issue(field:)))
         }
         return fields
     }
