@@ -16,7 +16,10 @@ def main(base, token, seed, module, excluded=None):
         "-H", f"Authorization: Bearer {token}",
         "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
         "--phases", "coverage,fuzzing,stateful", "--max-examples", "30", "--workers", "1", "--seed", seed,
-        "--no-color",
+        # A sign-in hashes with scrypt at OWASP's cost (about 1.6 s in a debug build on an idle core). In CI other
+        # suites run beside this one on 2 cores, and one request has taken over schemathesis's default 10 s, which
+        # it reports as an error. A hung request still fails the run, after two minutes.
+        "--request-timeout", "120", "--no-color",
     ]
     if excluded:
         command += ["--exclude-path-regex", excluded]
