@@ -19,6 +19,7 @@ package struct IdentityModule: Module {
 
     package var permissions: [Permission] { Permission.identityAll }
     package var migrations: [Migration] { IdentityMigrations.all }
+    package var secretColumns: [SecretColumn] { IdentitySecrets.all }
     package var pathPrefixes: [String] {
         [
             "/api/v1/identity/", "/.well-known/", "/oauth2/", "/auth/", "/login", "/logout", "/signup", "/account",

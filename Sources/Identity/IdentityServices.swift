@@ -15,6 +15,8 @@ package final class IdentityServices: Sendable {
     package let tenants: TenantStatusCache
     package let issuer: IssuerResolver
     package let login: LoginService
+    /// Seals the secrets Identity stores (`IdentitySecrets`).
+    package let secrets: SecretBox
     /// Names of the modules this process runs (for the tenant's feature flags).
     package let moduleNames: [String]
     let trail = AuditTrail()
@@ -32,14 +34,16 @@ package final class IdentityServices: Sendable {
         database = context.database
         clock = context.clock
         hasher = PasswordHasher(parameters: passwordHashing)
-        keys = SigningKeyRing(database: database, clock: clock, retention: lifetimes.signingKeyRetention)
+        secrets = context.secrets
+        keys = SigningKeyRing(
+            database: database, secrets: secrets, clock: clock, retention: lifetimes.signingKeyRetention)
         permissions = PermissionResolver(catalog: context.permissions, database: database, clock: clock)
         tenants = TenantStatusCache(database: database, clock: clock)
         tokens = TokenService(
             keys: keys, lifetimes: lifetimes, database: database, clock: clock, permissions: permissions,
             tenants: tenants)
         issuer = IssuerResolver(configured: context.configuration.publicURL)
-        login = LoginService(database: database, hasher: hasher, tokens: tokens, clock: clock)
+        login = LoginService(database: database, hasher: hasher, tokens: tokens, clock: clock, secrets: secrets)
         moduleNames = context.moduleNames
         web = context.web
         mailer = context.mailer

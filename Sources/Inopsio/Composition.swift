@@ -35,14 +35,15 @@ enum ModuleCatalog {
 
 /// What every module is handed in this process.
 func makeModuleContext(
-    configuration: InopsioConfiguration, database: any Database, modules: [any Module], logger: Logger
+    configuration: InopsioConfiguration, database: any Database, modules: [any Module], logger: Logger,
+    secrets: SecretBox
 ) throws -> ModuleContext {
     let web = try WebKit.bundled(navigation: [NavigationItem(labelKey: "nav.home", href: "/")])
     // Roles are built from every module's permissions, including modules that run in other processes.
     var context = ModuleContext(
         database: database, configuration: configuration, logger: logger, web: web,
         permissions: ModuleCatalog.all().flatMap(\.permissions), moduleNames: modules.map(\.name),
-        mailer: try Mailer.configured(configuration))
+        mailer: try Mailer.configured(configuration), secrets: secrets)
     // Every process verifies Inopsio credentials with Identity's verifier over the shared database (signing keys,
     // roles, API keys, tenant status, all cached), whether or not it serves Identity's routes: a module behind
     // the gateway checks the forwarded token again. Its user directory answers which ids are a tenant's users.
@@ -64,7 +65,8 @@ func buildApplication(
     let context =
         try given
         ?? makeModuleContext(
-            configuration: configuration, database: database, modules: modules, logger: logger)
+            configuration: configuration, database: database, modules: modules, logger: logger,
+            secrets: .ephemeral())
     let (router, edge) = try PlatformRouter.buildWithEdge(
         modules: modules, context: context, metrics: context.metrics, accessLog: configuration.accessLog ? sink : nil)
     // With a certificate the server speaks HTTPS, HTTP/2 or HTTP/1.1 as the client's ALPN asks. Without, HTTP/1.1

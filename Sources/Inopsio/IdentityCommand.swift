@@ -23,9 +23,10 @@ struct IdentityCommand: AsyncParsableCommand {
 
         func run() async throws {
             let immediately = immediately
-            try await withMigratedDatabase(options) { database in
+            try await withInstallation(options) { database, secrets, _ in
                 let ring = SigningKeyRing(
-                    database: database, clock: SystemWallClock(), retention: TokenLifetimes().signingKeyRetention)
+                    database: database, secrets: secrets, clock: SystemWallClock(),
+                    retention: TokenLifetimes().signingKeyRetention)
                 let (kid, activation) = try await ring.rotate(immediately: immediately)
                 let published = try await ring.keySet().keys.map(\.kid)
                 print("new key \(kid) signs from \(RFC3339.string(from: activation))")

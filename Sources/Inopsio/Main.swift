@@ -26,7 +26,7 @@ struct InopsioCommand: AsyncParsableCommand {
         abstract: "Inopsio: open-source business operations platform.",
         subcommands: [
             ServeCommand.self, MigrateCommand.self, TenantCommand.self, IdentityCommand.self, GatewayCommand.self,
-            AuditCommand.self, EventsCommand.self, JobsCommand.self,
+            AuditCommand.self, EventsCommand.self, JobsCommand.self, SecretsCommand.self,
             ConfigCommand.self, VersionCommand.self,
         ],
         defaultSubcommand: nil

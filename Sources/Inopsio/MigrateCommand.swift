@@ -24,20 +24,24 @@ struct MigrateCommand: AsyncParsableCommand {
         let showStatus = status
         do {
             try await DatabaseConnector.withDatabase(configuration: configuration, logger: logger) { database in
-                let runner = try MigrationRunner(
-                    database: database, migrations: PlatformMigrations.all + modules.flatMap(\.migrations),
-                    logger: logger)
                 if showStatus {
+                    let runner = try MigrationRunner(
+                        database: database, migrations: PlatformMigrations.all + modules.flatMap(\.migrations),
+                        logger: logger)
                     for entry in try await runner.status() {
                         print("\(entry.applied ? "applied" : "pending")  \(entry.label)")
                     }
                 } else {
-                    let applied = try await runner.apply()
+                    let applied = try await Installation.prepare(
+                        database, configuration: configuration, modules: modules, logger: logger, apply: true
+                    ).applied
                     print(
                         applied.isEmpty ? "nothing to apply" : applied.map { "applied  \($0)" }.joined(separator: "\n"))
                 }
             }
         } catch let error as MigrationError {
+            throw fail(error.description)
+        } catch let error as SecretError {
             throw fail(error.description)
         } catch {
             throw fail("migration failed: \(String(reflecting: error))")

@@ -58,6 +58,10 @@ struct ServeCommand: AsyncParsableCommand {
             logger.critical("start-up refused", metadata: ["error.message": "\(error.description)"])
             sink.flush()
             throw fail(error.description)
+        } catch let error as SecretError {
+            logger.critical("start-up refused", metadata: ["error.message": "\(error.description)"])
+            sink.flush()
+            throw fail(error.description)
         } catch {
             logger.critical("server stopped with an error", metadata: ["error.message": "\(String(reflecting: error))"])
             sink.flush()

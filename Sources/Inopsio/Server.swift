@@ -10,11 +10,10 @@ enum Server {
         async throws
     {
         try await DatabaseConnector.withDatabase(configuration: configuration, logger: logger) { database in
-            let migrations = PlatformMigrations.all + modules.flatMap(\.migrations)
-            let runner = try MigrationRunner(database: database, migrations: migrations, logger: logger)
-            if configuration.autoMigrate {
-                try await runner.apply()
-            } else {
+            let (runner, secrets, _) = try await Installation.prepare(
+                database, configuration: configuration, modules: modules, logger: logger,
+                apply: configuration.autoMigrate)
+            if !configuration.autoMigrate {
                 let pending = try await runner.pendingCount()
                 if pending > 0 {
                     logger.warning(
@@ -23,7 +22,7 @@ enum Server {
                 }
             }
             let context = try makeModuleContext(
-                configuration: configuration, database: database, modules: modules, logger: logger)
+                configuration: configuration, database: database, modules: modules, logger: logger, secrets: secrets)
             var tls: TLSCertificateStore?
             if let certificate = configuration.tlsCertificate, let key = configuration.tlsKey {
                 tls = try TLSCertificateStore(certificatePath: certificate, keyPath: key, logger: logger)

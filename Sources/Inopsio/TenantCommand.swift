@@ -108,6 +108,14 @@ struct TenantCommand: AsyncParsableCommand {
 func withMigratedDatabase(
     _ options: ConfigurationOptions, _ body: @escaping @Sendable (any Database) async throws -> Void
 ) async throws {
+    try await withInstallation(options) { database, _, _ in try await body(database) }
+}
+
+/// `withMigratedDatabase`, giving `body` the process's secrets box and modules as well.
+func withInstallation(
+    _ options: ConfigurationOptions,
+    _ body: @escaping @Sendable (any Database, SecretBox, [any Module]) async throws -> Void
+) async throws {
     let configuration = try options.resolve().configuration
     let modules: [any Module]
     do { modules = try ModuleCatalog.select(configuration.modules) } catch { throw fail(error.description, code: 2) }
@@ -118,21 +126,19 @@ func withMigratedDatabase(
     let autoMigrate = configuration.autoMigrate
     do {
         try await DatabaseConnector.withDatabase(configuration: configuration, logger: logger) { database in
-            let runner = try MigrationRunner(
-                database: database, migrations: PlatformMigrations.all + modules.flatMap(\.migrations), logger: logger)
-            if autoMigrate {
-                try await runner.apply()
-            } else {
-                let pending = try await runner.pendingCount()
-                if pending > 0 {
-                    throw fail("\(pending) migration(s) pending and auto_migrate is off: run `inopsio migrate` first")
-                }
+            let (runner, secrets, _) = try await Installation.prepare(
+                database, configuration: configuration, modules: modules, logger: logger, apply: autoMigrate)
+            let pending = try await runner.pendingCount()
+            if pending > 0 {
+                throw fail("\(pending) migration(s) pending and auto_migrate is off: run `inopsio migrate` first")
             }
-            try await body(database)
+            try await body(database, secrets, modules)
         }
     } catch let exit as ExitCode {
         throw exit
     } catch let error as MigrationError {
+        throw fail(error.description)
+    } catch let error as SecretError {
         throw fail(error.description)
     } catch {
         throw fail(String(reflecting: error))

@@ -14,6 +14,7 @@ package struct MessagingModule: Module {
 
     package var permissions: [Permission] { Permission.messagingAll }
     package var migrations: [Migration] { MessagingMigrations.all }
+    package var secretColumns: [SecretColumn] { MessagingSecrets.all }
 
     package func registerRoutes(on routes: RouteRegistrar, context: ModuleContext) {
         MessagingAPI(services: services(context)).register(on: routes)

@@ -13,14 +13,17 @@ package final class MessagingServices: Sendable {
     /// Where the links in messages point: the configured public URL, else this process's address.
     let baseURL: String
     let webhooks: WebhookSettings
+    /// Seals the secrets Messaging stores (`MessagingSecrets`).
+    let secrets: SecretBox
     /// This process's live-update clients.
     let hub = LiveHub()
     private let signerCache = Mutex<LinkSigner?>(nil)
 
     package init(
         database: any Database, mailer: Mailer, clock: any WallClock, logger: Logger, baseURL: String,
-        webhooks: WebhookSettings = WebhookSettings()
+        webhooks: WebhookSettings = WebhookSettings(), secrets: SecretBox = .ephemeral()
     ) {
+        self.secrets = secrets
         self.webhooks = webhooks
         self.database = database
         self.mailer = mailer
@@ -37,14 +40,17 @@ package final class MessagingServices: Sendable {
         self.init(
             database: context.database, mailer: context.mailer, clock: context.clock, logger: context.logger,
             baseURL: configuration.publicURL ?? "http://\(configuration.host):\(configuration.port)",
-            webhooks: webhooks)
+            webhooks: webhooks, secrets: context.secrets)
     }
 
     /// The signer of links, its key read (or made) on first use.
     func signer() async throws -> LinkSigner {
         if let cached = signerCache.withLock({ $0 }) { return cached }
         let now = clock.now()
-        let secret = try await database.system { tx in try await SettingsStore().linkKey(in: tx, now: now) }
+        let secrets = secrets
+        let secret = try await database.system { tx in
+            try await SettingsStore().linkKey(in: tx, secrets: secrets, now: now)
+        }
         let signer = LinkSigner(secret: secret)
         signerCache.withLock { $0 = signer }
         return signer

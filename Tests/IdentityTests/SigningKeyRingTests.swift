@@ -11,7 +11,7 @@ import Testing
         try await withTestDatabase(backend, migrations: PlatformMigrations.all + IdentityModule().migrations) {
             database, _ in
             let clock = ManualClock()
-            let ring = SigningKeyRing(database: database, clock: clock, retention: 20 * 60)
+            let ring = SigningKeyRing(database: database, secrets: .ephemeral(), clock: clock, retention: 20 * 60)
             let first = try await ring.signingKey().kid
             #expect(try await ring.keySet().keys.map(\.kid) == [first])
 
@@ -35,8 +35,9 @@ import Testing
         try await withTestDatabase(backend, migrations: PlatformMigrations.all + IdentityModule().migrations) {
             database, _ in
             let clock = ManualClock()
-            let here = SigningKeyRing(database: database, clock: clock, retention: 20 * 60)
-            let there = SigningKeyRing(database: database, clock: clock, retention: 20 * 60)
+            let secrets = SecretBox.ephemeral()
+            let here = SigningKeyRing(database: database, secrets: secrets, clock: clock, retention: 20 * 60)
+            let there = SigningKeyRing(database: database, secrets: secrets, clock: clock, retention: 20 * 60)
             _ = try await here.signingKey()
             let (kid, _) = try await there.rotate(immediately: true)
             // `here` loaded its cache just now, so it waits a few seconds before reloading for an unknown kid.

@@ -18,6 +18,10 @@ import Testing
 struct DocumentedAPI: Sendable {
     let client: any TestClientProtocol
     let backend: TestBackend
+    let database: any Database
+    /// The modules served, and the box that seals their secrets.
+    let modules: [any Module]
+    let secrets: SecretBox
     /// Every operation of every module's document.
     let operations: [DocumentedOperation]
 
@@ -43,9 +47,13 @@ struct DocumentedAPI: Sendable {
         let modules = ModuleCatalog.all().filter { !($0 is GatewayModule) }
         try await withTestDatabase(backend, migrations: PlatformMigrations.all + modules.flatMap(\.migrations)) {
             database, configuration in
+            let secrets = SecretBox.ephemeral()
+            let context = try makeModuleContext(
+                configuration: configuration, database: database, modules: modules, logger: TestEnvironment.logger,
+                secrets: secrets)
             let app = try buildApplication(
                 configuration: configuration, database: database, modules: modules, sink: nil,
-                logger: TestEnvironment.logger)
+                logger: TestEnvironment.logger, context: context)
             try await app.test(.router) { client in
                 var operations: [DocumentedOperation] = []
                 for module in modules {
@@ -55,7 +63,10 @@ struct DocumentedAPI: Sendable {
                     }
                     if let document { operations += DocumentedOperation.all(in: document, module: module.name) }
                 }
-                try await body(DocumentedAPI(client: client, backend: backend, operations: operations))
+                try await body(
+                    DocumentedAPI(
+                        client: client, backend: backend, database: database, modules: modules, secrets: secrets,
+                        operations: operations))
             }
         }
     }

@@ -89,7 +89,7 @@ import Testing
                 applied.sorted() == [
                     "notes#1 create_notes", "platform#1 create_tenants", "platform#2 create_audit_log",
                     "platform#3 create_event_backbone", "platform#4 create_jobs", "platform#5 create_job_schedules",
-                    "platform#6 audit_log_lanes",
+                    "platform#6 audit_log_lanes", "platform#7 create_secret_keys",
                 ])
         }
     }

@@ -52,12 +52,13 @@ struct MFARoutes: Sendable {
         let tenant = try context.requireTenant()
         let secret = TOTP.generateSecret()
         let encoded = Base32.encode(secret)
+        let secrets = services.secrets
         let user = try await services.database.write(tenant: tenant) { tx -> User in
             guard let user = try await UserStore().find(id: id, in: tx) else {
                 throw DomainError.notFound(entity: "user")
             }
             if user.mfaEnabled { throw DomainError.conflict("two-factor sign-in is already on; turn it off first") }
-            try await MFAStore().setPendingSecret(encoded, of: id, in: tx)
+            try await MFAStore().setPendingSecret(encoded, of: id, secrets: secrets, in: tx)
             return user
         }
         let tenantSlug = try await TenantStore(database: services.database).find(id: tenant)?.slug ?? "inopsio"
@@ -77,12 +78,14 @@ struct MFARoutes: Sendable {
         let now = services.clock.now()
         let origin = context.origin(request)
         let codes = BackupCodes.generate()
+        let secrets = services.secrets
         try await services.database.write(tenant: tenant) { tx in
             let store = MFAStore()
             guard let user = try await UserStore().find(id: id, in: tx) else {
                 throw DomainError.notFound(entity: "user")
             }
-            guard let secret = try await store.pendingSecret(of: id, in: tx).flatMap(Base32.decode) else {
+            guard let secret = try await store.pendingSecret(of: id, secrets: secrets, in: tx).flatMap(Base32.decode)
+            else {
                 throw DomainError.conflict("start the enrollment first")
             }
             guard let step = TOTP(secret: secret).matchingStep(code, at: now, lastUsedStep: nil) else {

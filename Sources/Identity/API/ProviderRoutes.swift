@@ -49,7 +49,8 @@ struct ProviderRoutes: Sendable {
     func list(_ context: AppRequestContext) async throws -> Response {
         try context.require(.providersRead)
         let tenant = try context.requireTenant()
-        let providers = try await services.database.read(tenant: tenant) { tx in try await ProviderStore().list(in: tx)
+        let providers = try await services.database.read(tenant: tenant) { tx in
+            try await ProviderStore(secrets: services.secrets).list(in: tx)
         }
         return try JSONResponse.make(Page(data: providers, nextCursor: nil))
     }
@@ -60,7 +61,7 @@ struct ProviderRoutes: Sendable {
         let id = try ID<IdentityProvider>.path(context, entity: "identity provider")
         guard
             let provider = try await services.database.read(
-                tenant: tenant, { tx in try await ProviderStore().find(id: id, in: tx) })
+                tenant: tenant, { tx in try await ProviderStore(secrets: services.secrets).find(id: id, in: tx) })
         else { throw DomainError.notFound(entity: "identity provider") }
         return provider
     }
@@ -115,7 +116,7 @@ struct ProviderRoutes: Sendable {
         let actor = try context.auditActor()
         let origin = context.origin(request)
         try await services.database.write(tenant: tenant) { tx in
-            try await ProviderStore().insert(provider, in: tx)
+            try await ProviderStore(secrets: services.secrets).insert(provider, in: tx)
             try await AuditTrail().record(
                 AuditEntry(
                     action: "identity_provider.created", actor: actor, targetType: "identity_provider",
@@ -134,7 +135,7 @@ struct ProviderRoutes: Sendable {
         let actor = try context.auditActor()
         let origin = context.origin(request)
         try await services.database.write(tenant: tenant) { tx in
-            guard try await ProviderStore().delete(id: id, in: tx) else {
+            guard try await ProviderStore(secrets: services.secrets).delete(id: id, in: tx) else {
                 throw DomainError.notFound(entity: "identity provider")
             }
             try await AuditTrail().record(

@@ -51,7 +51,7 @@ struct FederationRoutes: Sendable {
         let verifier = Base64URL.randomToken(bytes: 48)
         let now = services.clock.now()
         let state = try await services.database.write(tenant: tenant) { tx in
-            try await ProviderStore().saveState(
+            try await ProviderStore(secrets: services.secrets).saveState(
                 .init(provider: provider.id, nonce: nonce, verifier: verifier, authorizeParameters: parameters.values),
                 now: now, in: tx)
         }
@@ -78,7 +78,8 @@ struct FederationRoutes: Sendable {
         let now = services.clock.now()
         guard
             let state = try await services.database.write(
-                tenant: tenant, { tx in try await ProviderStore().consumeState(stateToken, now: now, in: tx) })
+                tenant: tenant,
+                { tx in try await ProviderStore(secrets: services.secrets).consumeState(stateToken, now: now, in: tx) })
         else { return authorize.errorPage(request, context, messageKey: "federation.error.state") }
         let parameters = AuthorizeRoutes.Parameters(values: state.authorizeParameters)
         let validated: AuthorizeRoutes.Validated
@@ -178,7 +179,7 @@ struct FederationRoutes: Sendable {
     ) async throws -> Result<User, FederationRefusal> {
         guard case .string(let subject)? = claims["sub"] else { return .failure(.notAllowed) }
         let users = UserStore()
-        let store = ProviderStore()
+        let store = ProviderStore(secrets: services.secrets)
         let roles = provider.roles(for: claims)
         if let linked = try await store.linkedUser(provider: provider.id, subject: subject, in: tx),
             var user = try await users.find(id: linked, in: tx)

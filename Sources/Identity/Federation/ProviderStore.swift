@@ -4,9 +4,15 @@ import Platform
 import SQLKit
 
 /// Identity providers, the links between provider subjects and users, and the short-lived sign-in states.
+/// Client secrets are stored sealed (`IdentitySecrets.providerClientSecret`).
 struct ProviderStore: Sendable {
+    let secrets: SecretBox
+
     func insert(_ provider: IdentityProvider, in tx: Transaction) async throws {
         let tenant = try tx.requireTenant()
+        let sealedSecret = try provider.clientSecret.map {
+            try secrets.seal($0, in: IdentitySecrets.providerClientSecret, tenant: tenant)
+        }
         let encoder = JSONEncoder()
         func json(_ value: some Encodable) throws -> String {
             String(decoding: try encoder.encode(value), as: UTF8.self)
@@ -17,7 +23,7 @@ struct ProviderStore: Sendable {
                                             default_roles, create_users, sync_roles, enabled, created_at)
             VALUES (\(tx.bind(tenant)), \(tx.bind(provider.id.rawValue)), \(bind: provider.kind.rawValue),
                     \(bind: provider.name), \(bind: provider.issuer),
-                    \(bind: provider.clientID), \(bind: provider.clientSecret), \(bind: try json(provider.scopes)),
+                    \(bind: provider.clientID), \(bind: sealedSecret), \(bind: try json(provider.scopes)),
                     \(bind: try json(provider.roleRules)), \(bind: try json(provider.defaultRoles)),
                     \(bind: provider.createUsers), \(bind: provider.syncRoles), \(bind: provider.enabled),
                     \(bind: provider.createdAt.epochMilliseconds))
@@ -29,14 +35,14 @@ struct ProviderStore: Sendable {
         let tenant = try tx.requireTenant()
         return try await tx.sql.raw(
             "SELECT * FROM identity_providers WHERE tenant_id = \(tx.bind(tenant)) ORDER BY created_at, id"
-        ).all().map(Self.decode)
+        ).all().map { try decode($0, tenant: tenant) }
     }
 
     func find(id: ID<IdentityProvider>, in tx: Transaction) async throws -> IdentityProvider? {
         let tenant = try tx.requireTenant()
         return try await tx.sql.raw(
             "SELECT * FROM identity_providers WHERE tenant_id = \(tx.bind(tenant)) AND id = \(tx.bind(id.rawValue))"
-        ).first().map(Self.decode)
+        ).first().map { try decode($0, tenant: tenant) }
     }
 
     func delete(id: ID<IdentityProvider>, in tx: Transaction) async throws -> Bool {
@@ -124,7 +130,7 @@ struct ProviderStore: Sendable {
             verifier: try row.decode(column: "code_verifier", as: String.self), authorizeParameters: parameters)
     }
 
-    static func decode(_ row: any SQLRow) throws -> IdentityProvider {
+    func decode(_ row: any SQLRow, tenant: TenantID) throws -> IdentityProvider {
         let decoder = JSONDecoder()
         func list<T: Decodable>(_ column: String, as type: T.Type) throws -> T {
             try decoder.decode(T.self, from: Data(try row.decode(column: column, as: String.self).utf8))
@@ -135,7 +141,9 @@ struct ProviderStore: Sendable {
             name: try row.decode(column: "name", as: String.self),
             issuer: try row.decode(column: "issuer", as: String.self),
             clientID: try row.decode(column: "client_id", as: String.self),
-            clientSecret: try row.decode(column: "client_secret", as: String?.self),
+            clientSecret: try row.decode(column: "client_secret", as: String?.self).map {
+                try secrets.open($0, in: IdentitySecrets.providerClientSecret, tenant: tenant)
+            },
             scopes: try list("scopes", as: [String].self),
             roleRules: try list("role_rules", as: [IdentityProvider.RoleRule].self),
             defaultRoles: try list("default_roles", as: [String].self),

@@ -19,6 +19,8 @@ package struct LoginService: Sendable {
     let hasher: PasswordHasher
     let tokens: TokenService
     let clock: any WallClock
+    /// Opens the stored TOTP secrets.
+    let secrets: SecretBox
 
     /// How the sign-in names its tenant: by slug (the API) or by id (an OAuth client's tenant).
     package enum TenantReference: Sendable {
@@ -98,7 +100,11 @@ package struct LoginService: Sendable {
         }
         var secondFactor: SecondFactor?
         if user.mfaEnabled {
-            guard let code = attempt.totpCode, let factor = Self.secondFactor(code, credentials: credentials, now: now)
+            let totpSecret = try credentials.totpSecret.map {
+                try secrets.open($0, in: IdentitySecrets.totp, tenant: tenant.id)
+            }
+            guard let code = attempt.totpCode,
+                let factor = Self.secondFactor(code, secret: totpSecret, lastStep: credentials.totpLastStep, now: now)
             else {
                 if attempt.totpCode != nil {
                     try await recordPasswordFailure(
@@ -159,10 +165,10 @@ package struct LoginService: Sendable {
     }
 
     /// A TOTP code valid now and not used before, or a backup code (checked against the store in the write).
-    static func secondFactor(_ code: String, credentials: UserCredentials, now: Date) -> SecondFactor? {
+    static func secondFactor(_ code: String, secret: String?, lastStep: Int64?, now: Date) -> SecondFactor? {
         if BackupCodes.looksLikeBackupCode(code) { return .backupCode(hash: BackupCodes.hash(code)) }
-        guard let secret = credentials.totpSecret.flatMap(Base32.decode),
-            let step = TOTP(secret: secret).matchingStep(code, at: now, lastUsedStep: credentials.totpLastStep)
+        guard let secret = secret.flatMap(Base32.decode),
+            let step = TOTP(secret: secret).matchingStep(code, at: now, lastUsedStep: lastStep)
         else { return nil }
         return .totp(step: step)
     }

@@ -134,7 +134,7 @@ struct AuthorizeRoutes: Sendable {
         if let tenant = found.tenant {
             tenantName = try await TenantStore(database: services.database).find(id: tenant)?.name ?? ""
             providers = try await services.database.read(tenant: tenant) { tx in
-                try await ProviderStore().list(in: tx).filter(\.enabled)
+                try await ProviderStore(secrets: services.secrets).list(in: tx).filter(\.enabled)
             }
         }
         return Validated(

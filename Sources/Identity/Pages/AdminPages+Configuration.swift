@@ -111,7 +111,9 @@ extension AdminPages {
     func providers(_ request: Request, _ context: AppRequestContext, notice: String?) async throws -> Response {
         try context.require(.providersRead)
         let tenant = try context.requireTenant()
-        let list = try await services.database.read(tenant: tenant) { tx in try await ProviderStore().list(in: tx) }
+        let list = try await services.database.read(tenant: tenant) { tx in
+            try await ProviderStore(secrets: services.secrets).list(in: tx)
+        }
         return kit.page(request, context, title: "admin.providers") { t in
             let rows = list.map { provider -> HTML in
                 "<tr><td>\(provider.name)</td><td>\(provider.issuer)</td><td>\(provider.defaultRoles.joined(separator: ", "))</td></tr>"

@@ -194,8 +194,9 @@ struct SignedInPages: Sendable {
     {
         let tenant = try context.requireTenant()
         let id = try context.requireUserID()
+        let secrets = services.secrets
         let secret = try await services.database.read(tenant: tenant) { tx in
-            try await MFAStore().pendingSecret(of: id, in: tx)
+            try await MFAStore().pendingSecret(of: id, secrets: secrets, in: tx)
         }
         return kit.page(request, context, title: "security.title", status: .unprocessableContent) { t in
             let fields: HTML = PageKit.field(

@@ -293,5 +293,7 @@ enum IdentityMigrations {
                 """
             ]
         },
+        // Signing keys, TOTP secrets and client secrets were stored in plaintext before.
+        Migration.sealSecrets(module: "identity", number: 7, columns: IdentitySecrets.all),
     ]
 }

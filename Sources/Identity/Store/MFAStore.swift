@@ -18,9 +18,10 @@ struct MFAStore: Sendable {
         ).first() != nil
     }
 
-    /// Stores a secret being enrolled (not yet enabled: sign-in does not ask for it until confirmed).
-    func setPendingSecret(_ secret: String, of user: ID<User>, in tx: Transaction) async throws {
+    /// Stores a secret being enrolled (not yet enabled: sign-in does not ask for it until confirmed), sealed.
+    func setPendingSecret(_ secret: String, of user: ID<User>, secrets: SecretBox, in tx: Transaction) async throws {
         let tenant = try tx.requireTenant()
+        let secret = try secrets.seal(secret, in: IdentitySecrets.totp, tenant: tenant)
         try await tx.sql.raw(
             """
             UPDATE identity_users SET totp_secret = \(bind: secret), totp_enabled_at = NULL, totp_last_step = NULL,
@@ -30,7 +31,7 @@ struct MFAStore: Sendable {
         ).run()
     }
 
-    func pendingSecret(of user: ID<User>, in tx: Transaction) async throws -> String? {
+    func pendingSecret(of user: ID<User>, secrets: SecretBox, in tx: Transaction) async throws -> String? {
         let tenant = try tx.requireTenant()
         let row = try await tx.sql.raw(
             """
@@ -38,7 +39,9 @@ struct MFAStore: Sendable {
             WHERE tenant_id = \(tx.bind(tenant)) AND id = \(tx.bind(user.rawValue)) AND totp_enabled_at IS NULL
             """
         ).first()
-        return try row?.decode(column: "totp_secret", as: String?.self)
+        return try row?.decode(column: "totp_secret", as: String?.self).map {
+            try secrets.open($0, in: IdentitySecrets.totp, tenant: tenant)
+        }
     }
 
     func enable(of user: ID<User>, step: Int64, backupCodeHashes: [String], now: Date, in tx: Transaction) async throws

@@ -13,8 +13,7 @@ import Synchronization
 /// signed verify until they expire. Each instance reloads the table every `refreshInterval`, and at once (at most
 /// every few seconds) when a token names an unknown key id.
 ///
-/// Simplification: private keys are stored unencrypted in the database; encrypting them with an operator-held key
-/// belongs to the secrets work of a later issue.
+/// Private keys are stored sealed with the installation's secrets key (`IdentitySecrets.signingKey`).
 package final class SigningKeyRing: Sendable {
     package struct Key: Sendable {
         let kid: String
@@ -29,6 +28,7 @@ package final class SigningKeyRing: Sendable {
     }
 
     private let database: any Database
+    private let secrets: SecretBox
     private let clock: any WallClock
     private let retention: TimeInterval
     static let refreshInterval: TimeInterval = 60
@@ -37,8 +37,9 @@ package final class SigningKeyRing: Sendable {
     private let state = Mutex(State())
 
     /// `retention`: how long a retired key stays published (at least the longest token lifetime).
-    package init(database: any Database, clock: any WallClock, retention: TimeInterval) {
+    package init(database: any Database, secrets: SecretBox, clock: any WallClock, retention: TimeInterval) {
         self.database = database
+        self.secrets = secrets
         self.clock = clock
         self.retention = retention
     }
@@ -92,7 +93,7 @@ package final class SigningKeyRing: Sendable {
         let kid = Self.thumbprint(key.publicKey)
         let now = clock.now().epochMilliseconds
         let cutoff = now - Int64(retention * 1000)
-        let pem = key.pemRepresentation
+        let pem = try secrets.seal(key.pemRepresentation, in: IdentitySecrets.signingKey, tenant: nil)
         try await database.system { tx in
             if let retirement {
                 try await tx.sql.raw(
@@ -119,11 +120,14 @@ package final class SigningKeyRing: Sendable {
         let rows = try await database.systemRead { tx in
             try await tx.sql.raw("SELECT kid, private_key, activates_at, retired_at FROM identity_signing_keys").all()
         }
+        let secrets = secrets
         let keys = try rows.map { row in
             Key(
                 kid: try row.decode(column: "kid", as: String.self),
                 privateKey: try P256.Signing.PrivateKey(
-                    pemRepresentation: try row.decode(column: "private_key", as: String.self)),
+                    pemRepresentation: try secrets.open(
+                        try row.decode(column: "private_key", as: String.self), in: IdentitySecrets.signingKey,
+                        tenant: nil)),
                 activatesAt: Date(epochMilliseconds: try row.decode(column: "activates_at", as: Int64.self)),
                 retiredAt: try row.decode(column: "retired_at", as: Int64?.self).map(Date.init(epochMilliseconds:)))
         }

@@ -121,10 +121,11 @@ struct WebhookRoutes: Sendable {
             status: body.status ?? .active, disabledReason: nil, failureStreak: 0, createdBy: principal.subject,
             version: 1, createdAt: now, updatedAt: now)
         let secret = WebhookSigner.newSecret()
+        let secrets = services.secrets
         try await services.audited(
             "messaging.webhook.created", target: "webhook_endpoint", id: { _ in endpoint.id.description },
             details: ["url": .string(endpoint.url)], request: request, context: context
-        ) { tx in try await WebhookStore().insert(endpoint, secret: secret, in: tx) }
+        ) { tx in try await WebhookStore().insert(endpoint, secret: secret, sealedWith: secrets, in: tx) }
         return WithSecret(endpoint: endpoint, secret: secret)
     }
 
@@ -205,13 +206,15 @@ struct WebhookRoutes: Sendable {
         let id = try ID<WebhookEndpoint>.path(context, entity: "webhook endpoint")
         let secret = WebhookSigner.newSecret()
         let now = services.clock.now().storedPrecision
+        let secrets = services.secrets
         let endpoint = try await services.audited(
             "messaging.webhook.secret_rotated", target: "webhook_endpoint", id: { _ in id.description },
             request: request, context: context
         ) { tx -> WebhookEndpoint in
             guard
                 try await WebhookStore().rotate(
-                    id: id, to: secret, overlapUntil: now.addingTimeInterval(24 * 3600), now: now, in: tx),
+                    id: id, to: secret, sealedWith: secrets, overlapUntil: now.addingTimeInterval(24 * 3600), now: now,
+                    in: tx),
                 let endpoint = try await WebhookStore().find(id: id, in: tx)
             else { throw DomainError.notFound(entity: "webhook endpoint") }
             return endpoint

@@ -223,5 +223,7 @@ enum MessagingMigrations {
                 "ALTER TABLE messaging_messages ADD COLUMN claimed_until BIGINT",
             ]
         },
+        // The link key and webhook secrets were stored in plaintext before.
+        Migration.sealSecrets(module: "messaging", number: 4, columns: MessagingSecrets.all),
     ]
 }

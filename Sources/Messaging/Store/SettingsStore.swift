@@ -37,17 +37,19 @@ struct SettingsStore: Sendable {
     }
 
     /// The installation's key for signing links, made on first use (a system transaction).
-    func linkKey(in tx: Transaction, now: Date) async throws -> String {
+    func linkKey(in tx: Transaction, secrets: SecretBox, now: Date) async throws -> String {
+        let sealed = try secrets.seal(Base64URL.randomToken(), in: MessagingSecrets.linkKey, tenant: nil)
         try await tx.sql.raw(
             """
             INSERT INTO messaging_keys (id, secret, created_at)
-            VALUES (1, \(bind: Base64URL.randomToken()), \(bind: now.epochMilliseconds))
+            VALUES (1, \(bind: sealed), \(bind: now.epochMilliseconds))
             ON CONFLICT (id) DO NOTHING
             """
         ).run()
         guard let row = try await tx.sql.raw("SELECT secret FROM messaging_keys WHERE id = 1").first() else {
             throw DatabaseError.closed
         }
-        return try row.decode(column: "secret", as: String.self)
+        return try secrets.open(
+            try row.decode(column: "secret", as: String.self), in: MessagingSecrets.linkKey, tenant: nil)
     }
 }

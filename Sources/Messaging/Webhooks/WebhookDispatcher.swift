@@ -88,11 +88,14 @@ struct WebhookSender: JobHandler {
         guard let tenant, let id = ID<WebhookDelivery>(body.delivery) else { return }
         let database = services.database
         let now = services.clock.now()
+        let box = services.secrets
         let loaded = try await database.read(tenant: tenant) { tx -> (WebhookDelivery, WebhookEndpoint, [String])? in
             guard let delivery = try await WebhookStore().delivery(id: id, in: tx), delivery.status == .pending,
                 let endpoint = try await WebhookStore().find(id: delivery.endpointID, in: tx)
             else { return nil }
-            return (delivery, endpoint, try await WebhookStore().secrets(id: endpoint.id, now: now, in: tx))
+            return (
+                delivery, endpoint, try await WebhookStore().secrets(id: endpoint.id, now: now, openedWith: box, in: tx)
+            )
         }
         guard let (delivery, endpoint, secrets) = loaded else { return }
         let attemptNumber = delivery.attempts + 1

@@ -5,8 +5,11 @@ import SQLKit
 
 /// `messaging_webhook_endpoints`, `messaging_webhook_deliveries` and `messaging_webhook_attempts`.
 struct WebhookStore: Sendable {
-    func insert(_ endpoint: WebhookEndpoint, secret: String, in tx: Transaction) async throws {
+    func insert(_ endpoint: WebhookEndpoint, secret: String, sealedWith secrets: SecretBox, in tx: Transaction)
+        async throws
+    {
         let tenant = try tx.requireTenant()
+        let secret = try secrets.seal(secret, in: MessagingSecrets.webhookSecret, tenant: tenant)
         try await tx.sql.raw(
             """
             INSERT INTO messaging_webhook_endpoints (tenant_id, id, url, description, event_types, secret, status,
@@ -49,22 +52,30 @@ struct WebhookStore: Sendable {
     }
 
     /// The secrets deliveries are signed with now: the current one, and the previous one until it expires.
-    func secrets(id: ID<WebhookEndpoint>, now: Date, in tx: Transaction) async throws -> [String] {
+    func secrets(id: ID<WebhookEndpoint>, now: Date, openedWith box: SecretBox, in tx: Transaction) async throws
+        -> [String]
+    {
+        let tenant = try tx.requireTenant()
         guard let row = try await row(id: id, in: tx) else { return [] }
-        var secrets = [try row.decode(column: "secret", as: String.self)]
+        var secrets = [
+            try box.open(
+                try row.decode(column: "secret", as: String.self), in: MessagingSecrets.webhookSecret, tenant: tenant)
+        ]
         if let previous = try row.decode(column: "previous_secret", as: String?.self),
             let expires = try row.optionalDate("previous_secret_expires_at"), expires > now
         {
-            secrets.append(previous)
+            secrets.append(try box.open(previous, in: MessagingSecrets.previousWebhookSecret, tenant: tenant))
         }
         return secrets
     }
 
     /// Replaces the secret; the old one stays valid (deliveries carry both signatures) until `overlapUntil`.
-    func rotate(id: ID<WebhookEndpoint>, to secret: String, overlapUntil: Date, now: Date, in tx: Transaction)
-        async throws -> Bool
-    {
+    func rotate(
+        id: ID<WebhookEndpoint>, to secret: String, sealedWith secrets: SecretBox, overlapUntil: Date, now: Date,
+        in tx: Transaction
+    ) async throws -> Bool {
         let tenant = try tx.requireTenant()
+        let secret = try secrets.seal(secret, in: MessagingSecrets.webhookSecret, tenant: tenant)
         return try await tx.sql.raw(
             """
             UPDATE messaging_webhook_endpoints SET previous_secret = secret, secret = \(bind: secret),

@@ -18,7 +18,9 @@ package struct ConfigurationKey: Sendable {
     /// The value as `config print` shows it: secrets (passwords inside URLs) redacted.
     package func displayValue(_ configuration: InopsioConfiguration) -> String {
         guard let value = current(configuration) else { return "(not set)" }
-        return isSecret ? Redaction.redactURL(value) : value
+        guard isSecret else { return value }
+        // A URL keeps its host and user (only its password is hidden); any other secret is hidden whole.
+        return value.contains("://") ? Redaction.redactURL(value) : "REDACTED"
     }
 }
 
@@ -62,6 +64,21 @@ extension ConfigurationKey {
                 guard !text.isEmpty else { throw ConfigurationProblem("must not be empty") }
                 config.dataDirectory = text
             }, current: { $0.dataDirectory }),
+        ConfigurationKey(
+            name: "secrets_keys",
+            summary:
+                "Keys sealing secrets at rest, `id:base64key,...` (32-byte keys, current first); unset = secrets_key_file",
+            isSecret: true,
+            apply: { text, config throws(ConfigurationProblem) in
+                do { _ = try SecretKeyring.parse(text, separator: ",") } catch {
+                    throw ConfigurationProblem("\(error)")
+                }
+                config.secretsKeys = text
+            }, current: { $0.secretsKeys }),
+        .text(
+            "secrets_key_file",
+            summary: "File of keys sealing secrets at rest; default data_dir/secrets.key, made on first start",
+            field: \.secretsKeyFile, meaning: "a file path"),
         ConfigurationKey(
             name: "modules", summary: "Comma-separated modules to run, or `all`", isSecret: false,
             apply: { text, config throws(ConfigurationProblem) in

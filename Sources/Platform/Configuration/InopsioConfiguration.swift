@@ -7,6 +7,11 @@ package struct InopsioConfiguration: Sendable, Equatable {
     package var host = "127.0.0.1"
     package var port = 8080
     package var dataDirectory = "./data"
+    /// `secrets_keys`: the keys that seal secrets at rest, `id:base64,id:base64` (current first); `nil` reads the
+    /// key file.
+    package var secretsKeys: String? = nil
+    /// `secrets_key_file`: the key file; `nil` means `<data_dir>/secrets.key` (made on first start).
+    package var secretsKeyFile: String? = nil
     /// The modules to run; `nil` means all of them.
     package var modules: [String]? = nil
     package var databaseURL: String? = nil

@@ -14,13 +14,17 @@ package struct MigrationRunner: Sendable {
     package let database: any Database
     package let migrations: [Migration]
     let logger: Logger
+    let services: MigrationServices
 
     /// Validates numbering: per module, numbers are 1, 2, 3, ... without gaps or duplicates.
-    package init(database: any Database, migrations: [Migration], logger: Logger) throws {
+    package init(
+        database: any Database, migrations: [Migration], logger: Logger, services: MigrationServices = .init()
+    ) throws {
         try Self.validateNumbering(migrations)
         self.database = database
         self.migrations = migrations
         self.logger = logger
+        self.services = services
     }
 
     /// Per module, migration numbers must be 1, 2, 3, ... in order, without gaps or duplicates.
@@ -37,6 +41,7 @@ package struct MigrationRunner: Sendable {
     package func apply() async throws -> [String] {
         let migrations = self.migrations
         let logger = self.logger
+        let services = self.services
         return try await database.system { tx in
             if tx.dialect == .postgres {
                 try await tx.sql.raw("SELECT pg_advisory_xact_lock(\(bind: MigrationRunner.advisoryLockKey))").run()
@@ -49,6 +54,7 @@ package struct MigrationRunner: Sendable {
                 for statement in migration.statements(for: tx.dialect) {
                     try await tx.sql.raw(SQLQueryString(statement)).run()
                 }
+                try await migration.step?(tx, services)
                 try await tx.sql.raw(
                     """
                     INSERT INTO inopsio_migrations (module, number, name, checksum, applied_at)

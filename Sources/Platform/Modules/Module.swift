@@ -12,6 +12,8 @@ package protocol Module: Sendable {
     var permissions: [Permission] { get }
     /// This module's migrations, numbered 1, 2, 3, ...
     var migrations: [Migration] { get }
+    /// The columns where this module keeps secrets sealed with `ModuleContext.secrets` (re-sealed on key rotation).
+    var secretColumns: [SecretColumn] { get }
     /// Event consumers to run, one consumer group each.
     func consumers(context: ModuleContext) -> [any EventConsumer]
     /// Jobs to enqueue on cron schedules (their handlers are in `jobHandlers`).
@@ -40,6 +42,7 @@ package protocol Module: Sendable {
 extension Module {
     package var permissions: [Permission] { [] }
     package var migrations: [Migration] { [] }
+    package var secretColumns: [SecretColumn] { [] }
     package func consumers(context: ModuleContext) -> [any EventConsumer] { [] }
     package var schedules: [JobSchedule] { [] }
     package func jobHandlers(context: ModuleContext) -> [any JobHandler] { [] }

@@ -24,13 +24,18 @@ package struct ModuleContext: Sendable {
     package var users: (any UserDirectory)?
     /// Facts modules add to `/ready`.
     package let readiness: ReadinessDetails
+    /// Seals and opens the secrets modules keep in the database (`Module.secretColumns`).
+    package let secrets: SecretBox
 
     package init(
         database: any Database, configuration: InopsioConfiguration, logger: Logger, web: WebKit,
         clock: any WallClock = SystemWallClock(), permissions: [Permission] = [], moduleNames: [String] = [],
         mailer: Mailer, metrics: HTTPMetrics = HTTPMetrics(registry: PrometheusCollectorRegistry()),
-        authenticator: (any RequestAuthenticator)? = nil, readiness: ReadinessDetails = ReadinessDetails()
+        authenticator: (any RequestAuthenticator)? = nil, readiness: ReadinessDetails = ReadinessDetails(),
+        secrets: SecretBox = .ephemeral()
     ) {
+        // The default, a key held in memory only, suits tests; the composition root passes the configured box.
+        self.secrets = secrets
         self.readiness = readiness
         self.metrics = metrics
         self.authenticator = authenticator

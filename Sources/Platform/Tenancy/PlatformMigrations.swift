@@ -93,5 +93,6 @@ package enum PlatformMigrations {
                 ]
             }
         },
+        SecretKeyRegistry.migration,
     ]
 }
