@@ -258,7 +258,7 @@ let package = Package(
         .testTarget(
             name: "EndToEnd",
             dependencies: [
-                "Kernel", "Platform", "TestSupport", "Inopsio", .product(name: "SQLKit", package: "sql-kit"),
+                "Kernel", "Platform", "Identity", "TestSupport", "Inopsio", .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],

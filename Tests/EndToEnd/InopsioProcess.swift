@@ -24,6 +24,9 @@ final class InopsioProcess: @unchecked Sendable {
         return root.appendingPathComponent(".build/debug/inopsio")
     }
 
+    /// One key for every test installation on PostgreSQL (each test's database has its own registry).
+    static let sharedSecretsKeys = "ktest0001:" + Data((0..<32).map { UInt8($0) }).base64EncodedString()
+
     /// Starts `inopsio arguments...` in `workingDirectory` with `environment` added to a clean environment
     /// (no `INOPSIO_*` variables leak in from the test runner).
     init(_ arguments: [String], environment: [String: String] = [:], workingDirectory: URL? = nil) throws {
@@ -41,6 +44,14 @@ final class InopsioProcess: @unchecked Sendable {
         process.currentDirectoryURL = directory
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("INOPSIO_") }
         env.merge(environment) { $1 }
+        // The processes of one installation on PostgreSQL share its secrets keys, as the README tells operators
+        // (each would otherwise make a key file of its own in its working directory, and all but the first would be
+        // refused at start). Tests that are about the keys set them themselves.
+        if env["INOPSIO_DATABASE_URL"] != nil, env["INOPSIO_SECRETS_KEYS"] == nil,
+            env["INOPSIO_SECRETS_KEY_FILE"] == nil
+        {
+            env["INOPSIO_SECRETS_KEYS"] = Self.sharedSecretsKeys
+        }
         process.environment = env
         process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
         process.standardError = try FileHandle(forWritingTo: stderrURL)

@@ -50,18 +50,21 @@ package enum SecretKeyRegistry {
         for key in keys {
             if let entry = registered[key.id], entry.fingerprint != key.fingerprint {
                 throw SecretError.noKeys(
-                    "the key with id \(key.id) is not the installation's key of that id; give every process the same keys")
+                    "the key with id \(key.id) is not the installation's key of that id; give every process the same keys"
+                )
             }
         }
         guard let current = keys.first, let entry = registered[current.id], !entry.retired else {
             throw SecretError.noKeys(
-                "this process's current key \(keys.first?.id ?? "-") is not one of the installation's (\(entries.filter { !$0.retired }.map(\.id).joined(separator: ", "))); give every process the same keys, or add a key with `inopsio secrets rotate-key`")
+                "this process's current key \(keys.first?.id ?? "-") is not one of the installation's (\(entries.filter { !$0.retired }.map(\.id).joined(separator: ", "))); give every process the same keys, or add a key with `inopsio secrets rotate-key`"
+            )
         }
         let held = Set(keys.map(\.id))
         let missing = entries.filter { !$0.retired && !held.contains($0.id) }.map(\.id)
         guard missing.isEmpty else {
             throw SecretError.noKeys(
-                "this process lacks the installation's key(s) \(missing.joined(separator: ", ")), which may seal stored secrets; retire a key with `inopsio secrets retire-key` once nothing uses it")
+                "this process lacks the installation's key(s) \(missing.joined(separator: ", ")), which may seal stored secrets; retire a key with `inopsio secrets retire-key` once nothing uses it"
+            )
         }
     }
 

@@ -42,7 +42,7 @@ package final class SecretKeyring: Sendable {
 
     private struct State {
         var keys: [Key]
-        var fileStamp: Date?
+        var fileStamp: FileStamp?
         var lastReload: Date
     }
 
@@ -53,18 +53,17 @@ package final class SecretKeyring: Sendable {
     package init(keys: [Key]) throws(SecretError) {
         guard !keys.isEmpty else { throw SecretError.noKeys("no key given") }
         self.source = .inline
-        self.state = Mutex(State(keys: keys, fileStamp: nil, lastReload: Date()))
+        self.state = Mutex(State(keys: keys, fileStamp: nil, lastReload: .distantPast))
     }
 
-    private init(path: String, keys: [Key], stamp: Date?) {
-        self.source = .file(path)
-        self.state = Mutex(State(keys: keys, fileStamp: stamp, lastReload: Date()))
+    private init(path: String?, keys: [Key], stamp: FileStamp?) {
+        self.source = path.map(Source.file) ?? .inline
+        self.state = Mutex(State(keys: keys, fileStamp: stamp, lastReload: .distantPast))
     }
 
     /// A keyring with one new random key, held in memory only (tests).
     package static func ephemeral() -> SecretKeyring {
-        // A list of one key is never empty, so this cannot throw.
-        try! SecretKeyring(keys: [.generate()])
+        SecretKeyring(path: nil, keys: [.generate()], stamp: nil)
     }
 
     /// The keyring a process is configured with, making the key file when neither source is set and the file does
@@ -166,7 +165,7 @@ package final class SecretKeyring: Sendable {
 
     private func refreshIfChanged() {
         guard case .file(let path) = source else { return }
-        let stamp = Self.modificationDate(path)
+        let stamp = Self.stamp(path)
         guard stamp != state.withLock({ $0.fileStamp }), let (keys, newStamp) = try? Self.read(path: path) else {
             return
         }
@@ -176,12 +175,23 @@ package final class SecretKeyring: Sendable {
         }
     }
 
-    private static func modificationDate(_ path: String) -> Date? {
-        (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
+    /// What tells a changed key file: a rewrite replaces the file (a new inode), and the clock of file times is too
+    /// coarse to tell two writes within milliseconds apart.
+    struct FileStamp: Equatable {
+        let inode: UInt64?
+        let modified: Date?
+        let size: UInt64?
     }
 
-    private static func read(path: String) throws -> ([Key], Date?) {
-        let stamp = modificationDate(path)
+    private static func stamp(_ path: String) -> FileStamp? {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return nil }
+        return FileStamp(
+            inode: (attributes[.systemFileNumber] as? NSNumber)?.uint64Value,
+            modified: attributes[.modificationDate] as? Date, size: (attributes[.size] as? NSNumber)?.uint64Value)
+    }
+
+    private static func read(path: String) throws -> ([Key], FileStamp?) {
+        let stamp = stamp(path)
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
         else { throw SecretError.keyFile(path, "cannot be read") }
         do {
@@ -213,7 +223,8 @@ package final class SecretKeyring: Sendable {
     }
 
     static func isKeyID(_ text: String) -> Bool {
-        (1...32).contains(text.count) && text.unicodeScalars.allSatisfy { $0.isASCII && CharacterSet.alphanumerics.contains($0) }
+        (1...32).contains(text.count)
+            && text.unicodeScalars.allSatisfy { $0.isASCII && CharacterSet.alphanumerics.contains($0) }
     }
 }
 

@@ -14,6 +14,11 @@ package enum SecretResealer {
     package struct Report: Sendable, Equatable {
         package var resealed = 0
         package var changedMeanwhile = 0
+
+        package init(resealed: Int = 0, changedMeanwhile: Int = 0) {
+            self.resealed = resealed
+            self.changedMeanwhile = changedMeanwhile
+        }
     }
 
     /// The migration step: seals every non-null value of `columns`, taken as plaintext, inside the migration's
