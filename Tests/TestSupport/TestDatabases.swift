@@ -23,6 +23,8 @@ package enum TestBackend: String, Sendable, CaseIterable, CustomStringConvertibl
 package enum TestEnvironment {
     package static var postgresURL: String? { ProcessInfo.processInfo.environment["INOPSIO_TEST_DATABASE_URL"] }
     package static var redisURL: String? { ProcessInfo.processInfo.environment["INOPSIO_TEST_REDIS_URL"] }
+    /// The S3 server `scripts/test` starts (moto): `s3+http://key:secret@127.0.0.1:port/bucket`.
+    package static var s3URL: String? { ProcessInfo.processInfo.environment["INOPSIO_TEST_S3_URL"] }
     package static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
 
     package static func requirePostgresURL() throws -> String {

@@ -1,7 +1,6 @@
 import Platform
 
-/// The columns where Identity keeps secrets, sealed with the process's `SecretBox` (see `docs/architecture.md`,
-/// "Secrets at rest").
+/// The columns where Identity keeps secrets, sealed with the process's `SecretBox` (README, "Secrets at rest").
 enum IdentitySecrets {
     static let signingKey = SecretColumn(table: "identity_signing_keys", column: "private_key", tenantOwned: false)
     static let totp = SecretColumn(table: "identity_users", column: "totp_secret", tenantOwned: true)
