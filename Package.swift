@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "bench-bare-server", targets: ["BareServer"]),
         .executable(name: "bench-identity", targets: ["IdentityBench"]),
         .executable(name: "bench-events", targets: ["EventsBench"]),
+        .executable(name: "bench-blobs", targets: ["BlobsBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -171,6 +172,12 @@ let package = Package(
             path: "Benchmarks/EventsBench",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "BlobsBench",
+            dependencies: ["Kernel", "Platform", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Benchmarks/BlobsBench",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "TestSupport",
             dependencies: [
@@ -258,7 +265,8 @@ let package = Package(
         .testTarget(
             name: "EndToEnd",
             dependencies: [
-                "Kernel", "Platform", "Identity", "TestSupport", "Inopsio", .product(name: "SQLKit", package: "sql-kit"),
+                "Kernel", "Platform", "Identity", "TestSupport", "Inopsio",
+                .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],

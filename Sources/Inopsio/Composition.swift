@@ -43,7 +43,8 @@ func makeModuleContext(
     var context = ModuleContext(
         database: database, configuration: configuration, logger: logger, web: web,
         permissions: ModuleCatalog.all().flatMap(\.permissions), moduleNames: modules.map(\.name),
-        mailer: try Mailer.configured(configuration), secrets: secrets)
+        mailer: try Mailer.configured(configuration), secrets: secrets,
+        blobs: try BlobStores.configured(configuration))
     // Every process verifies Inopsio credentials with Identity's verifier over the shared database (signing keys,
     // roles, API keys, tenant status, all cached), whether or not it serves Identity's routes: a module behind
     // the gateway checks the forwarded token again. Its user directory answers which ids are a tenant's users.

@@ -36,6 +36,7 @@ enum Server {
             var background =
                 modules.flatMap { $0.backgroundServices(context: context) } + (context.authenticator?.services ?? [])
                 + (tls.map { [TLSReloadService(store: $0)] } ?? [])
+                + ((context.blobs as? S3BlobStore).map { [$0] } ?? [])
             // Every process relays (one at a time on PostgreSQL) and runs its modules' consumer groups.
             if try await runner.pendingCount() == 0 {
                 var redisEvents: RedisEventTransport?

@@ -108,3 +108,13 @@ struct BlobUploadMeter {
             && parts.allSatisfy { !$0.isEmpty && $0.unicodeScalars.allSatisfy { token.contains($0) } }
     }
 }
+
+/// The blob store a configuration names, and the service that closes it when the process stops.
+package enum BlobStores {
+    package static func configured(_ configuration: InopsioConfiguration) throws -> any BlobStore {
+        guard let url = configuration.blobURL else {
+            return FileBlobStore(root: URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("blobs"))
+        }
+        return S3BlobStore(configuration: try S3BlobStore.Configuration.parse(url: url))
+    }
+}

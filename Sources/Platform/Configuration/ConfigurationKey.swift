@@ -80,6 +80,17 @@ extension ConfigurationKey {
             summary: "File of keys sealing secrets at rest; default data_dir/secrets.key, made on first start",
             field: \.secretsKeyFile, meaning: "a file path"),
         ConfigurationKey(
+            name: "blob_url",
+            summary:
+                "Where files are kept: `s3://ACCESS_KEY:SECRET@host/bucket?region=...` (`s3+http://` without TLS); unset = data_dir/blobs",
+            isSecret: true,
+            apply: { text, config throws(ConfigurationProblem) in
+                do { _ = try S3BlobStore.Configuration.parse(url: text) } catch {
+                    throw ConfigurationProblem("\(error)")
+                }
+                config.blobURL = text
+            }, current: { $0.blobURL }),
+        ConfigurationKey(
             name: "modules", summary: "Comma-separated modules to run, or `all`", isSecret: false,
             apply: { text, config throws(ConfigurationProblem) in
                 let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }

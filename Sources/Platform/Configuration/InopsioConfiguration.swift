@@ -12,6 +12,8 @@ package struct InopsioConfiguration: Sendable, Equatable {
     package var secretsKeys: String? = nil
     /// `secrets_key_file`: the key file; `nil` means `<data_dir>/secrets.key` (made on first start).
     package var secretsKeyFile: String? = nil
+    /// `blob_url`: where files are kept; `nil` means `<data_dir>/blobs` (see `BlobStore`).
+    package var blobURL: String? = nil
     /// The modules to run; `nil` means all of them.
     package var modules: [String]? = nil
     package var databaseURL: String? = nil

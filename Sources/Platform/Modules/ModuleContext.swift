@@ -26,14 +26,18 @@ package struct ModuleContext: Sendable {
     package let readiness: ReadinessDetails
     /// Seals and opens the secrets modules keep in the database (`Module.secretColumns`).
     package let secrets: SecretBox
+    /// Where modules keep files (`blob_url`; by default `<data_dir>/blobs`).
+    package let blobs: any BlobStore
 
     package init(
         database: any Database, configuration: InopsioConfiguration, logger: Logger, web: WebKit,
         clock: any WallClock = SystemWallClock(), permissions: [Permission] = [], moduleNames: [String] = [],
         mailer: Mailer, metrics: HTTPMetrics = HTTPMetrics(registry: PrometheusCollectorRegistry()),
         authenticator: (any RequestAuthenticator)? = nil, readiness: ReadinessDetails = ReadinessDetails(),
-        secrets: SecretBox = .ephemeral()
+        secrets: SecretBox = .ephemeral(), blobs: (any BlobStore)? = nil
     ) {
+        self.blobs =
+            blobs ?? FileBlobStore(root: URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("blobs"))
         // The default, a key held in memory only, suits tests; the composition root passes the configured box.
         self.secrets = secrets
         self.readiness = readiness
