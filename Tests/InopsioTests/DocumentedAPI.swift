@@ -147,6 +147,8 @@ struct DocumentedOperation: Sendable, CustomStringConvertible {
     let bodySchema: JSONValue?
     /// Whether the operation needs a bearer credential.
     let needsBearer: Bool
+    /// The permission the operation checks, as its document names it (`x-permission`).
+    var permission: String? = nil
 
     var description: String { "\(method.rawValue) \(path)" }
 
@@ -203,10 +205,12 @@ struct DocumentedOperation: Sendable, CustomStringConvertible {
                         return names["bearer"] != nil
                     }
                 }
+                var permission: String?
+                if case .string(let named)? = fields["x-permission"] { permission = named }
                 operations.append(
                     DocumentedOperation(
                         module: module, method: method, path: path, bodyType: bodyType, bodySchema: bodySchema,
-                        needsBearer: needsBearer))
+                        needsBearer: needsBearer, permission: permission))
             }
         }
         return operations

@@ -110,8 +110,10 @@ struct RecordRoutes<Record: CRMRecord>: Sendable {
         return response
     }
 
-    /// The request's body as an object of this record's fields (400 otherwise).
+    /// The request's body as an object of this record's fields (400 otherwise), once the caller may write (403
+    /// comes before anything about the body).
     func body(_ request: Request, _ context: AppRequestContext) async throws -> [String: JSONValue] {
+        try context.require(kind.write)
         let fields = try RecordInput.object(
             try await JSONBody.decode(JSONValue.self, from: request, context: context), allowed: kind.fieldNames)
         try await services.requireUsers(in: fields, context)
@@ -241,6 +243,10 @@ struct RecordRoutes<Record: CRMRecord>: Sendable {
     /// with its own audit record and events; the answer lists each record's outcome (the HTTP status it would have
     /// had alone, and the problem).
     func bulk(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        // Changing needs the kind's write permission, deleting the CRM admin's: a caller with neither is refused
+        // before anything about the body; the one the body asks for is checked once it is known.
+        let permissions = try context.requirePrincipal().permissions
+        if !permissions.contains(kind.write) && !permissions.contains(.crmAdmin) { try context.require(kind.write) }
         let body = try RecordInput.object(
             try await JSONBody.decode(JSONValue.self, from: request, context: context),
             allowed: ["ids", "patch", "add_tags", "delete"])

@@ -26,8 +26,18 @@ struct SavedViewRoutes: Sendable {
         entity == .deal ? .crmDealsRead : .crmLeadsRead
     }
 
-    func list(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+    /// Views are lists of CRM records: a caller who may read no kind of record is refused (403) before anything
+    /// else; each view then needs its own kind's read permission.
+    static func requireSomeRead(_ context: AppRequestContext) throws -> Principal {
         let principal = try context.requirePrincipal()
+        guard principal.permissions.contains(.crmLeadsRead) || principal.permissions.contains(.crmDealsRead) else {
+            throw Problem(status: .forbidden, detail: "saved views need crm.leads:read or crm.deals:read")
+        }
+        return principal
+    }
+
+    func list(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let principal = try Self.requireSomeRead(context)
         let tenant = try context.requireTenant()
         var entity: CustomField.Entity?
         if let text = request.query("entity") {
@@ -48,7 +58,7 @@ struct SavedViewRoutes: Sendable {
     }
 
     func create(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let principal = try context.requirePrincipal()
+        let principal = try Self.requireSomeRead(context)
         let fields = try RecordInput.object(
             try await JSONBody.decode(JSONValue.self, from: request, context: context), allowed: Self.fieldNames)
         var input = RecordInput(fields)
@@ -89,7 +99,7 @@ struct SavedViewRoutes: Sendable {
     }
 
     func get(_ context: AppRequestContext) async throws -> Response {
-        let principal = try context.requirePrincipal()
+        let principal = try Self.requireSomeRead(context)
         let tenant = try context.requireTenant()
         let id = try Self.id(context)
         let view = try await services.database.read(tenant: tenant) { tx in try await SavedViewStore().find(id, in: tx) }
@@ -100,7 +110,7 @@ struct SavedViewRoutes: Sendable {
     }
 
     func update(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let principal = try context.requirePrincipal()
+        let principal = try Self.requireSomeRead(context)
         let id = try Self.id(context)
         let input = RecordInput(
             try RecordInput.object(
@@ -141,7 +151,7 @@ struct SavedViewRoutes: Sendable {
     }
 
     func delete(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let principal = try context.requirePrincipal()
+        let principal = try Self.requireSomeRead(context)
         let id = try Self.id(context)
         let now = services.clock.now().storedPrecision
         try await services.database.audited(

@@ -16,6 +16,10 @@ struct SearchRoutes: Sendable {
     func search(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let principal = try context.requirePrincipal()
         let tenant = try context.requireTenant()
+        // 403 before anything about the query for a caller who may read no kind of record.
+        guard principal.permissions.contains(.crmLeadsRead) || principal.permissions.contains(.crmDealsRead) else {
+            throw Problem(status: .forbidden, detail: "searching needs crm.leads:read or crm.deals:read")
+        }
         var validation = Validation()
         let text = request.query("q")?.trimmingCharacters(in: .whitespaces) ?? ""
         if text.isEmpty || text.count > 200 {
