@@ -242,6 +242,9 @@ struct DocumentedOperation: Sendable, CustomStringConvertible {
     /// Values that pass the modules' checks for properties whose schema alone does not say enough.
     static let knownSamples: [String: JSONValue] = [
         "currency": "EUR", "phone": "+4930123456", "locale": "en", "custom_fields": [:], "done": false,
+        "time_zone": "Europe/Paris", "field": "email", "roles": ["user"],
+        // A public address: a webhook's URL must resolve outside the installation's networks (no DNS here).
+        "url": "https://198.51.100.7/hook",
     ]
 
     private static func sample(of schema: JSONValue) -> JSONValue {

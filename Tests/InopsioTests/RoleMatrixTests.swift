@@ -18,13 +18,17 @@ import Testing
             let admin = try await api.signUp(slug: "roles-\(backend)")
             let roles = try await api.client.execute(
                 uri: "/api/v1/identity/roles", method: .get, headers: [.authorization: "Bearer \(admin.token)"]
-            ) { response in DocumentedAPI.Reply(status: response.status, headers: response.headers, body: String(buffer: response.body)) }
+            ) { response in
+                DocumentedAPI.Reply(
+                    status: response.status, headers: response.headers, body: String(buffer: response.body))
+            }
             guard case .object(let page)? = roles.json, case .array(let items)? = page["data"] else {
                 throw DocumentedAPIError.setUpFailed("roles: \(roles.body)")
             }
             var keys: [(role: String, permissions: Set<String>, token: String)] = []
             for item in items {
-                guard case .object(let role) = item, role["built_in"] == .bool(true), case .string(let name)? = role["name"],
+                guard case .object(let role) = item, role["built_in"] == .bool(true),
+                    case .string(let name)? = role["name"],
                     case .array(let granted)? = role["permissions"]
                 else { continue }
                 let permissions = granted.compactMap { value -> String? in
@@ -43,7 +47,9 @@ import Testing
             var checked = 0
             // Reads first, then writes: a write may remove what a later read would have found (it only makes the
             // answer a 404, which is no 403).
-            let operations = api.operations.filter { $0.permission != nil }.sorted { ($0.method == .get ? 0 : 1) < ($1.method == .get ? 0 : 1) }
+            let operations = api.operations.filter { $0.permission != nil }.sorted {
+                ($0.method == .get ? 0 : 1) < ($1.method == .get ? 0 : 1)
+            }
             for operation in operations {
                 let permission = operation.permission!
                 for key in keys {

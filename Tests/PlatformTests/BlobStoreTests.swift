@@ -2,9 +2,10 @@ import Crypto
 import Foundation
 import Kernel
 import NIOCore
-@testable import Platform
 import TestSupport
 import Testing
+
+@testable import Platform
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -138,7 +139,8 @@ import Testing
             // Over the limit, after two parts already went out on S3 (the parts are 8 MiB).
             let body = Generated(count: 20 * 1024 * 1024, chunk: 256 * 1024)
             await #expect(throws: BlobError.tooLarge(limit: 18 * 1024 * 1024)) {
-                try await store.put(key, contentType: "application/octet-stream", maxBytes: 18 * 1024 * 1024, body: body)
+                try await store.put(
+                    key, contentType: "application/octet-stream", maxBytes: 18 * 1024 * 1024, body: body)
             }
             await #expect(throws: BlobError.notFound("big")) { try await store.get(key) }
             if let s3 = store as? S3BlobStore { #expect(try await s3.pendingUploads().isEmpty) }
@@ -151,7 +153,10 @@ import Testing
     }
 
     @Test func keysAreCheckedBeforeAnyBackendSeesThem() {
-        for bad in ["", "/a", "a/", "a//b", "../a", "a/../b", "a/./b", "a b", "a\u{0}b", "ä", String(repeating: "a", count: 513)] {
+        for bad in [
+            "", "/a", "a/", "a//b", "../a", "a/../b", "a/./b", "a b", "a\u{0}b", "ä",
+            String(repeating: "a", count: 513),
+        ] {
             #expect(throws: BlobError.invalidKey(bad)) { try BlobKey(bad) }
         }
         #expect((try? BlobKey("tenants/0190-ab/crm/x_y.z-1")) != nil)
@@ -199,7 +204,8 @@ import Testing
     @Test func signaturesMatchAWSsPublishedExamples() throws {
         let date = try #require(ISO8601DateFormatter().date(from: "2013-05-24T00:00:00Z"))
         let signer = S3Signer(
-            accessKey: "AKIAIOSFODNN7EXAMPLE", secretKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", region: "us-east-1")
+            accessKey: "AKIAIOSFODNN7EXAMPLE", secretKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            region: "us-east-1")
         let headers = signer.sign(
             method: "GET", path: "/test.txt", query: [],
             headers: ["host": "examplebucket.s3.amazonaws.com", "range": "bytes=0-9"],

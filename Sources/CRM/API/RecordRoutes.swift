@@ -14,8 +14,11 @@ struct RecordKind<Record: CRMRecord>: Sendable {
     /// A new record before its body is applied.
     let blank: @Sendable (_ owner: String?, _ now: Date) -> Record
     /// Applies a body (merge-patch) to a record; `creating` for a new one.
-    let apply: @Sendable (_ fields: [String: JSONValue], _ record: inout Record, _ definitions: [CustomField],
-        _ creating: Bool) throws -> Void
+    let apply:
+        @Sendable (
+            _ fields: [String: JSONValue], _ record: inout Record, _ definitions: [CustomField],
+            _ creating: Bool
+        ) throws -> Void
     /// Fills in and checks what needs the database (a contact's company exists; a deal's stage, status and
     /// probability) before every write; `before` is the stored record, `nil` when creating.
     var prepare: @Sendable (_ record: inout Record, _ before: Record?, _ tx: Transaction) async throws -> Void = {
@@ -23,18 +26,21 @@ struct RecordKind<Record: CRMRecord>: Sendable {
     }
     /// Picks an owner for a new record created without `owner_id` (leads: the assignment rules); `actor` is the
     /// principal's subject, `trace` the request's.
-    var assign: @Sendable (_ record: inout Record, _ actor: String, _ trace: String?, _ tx: Transaction) async throws
-        -> Void = { _, _, _, _ in }
+    var assign:
+        @Sendable (_ record: inout Record, _ actor: String, _ trace: String?, _ tx: Transaction) async throws
+            -> Void = { _, _, _, _ in }
     /// Events beyond `created`/`updated`/`deleted` a change commits (`crm.lead.qualified`); `before` is `nil` for
     /// a new record.
     var moreEvents: @Sendable (_ before: Record?, _ after: Record) -> [(type: String, data: any Encodable & Sendable)] =
         { _, _ in [] }
     /// Writes that go with a change, after it (a deal's stage history); `actor` is the principal's subject.
-    var afterWrite: @Sendable (_ before: Record?, _ after: Record, _ actor: String, _ tx: Transaction) async throws
-        -> Void = { _, _, _, _ in }
+    var afterWrite:
+        @Sendable (_ before: Record?, _ after: Record, _ actor: String, _ tx: Transaction) async throws
+            -> Void = { _, _, _, _ in }
     /// What a deletion does to other records first (a company's contacts lose it); `trace` is the request's.
-    var beforeDelete: @Sendable (_ record: Record, _ now: Date, _ trace: String?, _ tx: Transaction) async throws
-        -> Void = { _, _, _, _ in }
+    var beforeDelete:
+        @Sendable (_ record: Record, _ now: Date, _ trace: String?, _ tx: Transaction) async throws
+            -> Void = { _, _, _, _ in }
 
     var path: String { "\(CRMAPI.base)/\(plural)" }
     var entity: CustomField.Entity { Record.entity }
@@ -51,9 +57,11 @@ struct RecordKind<Record: CRMRecord>: Sendable {
         try await prepare(&created, nil, tx)
         try await RecordStore<Record>().insert(created, in: tx)
         try await afterWrite(nil, created, actor, tx)
-        try await CRMEvents.append("crm.\(name).created", created, entity: name, id: created.uuid, traceparent: trace, in: tx)
+        try await CRMEvents.append(
+            "crm.\(name).created", created, entity: name, id: created.uuid, traceparent: trace, in: tx)
         for event in moreEvents(nil, created) {
-            try await CRMEvents.append(event.type, event.data, entity: name, id: created.uuid, traceparent: trace, in: tx)
+            try await CRMEvents.append(
+                event.type, event.data, entity: name, id: created.uuid, traceparent: trace, in: tx)
         }
         return created
     }
@@ -75,9 +83,11 @@ struct RecordKind<Record: CRMRecord>: Sendable {
         let changed = RecordChanged(
             id: record.uuid.lowercasedString, changes: AuditEntry.changes(before: stored.fields, after: record.fields),
             merged: merged)
-        try await CRMEvents.append("crm.\(name).updated", changed, entity: name, id: record.uuid, traceparent: trace, in: tx)
+        try await CRMEvents.append(
+            "crm.\(name).updated", changed, entity: name, id: record.uuid, traceparent: trace, in: tx)
         for event in moreEvents(stored, record) {
-            try await CRMEvents.append(event.type, event.data, entity: name, id: record.uuid, traceparent: trace, in: tx)
+            try await CRMEvents.append(
+                event.type, event.data, entity: name, id: record.uuid, traceparent: trace, in: tx)
         }
         return record
     }
@@ -121,7 +131,8 @@ struct RecordRoutes<Record: CRMRecord>: Sendable {
     }
 
     /// Creates a record from `fields`; `RecordStore.Duplicate` when a unique value is taken.
-    func create(_ fields: [String: JSONValue], _ request: Request, _ context: AppRequestContext) async throws -> Record {
+    func create(_ fields: [String: JSONValue], _ request: Request, _ context: AppRequestContext) async throws -> Record
+    {
         try context.require(kind.write)
         let principal = try context.requirePrincipal()
         let now = services.clock.now().storedPrecision
@@ -180,7 +191,8 @@ struct RecordRoutes<Record: CRMRecord>: Sendable {
             let definitions = try await CustomFieldStore().list(entity: kind.entity, in: tx)
             var record = stored
             try edit(&record, definitions)
-            record = try await kind.write(record, over: stored, actor: actor, now: now, trace: trace, merged: merged, in: tx)
+            record = try await kind.write(
+                record, over: stored, actor: actor, now: now, trace: trace, merged: merged, in: tx)
             return (record, stored.fields)
         }
         await services.changed(try context.requireTenant())
@@ -311,7 +323,9 @@ struct RecordRoutes<Record: CRMRecord>: Sendable {
                                 // Added to the tags the patch sets, or else to the record's own.
                                 var base = record.tags
                                 if case .array(let given)? = fields["tags"] {
-                                    base = given.compactMap { if case .string(let tag) = $0 { tag.lowercased() } else { nil } }
+                                    base = given.compactMap {
+                                        if case .string(let tag) = $0 { tag.lowercased() } else { nil }
+                                    }
                                 }
                                 let kept = base + tags.filter { !base.contains($0) }
                                 fields["tags"] = .array(kept.map(JSONValue.string))

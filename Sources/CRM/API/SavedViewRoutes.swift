@@ -44,7 +44,9 @@ struct SavedViewRoutes: Sendable {
             guard let value = CustomField.Entity(rawValue: text) else {
                 throw Problem(
                     status: .badRequest, detail: "entity must be lead, contact, company or deal",
-                    errors: [FieldIssue(field: "entity", code: "invalid_value", message: "lead, contact, company or deal")])
+                    errors: [
+                        FieldIssue(field: "entity", code: "invalid_value", message: "lead, contact, company or deal")
+                    ])
             }
             try context.require(Self.readPermission(value))
             entity = value
@@ -85,7 +87,9 @@ struct SavedViewRoutes: Sendable {
                 // Views are written one at a time per tenant: the name check cannot be overtaken.
                 try await tx.lockTenant("views")
                 try await Self.checkQuery(prepared, in: tx)
-                guard try await SavedViewStore().count(owner: prepared.ownerID, entity: entity, in: tx) < SavedView.maxPerUser
+                guard
+                    try await SavedViewStore().count(owner: prepared.ownerID, entity: entity, in: tx)
+                        < SavedView.maxPerUser
                 else {
                     throw DomainError.conflict("at most \(SavedView.maxPerUser) views per user and kind of record")
                 }
@@ -102,7 +106,8 @@ struct SavedViewRoutes: Sendable {
         let principal = try Self.requireSomeRead(context)
         let tenant = try context.requireTenant()
         let id = try Self.id(context)
-        let view = try await services.database.read(tenant: tenant) { tx in try await SavedViewStore().find(id, in: tx) }
+        let view = try await services.database.read(tenant: tenant) { tx in try await SavedViewStore().find(id, in: tx)
+        }
         guard let view, view.shared || view.ownerID == principal.subject,
             principal.permissions.contains(Self.readPermission(view.entity))
         else { throw DomainError.notFound(entity: "view") }
@@ -177,7 +182,11 @@ struct SavedViewRoutes: Sendable {
             view.query = (query ?? "").hasPrefix("?") ? String((query ?? "").dropFirst()) : (query ?? "")
         }
         if let value = input.fields["shared"] {
-            if case .bool(let shared) = value { view.shared = shared } else { input.issue("shared", "invalid_type", "true or false") }
+            if case .bool(let shared) = value {
+                view.shared = shared
+            } else {
+                input.issue("shared", "invalid_type", "true or false")
+            }
         }
         // Only the list's own parameters, each once; no cursor (a view starts at the first page).
         var seen: Set<String> = []
@@ -187,7 +196,8 @@ struct SavedViewRoutes: Sendable {
             if !(allowed.contains(name) || name.hasPrefix("cf.")) || !seen.insert(name).inserted {
                 input.issue(
                     "query", "invalid_value",
-                    "\(name.isEmpty ? "an empty name" : name) is not a parameter of \(view.entity.rawValue) lists, or is given twice")
+                    "\(name.isEmpty ? "an empty name" : name) is not a parameter of \(view.entity.rawValue) lists, or is given twice"
+                )
             }
         }
     }
@@ -204,7 +214,8 @@ struct SavedViewRoutes: Sendable {
         } catch let problem as Problem {
             let detail = (problem.errors ?? []).map { "\($0.field): \($0.message)" }.joined(separator: "; ")
             throw DomainError.validation([
-                FieldIssue(field: "query", code: "invalid_value", message: detail.isEmpty ? (problem.detail ?? "") : detail)
+                FieldIssue(
+                    field: "query", code: "invalid_value", message: detail.isEmpty ? (problem.detail ?? "") : detail)
             ])
         }
     }

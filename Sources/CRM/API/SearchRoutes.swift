@@ -30,7 +30,9 @@ struct SearchRoutes: Sendable {
             let parsed = list.split(separator: ",").map { CustomField.Entity(rawValue: String($0)) }
             if parsed.isEmpty || parsed.contains(nil) {
                 validation.add(
-                    FieldIssue(field: "types", code: "invalid_value", message: "comma-separated: lead, contact, company, deal"))
+                    FieldIssue(
+                        field: "types", code: "invalid_value", message: "comma-separated: lead, contact, company, deal")
+                )
             } else {
                 types = parsed.compactMap { $0 }
             }

@@ -36,7 +36,8 @@ package struct BlobKey: Sendable, Hashable, CustomStringConvertible {
             segments.allSatisfy({ segment in
                 !segment.isEmpty && segment != "." && segment != ".."
                     && segment.utf8.allSatisfy { byte in
-                        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A)
+                            || (byte >= 0x61 && byte <= 0x7A)
                             || byte == 0x2E || byte == 0x5F || byte == 0x2D
                     }
             })
@@ -99,7 +100,8 @@ struct BlobUploadMeter {
 
     /// `type/subtype` of RFC 9110 tokens, optionally followed by parameters; no control characters.
     static func isMIMEType(_ text: String) -> Bool {
-        guard text.utf8.count <= 255, text.unicodeScalars.allSatisfy({ $0.isASCII && $0.value >= 0x20 && $0.value != 0x7F })
+        guard text.utf8.count <= 255,
+            text.unicodeScalars.allSatisfy({ $0.isASCII && $0.value >= 0x20 && $0.value != 0x7F })
         else { return false }
         let essence = (text.split(separator: ";", maxSplits: 1).first ?? "").trimmingCharacters(in: .whitespaces)
         let parts = essence.split(separator: "/", omittingEmptySubsequences: false)
@@ -113,7 +115,8 @@ struct BlobUploadMeter {
 package enum BlobStores {
     package static func configured(_ configuration: InopsioConfiguration) throws -> any BlobStore {
         guard let url = configuration.blobURL else {
-            return FileBlobStore(root: URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("blobs"))
+            return FileBlobStore(
+                root: URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("blobs"))
         }
         return S3BlobStore(configuration: try S3BlobStore.Configuration.parse(url: url))
     }

@@ -30,7 +30,8 @@ package final class S3BlobStore: BlobStore {
                 let access = components.percentEncodedUser?.removingPercentEncoding, !access.isEmpty,
                 let secret = components.percentEncodedPassword?.removingPercentEncoding, !secret.isEmpty
             else {
-                throw BlobError.backend("blob_url must be s3://ACCESS_KEY:SECRET@host/bucket?region=... (or s3+http://)")
+                throw BlobError.backend(
+                    "blob_url must be s3://ACCESS_KEY:SECRET@host/bucket?region=... (or s3+http://)")
             }
             let bucket = components.path.split(separator: "/").first.map(String.init) ?? ""
             guard !bucket.isEmpty, components.path.split(separator: "/").count == 1 else {
@@ -70,7 +71,8 @@ package final class S3BlobStore: BlobStore {
         let response = try await send("PUT", path: "/\(configuration.bucket)", body: nil)
         let text = try await Self.text(response)
         guard (200..<300).contains(response.status.code) || text.contains("BucketAlreadyOwnedByYou") else {
-            throw BlobError.backend("creating bucket \(configuration.bucket): \(response.status.code) \(text.prefix(300))")
+            throw BlobError.backend(
+                "creating bucket \(configuration.bucket): \(response.status.code) \(text.prefix(300))")
         }
     }
 
@@ -118,7 +120,8 @@ package final class S3BlobStore: BlobStore {
             throw BlobError.notFound(key.path)
         }
         try await Self.expectSuccess(response, "reading \(key)")
-        return BlobDownload(size: response.headers.first(name: "content-length").flatMap { Int64($0) }, body: response.body)
+        return BlobDownload(
+            size: response.headers.first(name: "content-length").flatMap { Int64($0) }, body: response.body)
     }
 
     package func delete(_ key: BlobKey) async throws {
@@ -184,7 +187,8 @@ package final class S3BlobStore: BlobStore {
         // S3 may answer 200 with an error in the body when completing fails late.
         let text = try await Self.text(response)
         guard (200..<300).contains(response.status.code), !text.contains("<Error>") else {
-            throw BlobError.backend("completing the upload of \(upload.key): \(response.status.code) \(text.prefix(300))")
+            throw BlobError.backend(
+                "completing the upload of \(upload.key): \(response.status.code) \(text.prefix(300))")
         }
     }
 
@@ -200,9 +204,10 @@ package final class S3BlobStore: BlobStore {
         _ method: String, path: String, query: [(String, String)] = [], headers: [String: String] = [:],
         body: ByteBuffer?
     ) async throws -> HTTPClientResponse {
-        let payloadHash = body.map { buffer in
-            buffer.withUnsafeReadableBytes { SHA256.hash(data: $0).lowercaseHex }
-        } ?? SHA256.hash(data: Data()).lowercaseHex
+        let payloadHash =
+            body.map { buffer in
+                buffer.withUnsafeReadableBytes { SHA256.hash(data: $0).lowercaseHex }
+            } ?? SHA256.hash(data: Data()).lowercaseHex
         var toSign = headers
         toSign["host"] = configuration.hostHeader
         let signature = signer.sign(
@@ -233,7 +238,9 @@ package final class S3BlobStore: BlobStore {
 
     /// The texts of `<name>` elements (S3's small XML answers need no more).
     static func elements(_ name: String, in xml: String) -> [String] {
-        xml.components(separatedBy: "<\(name)>").dropFirst().compactMap { $0.components(separatedBy: "</\(name)>").first }
+        xml.components(separatedBy: "<\(name)>").dropFirst().compactMap {
+            $0.components(separatedBy: "</\(name)>").first
+        }
     }
 
     static func escapeXML(_ text: String) -> String {

@@ -94,7 +94,8 @@ struct S3Signer: Sendable {
         var result = ""
         for byte in text.utf8 {
             switch byte {
-            case 0x41...0x5A, 0x61...0x7A, 0x30...0x39, 0x2D, 0x2E, 0x5F, 0x7E: result.append(Character(UnicodeScalar(byte)))
+            case 0x41...0x5A, 0x61...0x7A, 0x30...0x39, 0x2D, 0x2E, 0x5F, 0x7E:
+                result.append(Character(UnicodeScalar(byte)))
             default: result += String(format: "%%%02X", byte)
             }
         }
