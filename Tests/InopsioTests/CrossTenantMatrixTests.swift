@@ -110,25 +110,3 @@ import Testing
         }
     }
 }
-
-extension DocumentedOperation {
-    /// The path with each parameter filled with the id `ids` has for the collection before it, or nil when one has
-    /// none.
-    func path(naming ids: [String: String]) -> String? {
-        var result = ""
-        var inParameter = false
-        for character in path {
-            if character == "{" {
-                inParameter = true
-                let collection = result.hasSuffix("/") ? String(result.dropLast()) : result
-                guard let id = ids[collection] else { return nil }
-                result += id
-            } else if character == "}" {
-                inParameter = false
-            } else if !inParameter {
-                result.append(character)
-            }
-        }
-        return result
-    }
-}

@@ -158,13 +158,23 @@ struct DocumentedOperation: Sendable, CustomStringConvertible {
     /// The path with each parameter filled with the id `ids` has for the path before it (`/api/v1/crm/leads` for
     /// `/api/v1/crm/leads/{id}`), else a fresh one.
     func concretePath(ids: [String: String]) -> String {
+        path { ids[$0] ?? UUID.v7().uuidString.lowercased() } ?? path
+    }
+
+    /// The path with each parameter filled with the id `ids` has for the collection before it, or nil when one has
+    /// none.
+    func path(naming ids: [String: String]) -> String? { path { ids[$0] } }
+
+    /// The path with each parameter filled by `fill` (given the collection path before it), nil when it gives none.
+    private func path(filling fill: (String) -> String?) -> String? {
         var result = ""
         var inParameter = false
         for character in path {
             if character == "{" {
                 inParameter = true
                 let collection = result.hasSuffix("/") ? String(result.dropLast()) : result
-                result += ids[collection] ?? UUID.v7().uuidString.lowercased()
+                guard let id = fill(collection) else { return nil }
+                result += id
             } else if character == "}" {
                 inParameter = false
             } else if !inParameter {
