@@ -77,6 +77,22 @@ import Testing
         #expect(throws: SecretError.self) { try first.remove(id: first.current().id) }
     }
 
+    /// Processes started at once on one data directory make one key file between them, not one each.
+    @Test func keyringsMadeAtOnceShareOneKey() async throws {
+        var configuration = InopsioConfiguration()
+        configuration.secretsKeyFile = Self.temporaryPath()
+        let settings = configuration
+        let ids = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    try SecretKeyring.configured(settings, logger: TestEnvironment.logger).current().id
+                }
+            }
+            return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+        }
+        #expect(ids.count == 1)
+    }
+
     @Test(arguments: TestBackend.available)
     func theRegistryRefusesAProcessWithOtherKeys(_ backend: TestBackend) async throws {
         try await withTestDatabase(backend) { database, _ in

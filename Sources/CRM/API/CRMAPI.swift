@@ -26,16 +26,3 @@ struct CRMAPI: Sendable {
         CRMOpenAPI.register(on: routes)
     }
 }
-
-extension Request {
-    /// `If-Match` compared with `etag`: 412 problem+json when the client's copy is not the current one.
-    func checkIfMatch(_ etag: String) throws {
-        guard let expected = headers[.ifMatch] else { return }
-        let tags = expected.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        guard tags.contains("*") || tags.contains(etag) || tags.contains(String(etag.dropFirst(2))) else {
-            throw Problem(
-                status: .preconditionFailed,
-                detail: "the record changed since it was read (its ETag is now \(etag)); read it again and retry")
-        }
-    }
-}

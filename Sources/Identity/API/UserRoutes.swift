@@ -55,7 +55,7 @@ struct UserRoutes: Sendable {
         }
     }
 
-    static func etag(_ user: User) -> String { "W/\"\(user.version)\"" }
+    static func etag(_ user: User) -> String { Preconditions.etag(version: user.version) }
 
     func me(_ context: AppRequestContext) async throws -> Response {
         let id = try context.requireUserID()
@@ -136,16 +136,14 @@ struct UserRoutes: Sendable {
         if let roles = body.roles {
             try await services.permissions.checkGrant(roles, tenant: tenant, by: principal, field: "roles")
         }
-        let ifMatch = request.headers[.ifMatch]
+        let headers = request.headers
         let now = services.clock.now()
         let actor = try context.auditActor()
         let origin = context.origin(request)
         let updated = try await services.database.write(tenant: tenant) { tx in
             let users = UserStore()
             guard var user = try await users.find(id: id, in: tx) else { throw DomainError.notFound(entity: "user") }
-            if let ifMatch, ifMatch != Self.etag(user) {
-                throw Problem(status: .preconditionFailed, detail: "the user has changed since you read it")
-            }
+            try Preconditions.check(headers, etag: Self.etag(user))
             let before = user
             if let name = body.name { user.name = name }
             if let locale = body.locale { user.locale = locale }

@@ -45,7 +45,10 @@ struct CampaignRoutes: Sendable {
         let base = "\(MessagingAPI.base)/campaigns"
         routes.get(RouterPath(base)) { request, context in try await list(request, context) }
         routes.post(RouterPath(base)) { request, context in try await create(request, context) }
-        routes.get("\(base)/{id}") { _, context in try JSONResponse.make(try await find(context)) }
+        routes.get("\(base)/{id}") { _, context in
+            let campaign = try await find(context)
+            return try JSONResponse.make(campaign, headers: [.eTag: Preconditions.etag(version: campaign.version)])
+        }
         routes.put("\(base)/{id}") { request, context in try await update(request, context) }
         routes.delete("\(base)/{id}") { request, context in
             try await JSONBody.withoutBody(request, context) { try await delete(request, context) }
@@ -155,11 +158,7 @@ struct CampaignRoutes: Sendable {
         try context.require(.messagingCampaignsWrite)
         let id = try ID<Campaign>.path(context, entity: "campaign")
         let body = try await JSONBody.decode(Body.self, from: request, context: context)
-        guard let expected = body.version else {
-            throw DomainError.validation([
-                FieldIssue(field: "version", code: "required", message: "the version you edited")
-            ])
-        }
+        let headers = request.headers
         let now = services.clock.now().storedPrecision
         let updated = try await services.audited(
             "messaging.campaign.updated", target: "campaign", id: { _ in id.description }, request: request,
@@ -168,6 +167,8 @@ struct CampaignRoutes: Sendable {
             guard var campaign = try await CampaignStore().find(id: id, forUpdate: true, in: tx) else {
                 throw DomainError.notFound(entity: "campaign")
             }
+            try Preconditions.check(headers, bodyVersion: body.version, current: campaign.version)
+            let expected = campaign.version
             guard campaign.status == .draft else {
                 throw DomainError.conflict("only a draft can be edited; this campaign is \(campaign.status.rawValue)")
             }
@@ -179,17 +180,18 @@ struct CampaignRoutes: Sendable {
             campaign.batchSize = batch
             campaign.updatedAt = now
             guard try await CampaignStore().update(campaign, expectedVersion: expected, in: tx) else {
-                throw DomainError.conflict("the campaign changed since version \(expected); reload and edit again")
+                throw Preconditions.failed(current: Preconditions.etag(version: expected + 1))
             }
             campaign.version = expected + 1
             return campaign
         }
-        return try JSONResponse.make(updated)
+        return try JSONResponse.make(updated, headers: [.eTag: Preconditions.etag(version: updated.version)])
     }
 
     func delete(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         try context.require(.messagingCampaignsWrite)
         let id = try ID<Campaign>.path(context, entity: "campaign")
+        let headers = request.headers
         try await services.audited(
             "messaging.campaign.deleted", target: "campaign", id: { _ in id.description }, request: request,
             context: context
@@ -197,6 +199,7 @@ struct CampaignRoutes: Sendable {
             guard let campaign = try await CampaignStore().find(id: id, in: tx) else {
                 throw DomainError.notFound(entity: "campaign")
             }
+            try Preconditions.check(headers, current: campaign.version)
             guard try await CampaignStore().delete(id: id, in: tx) else {
                 throw DomainError.conflict("only a draft can be deleted; this campaign is \(campaign.status.rawValue)")
             }

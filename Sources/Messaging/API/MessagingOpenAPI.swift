@@ -121,6 +121,9 @@ enum MessagingOpenAPI {
 
     static var operations: [Op] {
         let id = P.path("id", "the record's id")
+        // API.md's optimistic concurrency: the ETag read (`W/"<version>"`); a body's `version` is the same check.
+        let ifMatch = P.header("If-Match", "the ETag read; 412 when the resource changed since")
+        let stale = [412: "If-Match (or the body's version) names an older version"]
         func read(_ permission: Permission) -> OpenAPI.Security { .bearer(permission) }
         let templateBody = S.object(
             [
@@ -160,12 +163,12 @@ enum MessagingOpenAPI {
                 .get, "\(base)/templates/{id}", "Get a template", security: read(.messagingTemplatesRead),
                 parameters: [id], schema: .reference("Template")),
             Op(
-                .put, "\(base)/templates/{id}", "Update a template (with the version edited)",
-                security: read(.messagingTemplatesWrite), parameters: [id], body: templateBody,
-                schema: .reference("Template")),
+                .put, "\(base)/templates/{id}", "Update a template",
+                security: read(.messagingTemplatesWrite), parameters: [id, ifMatch], body: templateBody,
+                schema: .reference("Template"), problems: stale),
             Op(
                 .delete, "\(base)/templates/{id}", "Delete a template", security: read(.messagingTemplatesWrite),
-                parameters: [id], success: 204, "Deleted"),
+                parameters: [id, ifMatch], success: 204, "Deleted", problems: stale),
             Op(
                 .post, "\(base)/templates/{id}/preview", "Render a stored template with sample data",
                 security: read(.messagingTemplatesRead), parameters: [id], body: previewBody,
@@ -225,12 +228,12 @@ enum MessagingOpenAPI {
                 .get, "\(base)/campaigns/{id}", "Get a campaign", security: read(.messagingCampaignsRead),
                 parameters: [id], schema: .reference("Campaign")),
             Op(
-                .put, "\(base)/campaigns/{id}", "Edit a draft (with the version edited)",
-                security: read(.messagingCampaignsWrite), parameters: [id], body: campaignBody,
-                schema: .reference("Campaign")),
+                .put, "\(base)/campaigns/{id}", "Edit a draft",
+                security: read(.messagingCampaignsWrite), parameters: [id, ifMatch], body: campaignBody,
+                schema: .reference("Campaign"), problems: stale),
             Op(
                 .delete, "\(base)/campaigns/{id}", "Delete a draft", security: read(.messagingCampaignsWrite),
-                parameters: [id], success: 204, "Deleted"),
+                parameters: [id, ifMatch], success: 204, "Deleted", problems: stale),
             Op(
                 .post, "\(base)/campaigns/{id}/test", "Send the campaign's template to up to 10 addresses now",
                 security: read(.messagingCampaignsSend), parameters: [id],
@@ -316,11 +319,11 @@ enum MessagingOpenAPI {
                 parameters: [id], schema: .reference("WebhookEndpoint")),
             Op(
                 .put, "\(base)/webhooks/{id}", "Edit, enable or disable an endpoint",
-                security: read(.messagingWebhooksWrite), parameters: [id], body: webhookBody,
-                schema: .reference("WebhookEndpoint")),
+                security: read(.messagingWebhooksWrite), parameters: [id, ifMatch], body: webhookBody,
+                schema: .reference("WebhookEndpoint"), problems: stale),
             Op(
                 .delete, "\(base)/webhooks/{id}", "Delete an endpoint", security: read(.messagingWebhooksWrite),
-                parameters: [id], success: 204, "Deleted"),
+                parameters: [id, ifMatch], success: 204, "Deleted", problems: stale),
             Op(
                 .post, "\(base)/webhooks/{id}/rotate-secret", "A new secret; the old one also signs for 24 hours",
                 security: read(.messagingWebhooksWrite), parameters: [id], schema: .reference("WebhookEndpoint")),

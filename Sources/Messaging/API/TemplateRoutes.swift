@@ -103,7 +103,8 @@ struct TemplateRoutes: Sendable {
 
     func get(_ context: AppRequestContext) async throws -> Response {
         try context.require(.messagingTemplatesRead)
-        return try JSONResponse.make(try await find(context))
+        let template = try await find(context)
+        return try JSONResponse.make(template, headers: [.eTag: Preconditions.etag(version: template.version)])
     }
 
     func find(_ context: AppRequestContext) async throws -> EmailTemplate {
@@ -119,17 +120,14 @@ struct TemplateRoutes: Sendable {
     func update(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         try context.require(.messagingTemplatesWrite)
         let body = try await JSONBody.decode(Body.self, from: request, context: context)
-        return try JSONResponse.make(try await update(body, request, context))
+        let template = try await update(body, request, context)
+        return try JSONResponse.make(template, headers: [.eTag: Preconditions.etag(version: template.version)])
     }
 
     func update(_ body: Body, _ request: Request, _ context: AppRequestContext) async throws -> EmailTemplate {
         try context.require(.messagingTemplatesWrite)
         let id = try ID<EmailTemplate>.path(context, entity: "template")
-        guard let expected = body.version else {
-            throw DomainError.validation([
-                FieldIssue(field: "version", code: "required", message: "the version you edited")
-            ])
-        }
+        let headers = request.headers
         let now = services.clock.now()
         return try await services.audited(
             "messaging.template.updated", target: "email_template", id: { _ in id.description }, request: request,
@@ -138,14 +136,15 @@ struct TemplateRoutes: Sendable {
             guard let existing = try await TemplateStore().find(id: id, in: tx) else {
                 throw DomainError.notFound(entity: "template")
             }
+            try Preconditions.check(headers, bodyVersion: body.version, current: existing.version)
             var template = try Self.validate(body, id: id, now: now, createdAt: existing.createdAt)
             if try await TemplateStore().keyTaken(key: template.key, locale: template.locale, except: id, in: tx) {
                 throw DomainError.conflict("a template \(template.key) in \(template.locale) exists already")
             }
-            guard try await TemplateStore().update(template, expectedVersion: expected, in: tx) else {
-                throw DomainError.conflict("the template changed since version \(expected); reload and edit again")
+            guard try await TemplateStore().update(template, expectedVersion: existing.version, in: tx) else {
+                throw Preconditions.failed(current: Preconditions.etag(version: existing.version + 1))
             }
-            template.version = expected + 1
+            template.version = existing.version + 1
             return template
         }
     }
@@ -153,10 +152,15 @@ struct TemplateRoutes: Sendable {
     func delete(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         try context.require(.messagingTemplatesWrite)
         let id = try ID<EmailTemplate>.path(context, entity: "template")
+        let headers = request.headers
         try await services.audited(
             "messaging.template.deleted", target: "email_template", id: { _ in id.description }, request: request,
             context: context
         ) { tx in
+            guard let existing = try await TemplateStore().find(id: id, in: tx) else {
+                throw DomainError.notFound(entity: "template")
+            }
+            try Preconditions.check(headers, current: existing.version)
             guard try await TemplateStore().delete(id: id, in: tx) else {
                 throw DomainError.notFound(entity: "template")
             }

@@ -53,10 +53,14 @@ struct WebhookRoutes: Sendable {
             let created = try await create(body, request, context)
             return try JSONResponse.created(created, location: "\(base)/\(created.endpoint.id)")
         }
-        routes.get("\(base)/{id}") { _, context in try JSONResponse.make(try await find(context)) }
+        routes.get("\(base)/{id}") { _, context in
+            let endpoint = try await find(context)
+            return try JSONResponse.make(endpoint, headers: [.eTag: Preconditions.etag(version: endpoint.version)])
+        }
         routes.put("\(base)/{id}") { request, context in
             let body = try await JSONBody.decode(Body.self, from: request, context: context)
-            return try JSONResponse.make(try await update(body, request, context))
+            let endpoint = try await update(body, request, context)
+            return try JSONResponse.make(endpoint, headers: [.eTag: Preconditions.etag(version: endpoint.version)])
         }
         routes.delete("\(base)/{id}") { request, context in
             try await JSONBody.withoutBody(request, context) { try await delete(request, context) }
@@ -154,11 +158,7 @@ struct WebhookRoutes: Sendable {
     func update(_ body: Body, _ request: Request, _ context: AppRequestContext) async throws -> WebhookEndpoint {
         try context.require(.messagingWebhooksWrite)
         let id = try ID<WebhookEndpoint>.path(context, entity: "webhook endpoint")
-        guard let expected = body.version else {
-            throw DomainError.validation([
-                FieldIssue(field: "version", code: "required", message: "the version you edited")
-            ])
-        }
+        let headers = request.headers
         let (url, description, types) = try await validate(body)
         let now = services.clock.now().storedPrecision
         return try await services.audited(
@@ -168,6 +168,8 @@ struct WebhookRoutes: Sendable {
             guard var endpoint = try await WebhookStore().find(id: id, in: tx) else {
                 throw DomainError.notFound(entity: "webhook endpoint")
             }
+            try Preconditions.check(headers, bodyVersion: body.version, current: endpoint.version)
+            let expected = endpoint.version
             endpoint.url = url.absoluteString
             endpoint.description = description
             endpoint.eventTypes = types
@@ -178,7 +180,7 @@ struct WebhookRoutes: Sendable {
             }
             endpoint.updatedAt = now
             guard try await WebhookStore().update(endpoint, expectedVersion: expected, in: tx) else {
-                throw DomainError.conflict("the endpoint changed since version \(expected); reload and edit again")
+                throw Preconditions.failed(current: Preconditions.etag(version: expected + 1))
             }
             endpoint.version = expected + 1
             return endpoint
@@ -188,10 +190,15 @@ struct WebhookRoutes: Sendable {
     func delete(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         try context.require(.messagingWebhooksWrite)
         let id = try ID<WebhookEndpoint>.path(context, entity: "webhook endpoint")
+        let headers = request.headers
         try await services.audited(
             "messaging.webhook.deleted", target: "webhook_endpoint", id: { _ in id.description }, request: request,
             context: context
         ) { tx in
+            guard let existing = try await WebhookStore().find(id: id, in: tx) else {
+                throw DomainError.notFound(entity: "webhook endpoint")
+            }
+            try Preconditions.check(headers, current: existing.version)
             guard try await WebhookStore().delete(id: id, in: tx) else {
                 throw DomainError.notFound(entity: "webhook endpoint")
             }

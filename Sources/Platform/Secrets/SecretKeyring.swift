@@ -73,8 +73,7 @@ package final class SecretKeyring: Sendable {
         let path =
             configuration.secretsKeyFile
             ?? URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("secrets.key").path
-        if !FileManager.default.fileExists(atPath: path) {
-            try create(path: path, key: .generate())
+        if !FileManager.default.fileExists(atPath: path), try create(path: path, key: .generate()) {
             logger.warning(
                 "made a new secrets key file; keep it apart from database backups: with it a backup reveals the secrets it holds, without it they are lost",
                 metadata: ["file.path": "\(path)"])
@@ -88,15 +87,23 @@ package final class SecretKeyring: Sendable {
         return SecretKeyring(path: path, keys: keys, stamp: stamp)
     }
 
-    /// Writes a new key file holding `key` (mode 0600); fails if the file exists.
-    static func create(path: String, key: Key) throws {
+    /// Makes the key file holding `key` (mode 0600) unless it exists; false when another process made it first.
+    /// Processes started at once on one data directory must end up with one key: the file is written whole under
+    /// another name, then hard-linked into place, which fails if the file is already there.
+    static func create(path: String, key: Key) throws -> Bool {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let text = "# Inopsio secrets keys: the first seals new values. Keep this file apart from database backups.\n"
+        let temporary = path + ".\(UUID().uuidString)"
         guard
             FileManager.default.createFile(
-                atPath: path, contents: Data((text + key.line + "\n").utf8), attributes: [.posixPermissions: 0o600])
+                atPath: temporary, contents: Data((text + key.line + "\n").utf8),
+                attributes: [.posixPermissions: 0o600])
         else { throw SecretError.keyFile(path, "cannot be created") }
+        defer { unlink(temporary) }
+        if link(temporary, path) == 0 { return true }
+        guard errno == EEXIST else { throw SecretError.keyFile(path, "cannot be created (errno \(errno))") }
+        return false
     }
 
     /// The current key, after reading the key file again if it changed.
