@@ -12,15 +12,14 @@ enum Installation {
     static func prepare(
         _ database: any Database, configuration: InopsioConfiguration, modules: [any Module], logger: Logger,
         apply: Bool
-    ) async throws -> (runner: MigrationRunner, secrets: SecretBox, applied: [String]) {
+    ) async throws -> (secrets: SecretBox, applied: [String], pending: Int) {
         let secrets = SecretBox(keyring: try SecretKeyring.configured(configuration, logger: logger))
         let runner = try MigrationRunner(
             database: database, migrations: PlatformMigrations.all + modules.flatMap(\.migrations), logger: logger,
             services: MigrationServices(secrets: secrets))
         let applied = apply ? try await runner.apply() : []
-        if try await runner.pendingCount() == 0 {
-            try await SecretKeyRegistry.check(secrets.keyring, database: database)
-        }
-        return (runner, secrets, applied)
+        let pending = try await runner.pendingCount()
+        if pending == 0 { try await SecretKeyRegistry.check(secrets.keyring, database: database) }
+        return (secrets, applied, pending)
     }
 }

@@ -10,16 +10,13 @@ enum Server {
         async throws
     {
         try await DatabaseConnector.withDatabase(configuration: configuration, logger: logger) { database in
-            let (runner, secrets, _) = try await Installation.prepare(
+            let (secrets, _, pending) = try await Installation.prepare(
                 database, configuration: configuration, modules: modules, logger: logger,
                 apply: configuration.autoMigrate)
-            if !configuration.autoMigrate {
-                let pending = try await runner.pendingCount()
-                if pending > 0 {
-                    logger.warning(
-                        "migrations pending; /ready answers 503 until `inopsio migrate` has run",
-                        metadata: ["pending": "\(pending)"])
-                }
+            if pending > 0 {
+                logger.warning(
+                    "migrations pending; /ready answers 503 until `inopsio migrate` has run",
+                    metadata: ["pending": "\(pending)"])
             }
             let context = try makeModuleContext(
                 configuration: configuration, database: database, modules: modules, logger: logger, secrets: secrets)
@@ -38,7 +35,7 @@ enum Server {
                 + (tls.map { [TLSReloadService(store: $0)] } ?? [])
                 + ((context.blobs as? S3BlobStore).map { [$0] } ?? [])
             // Every process relays (one at a time on PostgreSQL) and runs its modules' consumer groups.
-            if try await runner.pendingCount() == 0 {
+            if pending == 0 {
                 var redisEvents: RedisEventTransport?
                 if configuration.usesRedisEvents {
                     guard let url = configuration.redisURL else {

@@ -126,9 +126,8 @@ func withInstallation(
     let autoMigrate = configuration.autoMigrate
     do {
         try await DatabaseConnector.withDatabase(configuration: configuration, logger: logger) { database in
-            let (runner, secrets, _) = try await Installation.prepare(
+            let (secrets, _, pending) = try await Installation.prepare(
                 database, configuration: configuration, modules: modules, logger: logger, apply: autoMigrate)
-            let pending = try await runner.pendingCount()
             if pending > 0 {
                 throw fail("\(pending) migration(s) pending and auto_migrate is off: run `inopsio migrate` first")
             }

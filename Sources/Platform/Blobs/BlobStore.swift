@@ -114,10 +114,12 @@ struct BlobUploadMeter {
 /// The blob store a configuration names, and the service that closes it when the process stops.
 package enum BlobStores {
     package static func configured(_ configuration: InopsioConfiguration) throws -> any BlobStore {
-        guard let url = configuration.blobURL else {
-            return FileBlobStore(
-                root: URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("blobs"))
-        }
+        guard let url = configuration.blobURL else { return filesystem(configuration) }
         return S3BlobStore(configuration: try S3BlobStore.Configuration.parse(url: url))
+    }
+
+    /// The default store: files under `<data_dir>/blobs`.
+    package static func filesystem(_ configuration: InopsioConfiguration) -> FileBlobStore {
+        FileBlobStore(root: URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("blobs"))
     }
 }

@@ -137,7 +137,7 @@ package final class S3BlobStore: BlobStore {
         return configuration.base + S3Signer.encodePath(path) + "?" + query
     }
 
-    /// Multipart uploads not yet completed or aborted under `prefix` (what a failed upload must not leave).
+    /// The ids of the bucket's multipart uploads not yet completed or aborted (what a failed upload must not leave).
     package func pendingUploads() async throws -> [String] {
         let response = try await send("GET", path: "/\(configuration.bucket)", query: [("uploads", "")], body: nil)
         let text = try await Self.text(response)

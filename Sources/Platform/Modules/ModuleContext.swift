@@ -36,8 +36,7 @@ package struct ModuleContext: Sendable {
         authenticator: (any RequestAuthenticator)? = nil, readiness: ReadinessDetails = ReadinessDetails(),
         secrets: SecretBox = .ephemeral(), blobs: (any BlobStore)? = nil
     ) {
-        self.blobs =
-            blobs ?? FileBlobStore(root: URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("blobs"))
+        self.blobs = blobs ?? BlobStores.filesystem(configuration)
         // The default, a key held in memory only, suits tests; the composition root passes the configured box.
         self.secrets = secrets
         self.readiness = readiness

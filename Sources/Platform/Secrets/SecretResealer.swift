@@ -111,19 +111,21 @@ package enum SecretResealer {
         try await tx.sql.raw("SELECT set_config('app.tenant_id', \(bind: tenant?.description ?? ""), true)").run()
     }
 
+    /// `AND tenant_id = <tenant>` for a tenant's rows (on SQLite nothing else narrows them), else nothing.
+    private static func tenantCondition(_ tenant: TenantID?, _ tx: Transaction) -> SQLQueryString {
+        tenant.map { "AND tenant_id = \(tx.bind($0))" } ?? ""
+    }
+
     private static func values(of column: SecretColumn, tenant: TenantID?, in tx: Transaction) async throws
         -> [String]
     {
         let name = SQLIdentifier(column.column)
-        let table = SQLIdentifier(column.table)
-        let rows =
-            if let tenant {
-                try await tx.sql.raw(
-                    "SELECT DISTINCT \(name) AS value FROM \(table) WHERE \(name) IS NOT NULL AND tenant_id = \(tx.bind(tenant))"
-                ).all()
-            } else {
-                try await tx.sql.raw("SELECT DISTINCT \(name) AS value FROM \(table) WHERE \(name) IS NOT NULL").all()
-            }
+        let rows = try await tx.sql.raw(
+            """
+            SELECT DISTINCT \(name) AS value FROM \(SQLIdentifier(column.table))
+            WHERE \(name) IS NOT NULL \(tenantCondition(tenant, tx))
+            """
+        ).all()
         return try rows.map { try $0.decode(column: "value", as: String.self) }
     }
 
@@ -131,17 +133,11 @@ package enum SecretResealer {
         _ old: String, with new: String, in column: SecretColumn, tenant: TenantID?, tx: Transaction
     ) async throws -> Int {
         let name = SQLIdentifier(column.column)
-        let table = SQLIdentifier(column.table)
-        let rows =
-            if let tenant {
-                try await tx.sql.raw(
-                    "UPDATE \(table) SET \(name) = \(bind: new) WHERE \(name) = \(bind: old) AND tenant_id = \(tx.bind(tenant)) RETURNING 1 AS done"
-                ).all()
-            } else {
-                try await tx.sql.raw(
-                    "UPDATE \(table) SET \(name) = \(bind: new) WHERE \(name) = \(bind: old) RETURNING 1 AS done"
-                ).all()
-            }
-        return rows.count
+        return try await tx.sql.raw(
+            """
+            UPDATE \(SQLIdentifier(column.table)) SET \(name) = \(bind: new)
+            WHERE \(name) = \(bind: old) \(tenantCondition(tenant, tx)) RETURNING 1 AS done
+            """
+        ).all().count
     }
 }
