@@ -6,37 +6,31 @@ import NIOCore
 import Platform
 
 extension EdgeGateway {
-    /// 401 without a principal where one is needed, 403 without a required permission.
-    static func enforce(_ policy: Route.AuthPolicy, principal: Principal?) throws {
+    /// The refusal of `policy` for `principal`: 401 without a principal where one is needed, 403 without a
+    /// required permission; nil when the policy lets the request through.
+    static func refusal(_ policy: Route.AuthPolicy, principal: Principal?) -> Problem? {
         switch policy {
         case .public:
-            return
+            return nil
         case .authenticated:
-            guard principal != nil else { throw Problem.unauthorized() }
+            return principal == nil ? Problem.unauthorized() : nil
         case .permissions(let required):
-            guard let principal else { throw Problem.unauthorized() }
+            guard let principal else { return Problem.unauthorized() }
             let missing = required.subtracting(principal.permissions)
             guard missing.isEmpty else {
-                throw Problem(
+                return Problem(
                     status: .forbidden,
                     detail:
                         "this route needs the \(missing.map(\.description).sorted().joined(separator: ", ")) permission"
                 )
             }
+            return nil
         }
     }
 
     /// The counters a request touches: one per rule whose key the request has (an API-key rule does not apply to
     /// a user's token, a user rule not to an anonymous caller). `scope` is the route's name, or `default` for the
     /// quotas shared by all routes.
-    static func limitChecks(rules: [RateLimitRule], scope: String, context: AppRequestContext, plan: String?)
-        -> [RateLimitCheck]
-    {
-        limitChecks(
-            rules: rules, scope: scope, principal: context.principal, tenant: context.tenant,
-            address: context.remoteAddress, plan: plan)
-    }
-
     static func limitChecks(
         rules: [RateLimitRule], scope: String, principal: Principal?, tenant: TenantID?, address: String?,
         plan: String?

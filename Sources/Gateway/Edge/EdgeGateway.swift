@@ -7,11 +7,11 @@ import NIOCore
 import Platform
 import Synchronization
 
-/// The gateway in front of the router. In order: match the route table; refuse blocked addresses; answer CORS
-/// preflights; apply the route's body limit; inspect the request; verify credentials and the route's auth policy
-/// (and refuse blocked API keys); count rate limits; apply the route's request transforms; call the module in
-/// this process (the router, no socket) or proxy to the remote upstream; then transform the response and add
-/// CORS, rate-limit and latency headers.
+/// The gateway in front of the router. In order: match the route table; run the edge checks (`EdgeChecks`, the
+/// one list every path runs: blocked addresses, CORS preflights, the body limit, inspection, credentials, blocked
+/// API keys, the auth policy, rate limits); apply the route's request transforms; call the module in this process
+/// (the router, no socket) or proxy to the remote upstream; then transform the response and add CORS, rate-limit
+/// and latency headers.
 ///
 /// A class, not a struct: every request reads several of its fields, and a struct of this many references is
 /// retained field by field each time it is copied.
@@ -113,39 +113,42 @@ package final class EdgeGateway: EdgeHandler {
         start: ContinuousClock.Instant, record: inout GatewayRecord, context: inout AppRequestContext,
         next: (Request, AppRequestContext) async throws -> Response
     ) async throws -> Response {
-        let now = Date()
-        if blocks.blocks(address: context.remoteAddress, now: now) {
-            metrics.blocked(reason: "ip")
-            throw Problem(status: .forbidden, detail: "requests from this address are blocked")
-        }
-        if let cors = route.cors, case let preflight = cors.preflight(for: request.head), preflight != .notPreflight {
-            if case .rejected(let reason, let headers) = preflight {
-                throw Problem(status: .forbidden, detail: reason.description, headers: headers)
-            }
-            return Response(status: preflight.status ?? .noContent, headers: preflight.headers)
-        }
         var request = request
-        try BodyLimit.apply(to: &request, limit: route.maxBodyBytes ?? defaultMaxBodyBytes)
-        if route.inspection != .off {
-            request = try await inspect(request, route: route, table: snapshot.table, context: context)
-        }
-
-        if let authentication = try await authenticator.authenticate(request, context: context, table: snapshot.table) {
-            context.tenant = authentication.tenant
-            context.principal = authentication.principal
-        }
-        if let principal = context.principal, principal.kind == .apiKey,
-            blocks.blocks(apiKey: principal.subject, now: now)
-        {
-            metrics.blocked(reason: "api_key")
-            throw Problem(status: .forbidden, detail: "this API key is blocked")
-        }
-        try Self.enforce(route.auth, principal: context.principal)
-
         var limitHeaders = HTTPFields()
-        let quotas = route.defaultLimits && request.uri.path.hasPrefix("/api/") ? snapshot.table.defaultLimits : []
-        if !route.limits.isEmpty || !quotas.isEmpty {
-            limitHeaders = try await applyLimits(route: route, quotas: quotas, context: context)
+        var checks = EdgeChecks(
+            edge: self, route: route, table: snapshot.table, kind: .request, address: context.remoteAddress,
+            path: Substring(request.uri.path))
+        checking: while true {
+            switch checks.next() {
+            case .refuse(let problem, let blocked):
+                if let blocked { metrics.blocked(reason: blocked) }
+                throw problem
+            case .cors(let cors):
+                guard let cors, case let preflight = cors.preflight(for: request.head), preflight != .notPreflight
+                else { continue }
+                if case .rejected(let reason, let headers) = preflight {
+                    throw Problem(status: .forbidden, detail: reason.description, headers: headers)
+                }
+                return Response(status: preflight.status ?? .noContent, headers: preflight.headers)
+            case .limitBody(let limit):
+                try BodyLimit.apply(to: &request, limit: limit)
+            case .inspect:
+                request = try await inspect(request, route: route, table: snapshot.table, context: context)
+            case .authenticate:
+                if let authentication = try await authenticator.authenticate(
+                    request, context: context, table: snapshot.table)
+                {
+                    context.tenant = authentication.tenant
+                    context.principal = authentication.principal
+                }
+                checks.authenticated(principal: context.principal, tenant: context.tenant)
+            case .lookUpPlan(let tenant):
+                checks.planned((try? await tenants.tenant(tenant))?.plan)
+            case .countLimits(let limits):
+                limitHeaders = try decideLimits(route: route, checks: limits, decisions: await limiter.check(limits))
+            case .passed:
+                break checking
+            }
         }
 
         var rewritten = false
@@ -257,17 +260,6 @@ package final class EdgeGateway: EdgeHandler {
             return .object(fields.mapValues { .string($0) })
         }
         return .string(text)
-    }
-
-    /// Counts the route's limits; 429 with `Retry-After` when one is used up, else the `RateLimit` headers.
-    func applyLimits(route: Route, quotas: [RateLimitRule], context: AppRequestContext) async throws -> HTTPFields {
-        var plan: String?
-        if let tenant = context.tenant { plan = (try? await tenants.tenant(tenant))?.plan }
-        let checks =
-            Self.limitChecks(rules: route.limits, scope: route.name, context: context, plan: plan)
-            + Self.limitChecks(rules: quotas, scope: "default", context: context, plan: plan)
-        guard !checks.isEmpty else { return [:] }
-        return try decideLimits(route: route, checks: checks, decisions: await limiter.check(checks))
     }
 
     /// The `RateLimit` headers for the limiter's decisions, or the 429 problem when one refused.

@@ -87,8 +87,8 @@ final class FastPathPlan {
 }
 
 extension EdgeGateway {
-    /// The fast path's decision for `head`, made with the same checks as `process` in the same order, each of
-    /// them answered from memory. Whenever one cannot be (credentials not yet in the verified-token cache, a
+    /// The fast path's decision for `head`, made by the same checks as `process` (`EdgeChecks`), each of them
+    /// answered from memory. Whenever one cannot be (credentials not yet in the verified-token cache, a
     /// tenant's plan not cached, the Redis limiter, inspection or CORS on the route, a body without a length,
     /// an upgrade, HTTP/1.0, an `https://` target ...) the request takes the ordinary path, which decides it.
     func fastPathDecision(
@@ -121,86 +121,82 @@ extension EdgeGateway {
                 host: headers.first(name: "host").map { Substring($0) }, path: Substring(path), method: method),
             case .upstream(let name) = route.target, let pool = snapshot.pools[name],
             !pool.settings.targets.contains(where: { $0.scheme != "http" }),
-            route.cors == nil, route.transform?.removeResponseFields.isEmpty ?? true
+            route.transform?.removeResponseFields.isEmpty ?? true
         else { return .ordinary }
-        var hasBody = false
+        let length = headers.first(name: "content-length")
+        let bytes = length.map { Int($0) ?? -1 } ?? 0
+        guard bytes >= 0 else { return .ordinary }
+        let hasBody = bytes > 0
         // What `UpstreamProxy.hasBody` says (a body-carrying method without a length counts), so that the same
         // requests are retried on either path.
-        let ordinaryHasBody =
-            headers.first(name: "content-length").map { $0 != "0" } ?? [.post, .put, .patch].contains(method)
-        if let length = headers.first(name: "content-length") {
-            guard let bytes = Int(length), bytes >= 0, bytes <= route.maxBodyBytes ?? defaultMaxBodyBytes else {
-                return .ordinary
-            }
-            hasBody = bytes > 0
-        }
-        let now = Date()
-        if blocks.blocks(address: clientIP, now: now) { return .ordinary }
-        if route.inspection != .off {
-            // Without a body the rules read only the head: checked here, on the head as the router would see it.
-            // Any match (to block or to log) is left to the ordinary path, which acts on it.
-            guard !hasBody, var request = try? HTTPRequest(head, secure: tls, splitCookie: false) else {
-                return .ordinary
-            }
-            request.path = query.map { path + $0 } ?? path
-            if !snapshot.table.inspection.inspect(InspectionInput(head: request)).matches.isEmpty { return .ordinary }
+        let ordinaryHasBody = length.map { $0 != "0" } ?? [.post, .put, .patch].contains(method)
+        // Made once the request is the fast path's to answer (one left to the ordinary path gets its id there).
+        func makeIdentity(_ checks: EdgeChecks) -> FastPathPlan.Identity {
+            let clientRequestID = headers.first(name: "x-request-id").flatMap(PlatformMiddleware.acceptableRequestID)
+            let requestID = clientRequestID ?? RequestIDs.next()
+            let trace =
+                headers.first(name: "traceparent").flatMap(TraceContext.init(traceparent:))
+                ?? TraceContext.makeNew(requestID: requestID)
+            return FastPathPlan.Identity(
+                route: route.name, method: method, path: path, requestID: requestID, trace: trace,
+                clientIP: clientIP, tenant: checks.tenant, subject: checks.principal?.subject,
+                userAgent: headers.first(name: "user-agent"),
+                closeAfter: headers.first(name: "connection").map { FastPathHeaders.containsIgnoringCase($0, "close") }
+                    ?? false)
         }
 
-        var authentication: Authentication?
-        if let authorization = headers.first(name: "authorization") {
-            guard let cached = authenticator.cachedAuthentication(authorization: authorization, table: snapshot.table)
-            else { return .ordinary }
-            authentication = cached
-        }
-        let principal = authentication?.principal
-        if let principal, principal.kind == .apiKey, blocks.blocks(apiKey: principal.subject, now: now) {
-            return .ordinary
-        }
-        do { try Self.enforce(route.auth, principal: principal) } catch { return .ordinary }
-
-        let clientRequestID = headers.first(name: "x-request-id").flatMap(PlatformMiddleware.acceptableRequestID)
-        let requestID = clientRequestID ?? RequestIDs.next()
-        let trace =
-            headers.first(name: "traceparent").flatMap(TraceContext.init(traceparent:))
-            ?? TraceContext.makeNew(requestID: requestID)
-        let identity = FastPathPlan.Identity(
-            route: route.name, method: method, path: path, requestID: requestID, trace: trace, clientIP: clientIP,
-            tenant: authentication?.tenant, subject: principal?.subject, userAgent: headers.first(name: "user-agent"),
-            closeAfter: headers.first(name: "connection").map { FastPathHeaders.containsIgnoringCase($0, "close") }
-                ?? false)
-
+        // The edge checks, each answered from memory; a refusal (but a local limit's 429) and anything that
+        // needs more is left to the ordinary path, which decides it and answers it with its own headers.
         var limitHeaders = HTTPFields()
         var pendingLimits: [RateLimitCheck] = []
-        let quotas = route.defaultLimits && path.hasPrefix("/api/") ? snapshot.table.defaultLimits : []
-        if !route.limits.isEmpty || !quotas.isEmpty {
-            var plan: String?
-            if let tenant = authentication?.tenant {
+        var checks = EdgeChecks(
+            edge: self, route: route, table: snapshot.table, kind: .request, address: clientIP, path: Substring(path))
+        checking: while true {
+            switch checks.next() {
+            case .refuse, .cors:
+                return .ordinary
+            case .limitBody(let limit):
+                if bytes > limit { return .ordinary }
+            case .inspect:
+                // Without a body the rules read only the head: checked here, on the head as the router would see
+                // it. Any match (to block or to log) is left to the ordinary path, which acts on it.
+                guard !hasBody, var request = try? HTTPRequest(head, secure: tls, splitCookie: false) else {
+                    return .ordinary
+                }
+                request.path = query.map { path + $0 } ?? path
+                if !snapshot.table.inspection.inspect(InspectionInput(head: request)).matches.isEmpty {
+                    return .ordinary
+                }
+            case .authenticate:
+                guard let authorization = headers.first(name: "authorization") else { continue }
+                guard
+                    let cached = authenticator.cachedAuthentication(authorization: authorization, table: snapshot.table)
+                else { return .ordinary }
+                checks.authenticated(principal: cached.principal, tenant: cached.tenant)
+            case .lookUpPlan(let tenant):
                 guard let cached = tenants.cachedTenant(tenant) else { return .ordinary }
-                plan = cached?.plan
-            }
-            let checks =
-                Self.limitChecks(
-                    rules: route.limits, scope: route.name, principal: principal, tenant: authentication?.tenant,
-                    address: clientIP, plan: plan)
-                + Self.limitChecks(
-                    rules: quotas, scope: "default", principal: principal, tenant: authentication?.tenant,
-                    address: clientIP, plan: plan)
-            if let localLimiter {
+                checks.planned(cached?.plan)
+            case .countLimits(let limits):
+                guard let localLimiter else {
+                    pendingLimits = limits
+                    continue
+                }
                 do {
                     limitHeaders = try decideLimits(
-                        route: route, checks: checks, decisions: localLimiter.checkNow(checks))
+                        route: route, checks: limits, decisions: localLimiter.checkNow(limits))
                 } catch let problem as Problem {
-                    return .answer(problem, identity)
+                    return .answer(problem, makeIdentity(checks))
                 } catch {
                     return .ordinary
                 }
-            } else {
-                pendingLimits = checks
+            case .passed:
+                break checking
             }
         }
 
+        let identity = makeIdentity(checks)
         var forwarded = UpstreamProxy.forwardedHeaders(
-            headers, clientIP: clientIP, requestID: requestID, trace: trace.child(), tls: tls)
+            headers, clientIP: clientIP, requestID: identity.requestID, trace: identity.trace.child(), tls: tls)
         var upstreamPath = path
         if let transform = route.transform {
             transform.requestHeaders.apply(to: &forwarded)

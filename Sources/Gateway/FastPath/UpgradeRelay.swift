@@ -47,32 +47,38 @@ extension EdgeGateway {
         var context = AppRequestContext(source: ApplicationRequestContextSource(channel: channel, logger: logger))
         // Made here, before Hummingbird (which gives its contexts their ids) sees the request.
         context.requestID = RequestIDs.next()
+        var checks = EdgeChecks(
+            edge: self, route: route, table: snapshot.table, kind: .upgrade, address: clientIP, path: Substring(path))
         do {
-            let now = Date()
-            if blocks.blocks(address: clientIP, now: now) {
-                throw Problem(status: .forbidden, detail: "requests from this address are blocked")
-            }
-            guard Self.originAllowed(head, route: route) else {
-                throw Problem(status: .forbidden, detail: "upgrades from this origin are not allowed")
-            }
-            if route.inspection != .off {
-                _ = try await inspect(request, route: route, table: snapshot.table, context: context)
-            }
-            if let authentication = try await authenticator.authenticate(
-                request, context: context, table: snapshot.table)
-            {
-                context.tenant = authentication.tenant
-                context.principal = authentication.principal
-            }
-            if let principal = context.principal, principal.kind == .apiKey,
-                blocks.blocks(apiKey: principal.subject, now: now)
-            {
-                throw Problem(status: .forbidden, detail: "this API key is blocked")
-            }
-            try Self.enforce(route.auth, principal: context.principal)
-            let quotas = route.defaultLimits && path.hasPrefix("/api/") ? snapshot.table.defaultLimits : []
-            if !route.limits.isEmpty || !quotas.isEmpty {
-                _ = try await applyLimits(route: route, quotas: quotas, context: context)
+            checking: while true {
+                switch checks.next() {
+                case .refuse(let problem, let blocked):
+                    if let blocked { metrics.blocked(reason: blocked) }
+                    throw problem
+                case .cors:
+                    guard Self.originAllowed(head, route: route) else {
+                        throw Problem(status: .forbidden, detail: "upgrades from this origin are not allowed")
+                    }
+                case .limitBody:
+                    // A handshake's body is not relayed.
+                    continue
+                case .inspect:
+                    _ = try await inspect(request, route: route, table: snapshot.table, context: context)
+                case .authenticate:
+                    if let authentication = try await authenticator.authenticate(
+                        request, context: context, table: snapshot.table)
+                    {
+                        context.tenant = authentication.tenant
+                        context.principal = authentication.principal
+                    }
+                    checks.authenticated(principal: context.principal, tenant: context.tenant)
+                case .lookUpPlan(let tenant):
+                    checks.planned((try? await tenants.tenant(tenant))?.plan)
+                case .countLimits(let limits):
+                    _ = try decideLimits(route: route, checks: limits, decisions: await limiter.check(limits))
+                case .passed:
+                    break checking
+                }
             }
         } catch let problem as Problem {
             return .refuse(problem)
