@@ -1,5 +1,6 @@
 import Foundation
 import Kernel
+import Logging
 import Platform
 import ServiceLifecycle
 import Synchronization
@@ -14,6 +15,7 @@ package struct CRMModule: Module {
 
     package var permissions: [Permission] { Permission.crmAll }
     package var migrations: [Migration] { CRMMigrations.all }
+    package var uploadPaths: [String] { AttachmentRoutes.uploadPaths }
 
     package func consumers(context: ModuleContext) -> [any EventConsumer] {
         [CRMCacheInvalidator(cache: services(context).cache)]
@@ -63,17 +65,19 @@ package struct CRMServices: Sendable {
     /// Which ids are the tenant's users (Identity's directory); `nil` only in tests of the module alone.
     let users: (any UserDirectory)?
 
-    package init(database: any Database, clock: any WallClock, users: (any UserDirectory)? = nil) {
-        self.database = database
-        self.clock = clock
-        self.cache = CRMCache()
-        self.users = users
-    }
+    /// Where attachments' bytes are kept.
+    let blobs: any BlobStore
+    /// The largest attachment (`max_upload_bytes`).
+    let maxUploadBytes: Int
+    let logger: Logger
 
     init(context: ModuleContext) {
         database = context.database
         clock = context.clock
         users = context.users
+        blobs = context.blobs
+        maxUploadBytes = context.configuration.maxUploadBytes
+        logger = context.logger
         var redis: RedisClient?
         if let url = context.configuration.redisURL {
             do {

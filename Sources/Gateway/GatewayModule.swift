@@ -10,10 +10,13 @@ package struct GatewayModule: Module {
     package let name = "gateway"
     /// Every module of the binary with the paths it serves, for the default routes to remote modules.
     let catalog: [(name: String, pathPrefixes: [String])]
+    /// Each module's upload paths (`Module.uploadPaths`), by module name.
+    let uploads: [String: [String]]
     private let built = RuntimeSlot()
 
-    package init(catalog: [(name: String, pathPrefixes: [String])] = []) {
+    package init(catalog: [(name: String, pathPrefixes: [String])] = [], uploads: [String: [String]] = [:]) {
         self.catalog = catalog
+        self.uploads = uploads
     }
 
     package var permissions: [Permission] { GatewayPermissions.all }
@@ -44,7 +47,8 @@ package struct GatewayModule: Module {
     func runtime(_ context: ModuleContext, authenticator: (any RequestAuthenticator)?) throws -> GatewayRuntime {
         try built.value.withLock { slot in
             if let existing = slot { return existing }
-            let created = try GatewayRuntime(context: context, catalog: catalog, authenticator: authenticator)
+            let created = try GatewayRuntime(
+                context: context, catalog: catalog, uploads: uploads, authenticator: authenticator)
             slot = created
             return created
         }

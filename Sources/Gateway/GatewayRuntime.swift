@@ -17,14 +17,14 @@ package final class GatewayRuntime: Sendable {
     let services: [any Service]
 
     init(
-        context: ModuleContext, catalog: [(name: String, pathPrefixes: [String])],
+        context: ModuleContext, catalog: [(name: String, pathPrefixes: [String])], uploads: [String: [String]] = [:],
         authenticator: (any RequestAuthenticator)?
     ) throws {
         let configuration = context.configuration
         let logger = context.logger
         routes = try RouteTableStore(
             source: .init(
-                file: configuration.gatewayRoutes, configuration: configuration, catalog: catalog,
+                file: configuration.gatewayRoutes, configuration: configuration, catalog: catalog, uploads: uploads,
                 localModules: Set(context.moduleNames)),
             logger: logger)
         clients = UpstreamClients()

@@ -17,7 +17,10 @@ enum ModuleCatalog {
     static func all() -> [any Module] {
         let domain: [any Module] = [IdentityModule(), CRMModule(), MessagingModule(), WebsiteModule()]
         // The gateway comes first: its edge handler fronts the router; it learns where each module's paths are.
-        return [GatewayModule(catalog: domain.map { ($0.name, $0.pathPrefixes) })] + domain
+        let gateway = GatewayModule(
+            catalog: domain.map { ($0.name, $0.pathPrefixes) },
+            uploads: Dictionary(uniqueKeysWithValues: domain.map { ($0.name, $0.uploadPaths) }))
+        return [gateway] + domain
     }
 
     /// The modules `--modules` names (`nil` = all); unknown names are a configuration error.

@@ -84,16 +84,24 @@ struct Reply: Sendable {
     }
 }
 
-func withCRM(_ backend: TestBackend, _ body: @Sendable (CRMHarness) async throws -> Void) async throws {
+/// `blobs` is where attachments go (by default a directory under the test's data directory); `configure` changes
+/// the configuration (`max_upload_bytes` ...).
+func withCRM(
+    _ backend: TestBackend, blobs: (any BlobStore)? = nil,
+    configure: @Sendable (inout InopsioConfiguration) -> Void = { _ in },
+    _ body: @Sendable (CRMHarness) async throws -> Void
+) async throws {
     let module = CRMModule()
-    try await withTestDatabase(backend, migrations: PlatformMigrations.all + module.migrations) { database, base in
+    try await withTestDatabase(backend, migrations: PlatformMigrations.all + module.migrations) { database, given in
+        var base = given
+        configure(&base)
         let context = ModuleContext(
             database: database, configuration: base, logger: TestEnvironment.logger,
             web: try WebKit.bundled(navigation: []), moduleNames: ["crm"],
             mailer: Mailer(
                 transport: FileMailTransport(directory: URL(fileURLWithPath: base.dataDirectory)),
                 from: MailAddress("crm@example.com")),
-            authenticator: TestAuthenticator())
+            authenticator: TestAuthenticator(), blobs: blobs)
         let router = try PlatformRouter.build(
             modules: [module], context: context, metrics: context.metrics, accessLog: nil)
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))

@@ -21,7 +21,8 @@ import Testing
             var ids: [String: String] = [:]
             ids["leads"] = try await h.lead(#"{"first_name":"Ada","email":"ada@example.com"}"#)
             ids["companies"] = try await created("companies", #"{"name":"Initech"}"#)
-            ids["contacts"] = try await created("contacts", #"{"first_name":"Bob","company_id":"\#(ids["companies"]!)"}"#)
+            ids["contacts"] = try await created(
+                "contacts", #"{"first_name":"Bob","company_id":"\#(ids["companies"]!)"}"#)
             ids["deals"] = try await created("deals", #"{"name":"D","value":{"amount_minor":1,"currency":"EUR"}}"#)
             ids["pipelines"] = try await h.defaultPipeline().id
             ids["custom-fields"] = try await created(
@@ -32,6 +33,10 @@ import Testing
             ids["assignment-rules"] = try await created(
                 "assignment-rules", #"{"name":"R","method":"user","users":["0194a3b2-0000-7000-8000-0000000000a1"]}"#)
             ids["imports"] = try #require(try await h.upload("Email\nx@example.com")["id"] as? String)
+            let file = try await h.call(
+                .post, "/api/v1/crm/leads/\(ids["leads"]!)/attachments?name=a.txt", json: "a",
+                headers: [.contentType: "text/plain"])
+            ids["attachments"] = try #require(try file.object()["id"] as? String, "\(file.body)")
 
             func snapshot() async throws -> [String] {
                 var bodies: [String] = []
@@ -56,7 +61,8 @@ import Testing
                     default: nil
                     }
                 let reply = try await h.call(operation.method, path, json: body, auth: CRMHarness.otherAdmin)
-                #expect(reply.status == .notFound, "\(operation.method) \(operation.path): \(reply.status) \(reply.body)")
+                #expect(
+                    reply.status == .notFound, "\(operation.method) \(operation.path): \(reply.status) \(reply.body)")
                 checked += 1
             }
             #expect(checked >= 30)

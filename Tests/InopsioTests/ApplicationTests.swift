@@ -10,10 +10,15 @@ import Testing
 @testable import Inopsio
 
 /// Runs the real composition root (`buildApplication`) on a throwaway SQLite database.
-func withComposedApp(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+func withComposedApp(
+    configure: @Sendable (inout InopsioConfiguration) -> Void = { _ in },
+    _ body: @Sendable (any TestClientProtocol) async throws -> Void
+) async throws {
     let modules = ModuleCatalog.all()
     try await withTestDatabase(.sqlite, migrations: PlatformMigrations.all + modules.flatMap(\.migrations)) {
-        database, configuration in
+        database, given in
+        var configuration = given
+        configure(&configuration)
         let app = try buildApplication(
             configuration: configuration, database: database, modules: modules, sink: nil,
             logger: TestEnvironment.logger)

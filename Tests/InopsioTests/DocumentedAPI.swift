@@ -143,6 +143,11 @@ struct DocumentedOperation: Sendable, CustomStringConvertible {
     /// The templated path (`/api/v1/crm/leads/{id}`).
     let path: String
     let bodyType: String
+    /// The body is a file (`format: binary`), not text.
+    var takesFile: Bool {
+        if case .object(let fields)? = bodySchema, fields["format"] == "binary" { return true }
+        return false
+    }
     /// The request body's schema with every `$ref` resolved (depth-limited), `nil` without a body.
     let bodySchema: JSONValue?
     /// Whether the operation needs a bearer credential.

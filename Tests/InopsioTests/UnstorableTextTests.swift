@@ -15,7 +15,8 @@ import Testing
             let withBodies = api.operations.filter { $0.bodySchema != nil }
             #expect(withBodies.count > 40, "documents read: \(api.operations.count) operations")
             var tried = 0
-            for operation in withBodies {
+            // A file's bytes are data, not text: NUL is any byte there.
+            for operation in withBodies where !operation.takesFile {
                 guard let sample = operation.sampleBody else { continue }
                 // A place in every body, documented fields or not: an extra member whose name holds NUL.
                 var cases = sample.stringPlaces.map { place in

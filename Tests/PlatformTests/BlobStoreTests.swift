@@ -14,35 +14,10 @@ import Testing
 /// One suite for every blob store backend: the filesystem, and S3 against a real S3 server on loopback (moto,
 /// started by `scripts/test`; `INOPSIO_TEST_S3_URL`).
 @Suite struct BlobStoreTests {
-    enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
-        case filesystem, s3
-        var testDescription: String { rawValue }
+    typealias Backend = TestBlobBackend
 
-        static var available: [Backend] {
-            TestEnvironment.s3URL != nil || TestEnvironment.isCI ? allCases : [.filesystem]
-        }
-    }
-
-    /// Runs `body` with a store of `backend` over a fresh directory or bucket.
     static func with(_ backend: Backend, _ body: @Sendable (any BlobStore) async throws -> Void) async throws {
-        switch backend {
-        case .filesystem:
-            let root = FileManager.default.temporaryDirectory.appendingPathComponent("blobs-\(UUID().uuidString)")
-            defer { try? FileManager.default.removeItem(at: root) }
-            try await body(FileBlobStore(root: root))
-        case .s3:
-            var configuration = try S3BlobStore.Configuration.parse(url: try #require(TestEnvironment.s3URL))
-            configuration.bucket = "test-\(UUID().uuidString.lowercased().prefix(18))"
-            let store = S3BlobStore(configuration: configuration)
-            do {
-                try await store.createBucket()
-                try await body(store)
-            } catch {
-                try? await store.shutdown()
-                throw error
-            }
-            try await store.shutdown()
-        }
+        try await withTestBlobStore(backend, body)
     }
 
     /// `count` bytes of a repeating pattern in chunks of `chunk`, made as they are read (never all in memory).

@@ -121,6 +121,25 @@ def main(base):
         Select(browser.find_element(By.NAME, "type")).select_by_value("call")
         click(browser, browser.find_element(By.CSS_SELECTOR, "#activity-form button[type=submit]"))
         wait(browser, conditions.text_to_be_present_in_element((By.ID, "timeline"), "First call"))
+        # A file on the lead: attached, on its timeline, downloadable, removed.
+        with tempfile.NamedTemporaryFile("wb", prefix="proposal-", suffix=".pdf", delete=False) as handle:
+            handle.write(b"%PDF-1.4\n%%EOF\n")
+            pdf = handle.name
+        browser.find_element(By.ID, "attach-file").send_keys(pdf)
+        click(browser, browser.find_element(By.CSS_SELECTOR, "#attach-form button[type=submit]"))
+        link = wait(browser, conditions.presence_of_element_located((By.CSS_SELECTOR, "#attachments a[download]")))
+        assert link.text == os.path.basename(pdf), link.text
+        assert "File attached" in browser.find_element(By.ID, "timeline").text
+        href = link.get_attribute("href")
+        fetched = browser.execute_async_script(
+            "var done = arguments[arguments.length - 1];"
+            "fetch(arguments[0]).then(function (r) { return r.text().then(function (t) {"
+            " done([r.status, r.headers.get('content-disposition'), t]); }); });", href)
+        assert fetched[0] == 200 and fetched[1].startswith("attachment;") and fetched[2].startswith("%PDF"), fetched
+        click(browser, browser.find_element(By.CSS_SELECTOR, "[data-remove-attachment]"))
+        wait(browser, conditions.presence_of_element_located((By.CSS_SELECTOR, "p#attachments.empty-state")))
+        assert "File removed" in browser.find_element(By.ID, "timeline").text
+        step("attached a PDF to the lead, downloaded it, removed it (both on the timeline)")
         fill(browser, {"amount": "12500.50", "currency": "USD", "name": "Navy training"})
         click(browser, browser.find_element(By.CSS_SELECTOR, "#convert-form button[type=submit]"))
         wait_for_heading(browser, "Navy training")

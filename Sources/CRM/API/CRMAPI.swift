@@ -23,6 +23,7 @@ struct CRMAPI: Sendable {
         AssignmentRuleRoutes(services: services).register(on: routes)
         AnalyticsRoutes(services: services).register(on: routes)
         ImportRoutes(services: services).register(on: routes)
+        AttachmentRoutes(service: AttachmentService(services: services)).register(on: routes)
         CRMOpenAPI.register(on: routes)
     }
 }

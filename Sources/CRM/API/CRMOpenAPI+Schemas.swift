@@ -36,7 +36,8 @@ extension CRMOpenAPI {
     ]
 
     static let money = S.object(
-        ["amount_minor": .integer, "currency": .string(description: "ISO 4217")], required: ["amount_minor", "currency"])
+        ["amount_minor": .integer, "currency": .string(description: "ISO 4217")],
+        required: ["amount_minor", "currency"])
 
     static let dealFields: [String: S] = [
         "name": .string(), "value": money, "pipeline_id": uuid, "stage_id": uuid,
@@ -66,7 +67,10 @@ extension CRMOpenAPI {
 
     static let assignmentRuleFields: [String: S] = [
         "name": .string(), "position": .integer, "active": .boolean,
-        "conditions": .map(.string(description: "source, company, job_title, status, tag, phone_prefix, email_domain or cf.<key>: a value")),
+        "conditions": .map(
+            .string(
+                description: "source, company, job_title, status, tag, phone_prefix, email_domain or cf.<key>: a value")
+        ),
         "method": .enumeration(AssignmentRule.Method.allCases.map(\.rawValue)), "users": .array(uuid),
     ]
 
@@ -77,7 +81,8 @@ extension CRMOpenAPI {
             "from": .string(format: "date"), "to": .string(format: "date"),
             "pipeline": .nullable(.object(["id": uuid, "name": .string()], required: ["id", "name"])),
             "pipeline_value": .array(.object(sums.merging(["stage": stage], uniquingKeysWith: { $1 }))),
-            "forecast": .array(.object(sums.merging(["month": .string(description: "YYYY-MM")], uniquingKeysWith: { $1 }))),
+            "forecast": .array(
+                .object(sums.merging(["month": .string(description: "YYYY-MM")], uniquingKeysWith: { $1 }))),
             "win_rate": .object([
                 "won": .integer, "lost": .integer, "rate": .nullable(.number), "won_value": .array(money),
             ]),
@@ -110,6 +115,18 @@ extension CRMOpenAPI {
                     ], uniquingKeysWith: { $1 }), uniquingKeysWith: { $1 }),
             required: ["id", "type", "occurred_at", "done", "targets", "mentions", "created_by", "version"]),
         "ActivityInput": .object(activityFields),
+        "Attachment": .object(
+            [
+                "id": uuid,
+                "record": .object(
+                    ["type": .enumeration(CustomField.Entity.allCases.map(\.rawValue)), "id": uuid],
+                    required: ["type", "id"]),
+                "name": .string(), "content_type": .string(), "size": .integer, "sha256": .string(),
+                "created_by": .string(), "created_at": time, "content_url": .string(),
+            ],
+            required: [
+                "id", "record", "name", "content_type", "size", "sha256", "created_by", "created_at", "content_url",
+            ]),
         "Import": .object(
             [
                 "id": uuid, "entity": .enumeration(["lead", "contact", "company"]), "filename": .string(),
@@ -126,19 +143,22 @@ extension CRMOpenAPI {
                 "started_at": .nullable(time), "finished_at": .nullable(time),
             ], required: ["id", "entity", "filename", "columns", "row_count", "status", "progress"]),
         "AssignmentRule": .object(
-            assignmentRuleFields.merging(stored.merging(["next_index": .integer], uniquingKeysWith: { $1 }), uniquingKeysWith: { $1 }),
+            assignmentRuleFields.merging(
+                stored.merging(["next_index": .integer], uniquingKeysWith: { $1 }), uniquingKeysWith: { $1 }),
             required: ["id", "name", "position", "active", "conditions", "method", "users", "version"]),
         "View": .object(
             [
                 "id": uuid, "owner_id": .string(), "entity": .enumeration(CustomField.Entity.allCases.map(\.rawValue)),
-                "name": .string(), "query": .string(description: "the list's query string, such as status=new&sort=-score"),
+                "name": .string(),
+                "query": .string(description: "the list's query string, such as status=new&sort=-score"),
                 "shared": .boolean, "version": .integer, "created_at": time, "updated_at": time,
             ], required: ["id", "owner_id", "entity", "name", "query", "shared", "version"]),
         "TimelineItem": .object(
             [
                 "type": .enumeration(["activity", "change"]), "at": time, "activity": .reference("Activity"),
                 "change": .object([
-                    "action": .string(), "actor": .object(["kind": .string(), "id": .nullable(.string()), "name": .nullable(.string())]),
+                    "action": .string(),
+                    "actor": .object(["kind": .string(), "id": .nullable(.string()), "name": .nullable(.string())]),
                     "record": .object(["type": .nullable(.string()), "id": .nullable(.string())]),
                     "changes": .map(.any),
                 ]),
@@ -174,7 +194,10 @@ extension CRMOpenAPI {
                 "created_at": time, "updated_at": time,
             ], required: ["id", "name", "is_default", "stages", "version"]),
         "StageChange": .object(
-            ["from_stage_id": .nullable(uuid), "to_stage_id": uuid, "moved_at": time, "moved_by": .nullable(.string())],
+            [
+                "from_stage_id": .nullable(uuid), "to_stage_id": uuid, "moved_at": time,
+                "moved_by": .nullable(.string()),
+            ],
             required: ["to_stage_id", "moved_at"]),
         "CustomField": .object(
             [

@@ -18,7 +18,8 @@ enum CRMOpenAPI {
     static let commonFilters: [P] = [
         .query("owner_id", uuid, "the owner"), .query("tag", .string(), "records with this tag"),
         .query("created_after", time, "created after"), .query("created_before", time, "created before"),
-        .query("updated_after", time, "changed after"), .query("q", .string(), "text in names, email, company or domain"),
+        .query("updated_after", time, "changed after"),
+        .query("q", .string(), "text in names, email, company or domain"),
         .query("include_total", .enumeration(["true", "false"]), "also count every match"),
     ]
 
@@ -29,7 +30,8 @@ enum CRMOpenAPI {
             commonFilters + [
                 .query("converted", .enumeration(["true", "false"]), "only converted leads, or only the others"),
                 .query("status", .string(), "comma-separated statuses"), .query("source", .string(), "the source"),
-                .query("email", .string(), "the email address (any case)"), .query("score_min", .integer, "lowest score"),
+                .query("email", .string(), "the email address (any case)"),
+                .query("score_min", .integer, "lowest score"),
                 .query("score_max", .integer, "highest score"), sort(.lead),
             ]
         case .company: commonFilters + [sort(.company)]
@@ -54,7 +56,9 @@ enum CRMOpenAPI {
     }
 
     /// Read, change and delete of one kind of record.
-    static func recordOperations(_ plural: String, _ schema: String, _ name: String, read: Permission, write: Permission)
+    static func recordOperations(
+        _ plural: String, _ schema: String, _ name: String, read: Permission, write: Permission
+    )
         -> [Op]
     {
         let id = P.path("id", "the record's id")
@@ -95,7 +99,9 @@ enum CRMOpenAPI {
             Op(
                 .post, "\(base)/leads", "Create a lead (409 naming the lead that has its email or phone)",
                 security: .bearer(.crmLeadsWrite),
-                parameters: [.query("on_duplicate", .enumeration(["reject", "merge"]), "merge into the existing lead")],
+                parameters: [
+                    .query("on_duplicate", .enumeration(["reject", "merge"]), "merge into the existing lead")
+                ],
                 body: .reference("LeadInput"), success: 201, "Created (200 when merged)", schema: .reference("Lead"),
                 problems: [409: "Another lead has this email or phone"], alsoSuccess: 200),
         ] + recordOperations("leads", "Lead", "lead", read: .crmLeadsRead, write: .crmLeadsWrite) + [
@@ -154,7 +160,8 @@ enum CRMOpenAPI {
                 .get, "\(base)/deals", "Deals, filtered, sorted and paged", security: .bearer(.crmDealsRead),
                 parameters: P.paging + commonFilters + [
                     .query("status", .string(), "comma-separated: open, won, lost"),
-                    .query("pipeline_id", uuid, "deals of this pipeline"), .query("stage_id", uuid, "deals in this stage"),
+                    .query("pipeline_id", uuid, "deals of this pipeline"),
+                    .query("stage_id", uuid, "deals in this stage"),
                     .query("company_id", uuid, "deals of this company"), sort(.deal),
                 ], schema: page("Deal")),
             Op(
@@ -270,7 +277,8 @@ enum CRMOpenAPI {
                 .get, "\(base)/views/{id}", "One view", security: .bearer(.crmLeadsRead), parameters: [id],
                 schema: .reference("View"), problems: [404: "No such view"]),
             Op(
-                .patch, "\(base)/views/{id}", "Rename, change or share one's own view", security: .bearer(.crmLeadsRead),
+                .patch, "\(base)/views/{id}", "Rename, change or share one's own view",
+                security: .bearer(.crmLeadsRead),
                 parameters: [id, P.header("If-Match", "the ETag read")],
                 body: .object(["name": .string(), "query": .string(), "shared": .boolean]), schema: .reference("View"),
                 problems: [404: "No such view", 409: "A view of that name exists", 412: "Changed since read"]),
@@ -287,16 +295,20 @@ enum CRMOpenAPI {
             Op(
                 .post, "\(base)/assignment-rules",
                 "Add a rule: leads created without an owner that match its conditions go to its user, or round-robin to its users",
-                security: .bearer(.crmAdmin), body: .object(assignmentRuleFields, required: ["name", "method", "users"]),
+                security: .bearer(.crmAdmin),
+                body: .object(assignmentRuleFields, required: ["name", "method", "users"]),
                 success: 201, "Created", schema: .reference("AssignmentRule"), problems: [409: "Too many rules"]),
             Op(
                 .get, "\(base)/assignment-rules/{id}", "One rule", security: .bearer(.crmLeadsRead), parameters: [id],
                 schema: .reference("AssignmentRule"), problems: [404: "No such rule"]),
             Op(
-                .patch, "\(base)/assignment-rules/{id}", "Change a rule (JSON merge patch)", security: .bearer(.crmAdmin),
+                .patch, "\(base)/assignment-rules/{id}", "Change a rule (JSON merge patch)",
+                security: .bearer(.crmAdmin),
                 parameters: [id, P.header("If-Match", "the ETag read")], body: .object(assignmentRuleFields),
                 schema: .reference("AssignmentRule"),
-                problems: [404: "No such rule", 409: "Changed by another request at the same time", 412: "Changed since read"]),
+                problems: [
+                    404: "No such rule", 409: "Changed by another request at the same time", 412: "Changed since read",
+                ]),
             Op(
                 .delete, "\(base)/assignment-rules/{id}", "Remove a rule", security: .bearer(.crmAdmin),
                 parameters: [id], success: 204, "Removed", problems: [404: "No such rule"]),
@@ -349,79 +361,127 @@ enum CRMOpenAPI {
                         "next_cursor": .nullable(.string()),
                     ], required: ["data", "next_cursor"]),
                 problems: [404: "No such import"]),
-        ] + [("leads", "lead", Permission.crmLeadsRead, Permission.crmLeadsWrite),
-            ("contacts", "contact", .crmLeadsRead, .crmLeadsWrite), ("companies", "company", .crmLeadsRead, .crmLeadsWrite),
-            ("deals", "deal", .crmDealsRead, .crmDealsWrite)].flatMap { plural, name, read, write in
-            [
+        ]
+            + [
+                ("leads", "lead", Permission.crmLeadsRead, Permission.crmLeadsWrite),
+                ("contacts", "contact", .crmLeadsRead, .crmLeadsWrite),
+                ("companies", "company", .crmLeadsRead, .crmLeadsWrite),
+                ("deals", "deal", .crmDealsRead, .crmDealsWrite),
+            ].flatMap { plural, name, read, write in
+                [
+                    Op(
+                        .get, "\(base)/\(plural)/export",
+                        "The \(plural) a list with these filters and sort shows, all of them, as CSV",
+                        security: .bearer(read), parameters: filters(CustomField.Entity(rawValue: name)!),
+                        schema: .string(description: "CSV"), contentType: "text/csv"),
+                    Op(
+                        .post, "\(base)/\(plural)/bulk",
+                        "Change (merge patch) or delete (crm.admin:manage) up to 500 \(plural), each on its own; the outcome of each",
+                        security: .bearer(write),
+                        body: .object(
+                            [
+                                "ids": .array(uuid), "patch": .reference("\(name.capitalized)Input"),
+                                "add_tags": .array(.string()), "delete": .boolean,
+                            ],
+                            required: ["ids"]),
+                        schema: .object(
+                            [
+                                "results": .array(
+                                    .object(
+                                        [
+                                            "id": uuid, "status": .integer, "detail": .nullable(.string()),
+                                            "errors": .nullable(.array(.any)),
+                                        ], required: ["id", "status"])),
+                                "succeeded": .integer, "failed": .integer,
+                            ], required: ["results", "succeeded", "failed"])),
+                ]
+            }
+            + [
+                ("leads", "lead", Permission.crmLeadsRead), ("contacts", "contact", .crmLeadsRead),
+                ("companies", "company", .crmLeadsRead), ("deals", "deal", .crmDealsRead),
+            ].map { plural, name, read in
                 Op(
-                    .get, "\(base)/\(plural)/export",
-                    "The \(plural) a list with these filters and sort shows, all of them, as CSV",
-                    security: .bearer(read), parameters: filters(CustomField.Entity(rawValue: name)!),
-                    schema: .string(description: "CSV"), contentType: "text/csv"),
+                    .get, "\(base)/\(plural)/{id}/timeline",
+                    "The \(name)'s activities and changes (also those of the lead it was made from), newest first",
+                    security: .bearer(read), parameters: [id] + P.paging,
+                    schema: .object(
+                        ["data": .array(.reference("TimelineItem")), "next_cursor": .nullable(.string())],
+                        required: ["data", "next_cursor"]),
+                    problems: [404: "No such \(name)"])
+            }
+            + [
+                ("leads", "lead", Permission.crmLeadsRead, Permission.crmLeadsWrite),
+                ("contacts", "contact", .crmLeadsRead, .crmLeadsWrite),
+                ("companies", "company", .crmLeadsRead, .crmLeadsWrite),
+                ("deals", "deal", .crmDealsRead, .crmDealsWrite),
+            ].flatMap { plural, name, read, write in
+                [
+                    Op(
+                        .post, "\(base)/\(plural)/{id}/attachments",
+                        "Attach a file to the \(name): the body is the file, Content-Type its type (see the 415 answer's `accepted`), up to max_upload_bytes (25 MiB by default)",
+                        security: .bearer(write),
+                        parameters: [id, .query("name", .string(), "the file's name (default: attachment)")],
+                        body: .string(format: "binary", description: "the file"), bodyType: "application/octet-stream",
+                        success: 201, "Attached", schema: .reference("Attachment"),
+                        problems: [
+                            404: "No such \(name)", 413: "Larger than max_upload_bytes",
+                            415: "A type that is not accepted, or content that is not of its type", 422: "Invalid name",
+                        ]),
+                    Op(
+                        .get, "\(base)/\(plural)/{id}/attachments", "The \(name)'s files, newest first",
+                        security: .bearer(read), parameters: [id] + P.paging, schema: page("Attachment"),
+                        problems: [404: "No such \(name)"]),
+                ]
+            } + [
                 Op(
-                    .post, "\(base)/\(plural)/bulk",
-                    "Change (merge patch) or delete (crm.admin:manage) up to 500 \(plural), each on its own; the outcome of each",
-                    security: .bearer(write),
+                    .get, "\(base)/attachments/{id}", "One attached file (a deal's needs crm.deals:read)",
+                    security: .bearer(.crmLeadsRead), parameters: [id], schema: .reference("Attachment"),
+                    problems: [404: "No such file"]),
+                Op(
+                    .get, "\(base)/attachments/{id}/content",
+                    "The file's bytes, as a download (a deal's needs crm.deals:read)",
+                    security: .bearer(.crmLeadsRead), parameters: [id],
+                    schema: .string(format: "binary", description: "the file"), contentType: "application/octet-stream",
+                    problems: [404: "No such file"]),
+                Op(
+                    .delete, "\(base)/attachments/{id}", "Remove a file (a deal's needs crm.deals:write)",
+                    security: .bearer(.crmLeadsWrite), parameters: [id], success: 204, "Removed",
+                    problems: [404: "No such file"]),
+                Op(
+                    .get, "\(base)/custom-fields", "The tenant's custom fields", security: .bearer(.crmLeadsRead),
+                    parameters: [
+                        .query("entity", .enumeration(CustomField.Entity.allCases.map(\.rawValue)), "one kind")
+                    ],
+                    schema: .object(["data": .array(.reference("CustomField")), "next_cursor": .nullable(.string())])),
+                Op(
+                    .post, "\(base)/custom-fields", "Define a custom field (at most 20 per kind of record)",
+                    security: .bearer(.crmAdmin),
                     body: .object(
                         [
-                            "ids": .array(uuid), "patch": .reference("\(name.capitalized)Input"),
-                            "add_tags": .array(.string()), "delete": .boolean,
-                        ],
-                        required: ["ids"]),
-                    schema: .object(
-                        [
-                            "results": .array(
-                                .object(
-                                    [
-                                        "id": uuid, "status": .integer, "detail": .nullable(.string()),
-                                        "errors": .nullable(.array(.any)),
-                                    ], required: ["id", "status"])),
-                            "succeeded": .integer, "failed": .integer,
-                        ], required: ["results", "succeeded", "failed"])),
+                            "entity": .enumeration(CustomField.Entity.allCases.map(\.rawValue)), "key": .string(),
+                            "label": .string(), "type": .enumeration(CustomField.Kind.allCases.map(\.rawValue)),
+                            "options": .array(.string()),
+                        ], required: ["entity", "key", "label", "type"]), success: 201, "Created",
+                    schema: .reference("CustomField"), problems: [409: "The key exists or the limit is reached"]),
+                Op(
+                    .get, "\(base)/custom-fields/{id}", "One custom field", security: .bearer(.crmLeadsRead),
+                    parameters: [id], schema: .reference("CustomField"), problems: [404: "No such custom field"]),
+                Op(
+                    .patch, "\(base)/custom-fields/{id}", "Rename a custom field or change its choices",
+                    security: .bearer(.crmAdmin), parameters: [id],
+                    body: .object(["label": .string(), "options": .array(.string())]),
+                    schema: .reference("CustomField"),
+                    problems: [404: "No such custom field"]),
+                Op(
+                    .delete, "\(base)/custom-fields/{id}", "Remove a custom field", security: .bearer(.crmAdmin),
+                    parameters: [id], success: 204, "Removed", problems: [404: "No such custom field"]),
             ]
-        } + [("leads", "lead", Permission.crmLeadsRead), ("contacts", "contact", .crmLeadsRead),
-            ("companies", "company", .crmLeadsRead), ("deals", "deal", .crmDealsRead)].map { plural, name, read in
-            Op(
-                .get, "\(base)/\(plural)/{id}/timeline",
-                "The \(name)'s activities and changes (also those of the lead it was made from), newest first",
-                security: .bearer(read), parameters: [id] + P.paging,
-                schema: .object(
-                    ["data": .array(.reference("TimelineItem")), "next_cursor": .nullable(.string())],
-                    required: ["data", "next_cursor"]),
-                problems: [404: "No such \(name)"])
-        } + [
-            Op(
-                .get, "\(base)/custom-fields", "The tenant's custom fields", security: .bearer(.crmLeadsRead),
-                parameters: [.query("entity", .enumeration(CustomField.Entity.allCases.map(\.rawValue)), "one kind")],
-                schema: .object(["data": .array(.reference("CustomField")), "next_cursor": .nullable(.string())])),
-            Op(
-                .post, "\(base)/custom-fields", "Define a custom field (at most 20 per kind of record)",
-                security: .bearer(.crmAdmin),
-                body: .object(
-                    [
-                        "entity": .enumeration(CustomField.Entity.allCases.map(\.rawValue)), "key": .string(),
-                        "label": .string(), "type": .enumeration(CustomField.Kind.allCases.map(\.rawValue)),
-                        "options": .array(.string()),
-                    ], required: ["entity", "key", "label", "type"]), success: 201, "Created",
-                schema: .reference("CustomField"), problems: [409: "The key exists or the limit is reached"]),
-            Op(
-                .get, "\(base)/custom-fields/{id}", "One custom field", security: .bearer(.crmLeadsRead),
-                parameters: [id], schema: .reference("CustomField"), problems: [404: "No such custom field"]),
-            Op(
-                .patch, "\(base)/custom-fields/{id}", "Rename a custom field or change its choices",
-                security: .bearer(.crmAdmin), parameters: [id],
-                body: .object(["label": .string(), "options": .array(.string())]), schema: .reference("CustomField"),
-                problems: [404: "No such custom field"]),
-            Op(
-                .delete, "\(base)/custom-fields/{id}", "Remove a custom field", security: .bearer(.crmAdmin),
-                parameters: [id], success: 204, "Removed", problems: [404: "No such custom field"]),
-        ]
     }
 
     static let document: JSONValue = OpenAPI.document(
         title: "Inopsio CRM", version: "1",
         description:
-            "Leads, companies, contacts and deals with typed custom fields, pipelines, lead conversion, activities and timelines.",
+            "Leads, companies, contacts and deals with typed custom fields, pipelines, lead conversion, activities, timelines and attached files.",
         operations: operations, schemas: schemas)
 
     static func register(on routes: RouteRegistrar) {

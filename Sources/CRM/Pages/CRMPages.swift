@@ -80,7 +80,8 @@ struct CRMPages: Sendable {
                 let marker: HTML = entry == section ? #" aria-current="page""# : ""
                 return #"<li><a href="/crm/\#(entry)"\#(marker)>\#(t("crm.\(entry)"))</a></li>"#
             }
-            let script: HTML = #"<script src="\#(chrome.assets.path("crm.js"))" nonce="\#(chrome.nonce)" defer></script>"#
+            let script: HTML =
+                #"<script src="\#(chrome.assets.path("crm.js"))" nonce="\#(chrome.nonce)" defer></script>"#
             return """
                 <section class="section crm"><nav aria-label="\(t("crm.title"))"><ul class="admin-menu">\(links)</ul></nav>
                 <h1>\(heading)</h1><p class="alert alert-danger" role="alert" data-crm-error hidden></p>\(content(t))</section>\(script)
@@ -141,8 +142,10 @@ struct CRMPages: Sendable {
         return frame(request, context, section: kind.plural, title: "") { t in
             let columns = Self.columns(entity)
             let head: [HTML] =
-                [#"<th scope="col"><input type="checkbox" data-select-all aria-label="\#(t("crm.select_all"))"></th>"#,
-                 "<th scope=\"col\">\(t("crm.name"))</th>"]
+                [
+                    #"<th scope="col"><input type="checkbox" data-select-all aria-label="\#(t("crm.select_all"))"></th>"#,
+                    "<th scope=\"col\">\(t("crm.name"))</th>",
+                ]
                 + columns.map { "<th scope=\"col\">\(t("crm.field.\($0)"))</th>" }
             let rows = kept.map { record -> HTML in
                 let fields = record.fields
@@ -159,35 +162,43 @@ struct CRMPages: Sendable {
                 : #"<div class="table-wrap"><table class="table" id="records"><thead><tr>\#(head)</tr></thead><tbody>\#(rows)</tbody></table></div>"#
             let viewLinks = views.map { view -> HTML in
                 let marker: HTML = view.query == current ? #" aria-current="page""# : ""
-                return #"<li><a href="/crm/\#(kind.plural)?\#(view.query)"\#(marker)>\#(view.name)</a>\#(view.shared ? " (\(t("crm.shared")))" : "")</li>"#
+                return
+                    #"<li><a href="/crm/\#(kind.plural)?\#(view.query)"\#(marker)>\#(view.name)</a>\#(view.shared ? " (\(t("crm.shared")))" : "")</li>"#
             }
             let statusFilter: HTML =
                 entity == .lead
                 ? """
-                    <div class="field"><label for="filter-status">\(t("crm.field.status"))</label><select id="filter-status" name="status">
-                    <option value="">\(t("crm.any"))</option>\(LeadStatus.allCases.map { status -> HTML in
+                <div class="field"><label for="filter-status">\(t("crm.field.status"))</label><select id="filter-status" name="status">
+                <option value="">\(t("crm.any"))</option>\(LeadStatus.allCases.map { status -> HTML in
                         let selected: HTML = request.query("status") == status.rawValue ? " selected" : ""
                         return "<option value=\"\(status.rawValue)\"\(selected)>\(t("crm.status.\(status.rawValue)"))</option>"
                     })</select></div>
-                    """ : ""
+                """ : ""
             let bulkStatus: HTML =
                 entity == .lead
-                ? HTML(trusted: LeadStatus.allCases.map { "<option value=\"status:\($0.rawValue)\">\(HTML.escape(t("crm.set_status"))): \(HTML.escape(t("crm.status.\($0.rawValue)")))</option>" }.joined())
+                ? HTML(
+                    trusted: LeadStatus.allCases.map {
+                        "<option value=\"status:\($0.rawValue)\">\(HTML.escape(t("crm.set_status"))): \(HTML.escape(t("crm.status.\($0.rawValue)")))</option>"
+                    }.joined())
                 : ""
             let bulk: HTML =
                 canWrite
                 ? """
-                    <form class="crm-bulk" data-bulk="\(kind.path)/bulk"><label for="bulk-action">\(t("crm.bulk"))</label>
-                    <select id="bulk-action" name="action">\(bulkStatus)<option value="tag">\(t("crm.add_tag"))</option>\(canDelete ? "<option value=\"delete\">\(t("crm.delete"))</option>" as HTML : "")</select>
-                    <input name="tag" aria-label="\(t("crm.tag"))" placeholder="\(t("crm.tag"))">
-                    <button class="button button-small" type="submit">\(t("crm.apply"))</button><span role="status" data-bulk-result></span></form>
-                    """ : ""
+                <form class="crm-bulk" data-bulk="\(kind.path)/bulk"><label for="bulk-action">\(t("crm.bulk"))</label>
+                <select id="bulk-action" name="action">\(bulkStatus)<option value="tag">\(t("crm.add_tag"))</option>\(canDelete ? "<option value=\"delete\">\(t("crm.delete"))</option>" as HTML : "")</select>
+                <input name="tag" aria-label="\(t("crm.tag"))" placeholder="\(t("crm.tag"))">
+                <button class="button button-small" type="submit">\(t("crm.apply"))</button><span role="status" data-bulk-result></span></form>
+                """ : ""
             let create: HTML = canWrite ? Self.createForm(kind, t) : ""
-            let more: HTML = next.map { cursor -> HTML in
-                var parameters = request.uri.queryParameters.filter { $0.key != "cursor" }.map { (String($0.key), String($0.value)) }
-                parameters.append(("cursor", cursor.token))
-                return #"<p><a class="button" href="/crm/\#(kind.plural)?\#(FormBody.encode(parameters))" rel="next">\#(t("crm.next_page"))</a></p>"#
-            } ?? ""
+            let more: HTML =
+                next.map { cursor -> HTML in
+                    var parameters = request.uri.queryParameters.filter { $0.key != "cursor" }.map {
+                        (String($0.key), String($0.value))
+                    }
+                    parameters.append(("cursor", cursor.token))
+                    return
+                        #"<p><a class="button" href="/crm/\#(kind.plural)?\#(FormBody.encode(parameters))" rel="next">\#(t("crm.next_page"))</a></p>"#
+                } ?? ""
             return """
                 <div class="crm-toolbar">
                 <form class="crm-filters" method="get" action="/crm/\(kind.plural)">
@@ -210,14 +221,23 @@ struct CRMPages: Sendable {
     static func createForm<Record: CRMRecord>(_ kind: RecordKind<Record>, _ t: Localizer) -> HTML {
         let fields: [(String, String)] =
             switch kind.entity {
-            case .lead: [("first_name", "text"), ("last_name", "text"), ("email", "email"), ("phone", "tel"), ("company", "text")]
-            case .contact: [("first_name", "text"), ("last_name", "text"), ("email", "email"), ("phone", "tel"), ("job_title", "text")]
+            case .lead:
+                [
+                    ("first_name", "text"), ("last_name", "text"), ("email", "email"), ("phone", "tel"),
+                    ("company", "text"),
+                ]
+            case .contact:
+                [
+                    ("first_name", "text"), ("last_name", "text"), ("email", "email"), ("phone", "tel"),
+                    ("job_title", "text"),
+                ]
             case .company: [("name", "text"), ("domain", "text"), ("industry", "text")]
             case .deal: []
             }
         let inputs = fields.map { name, type -> HTML in
             let label = t("crm.field.\(name)")
-            return #"<div class="field"><label for="new-\#(name)">\#(label)</label><input id="new-\#(name)" name="\#(name)" type="\#(type)"></div>"#
+            return
+                #"<div class="field"><label for="new-\#(name)">\#(label)</label><input id="new-\#(name)" name="\#(name)" type="\#(type)"></div>"#
         }
         return """
             <h2>\(t("crm.new.\(kind.name)"))</h2>
@@ -248,7 +268,8 @@ struct CRMPages: Sendable {
                     Activity.Target(type: .lead, id: $0)
                 }
             }
-            let activities = try await ActivityStore().timeline(of: sources, after: nil, hideDeals: hideDeals, limit: 50, in: tx)
+            let activities = try await ActivityStore().timeline(
+                of: sources, after: nil, hideDeals: hideDeals, limit: 50, in: tx)
             var changes: [AuditRecord] = []
             for source in sources {
                 var filter = AuditFilter()
@@ -261,6 +282,8 @@ struct CRMPages: Sendable {
             return (record, activities, changes, pipeline)
         }
         guard let record = found else { throw DomainError.notFound(entity: kind.name) }
+        let attachments = try await AttachmentService(services: services).list(
+            Record.self, of: id, after: nil, limit: 50, by: context.caller(request))
         let canWrite = principal.permissions.contains(kind.write)
         let section = kind.entity == .deal ? "pipeline" : kind.plural
         return frame(request, context, section: section, title: Self.title(record)) { t in
@@ -273,26 +296,30 @@ struct CRMPages: Sendable {
                 let steps = LeadStatus.allCases.filter { LeadStatusMachine.allowed(from: lead.status).contains($0) }
                 let buttons = steps.map { status -> HTML in
                     let label = t("crm.mark.\(status.rawValue)")
-                    return #"<button class="button" type="button" data-patch="\#(kind.path)/\#(lead.id.description)" data-body='{"status":"\#(status.rawValue)"}'>\#(label)</button>"#
+                    return
+                        #"<button class="button" type="button" data-patch="\#(kind.path)/\#(lead.id.description)" data-body='{"status":"\#(status.rawValue)"}'>\#(label)</button>"#
                 }
                 let convert: HTML =
                     lead.status == .qualified && lead.convertedAt == nil
                     ? """
-                        <h2>\(t("crm.convert"))</h2>
-                        <form class="form" id="convert-form" data-convert="\(kind.path)/\(lead.id.description)/convert">
-                        <div class="field"><label for="deal-name">\(t("crm.deal_name"))</label><input id="deal-name" name="name" value="\(lead.company ?? "")"></div>
-                        <div class="field"><label for="deal-amount">\(t("crm.amount"))</label><input id="deal-amount" name="amount" inputmode="decimal" required></div>
-                        <div class="field"><label for="deal-currency">\(t("crm.currency"))</label><input id="deal-currency" name="currency" value="EUR" maxlength="3" required></div>
-                        <div class="form-actions"><button class="button button-primary" type="submit">\(t("crm.convert"))</button></div></form>
-                        """ : ""
+                    <h2>\(t("crm.convert"))</h2>
+                    <form class="form" id="convert-form" data-convert="\(kind.path)/\(lead.id.description)/convert">
+                    <div class="field"><label for="deal-name">\(t("crm.deal_name"))</label><input id="deal-name" name="name" value="\(lead.company ?? "")"></div>
+                    <div class="field"><label for="deal-amount">\(t("crm.amount"))</label><input id="deal-amount" name="amount" inputmode="decimal" required></div>
+                    <div class="field"><label for="deal-currency">\(t("crm.currency"))</label><input id="deal-currency" name="currency" value="EUR" maxlength="3" required></div>
+                    <div class="form-actions"><button class="button button-primary" type="submit">\(t("crm.convert"))</button></div></form>
+                    """ : ""
                 let made: HTML =
-                    lead.dealID.map { #"<p><a href="/crm/deals/\#($0.description)" id="converted-deal">\#(t("crm.open_deal"))</a></p>"# } ?? ""
+                    lead.dealID.map {
+                        #"<p><a href="/crm/deals/\#($0.description)" id="converted-deal">\#(t("crm.open_deal"))</a></p>"#
+                    } ?? ""
                 actions = "<div class=\"form-actions\" id=\"status-actions\">\(buttons)</div>\(made)\(convert)"
             }
             if canWrite, let deal = record as? Deal, let pipeline {
                 let options = pipeline.ordered.map { stage -> HTML in
                     let selected: HTML = stage.id == deal.stageID ? " selected" : ""
-                    return "<option value=\"\(stage.id.description)\" data-kind=\"\(stage.kind.rawValue)\"\(selected)>\(stage.name)</option>"
+                    return
+                        "<option value=\"\(stage.id.description)\" data-kind=\"\(stage.kind.rawValue)\"\(selected)>\(stage.name)</option>"
                 }
                 actions = """
                     <form class="form" id="stage-form" data-move="\(kind.path)/\(deal.id.description)"><div class="field"><label for="stage">\(t("crm.stage"))</label>
@@ -305,23 +332,61 @@ struct CRMPages: Sendable {
             let note: HTML =
                 principal.permissions.contains(.crmLeadsWrite)
                 ? """
-                    <form class="form" id="activity-form" data-activity="\(kind.entity.rawValue):\(record.uuid.lowercasedString)">
-                    <div class="field"><label for="activity-type">\(t("crm.activity_type"))</label><select id="activity-type" name="type">\(Activity.Kind.allCases.map { kind -> HTML in "<option value=\"\(kind.rawValue)\">\(t("crm.activity.\(kind.rawValue)"))</option>" })</select></div>
-                    <div class="field"><label for="activity-subject">\(t("crm.subject"))</label><input id="activity-subject" name="subject"></div>
-                    <div class="field"><label for="activity-body">\(t("crm.body"))</label><textarea id="activity-body" name="body" rows="3"></textarea></div>
-                    <div class="field"><label for="activity-due">\(t("crm.due"))</label><input id="activity-due" name="due_at" type="datetime-local"></div>
-                    <div class="form-actions"><button class="button" type="submit">\(t("crm.add_activity"))</button></div></form>
-                    """ : ""
+                <form class="form" id="activity-form" data-activity="\(kind.entity.rawValue):\(record.uuid.lowercasedString)">
+                <div class="field"><label for="activity-type">\(t("crm.activity_type"))</label><select id="activity-type" name="type">\(Activity.Kind.allCases.map { kind -> HTML in "<option value=\"\(kind.rawValue)\">\(t("crm.activity.\(kind.rawValue)"))</option>" })</select></div>
+                <div class="field"><label for="activity-subject">\(t("crm.subject"))</label><input id="activity-subject" name="subject"></div>
+                <div class="field"><label for="activity-body">\(t("crm.body"))</label><textarea id="activity-body" name="body" rows="3"></textarea></div>
+                <div class="field"><label for="activity-due">\(t("crm.due"))</label><input id="activity-due" name="due_at" type="datetime-local"></div>
+                <div class="form-actions"><button class="button" type="submit">\(t("crm.add_activity"))</button></div></form>
+                """ : ""
             return """
                 <dl class="crm-details" id="record-details">\(details)</dl>\(actions)
+                \(Self.attachments(attachments, upload: canWrite ? "\(kind.path)/\(record.uuid.lowercasedString)/attachments" : nil, maxBytes: services.maxUploadBytes, t))
                 <h2>\(t("crm.timeline"))</h2>\(note)\(Self.timeline(activities: activities, changes: changes, t))
                 """
         }
     }
 
+    /// The record's files (the first 50, newest first): each a download link, with a remove button and an upload
+    /// form for those who may change the record (`upload` is then the API path to post files to).
+    static func attachments(_ items: [Attachment], upload: String?, maxBytes: Int, _ t: Localizer) -> HTML {
+        let rows = items.map { item -> HTML in
+            let remove: HTML =
+                upload == nil
+                ? ""
+                : #" <button class="button button-small" type="button" data-remove-attachment="/api/v1/crm/attachments/\#(item.id.description)">\#(t("crm.remove"))</button>"#
+            return """
+                <li data-attachment-id="\(item.id.description)"><a href="/api/v1/crm/attachments/\(item.id.description)/content" download>\(item.name)</a>
+                <span class="muted">\(Self.size(item.size)) · <time datetime="\(RFC3339.string(from: item.createdAt))">\(RFC3339.string(from: item.createdAt))</time></span>\(remove)</li>
+                """
+        }
+        let list: HTML =
+            rows.isEmpty
+            ? #"<p class="empty-state" id="attachments">\#(t("crm.attachments_empty"))</p>"#
+            : "<ul class=\"crm-attachments\" id=\"attachments\">\(rows)</ul>"
+        let form: HTML =
+            upload.map { path -> HTML in
+                """
+                <form class="form" id="attach-form" data-attach="\(path)"><div class="field"><label for="attach-file">\(t("crm.attach_file"))</label>
+                <input id="attach-file" name="file" type="file" required aria-describedby="attach-hint"><p class="hint" id="attach-hint">\(t("crm.attachments_limit").replacingOccurrences(of: "{size}", with: Self.size(Int64(maxBytes))))</p></div>
+                <div class="form-actions"><button class="button" type="submit">\(t("crm.attach"))</button><span role="status" data-attach-progress></span></div></form>
+                """
+            } ?? ""
+        return "<h2>\(t("crm.attachments"))</h2>\(list)\(form)"
+    }
+
+    /// A file size for people: bytes, KB or MB (1024-based, one decimal).
+    static func size(_ bytes: Int64) -> String {
+        if bytes < 1024 { return "\(bytes) B" }
+        let kilobytes = Double(bytes) / 1024
+        if kilobytes < 1024 { return "\((kilobytes * 10).rounded() / 10) KB" }
+        return "\((kilobytes / 1024 * 10).rounded() / 10) MB"
+    }
+
     static func timeline(activities: [Activity], changes: [AuditRecord], _ t: Localizer) -> HTML {
         var items: [(Date, HTML)] = activities.map { activity in
-            let done: HTML = activity.completedAt != nil ? #" <span class="badge badge-success">\#(t("crm.done"))</span>"# : ""
+            let done: HTML =
+                activity.completedAt != nil ? #" <span class="badge badge-success">\#(t("crm.done"))</span>"# : ""
             return (
                 activity.occurredAt,
                 """
@@ -380,10 +445,10 @@ struct CRMPages: Sendable {
                     let move: HTML =
                         canMove
                         ? """
-                            <label class="visually-hidden" for="move-\(deal.id.description)">\(t("crm.move_to"))</label>
-                            <select id="move-\(deal.id.description)" data-move-select="\(deal.id.description)">\(stageOptions.map { option -> HTML in option })</select>
-                            <button class="button button-small" type="button" data-move-button="\(deal.id.description)">\(t("crm.move"))</button>
-                            """ : ""
+                        <label class="visually-hidden" for="move-\(deal.id.description)">\(t("crm.move_to"))</label>
+                        <select id="move-\(deal.id.description)" data-move-select="\(deal.id.description)">\(stageOptions.map { option -> HTML in option })</select>
+                        <button class="button button-small" type="button" data-move-button="\(deal.id.description)">\(t("crm.move"))</button>
+                        """ : ""
                     return """
                         <li class="crm-card" data-deal="\(deal.id.description)" data-stage="\(stage.id.description)" draggable="\(canMove ? "true" : "false")">
                         <a href="/crm/deals/\(deal.id.description)">\(deal.name)</a> <span class="crm-card-value">\(Self.cell(deal.fields["value"]))</span>\(move)</li>

@@ -41,11 +41,19 @@ package final class RouteTable: Sendable {
         package let pathPrefixes: [String]
         /// Targets of the remote service when the module runs elsewhere; `nil` when it runs in this process.
         package let remoteTargets: [String]?
+        /// Where the module takes files (`Module.uploadPaths`) and how large they may be (`max_upload_bytes`).
+        package let uploadPaths: [String]
+        package let uploadLimit: Int
 
-        package init(name: String, pathPrefixes: [String], remoteTargets: [String]?) {
+        package init(
+            name: String, pathPrefixes: [String], remoteTargets: [String]?, uploadPaths: [String] = [],
+            uploadLimit: Int = 0
+        ) {
             self.name = name
             self.pathPrefixes = pathPrefixes
             self.remoteTargets = remoteTargets
+            self.uploadPaths = uploadPaths
+            self.uploadLimit = uploadLimit
         }
     }
 
@@ -115,6 +123,7 @@ package final class RouteTable: Sendable {
                     }
                 }
                 if module.name == "crm" { routes.append(contactFormRoute(target: .upstream(upstreamName))) }
+                routes += uploadRoutes(module, target: .upstream(upstreamName))
                 for (index, prefix) in module.pathPrefixes.enumerated() {
                     routes.append(
                         defaultRoute(
@@ -122,6 +131,9 @@ package final class RouteTable: Sendable {
                 }
             }
             if localModules.contains("crm") { routes.append(contactFormRoute(target: .module("crm"))) }
+            for module in modules where localModules.contains(module.name) {
+                routes += uploadRoutes(module, target: .module(module.name))
+            }
             routes.append(defaultRoute(name: "local", path: .prefix("/"), target: .module("*")))
         }
         return RouteTable(
@@ -141,6 +153,18 @@ package final class RouteTable: Sendable {
             methods: [.post], target: target, auth: .public,
             limits: [RateLimitRule(key: .ip, limit: contact.limit, period: contact.periodSeconds)], maxBodyBytes: nil,
             inspection: .block, transform: nil, cors: nil, defaultLimits: true, isDefault: true)
+    }
+
+    /// A module's upload paths: `POST` only, the upload body limit, and no inspection (an upload is streamed to
+    /// the blob store; reading it into memory to inspect it is what the route must not do).
+    static func uploadRoutes(_ module: ModuleLocation, target: Route.Target) -> [Route] {
+        module.uploadPaths.enumerated().compactMap { index, template in
+            guard let path = PathMatcher.template(template) else { return nil }
+            return Route(
+                name: "\(module.name)-upload-\(index)", hosts: nil, path: path, methods: [.post], target: target,
+                auth: .public, limits: [], maxBodyBytes: module.uploadLimit, inspection: .off, transform: nil,
+                cors: nil, defaultLimits: true, isDefault: true)
+        }
     }
 
     private static func defaultRoute(name: String, path: PathMatcher, target: Route.Target) -> Route {

@@ -43,14 +43,15 @@ package final class RouteTableStore: Sendable {
         /// this process, else remote at the targets `upstreams` names (if any).
         package init(
             file: String?, configuration: InopsioConfiguration, catalog: [(name: String, pathPrefixes: [String])],
-            localModules: Set<String>
+            uploads: [String: [String]] = [:], localModules: Set<String>
         ) {
             self.init(
                 file: file,
                 modules: catalog.map { module in
                     RouteTable.ModuleLocation(
                         name: module.name, pathPrefixes: module.pathPrefixes,
-                        remoteTargets: localModules.contains(module.name) ? nil : configuration.upstreams[module.name])
+                        remoteTargets: localModules.contains(module.name) ? nil : configuration.upstreams[module.name],
+                        uploadPaths: uploads[module.name] ?? [], uploadLimit: configuration.maxUploadBytes)
                 },
                 localModules: localModules)
         }

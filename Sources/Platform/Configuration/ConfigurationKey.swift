@@ -217,6 +217,12 @@ extension ConfigurationKey {
             apply: { text, config throws(ConfigurationProblem) in config.maxBodyBytes = try parseSize(text) },
             current: { String($0.maxBodyBytes) }),
         ConfigurationKey(
+            name: "max_upload_bytes",
+            summary: "Largest file a module's upload path accepts (attachments; bytes, k/m suffixes allowed)",
+            isSecret: false,
+            apply: { text, config throws(ConfigurationProblem) in config.maxUploadBytes = try parseSize(text) },
+            current: { String($0.maxUploadBytes) }),
+        ConfigurationKey(
             name: "shutdown_grace_seconds", summary: "How long SIGTERM waits for in-flight requests", isSecret: false,
             apply: { text, config throws(ConfigurationProblem) in
                 config.shutdownGraceSeconds = try parseInt(text, in: 1...3600)

@@ -28,6 +28,8 @@ package struct InopsioConfiguration: Sendable, Equatable {
     package var logFormat: LogFormat = .json
     package var accessLog = true
     package var maxBodyBytes = 1_048_576
+    /// The body limit of the paths modules declare as uploads (`Module.uploadPaths`): 25 MiB by default.
+    package var maxUploadBytes = 26_214_400
     package var shutdownGraceSeconds = 30
     /// A keep-alive connection without a request in progress is closed after this long (slow clients included).
     package var idleTimeoutSeconds = 60

@@ -45,8 +45,14 @@ package struct AppRequestContext: RequestContext {
 
     /// Passes when the principal holds `permission`; 401 when unauthenticated, 403 otherwise (default deny).
     package func require(_ permission: Permission) throws {
-        let principal = try requirePrincipal()
-        guard principal.permissions.contains(permission) else {
+        try requirePrincipal().require(permission)
+    }
+}
+
+extension Principal {
+    /// 403 unless the principal holds `permission`.
+    package func require(_ permission: Permission) throws {
+        guard permissions.contains(permission) else {
             throw Problem(status: .forbidden, detail: "this action needs the \(permission) permission")
         }
     }

@@ -14,6 +14,9 @@ package struct PlatformMiddleware: RouterMiddleware {
     let accessLog: LogSink?
     let errors: ErrorMapper
     let maxBodyBytes: Int
+    /// Where modules take files, and the body limit there (`max_upload_bytes`).
+    let uploads: UploadPaths
+    let maxUploadBytes: Int
     let tls: Bool
     /// Fills `tenant` and `principal` from the request's credentials; `nil` when no module authenticates.
     let authenticator: (any RequestAuthenticator)?
@@ -22,8 +25,11 @@ package struct PlatformMiddleware: RouterMiddleware {
 
     package init(
         metrics: HTTPMetrics, accessLog: LogSink?, errorPages: (any ErrorPageRenderer)?, maxBodyBytes: Int,
-        tls: Bool = false, authenticator: (any RequestAuthenticator)? = nil, edge: (any EdgeHandler)? = nil
+        uploads: UploadPaths = UploadPaths([]), maxUploadBytes: Int = 0, tls: Bool = false,
+        authenticator: (any RequestAuthenticator)? = nil, edge: (any EdgeHandler)? = nil
     ) {
+        self.uploads = uploads
+        self.maxUploadBytes = maxUploadBytes
         self.edge = edge
         self.authenticator = authenticator
         self.metrics = metrics
@@ -63,7 +69,8 @@ package struct PlatformMiddleware: RouterMiddleware {
                 // The gateway applies the body limit of the route it matches.
                 response = try await edge.handle(request, context: &context, next: next)
             } else {
-                try BodyLimit.apply(to: &request, limit: maxBodyBytes)
+                let upload = uploads.matches(method: request.method, path: Substring(request.uri.path))
+                try BodyLimit.apply(to: &request, limit: upload ? maxUploadBytes : maxBodyBytes)
                 if let authenticator,
                     let authentication = try await authenticator.authenticate(request, context: context)
                 {

@@ -26,7 +26,8 @@ package enum PlatformRouter {
         router.add(
             middleware: PlatformMiddleware(
                 metrics: metrics, accessLog: accessLog, errorPages: WebErrorPages(web: context.web),
-                maxBodyBytes: context.configuration.maxBodyBytes, tls: context.configuration.tlsCertificate != nil,
+                maxBodyBytes: context.configuration.maxBodyBytes, uploads: UploadPaths(modules.flatMap(\.uploadPaths)),
+                maxUploadBytes: context.configuration.maxUploadBytes, tls: context.configuration.tlsCertificate != nil,
                 authenticator: authenticator, edge: edge))
         let routes = RouteRegistrar(router: router)
         let migrations = PlatformMigrations.all + modules.flatMap(\.migrations)

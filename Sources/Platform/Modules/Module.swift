@@ -34,6 +34,8 @@ package protocol Module: Sendable {
     func backgroundServices(context: ModuleContext) -> [any Service]
     /// The paths this module serves, its API and pages; the gateway routes them to the module's process.
     var pathPrefixes: [String] { get }
+    /// The paths where this module takes files by `POST` (see `UploadPaths`).
+    var uploadPaths: [String] { get }
     /// The gateway's handler in front of the router, if this module is the gateway. `authenticator` is the
     /// process's verifier of Inopsio credentials.
     func edgeHandler(context: ModuleContext, authenticator: (any RequestAuthenticator)?) throws -> (any EdgeHandler)?
@@ -53,6 +55,7 @@ extension Module {
     package func webSocketRoutes(context: ModuleContext) -> [WebSocketRoute] { [] }
     package func backgroundServices(context: ModuleContext) -> [any Service] { [] }
     package var pathPrefixes: [String] { ["/api/v1/\(name)/", "/\(name)/"] }
+    package var uploadPaths: [String] { [] }
     package func edgeHandler(context: ModuleContext, authenticator: (any RequestAuthenticator)?) throws
         -> (any EdgeHandler)?
     { nil }

@@ -321,6 +321,43 @@
     }
   }
 
+  // Files on a record: the file goes to the API as it is (its type as Content-Type), with the share sent shown.
+  document.querySelectorAll("form[data-attach]").forEach(function (form) {
+    submitted(form, function () {
+      var file = form.querySelector("[name='file']").files[0];
+      if (!file) return Promise.resolve(null);
+      var progress = form.querySelector("[data-attach-progress]");
+      return new Promise(function (resolve) {
+        var request = new XMLHttpRequest();
+        request.open("POST", form.getAttribute("data-attach") + "?name=" + encodeURIComponent(file.name));
+        request.setRequestHeader("Accept", "application/json");
+        request.setRequestHeader("Content-Type", file.type || "application/octet-stream");
+        request.upload.onprogress = function (event) {
+          if (progress && event.lengthComputable) progress.textContent = Math.round(100 * event.loaded / event.total) + " %";
+        };
+        request.onload = function () {
+          var json = null;
+          try { json = request.responseText ? JSON.parse(request.responseText) : null; } catch (error) { json = null; }
+          var ok = request.status >= 200 && request.status < 300;
+          if (ok) window.location.reload();
+          else if (progress) progress.textContent = "";
+          resolve({ ok: ok, status: request.status, json: json });
+        };
+        request.onerror = function () { resolve({ ok: false, status: 0, json: { detail: "network error" } }); };
+        request.send(file);
+      });
+    });
+  });
+  document.querySelectorAll("[data-remove-attachment]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      button.disabled = true;
+      api("DELETE", button.getAttribute("data-remove-attachment")).then(function (answer) {
+        if (answer.ok) window.location.reload();
+        else { button.disabled = false; showProblem(answer.json || {}); }
+      });
+    });
+  });
+
   // The import wizard: the file goes to the API as it is; the mapping starts a dry run or the import.
   document.querySelectorAll("form[data-upload]").forEach(function (form) {
     submitted(form, function () {
