@@ -80,6 +80,7 @@ let package = Package(
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            resources: [.copy("Web/Locales")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -114,6 +115,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            resources: [.copy("Web/Assets"), .copy("Web/Locales")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -125,11 +127,13 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
+            resources: [.copy("Web/Assets"), .copy("Web/Locales")],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "Website",
             dependencies: ["Kernel", "Platform", .product(name: "Hummingbird", package: "hummingbird")],
+            resources: [.copy("Web/Locales")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

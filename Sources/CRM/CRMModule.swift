@@ -16,6 +16,10 @@ package struct CRMModule: Module {
     package var permissions: [Permission] { Permission.crmAll }
     package var migrations: [Migration] { CRMMigrations.all }
     package var uploadPaths: [String] { AttachmentRoutes.uploadPaths }
+    /// Its scripts and texts, from the target's resource folder.
+    package func webResources() throws -> WebResources {
+        try .bundled(owner: name, folder: "Inopsio_CRM.resources")
+    }
 
     package func consumers(context: ModuleContext) -> [any EventConsumer] {
         [CRMCacheInvalidator(cache: services(context).cache)]

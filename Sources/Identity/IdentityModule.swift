@@ -8,6 +8,10 @@ import Synchronization
 /// provider every other module trusts.
 package struct IdentityModule: Module {
     package let name = "identity"
+    /// Its texts, from the target's resource folder.
+    package func webResources() throws -> WebResources {
+        try .bundled(owner: name, folder: "Inopsio_Identity.resources")
+    }
     let passwordHashing: PasswordHashParameters
     let lifetimes: TokenLifetimes
     private let built = ServicesSlot()

@@ -41,7 +41,8 @@ func makeModuleContext(
     configuration: InopsioConfiguration, database: any Database, modules: [any Module], logger: Logger,
     secrets: SecretBox
 ) throws -> ModuleContext {
-    let web = try WebKit.bundled(navigation: [NavigationItem(labelKey: "nav.home", href: "/")])
+    let web = try WebKit.bundled(
+        navigation: [NavigationItem(labelKey: "nav.home", href: "/")], modules: modules)
     // Roles are built from every module's permissions, including modules that run in other processes.
     var context = ModuleContext(
         database: database, configuration: configuration, logger: logger, web: web,

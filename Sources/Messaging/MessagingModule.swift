@@ -8,6 +8,10 @@ import Synchronization
 /// suppression list, and transactional mail other modules ask for by event or API.
 package struct MessagingModule: Module {
     package let name = "messaging"
+    /// Its scripts and texts, from the target's resource folder.
+    package func webResources() throws -> WebResources {
+        try .bundled(owner: name, folder: "Inopsio_Messaging.resources")
+    }
     private let built = ServicesSlot()
 
     package init() {}

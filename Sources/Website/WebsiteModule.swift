@@ -5,6 +5,10 @@ import Platform
 /// The package face of the product: the start page at `/` (what Inopsio is, how to run it, sign-in).
 package struct WebsiteModule: Module {
     package let name = "website"
+    /// Its texts, from the target's resource folder.
+    package func webResources() throws -> WebResources {
+        try .bundled(owner: name, folder: "Inopsio_Website.resources")
+    }
 
     package init() {}
 

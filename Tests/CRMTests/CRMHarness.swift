@@ -97,7 +97,7 @@ func withCRM(
         configure(&base)
         let context = ModuleContext(
             database: database, configuration: base, logger: TestEnvironment.logger,
-            web: try WebKit.bundled(navigation: []), moduleNames: ["crm"],
+            web: try WebKit.bundled(navigation: [], modules: [module]), moduleNames: ["crm"],
             mailer: Mailer(
                 transport: FileMailTransport(directory: URL(fileURLWithPath: base.dataDirectory)),
                 from: MailAddress("crm@example.com")),

@@ -14,7 +14,7 @@ import Testing
             let routes = RouteRegistrar(router: Router(context: AppRequestContext.self))
             let context = ModuleContext(
                 database: database, configuration: configuration, logger: TestEnvironment.logger,
-                web: try WebKit.bundled(navigation: []),
+                web: try WebKit.bundled(navigation: [], modules: [CRMModule()]),
                 mailer: Mailer(
                     transport: FileMailTransport(directory: URL(fileURLWithPath: configuration.dataDirectory)),
                     from: MailAddress("x@example.com")))

@@ -95,7 +95,7 @@ func withGateway(
         let modules: [any Module] = [gateway, LocalModule()]
         var context = ModuleContext(
             database: database, configuration: configuration, logger: TestEnvironment.logger,
-            web: try WebKit.bundled(navigation: []), moduleNames: modules.map(\.name),
+            web: try WebKit.bundled(navigation: [], modules: modules), moduleNames: modules.map(\.name),
             mailer: Mailer(
                 transport: FileMailTransport(directory: URL(fileURLWithPath: configuration.dataDirectory + "/mail")),
                 from: MailAddress("no-reply@example.com")))

@@ -14,7 +14,7 @@ import Testing
         let module = IdentityModule()
         let context = ModuleContext(
             database: h.database, configuration: InopsioConfiguration(), logger: TestEnvironment.logger,
-            web: try WebKit.bundled(navigation: []),
+            web: try WebKit.bundled(navigation: [], modules: [IdentityModule()]),
             mailer: Mailer(
                 transport: FileMailTransport(directory: h.mailDirectory), from: MailAddress("no-reply@example.com")))
         let backbone = EventBackbone(

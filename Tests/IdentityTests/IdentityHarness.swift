@@ -103,7 +103,7 @@ func withIdentityApp(
         let clock = ManualClock()
         let context = ModuleContext(
             database: database, configuration: configuration, logger: TestEnvironment.logger,
-            web: try WebKit.bundled(navigation: []), clock: clock,
+            web: try WebKit.bundled(navigation: [], modules: [IdentityModule()]), clock: clock,
             permissions: module.permissions + [
                 "crm.leads:read", "crm.leads:write", "crm.leads:delete", "security.alerts:read",
             ],

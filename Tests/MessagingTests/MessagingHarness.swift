@@ -82,7 +82,7 @@ func withMessaging(
             smtpConfiguration.commandTimeout = .seconds(30)
             let context = ModuleContext(
                 database: database, configuration: configuration, logger: TestEnvironment.logger,
-                web: try WebKit.bundled(navigation: []), moduleNames: ["messaging"],
+                web: try WebKit.bundled(navigation: [], modules: [MessagingModule()]), moduleNames: ["messaging"],
                 mailer: Mailer(
                     transport: SMTPMailTransport(configuration: smtpConfiguration, logger: TestEnvironment.logger),
                     from: MailAddress("news@example.com", name: "Example News")),

@@ -30,11 +30,36 @@ import Testing
     }
 
     @Test func everyLocaleHasEveryEnglishKey() throws {
-        let catalog = try LocalizationCatalog.bundled()
+        let catalog = try WebKit.bundled(navigation: []).catalog
         for locale in AppLocale.allCases {
             #expect(catalog.missingKeys(in: locale).isEmpty, "missing in \(locale): \(catalog.missingKeys(in: locale))")
         }
         #expect(catalog.text("nav.signin", locale: .fr) != catalog.text("nav.signin", locale: .en))
+    }
+
+    /// Modules bring their own texts and files; the merge refuses a key or file two owners define, and a key one
+    /// of an owner's languages lacks (start-up fails with the reason).
+    @Test func mergingRefusesDuplicatesAndGapsBetweenLanguages() throws {
+        func texts(_ key: String, in locales: [AppLocale] = AppLocale.allCases) -> [AppLocale: [String: String]] {
+            Dictionary(uniqueKeysWithValues: locales.map { ($0, [key: "\($0.rawValue) text"]) })
+        }
+        let one = WebResources(owner: "one", assets: ["one.js": Data("1".utf8)], strings: texts("one.title"))
+        let two = WebResources(owner: "two", assets: ["two.js": Data("2".utf8)], strings: texts("two.title"))
+        let (catalog, assets) = try WebResources.merge([one, two])
+        #expect(catalog.text("two.title", locale: .fr) == "fr text")
+        #expect(assets.path("one.js").hasPrefix("/assets/one."))
+        #expect(throws: WebKitError.self) {
+            try WebResources.merge([one, WebResources(owner: "again", strings: texts("one.title"))])
+        }
+        #expect(throws: WebKitError.self) {
+            try WebResources.merge([one, WebResources(owner: "again", assets: ["one.js": Data()])])
+        }
+        do {
+            _ = try WebResources.merge([WebResources(owner: "gap", strings: texts("gap.title", in: [.en, .fr]))])
+            Issue.record("a key missing in Arabic was accepted")
+        } catch let error as WebKitError {
+            #expect(error.description == "gap's ar texts lack 1 key(s): gap.title")
+        }
     }
 
     @Test func assetsGetContentFingerprintedNames() {

@@ -36,6 +36,9 @@ package protocol Module: Sendable {
     var pathPrefixes: [String] { get }
     /// The paths where this module takes files by `POST` (see `UploadPaths`).
     var uploadPaths: [String] { get }
+    /// The module's static files and texts (its pages' scripts, its `<module>.*` strings in every language),
+    /// merged into the process's web kit at start-up.
+    func webResources() throws -> WebResources
     /// The gateway's handler in front of the router, if this module is the gateway. `authenticator` is the
     /// process's verifier of Inopsio credentials.
     func edgeHandler(context: ModuleContext, authenticator: (any RequestAuthenticator)?) throws -> (any EdgeHandler)?
@@ -56,6 +59,7 @@ extension Module {
     package func backgroundServices(context: ModuleContext) -> [any Service] { [] }
     package var pathPrefixes: [String] { ["/api/v1/\(name)/", "/\(name)/"] }
     package var uploadPaths: [String] { [] }
+    package func webResources() throws -> WebResources { WebResources(owner: name) }
     package func edgeHandler(context: ModuleContext, authenticator: (any RequestAuthenticator)?) throws
         -> (any EdgeHandler)?
     { nil }

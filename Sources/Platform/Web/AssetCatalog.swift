@@ -39,16 +39,6 @@ package struct AssetCatalog: Sendable {
         self.paths = paths
     }
 
-    /// Loads every file in the bundled `Assets` folder.
-    package static func bundled() throws -> AssetCatalog {
-        let directory = try PlatformResources.directory().appendingPathComponent("Assets")
-        var files: [String: Data] = [:]
-        for name in try FileManager.default.contentsOfDirectory(atPath: directory.path) where !name.hasPrefix(".") {
-            files[name] = try Data(contentsOf: directory.appendingPathComponent(name))
-        }
-        return AssetCatalog(files: files)
-    }
-
     /// The URL path of a logical asset name, for use in pages.
     package func path(_ name: String) -> String {
         paths[name] ?? "/assets/\(name)"

@@ -18,9 +18,13 @@ package struct WebKit: Sendable {
         self.navigation = navigation
     }
 
-    /// The bundled catalog and assets.
-    package static func bundled(navigation: [NavigationItem]) throws -> WebKit {
-        WebKit(catalog: try .bundled(), assets: try .bundled(), navigation: navigation)
+    /// Platform's texts and assets (the shared layout's) merged with those of `modules` (each module's own);
+    /// throws on a key or file two of them define, or a text one language lacks.
+    package static func bundled(navigation: [NavigationItem], modules: [any Module] = []) throws -> WebKit {
+        let (catalog, assets) = try WebResources.merge(
+            [try WebResources.bundled(owner: "platform", folder: "Inopsio_Platform.resources")]
+                + modules.map { try $0.webResources() })
+        return WebKit(catalog: catalog, assets: assets, navigation: navigation)
     }
 
     /// The chrome for this request. A `?lang=` or `?theme=` choice is remembered in a cookie.
