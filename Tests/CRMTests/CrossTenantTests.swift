@@ -49,7 +49,7 @@ import Testing
 
             var checked = 0
             for operation in CRMOpenAPI.operations where operation.path.contains("{id}") {
-                let relative = operation.path.dropFirst(CRMAPI.base.count + 1)
+                let relative = operation.path.dropFirst(CRMPaths.api.count + 1)
                 let plural = String(relative.prefix { $0 != "/" })
                 let id = try #require(ids[plural], "no id for \(operation.path)")
                 let path = operation.path.replacingOccurrences(of: "{id}", with: id)

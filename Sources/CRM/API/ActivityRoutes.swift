@@ -15,7 +15,7 @@ import Platform
 /// - `@[Name](user:<id>)` in the body mentions a user: each newly mentioned user (not the author) is mailed once.
 struct ActivityRoutes: Sendable {
     let services: CRMServices
-    static let path = "\(CRMAPI.base)/activities"
+    static let path = "\(CRMPaths.api)/activities"
     static let fieldNames: Set<String> = [
         "type", "subject", "body", "occurred_at", "due_at", "remind_at", "done", "duration_minutes", "owner_id",
         "targets",
@@ -160,7 +160,8 @@ struct ActivityRoutes: Sendable {
             try Self.checkDealRead(stored, context)
             guard isAdmin || stored.createdBy == principal.subject else {
                 throw Problem(
-                    status: .forbidden, detail: "only its author or a CRM admin (crm.admin:manage) may delete an activity")
+                    status: .forbidden,
+                    detail: "only its author or a CRM admin (crm.admin:manage) may delete an activity")
             }
             try Self.checkDealPermission(stored.targets, context)
             try request.checkIfMatch("W/\"\(stored.version)\"")
@@ -212,7 +213,11 @@ struct ActivityRoutes: Sendable {
             }
         }
         if let owner = request.query("owner_id") {
-            if UUID(uuidString: owner) == nil { issue("owner_id", "a user id") } else { query.ownerID = owner.lowercased() }
+            if UUID(uuidString: owner) == nil {
+                issue("owner_id", "a user id")
+            } else {
+                query.ownerID = owner.lowercased()
+            }
         }
         switch request.query("status") {
         case nil: break
@@ -289,7 +294,9 @@ struct ActivityRoutes: Sendable {
         if activity.completedAt != nil && activity.kind != .task {
             input.issue("done", "invalid_value", "only a task is done or open")
         }
-        if case .some(let value) = input.integer("duration_minutes", in: 0...10_080) { activity.durationMinutes = value }
+        if case .some(let value) = input.integer("duration_minutes", in: 0...10_080) {
+            activity.durationMinutes = value
+        }
         if case .some(let value) = input.id("owner_id", message: "a user id") { activity.ownerID = value }
         if let value = fields["targets"] {
             if let targets = targets(value) {
@@ -376,7 +383,8 @@ struct ActivityRoutes: Sendable {
             if let related {
                 added += related
             } else {
-                issues.append(FieldIssue(field: "targets[\(index)]", code: "not_found", message: "no such \(target.type)"))
+                issues.append(
+                    FieldIssue(field: "targets[\(index)]", code: "not_found", message: "no such \(target.type)"))
             }
         }
         if !issues.isEmpty { throw DomainError.validation(issues) }

@@ -11,7 +11,7 @@ import Platform
 /// `crm.leads:read`). Needs `crm.deals:read`. Read through the CRM cache (`CRMCache`).
 struct AnalyticsRoutes: Sendable {
     let services: CRMServices
-    static let path = "\(CRMAPI.base)/analytics"
+    static let path = "\(CRMPaths.api)/analytics"
     static let maxDays = 3 * 366
 
     func register(on routes: RouteRegistrar) {
@@ -38,11 +38,14 @@ struct AnalyticsRoutes: Sendable {
         if from >= until {
             validation.add(FieldIssue(field: "from", code: "invalid_value", message: "on or before to"))
         } else if until.timeIntervalSince(from) > Double(Self.maxDays) * 86_400 {
-            validation.add(FieldIssue(field: "from", code: "invalid_value", message: "at most \(Self.maxDays) days before to"))
+            validation.add(
+                FieldIssue(field: "from", code: "invalid_value", message: "at most \(Self.maxDays) days before to"))
         }
         var pipelineID: ID<Pipeline>?
         if let text = request.query("pipeline_id") {
-            if let id = ID<Pipeline>(text) { pipelineID = id } else {
+            if let id = ID<Pipeline>(text) {
+                pipelineID = id
+            } else {
                 validation.add(FieldIssue(field: "pipeline_id", code: "invalid_format", message: "a pipeline id"))
             }
         }
@@ -52,7 +55,8 @@ struct AnalyticsRoutes: Sendable {
                 errors: validation.issues)
         }
         let database = services.database
-        let key = "analytics|\(pipelineID?.description ?? "default")|\(from.epochMilliseconds)|\(until.epochMilliseconds)|\(funnel)"
+        let key =
+            "analytics|\(pipelineID?.description ?? "default")|\(from.epochMilliseconds)|\(until.epochMilliseconds)|\(funnel)"
         let wanted = pipelineID
         let text = try await services.cache.value(tenant: tenant, key: key) {
             let analytics = try await database.read(tenant: tenant) { tx -> CRMAnalytics? in

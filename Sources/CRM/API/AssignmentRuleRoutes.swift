@@ -7,7 +7,7 @@ import Platform
 /// changing `crm.admin:manage`. Rules are tried by `position`, then by age.
 struct AssignmentRuleRoutes: Sendable {
     let services: CRMServices
-    static let path = "\(CRMAPI.base)/assignment-rules"
+    static let path = "\(CRMPaths.api)/assignment-rules"
     static let fieldNames: Set<String> = ["name", "position", "active", "conditions", "method", "users"]
 
     func register(on routes: RouteRegistrar) {
@@ -23,7 +23,8 @@ struct AssignmentRuleRoutes: Sendable {
     func list(_ context: AppRequestContext) async throws -> Response {
         try context.require(.crmLeadsRead)
         let tenant = try context.requireTenant()
-        let rules = try await services.database.read(tenant: tenant) { tx in try await AssignmentRuleStore().all(in: tx) }
+        let rules = try await services.database.read(tenant: tenant) { tx in try await AssignmentRuleStore().all(in: tx)
+        }
         return try JSONResponse.make(Page(data: rules, nextCursor: nil))
     }
 
@@ -31,7 +32,9 @@ struct AssignmentRuleRoutes: Sendable {
         try context.require(.crmLeadsRead)
         let tenant = try context.requireTenant()
         let id = try Self.id(context)
-        guard let rule = try await services.database.read(tenant: tenant, { tx in try await AssignmentRuleStore().find(id, in: tx) })
+        guard
+            let rule = try await services.database.read(
+                tenant: tenant, { tx in try await AssignmentRuleStore().find(id, in: tx) })
         else { throw DomainError.notFound(entity: "assignment rule") }
         return try JSONResponse.make(rule, headers: [.eTag: "W/\"\(rule.version)\""])
     }
@@ -130,7 +133,11 @@ struct AssignmentRuleRoutes: Sendable {
             if let position { rule.position = position } else { input.issue("position", "required", "0 to 1000") }
         }
         if let value = input.fields["active"] {
-            if case .bool(let active) = value { rule.active = active } else { input.issue("active", "invalid_type", "true or false") }
+            if case .bool(let active) = value {
+                rule.active = active
+            } else {
+                input.issue("active", "invalid_type", "true or false")
+            }
         }
         if let value = input.fields["method"] {
             if case .string(let text) = value, let method = AssignmentRule.Method(rawValue: text) {
@@ -189,7 +196,10 @@ struct AssignmentRuleRoutes: Sendable {
         let unknown = keys.filter { !defined.contains($0) }.sorted()
         guard unknown.isEmpty else {
             throw DomainError.validation(
-                unknown.map { FieldIssue(field: "conditions.cf.\($0)", code: "not_found", message: "no such custom field of leads") })
+                unknown.map {
+                    FieldIssue(
+                        field: "conditions.cf.\($0)", code: "not_found", message: "no such custom field of leads")
+                })
         }
     }
 

@@ -6,12 +6,11 @@ import Platform
 /// The JSON API under `/api/v1/crm/`.
 struct CRMAPI: Sendable {
     let services: CRMServices
-    static let base = "/api/v1/crm"
 
     func register(on routes: RouteRegistrar) {
         LeadRoutes(services: services).register(on: routes)
-        RecordRoutes(services: services, kind: CompanyRoutes.kind).register(on: routes)
-        RecordRoutes(services: services, kind: ContactRoutes.kind).register(on: routes)
+        RecordRoutes(services: services, kind: CompanyKind.kind).register(on: routes)
+        RecordRoutes(services: services, kind: ContactKind.kind).register(on: routes)
         DealRoutes.register(on: routes, services: services)
         PipelineRoutes(services: services).register(on: routes)
         LeadCapture(services: services).register(on: routes)

@@ -10,7 +10,7 @@ enum CRMOpenAPI {
     typealias Op = OpenAPI.Operation
     typealias P = OpenAPI.Parameter
 
-    static let base = CRMAPI.base
+    static let base = CRMPaths.api
     static let time = S.string(format: "date-time")
     static let uuid = S.string(format: "uuid")
 

@@ -7,7 +7,7 @@ import Platform
 /// of record). Reading needs `crm.leads:read`, changing them `crm.admin:manage`.
 struct CustomFieldRoutes: Sendable {
     let services: CRMServices
-    static let path = "\(CRMAPI.base)/custom-fields"
+    static let path = "\(CRMPaths.api)/custom-fields"
 
     struct CreateBody: JSONRequestBody {
         let entity: String
@@ -48,7 +48,8 @@ struct CustomFieldRoutes: Sendable {
                         message: "1 to 50 different choices of 1 to 100 characters"))
             }
         } else if !cleaned.isEmpty {
-            validation.add(FieldIssue(field: "options", code: "invalid_value", message: "only select fields have options"))
+            validation.add(
+                FieldIssue(field: "options", code: "invalid_value", message: "only select fields have options"))
         }
         return cleaned
     }

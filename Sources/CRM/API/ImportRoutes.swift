@@ -15,7 +15,7 @@ import Platform
 /// Needs the write permission of that kind of record (`crm.leads:write`); the files stay with the import.
 struct ImportRoutes: Sendable {
     let services: CRMServices
-    static let path = "\(CRMAPI.base)/imports"
+    static let path = CRMPaths.imports
     static let maxBytes = 20 * 1_048_576
 
     func register(on routes: RouteRegistrar) {
@@ -29,12 +29,15 @@ struct ImportRoutes: Sendable {
     func upload(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         try context.require(.crmLeadsWrite)
         let principal = try context.requirePrincipal()
-        guard let text = request.query("entity"), let entity = CustomField.Entity(rawValue: text), entity != .deal else {
+        guard let text = request.query("entity"), let entity = CustomField.Entity(rawValue: text), entity != .deal
+        else {
             throw Problem(
                 status: .badRequest, detail: "entity must be lead, contact or company",
                 errors: [FieldIssue(field: "entity", code: "invalid_value", message: "lead, contact or company")])
         }
-        if let type = request.headers[.contentType]?.lowercased(), !type.hasPrefix("text/csv"), !type.hasPrefix("text/plain") {
+        if let type = request.headers[.contentType]?.lowercased(), !type.hasPrefix("text/csv"),
+            !type.hasPrefix("text/plain")
+        {
             throw Problem(status: .unsupportedMediaType, detail: "send the file as text/csv")
         }
         let filename = String((request.query("filename") ?? "import.csv").prefix(200))
@@ -67,7 +70,8 @@ struct ImportRoutes: Sendable {
             validation.add(FieldIssue(field: "rows", code: "too_many", message: "at most \(CRMImport.maxRows) rows"))
         }
         if records.count < 2 {
-            validation.add(FieldIssue(field: "rows", code: "required", message: "the file has no rows under its header"))
+            validation.add(
+                FieldIssue(field: "rows", code: "required", message: "the file has no rows under its header"))
         }
         try validation.check()
         let now = services.clock.now().storedPrecision
@@ -98,7 +102,9 @@ struct ImportRoutes: Sendable {
         ) { tx -> CRMImport in
             // One start at a time per tenant: two racing starts cannot both pass the status check.
             try await tx.lockTenant("imports")
-            guard var item = try await ImportStore().find(id, in: tx) else { throw DomainError.notFound(entity: "import") }
+            guard var item = try await ImportStore().find(id, in: tx) else {
+                throw DomainError.notFound(entity: "import")
+            }
             switch item.status {
             case .queued, .running: throw DomainError.conflict("the import is running; wait for it to finish")
             case .done where !item.dryRun: throw DomainError.conflict("the import has run; upload the file again")
@@ -130,13 +136,15 @@ struct ImportRoutes: Sendable {
                 let allowed = Set(CRMImport.fields(item.entity))
                 for (column, target) in object {
                     guard item.columns.contains(column) else {
-                        validation.add(FieldIssue(field: "mapping.\(column)", code: "not_found", message: "no such column"))
+                        validation.add(
+                            FieldIssue(field: "mapping.\(column)", code: "not_found", message: "no such column"))
                         continue
                     }
                     guard case .string(let field) = target else {
                         if target != .null {
                             validation.add(
-                                FieldIssue(field: "mapping.\(column)", code: "invalid_type", message: "a field name or null"))
+                                FieldIssue(
+                                    field: "mapping.\(column)", code: "invalid_type", message: "a field name or null"))
                         }
                         continue
                     }
@@ -152,15 +160,18 @@ struct ImportRoutes: Sendable {
                 }
                 let targets = Array(mapping.values)
                 if Set(targets).count != targets.count {
-                    validation.add(FieldIssue(field: "mapping", code: "invalid_value", message: "each field from one column"))
+                    validation.add(
+                        FieldIssue(field: "mapping", code: "invalid_value", message: "each field from one column"))
                 }
                 item.mapping = mapping
             } else {
-                validation.add(FieldIssue(field: "mapping", code: "invalid_type", message: "an object of column: field"))
+                validation.add(
+                    FieldIssue(field: "mapping", code: "invalid_type", message: "an object of column: field"))
             }
         }
         if item.mapping.isEmpty {
-            validation.add(FieldIssue(field: "mapping", code: "required", message: "map at least one column to a field"))
+            validation.add(
+                FieldIssue(field: "mapping", code: "required", message: "map at least one column to a field"))
         }
         switch fields["dry_run"] {
         case nil: item.dryRun = false
@@ -180,7 +191,9 @@ struct ImportRoutes: Sendable {
         try context.require(.crmLeadsRead)
         let tenant = try context.requireTenant()
         let id = try Self.id(context)
-        guard let item = try await services.database.read(tenant: tenant, { tx in try await ImportStore().find(id, in: tx) })
+        guard
+            let item = try await services.database.read(
+                tenant: tenant, { tx in try await ImportStore().find(id, in: tx) })
         else { throw DomainError.notFound(entity: "import") }
         return try JSONResponse.make(item)
     }
@@ -201,7 +214,9 @@ struct ImportRoutes: Sendable {
             try await ImportStore().list(limit: limit + 1, after: start, in: tx)
         }
         return try JSONResponse.make(
-            Page(overfetched: items, limit: limit) { "\($0.createdAt.epochMilliseconds)|\($0.id.rawValue.lowercasedString)" })
+            Page(overfetched: items, limit: limit) {
+                "\($0.createdAt.epochMilliseconds)|\($0.id.rawValue.lowercasedString)"
+            })
     }
 
     func errors(_ request: Request, _ context: AppRequestContext) async throws -> Response {

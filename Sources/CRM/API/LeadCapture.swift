@@ -12,7 +12,7 @@ import Platform
 /// says whether the address was known.
 struct LeadCapture: Sendable {
     let services: CRMServices
-    static let path = "\(CRMAPI.base)/public/{tenant_slug}/leads"
+    static let path = "\(CRMPaths.api)/public/{tenant_slug}/leads"
 
     struct Body: JSONRequestBody, Sendable {
         let firstName: String
@@ -98,7 +98,8 @@ struct LeadCapture: Sendable {
                 // Someone known writes again: the message is added to their lead's notes.
                 var existing = duplicate.existing
                 let before = existing.fields
-                existing.notes = [existing.notes, "\(RFC3339.string(from: now)) (website): \(message)"]
+                existing.notes =
+                    [existing.notes, "\(RFC3339.string(from: now)) (website): \(message)"]
                     .compactMap { $0 }.joined(separator: "\n\n").prefix(10_000).description
                 existing.version += 1
                 existing.updatedAt = now
@@ -106,7 +107,8 @@ struct LeadCapture: Sendable {
                     try await CRMEvents.append(
                         "crm.lead.updated",
                         RecordChanged(
-                            id: existing.id.description, changes: AuditEntry.changes(before: before, after: existing.fields),
+                            id: existing.id.description,
+                            changes: AuditEntry.changes(before: before, after: existing.fields),
                             merged: true), entity: "lead", id: existing.uuid, traceparent: trace, in: tx)
                 }
                 lead = existing
@@ -114,7 +116,8 @@ struct LeadCapture: Sendable {
             } else {
                 _ = try await LeadAssignment.assign(&lead, in: tx)
                 try await store.insert(lead, in: tx)
-                try await CRMEvents.append("crm.lead.created", lead, entity: "lead", id: lead.uuid, traceparent: trace, in: tx)
+                try await CRMEvents.append(
+                    "crm.lead.created", lead, entity: "lead", id: lead.uuid, traceparent: trace, in: tx)
             }
             try await AuditTrail().record(
                 AuditEntry(

@@ -67,7 +67,7 @@ struct LeadConversion: Sendable {
     }
 
     func register(on routes: RouteRegistrar) {
-        routes.post("\(LeadRoutes.kind.path)/{id}/convert") { request, context in try await convert(request, context) }
+        routes.post("\(LeadKind.kind.path)/{id}/convert") { request, context in try await convert(request, context) }
     }
 
     func convert(_ request: Request, _ context: AppRequestContext) async throws -> Response {
@@ -107,82 +107,86 @@ struct LeadConversion: Sendable {
         let trace = context.trace?.header
         let givenCompany = companyID
         let wantedDeal = dealFields
-        let converted = try await Self.conflictOnDuplicate { try await services.database.audited(
-            "crm.lead.converted", target: "lead", id: { $0.lead.id.description },
-            details: { result in
-                [
-                    "contact_id": .string(result.contact.id.description),
-                    "company_id": result.company.map { .string($0.id.description) } ?? .null,
-                    "deal_id": result.deal.map { .string($0.id.description) } ?? .null,
-                ]
-            }, at: now, request: request, context: context
-        ) { tx -> Converted in
-            let leads = RecordStore<Lead>()
-            // Conversions of one tenant go one at a time: two leads of one new company make one company.
-            try await tx.lockTenant("conversions")
-            if tx.dialect == .postgres {
-                // Two conversions of one lead at once: the second waits here, then finds it converted.
-                _ = try await tx.sql.raw(
-                    """
-                    SELECT id FROM crm_leads WHERE tenant_id = \(tx.bind(try tx.requireTenant()))
-                      AND id = \(tx.bind(id.rawValue)) FOR UPDATE
-                    """
-                ).first()
-            }
-            guard let stored = try await leads.find(id.rawValue, in: tx) else {
-                throw DomainError.notFound(entity: "lead")
-            }
-            try request.checkIfMatch(stored.etag)
-            if stored.convertedAt != nil {
-                throw DomainError.conflict("the lead was converted already (to contact \(stored.contactID?.description ?? "?"))")
-            }
-            guard stored.status == .qualified else {
-                throw DomainError.validation([
-                    FieldIssue(
-                        field: "status", code: "invalid_transition",
-                        message: "only a qualified lead is converted (this one is \(stored.status.rawValue))")
-                ])
-            }
-            let company = try await self.company(for: stored, given: givenCompany, owner: owner, now: now, in: tx)
-            let contact = try await self.contact(for: stored, company: company?.record, owner: owner, now: now, in: tx)
-            var deal: Deal?
-            if let wantedDeal {
-                deal = try await self.deal(
-                    wantedDeal, lead: stored, company: company?.record, contact: contact.record, owner: owner,
-                    actor: actor, now: now, in: tx)
-            }
-            var lead = stored
-            lead.convertedAt = now
-            lead.contactID = contact.record.id
-            lead.companyID = company?.record.id
-            lead.dealID = deal?.id
-            lead.version = stored.version + 1
-            lead.updatedAt = now
-            guard try await leads.update(lead, expectedVersion: stored.version, in: tx) else {
-                throw DomainError.conflict("the lead was changed at the same time; retry")
-            }
-            if let company, company.created {
+        let converted = try await Self.conflictOnDuplicate {
+            try await services.database.audited(
+                "crm.lead.converted", target: "lead", id: { $0.lead.id.description },
+                details: { result in
+                    [
+                        "contact_id": .string(result.contact.id.description),
+                        "company_id": result.company.map { .string($0.id.description) } ?? .null,
+                        "deal_id": result.deal.map { .string($0.id.description) } ?? .null,
+                    ]
+                }, at: now, request: request, context: context
+            ) { tx -> Converted in
+                let leads = RecordStore<Lead>()
+                // Conversions of one tenant go one at a time: two leads of one new company make one company.
+                try await tx.lockTenant("conversions")
+                if tx.dialect == .postgres {
+                    // Two conversions of one lead at once: the second waits here, then finds it converted.
+                    _ = try await tx.sql.raw(
+                        """
+                        SELECT id FROM crm_leads WHERE tenant_id = \(tx.bind(try tx.requireTenant()))
+                          AND id = \(tx.bind(id.rawValue)) FOR UPDATE
+                        """
+                    ).first()
+                }
+                guard let stored = try await leads.find(id.rawValue, in: tx) else {
+                    throw DomainError.notFound(entity: "lead")
+                }
+                try request.checkIfMatch(stored.etag)
+                if stored.convertedAt != nil {
+                    throw DomainError.conflict(
+                        "the lead was converted already (to contact \(stored.contactID?.description ?? "?"))")
+                }
+                guard stored.status == .qualified else {
+                    throw DomainError.validation([
+                        FieldIssue(
+                            field: "status", code: "invalid_transition",
+                            message: "only a qualified lead is converted (this one is \(stored.status.rawValue))")
+                    ])
+                }
+                let company = try await self.company(for: stored, given: givenCompany, owner: owner, now: now, in: tx)
+                let contact = try await self.contact(
+                    for: stored, company: company?.record, owner: owner, now: now, in: tx)
+                var deal: Deal?
+                if let wantedDeal {
+                    deal = try await self.deal(
+                        wantedDeal, lead: stored, company: company?.record, contact: contact.record, owner: owner,
+                        actor: actor, now: now, in: tx)
+                }
+                var lead = stored
+                lead.convertedAt = now
+                lead.contactID = contact.record.id
+                lead.companyID = company?.record.id
+                lead.dealID = deal?.id
+                lead.version = stored.version + 1
+                lead.updatedAt = now
+                guard try await leads.update(lead, expectedVersion: stored.version, in: tx) else {
+                    throw DomainError.conflict("the lead was changed at the same time; retry")
+                }
+                if let company, company.created {
+                    try await CRMEvents.append(
+                        "crm.company.created", company.record, entity: "company", id: company.record.uuid,
+                        traceparent: trace, in: tx)
+                }
+                if contact.created {
+                    try await CRMEvents.append(
+                        "crm.contact.created", contact.record, entity: "contact", id: contact.record.uuid,
+                        traceparent: trace, in: tx)
+                }
+                if let deal {
+                    try await CRMEvents.append(
+                        "crm.deal.created", deal, entity: "deal", id: deal.uuid, traceparent: trace, in: tx)
+                }
                 try await CRMEvents.append(
-                    "crm.company.created", company.record, entity: "company", id: company.record.uuid,
-                    traceparent: trace, in: tx)
+                    "crm.lead.converted",
+                    ConvertedEvent(
+                        leadID: lead.id.description, contactID: contact.record.id.description,
+                        companyID: company?.record.id.description, dealID: deal?.id.description), entity: "lead",
+                    id: lead.uuid, traceparent: trace, in: tx)
+                return Converted(lead: lead, contact: contact.record, company: company?.record, deal: deal)
             }
-            if contact.created {
-                try await CRMEvents.append(
-                    "crm.contact.created", contact.record, entity: "contact", id: contact.record.uuid,
-                    traceparent: trace, in: tx)
-            }
-            if let deal {
-                try await CRMEvents.append(
-                    "crm.deal.created", deal, entity: "deal", id: deal.uuid, traceparent: trace, in: tx)
-            }
-            try await CRMEvents.append(
-                "crm.lead.converted",
-                ConvertedEvent(
-                    leadID: lead.id.description, contactID: contact.record.id.description,
-                    companyID: company?.record.id.description, dealID: deal?.id.description), entity: "lead",
-                id: lead.uuid, traceparent: trace, in: tx)
-            return Converted(lead: lead, contact: contact.record, company: company?.record, deal: deal)
-        } }
+        }
         await services.changed(try context.requireTenant())
         return try JSONResponse.make(converted, headers: [.eTag: converted.lead.etag])
     }
@@ -254,15 +258,15 @@ struct LeadConversion: Sendable {
         _ fields: [String: JSONValue], lead: Lead, company: Company?, contact: Contact, owner: String?, actor: String,
         now: Date, in tx: Transaction
     ) async throws -> Deal {
-        var deal = DealRoutes.kind.blank(lead.ownerID ?? owner, now)
+        var deal = DealKind.kind.blank(lead.ownerID ?? owner, now)
         var fields = fields
         if fields["name"] == nil { fields["name"] = .string(company?.name ?? lead.displayName) }
         do {
-            try DealRoutes.apply(fields, to: &deal, definitions: [], creating: true)
+            try DealKind.apply(fields, to: &deal, definitions: [], creating: true)
             deal.companyID = company?.id
             deal.contactIDs = [contact.id]
             deal.leadID = lead.id
-            try await DealRoutes.prepare(&deal, before: nil, in: tx)
+            try await DealKind.prepare(&deal, before: nil, in: tx)
         } catch DomainError.validation(let issues) {
             throw DomainError.validation(
                 issues.map { FieldIssue(field: "deal.\($0.field)", code: $0.code, message: $0.message) })

@@ -8,42 +8,19 @@ import Platform
 struct LeadRoutes: Sendable {
     let services: CRMServices
 
-    static let kind = RecordKind<Lead>(
-        name: "lead", plural: "leads", read: .crmLeadsRead, write: .crmLeadsWrite, fieldNames: LeadInput.fieldNames,
-        blank: { owner, now in
-            Lead(
-                id: .generate(), firstName: nil, lastName: nil, email: nil, phone: nil, company: nil, jobTitle: nil,
-                source: "manual", status: .new, score: 0, ownerID: owner, tags: [], customFields: [:], notes: nil,
-                version: 1, createdAt: now, updatedAt: now)
-        },
-        apply: { fields, lead, definitions, creating in
-            try LeadInput.apply(fields, to: &lead, definitions: definitions, creating: creating)
-        },
-        assign: { lead, actor, trace, tx in
-            guard let rule = try await LeadAssignment.assign(&lead, in: tx) else { return }
-            try await LeadAssignment.notifyOwner(of: lead, rule: rule, actor: actor, trace: trace, in: tx)
-        },
-        moreEvents: { before, after in
-            guard let before, after.status == .qualified, before.status != .qualified else { return [] }
-            return [(CRMEvents.leadQualified, after)]
-        },
-        beforeDelete: { lead, now, trace, tx in
-            try await RecordLinks.clear("lead_id", of: .deal, pointingAt: lead.uuid, now: now, trace: trace, in: tx)
-        })
-
-    var records: RecordRoutes<Lead> { RecordRoutes(services: services, kind: Self.kind) }
+    var records: RecordRoutes<Lead> { RecordRoutes(services: services, kind: LeadKind.kind) }
 
     func register(on routes: RouteRegistrar) {
         let records = self.records
-        RecordExport(services: services, kind: Self.kind).register(on: routes)
-        routes.get(RouterPath(Self.kind.path)) { request, context in try await records.list(request, context) }
-        routes.post(RouterPath(Self.kind.path)) { request, context in try await create(request, context) }
-        routes.get("\(Self.kind.path)/{id}") { _, context in try await records.get(context) }
-        routes.patch("\(Self.kind.path)/{id}") { request, context in try await records.update(request, context) }
-        routes.delete("\(Self.kind.path)/{id}") { request, context in
+        RecordExport(services: services, kind: LeadKind.kind).register(on: routes)
+        routes.get(RouterPath(LeadKind.kind.path)) { request, context in try await records.list(request, context) }
+        routes.post(RouterPath(LeadKind.kind.path)) { request, context in try await create(request, context) }
+        routes.get("\(LeadKind.kind.path)/{id}") { _, context in try await records.get(context) }
+        routes.patch("\(LeadKind.kind.path)/{id}") { request, context in try await records.update(request, context) }
+        routes.delete("\(LeadKind.kind.path)/{id}") { request, context in
             try await JSONBody.withoutBody(request, context) { try await records.delete(request, context) }
         }
-        routes.post("\(Self.kind.path)/bulk") { request, context in try await records.bulk(request, context) }
+        routes.post("\(LeadKind.kind.path)/bulk") { request, context in try await records.bulk(request, context) }
         LeadConversion(services: services).register(on: routes)
     }
 
@@ -61,7 +38,7 @@ struct LeadRoutes: Sendable {
         let fields = try await records.body(request, context)
         do {
             let created = try await records.create(fields, request, context)
-            var response = try JSONResponse.created(created, location: "\(Self.kind.path)/\(created.id)")
+            var response = try JSONResponse.created(created, location: "\(LeadKind.kind.path)/\(created.id)")
             response.headers[.eTag] = created.etag
             return response
         } catch let duplicate as RecordStore<Lead>.Duplicate {
@@ -69,7 +46,7 @@ struct LeadRoutes: Sendable {
                 try await self.merge(fields, into: duplicate.existing.id.rawValue, request, context)
             }
             return try JSONResponse.make(
-                merged, headers: [.eTag: merged.etag, .contentLocation: "\(Self.kind.path)/\(merged.id)"])
+                merged, headers: [.eTag: merged.etag, .contentLocation: "\(LeadKind.kind.path)/\(merged.id)"])
         }
     }
 

@@ -9,7 +9,7 @@ import SQLKit
 /// it is first needed. Changing pipelines needs `crm.admin:manage`; reading them `crm.deals:read`.
 struct PipelineRoutes: Sendable {
     let services: CRMServices
-    static let path = "\(CRMAPI.base)/pipelines"
+    static let path = "\(CRMPaths.api)/pipelines"
 
     struct StageBody: Decodable, Sendable {
         let id: String?
@@ -56,7 +56,9 @@ struct PipelineRoutes: Sendable {
         try context.require(.crmDealsRead)
         let tenant = try context.requireTenant()
         let id = try ID<Pipeline>.path(context, entity: "pipeline")
-        guard let pipeline = try await services.database.read(tenant: tenant, { tx in try await PipelineStore().find(id, in: tx) })
+        guard
+            let pipeline = try await services.database.read(
+                tenant: tenant, { tx in try await PipelineStore().find(id, in: tx) })
         else { throw DomainError.notFound(entity: "pipeline") }
         return try JSONResponse.make(pipeline, headers: [.eTag: "W/\"\(pipeline.version)\""])
     }
@@ -103,7 +105,8 @@ struct PipelineRoutes: Sendable {
             id: .generate(), name: name, isDefault: body.isDefault ?? false,
             stages: stages.enumerated().map { index, stage in
                 Pipeline.Stage(
-                    id: .generate(), name: stage.name, probability: stage.probability, kind: stage.kind, position: index)
+                    id: .generate(), name: stage.name, probability: stage.probability, kind: stage.kind, position: index
+                )
             }, version: 1, createdAt: now, updatedAt: now)
         try await services.database.audited(
             "crm.pipeline.created", target: "pipeline", id: { _ in pipeline.id.description }, at: now,
@@ -266,10 +269,12 @@ struct PipelineRoutes: Sendable {
                     let rows = try sums.filter { try $0.decodeUUID(column: "stage_id") == stage.id.rawValue }
                     func money(_ column: String) throws -> [Money] {
                         try rows.compactMap { row in
-                            guard let currency = CurrencyCode(try row.decode(column: "currency", as: String.self)) else {
+                            guard let currency = CurrencyCode(try row.decode(column: "currency", as: String.self))
+                            else {
                                 return nil
                             }
-                            return Money(amountMinor: try row.decode(column: column, as: Int64.self), currency: currency)
+                            return Money(
+                                amountMinor: try row.decode(column: column, as: Int64.self), currency: currency)
                         }
                     }
                     var query = RecordQuery(.deal)
@@ -277,14 +282,15 @@ struct PipelineRoutes: Sendable {
                     query.sort = .updatedAt
                     columns.append(
                         BoardColumn(
-                            stage: stage, count: try rows.reduce(0) { $0 + (try $1.decode(column: "deals", as: Int.self)) },
+                            stage: stage,
+                            count: try rows.reduce(0) { $0 + (try $1.decode(column: "deals", as: Int.self)) },
                             total: try money("total"), weighted: try money("weighted"),
                             deals: try await RecordStore<Deal>().list(query, limit: limit, in: tx)))
                 }
                 return columns
-        }
-        guard let columns else { throw DomainError.notFound(entity: "pipeline") }
-        return try JSONResponse.text(["stages": columns])
+            }
+            guard let columns else { throw DomainError.notFound(entity: "pipeline") }
+            return try JSONResponse.text(["stages": columns])
         }
         return JSONResponse.json(text)
     }

@@ -67,31 +67,23 @@ struct RecordExport<Record: CRMRecord>: Sendable {
         var cells: [(String, String)] = [("id", record.uuid.lowercasedString)]
         let fields = record.fields
         let order = CRMImport.fields(Record.entity)
-        for key in order.filter({ fields[$0] != nil }) + fields.keys.filter({ !order.contains($0) && $0 != "custom_fields" }).sorted() {
+        for key in order.filter({ fields[$0] != nil })
+            + fields.keys.filter({ !order.contains($0) && $0 != "custom_fields" }).sorted()
+        {
             switch fields[key] {
             case .object(let members)?:
-                for member in members.keys.sorted() { cells.append(("\(key).\(member)", text(members[member]))) }
+                for member in members.keys.sorted() {
+                    cells.append(("\(key).\(member)", RecordCells.text(members[member])))
+                }
             case let value:
-                cells.append((key, text(value)))
+                cells.append((key, RecordCells.text(value)))
             }
         }
         let custom: [String: JSONValue]
         if case .object(let values)? = fields["custom_fields"] { custom = values } else { custom = [:] }
-        for key in customKeys { cells.append(("cf.\(key)", text(custom[key]))) }
+        for key in customKeys { cells.append(("cf.\(key)", RecordCells.text(custom[key]))) }
         cells.append(("created_at", RFC3339.string(from: record.createdAt)))
         cells.append(("updated_at", RFC3339.string(from: record.updatedAt)))
         return cells
-    }
-
-    static func text(_ value: JSONValue?) -> String {
-        switch value {
-        case nil, .null?: ""
-        case .bool(let flag)?: flag ? "true" : "false"
-        case .integer(let number)?: String(number)
-        case .number(let number)?: String(number)
-        case .string(let text)?: text
-        case .array(let items)?: items.map { text($0) }.joined(separator: ";")
-        case .object?: (try? JSONDocument.text(value)) ?? ""
-        }
     }
 }

@@ -9,7 +9,7 @@ import Platform
 /// needs its read permission); only the owner changes a view, the owner or a CRM admin deletes it.
 struct SavedViewRoutes: Sendable {
     let services: CRMServices
-    static let path = "\(CRMAPI.base)/views"
+    static let path = "\(CRMPaths.api)/views"
     static let fieldNames: Set<String> = ["entity", "name", "query", "shared"]
 
     func register(on routes: RouteRegistrar) {

@@ -7,7 +7,7 @@ import Platform
 /// it), best matches first, the kinds the caller may read only. See `SearchIndex` for how each database matches.
 struct SearchRoutes: Sendable {
     let services: CRMServices
-    static let path = "\(CRMAPI.base)/search"
+    static let path = "\(CRMPaths.api)/search"
 
     func register(on routes: RouteRegistrar) {
         routes.get(RouterPath(Self.path)) { request, context in try await search(request, context) }

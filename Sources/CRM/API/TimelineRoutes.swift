@@ -60,7 +60,7 @@ struct TimelineRoutes: Sendable {
     }
 
     func register<Record: CRMRecord>(_: Record.Type, plural: String, read: Permission, on routes: RouteRegistrar) {
-        routes.get("\(CRMAPI.base)/\(plural)/{id}/timeline") { request, context in
+        routes.get("\(CRMPaths.api)/\(plural)/{id}/timeline") { request, context in
             try await timeline(Record.self, read: read, request, context)
         }
     }
@@ -94,7 +94,8 @@ struct TimelineRoutes: Sendable {
             }
             let activities =
                 position.activitiesDone
-                ? [] : try await ActivityStore().timeline(
+                ? []
+                : try await ActivityStore().timeline(
                     of: sources, after: position.activity, hideDeals: hideDeals, limit: limit + 1, in: tx)
             var changes: [AuditRecord] = []
             if !position.changesDone {

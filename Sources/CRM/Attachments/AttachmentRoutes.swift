@@ -15,22 +15,22 @@ struct AttachmentRoutes: Sendable {
     let service: AttachmentService
 
     /// The upload path, for the body limit (`Module.uploadPaths`).
-    static let uploadPaths = ["\(CRMAPI.base)/{kind}/{id}/attachments"]
+    static let uploadPaths = ["\(CRMPaths.api)/{kind}/{id}/attachments"]
 
     func register(on routes: RouteRegistrar) {
         register(Lead.self, plural: "leads", on: routes)
         register(Contact.self, plural: "contacts", on: routes)
         register(Company.self, plural: "companies", on: routes)
         register(Deal.self, plural: "deals", on: routes)
-        routes.get("\(CRMAPI.base)/attachments/{id}") { request, context in
+        routes.get("\(CRMPaths.api)/attachments/{id}") { request, context in
             let (attachment, _) = try await service.open(Self.id(context), by: context.caller(request))
             return try JSONResponse.make(attachment)
         }
-        routes.get("\(CRMAPI.base)/attachments/{id}/content") { request, context in
+        routes.get("\(CRMPaths.api)/attachments/{id}/content") { request, context in
             let (attachment, download) = try await service.open(Self.id(context), by: context.caller(request))
             return Self.download(attachment, download)
         }
-        routes.delete("\(CRMAPI.base)/attachments/{id}") { request, context in
+        routes.delete("\(CRMPaths.api)/attachments/{id}") { request, context in
             try await JSONBody.withoutBody(request, context) {
                 try await service.remove(Self.id(context), by: context.caller(request))
                 return Response(status: .noContent)
@@ -39,7 +39,7 @@ struct AttachmentRoutes: Sendable {
     }
 
     func register<Record: CRMRecord>(_: Record.Type, plural: String, on routes: RouteRegistrar) {
-        let path = "\(CRMAPI.base)/\(plural)/{id}/attachments"
+        let path = "\(CRMPaths.api)/\(plural)/{id}/attachments"
         routes.post(RouterPath(path)) { request, context in
             let caller = try context.caller(request)
             let attachment = try await service.attach(
@@ -48,7 +48,7 @@ struct AttachmentRoutes: Sendable {
                 contentType: request.headers[.contentType], body: request.body, by: caller)
             return try JSONResponse.make(
                 attachment, status: .created,
-                headers: [.location: "\(CRMAPI.base)/attachments/\(attachment.id.description)"])
+                headers: [.location: "\(CRMPaths.api)/attachments/\(attachment.id.description)"])
         }
         routes.get(RouterPath(path)) { request, context in
             let caller = try context.caller(request)

@@ -74,7 +74,9 @@ package struct AssignmentRule: Sendable, Equatable, Encodable {
             case "phone_prefix": return lead.phone?.hasPrefix(expected) ?? false
             case "email_domain": return lead.email.map { $0.lowercased().hasSuffix("@" + wanted) } ?? false
             default:
-                guard field.hasPrefix("cf."), let value = lead.customFields[String(field.dropFirst(3))] else { return false }
+                guard field.hasPrefix("cf."), let value = lead.customFields[String(field.dropFirst(3))] else {
+                    return false
+                }
                 switch value {
                 case .string(let text): return text.lowercased() == wanted
                 case .integer(let number): return String(number) == wanted
@@ -83,6 +85,20 @@ package struct AssignmentRule: Sendable, Equatable, Encodable {
                 default: return false
                 }
             }
+        }
+    }
+
+    /// The rule that assigns `lead`: the first active one with users whose conditions all hold (rules come in
+    /// their order), or nil.
+    static func first(of rules: [AssignmentRule], for lead: Lead) -> AssignmentRule? {
+        rules.first { $0.active && !$0.users.isEmpty && $0.matches(lead) }
+    }
+
+    /// The owner this rule gives: its user, or for a round robin the user whose `turn` it is.
+    func owner(turn: Int) -> String {
+        switch method {
+        case .user: users[0]
+        case .roundRobin: users[turn % users.count]
         }
     }
 }

@@ -87,7 +87,8 @@ struct ImportJob: JobHandler {
             // recognised); the job's own retry would only fail the same way.
             var failed = item
             failed.status = .failed
-            failed.error = "the import stopped after \(item.progress.processed) rows: the next batch could not be stored"
+            failed.error =
+                "the import stopped after \(item.progress.processed) rows: the next batch could not be stored"
             failed.finishedAt = services.clock.now().storedPrecision
             let stored = failed
             try await database.write(tenant: tenant) { tx in try await ImportStore().save(stored, in: tx) }
@@ -164,7 +165,9 @@ struct ImportJob: JobHandler {
                 errors.append(ImportStore.RowError(row: line, field: "", message: "the row could not be stored"))
             }
             // A savepoint rolled back to is still open until released (the success path released it already).
-            if rejectedBefore != item.progress.rejected { try await tx.sql.raw("RELEASE SAVEPOINT crm_import_row").run() }
+            if rejectedBefore != item.progress.rejected {
+                try await tx.sql.raw("RELEASE SAVEPOINT crm_import_row").run()
+            }
         }
         if item.dryRun { try await tx.sql.raw("ROLLBACK TO SAVEPOINT crm_import_dry_run").run() }
         item.progress.processed = firstRow + rows.count
@@ -221,7 +224,8 @@ struct ImportJob: JobHandler {
                 switch definitions.first(where: { $0.key == name })?.kind {
                 case .number:
                     if let number = Double(value), number.isFinite {
-                        custom[name] = number.rounded() == number && abs(number) < 1e15 ? .integer(Int64(number)) : .number(number)
+                        custom[name] =
+                            number.rounded() == number && abs(number) < 1e15 ? .integer(Int64(number)) : .number(number)
                     } else {
                         issues.append(FieldIssue(field: key, code: "invalid_value", message: "a number"))
                     }
@@ -248,12 +252,15 @@ struct ImportJob: JobHandler {
         _ row: [String], of item: CRMImport, definitions: [CustomField], now: Date, in tx: Transaction
     ) async throws -> Outcome {
         switch item.entity {
-        case .lead: try await importRow(row, of: item, kind: LeadRoutes.kind, definitions: definitions, now: now, in: tx)
+        case .lead: try await importRow(row, of: item, kind: LeadKind.kind, definitions: definitions, now: now, in: tx)
         case .contact:
-            try await importRow(row, of: item, kind: ContactRoutes.kind, definitions: definitions, now: now, in: tx)
+            try await importRow(row, of: item, kind: ContactKind.kind, definitions: definitions, now: now, in: tx)
         case .company:
-            try await importRow(row, of: item, kind: CompanyRoutes.kind, definitions: definitions, now: now, in: tx)
-        case .deal: throw DomainError.validation([FieldIssue(field: "entity", code: "invalid_value", message: "deals are not imported")])
+            try await importRow(row, of: item, kind: CompanyKind.kind, definitions: definitions, now: now, in: tx)
+        case .deal:
+            throw DomainError.validation([
+                FieldIssue(field: "entity", code: "invalid_value", message: "deals are not imported")
+            ])
         }
     }
 
@@ -279,9 +286,11 @@ struct ImportJob: JobHandler {
             if item.onDuplicate == .update {
                 var record = existing
                 try kind.apply(fields.filter { $0.key != "source" }, &record, definitions, false)
-                let written = try await kind.write(record, over: existing, actor: actor, now: now, trace: nil, merged: true, in: tx)
+                let written = try await kind.write(
+                    record, over: existing, actor: actor, now: now, trace: nil, merged: true, in: tx)
                 if written.version != existing.version {
-                    try await audit("crm.\(kind.name).updated", written, before: existing.fields, item: item, now: now, in: tx)
+                    try await audit(
+                        "crm.\(kind.name).updated", written, before: existing.fields, item: item, now: now, in: tx)
                     outcome = .updated
                 }
                 // Applied: the same row again is nothing new. (A skipped row is not remembered, so importing it

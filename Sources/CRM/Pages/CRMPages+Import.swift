@@ -10,7 +10,9 @@ extension CRMPages {
     func imports(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         try context.require(.crmLeadsRead)
         let tenant = try context.requireTenant()
-        let items = try await services.database.read(tenant: tenant) { tx in try await ImportStore().list(limit: 20, after: nil, in: tx) }
+        let items = try await services.database.read(tenant: tenant) { tx in
+            try await ImportStore().list(limit: 20, after: nil, in: tx)
+        }
         return frame(request, context, section: "import", title: "") { t in
             let rows = items.map { item -> HTML in
                 """
@@ -35,7 +37,8 @@ extension CRMPages {
         guard let text = context.parameters.get("id"), let id = UUID(uuidString: text) else {
             throw DomainError.notFound(entity: "import")
         }
-        let loaded = try await services.database.read(tenant: tenant) { tx -> (CRMImport, [ImportStore.RowError], [CustomField])? in
+        let loaded = try await services.database.read(tenant: tenant) {
+            tx -> (CRMImport, [ImportStore.RowError], [CustomField])? in
             guard let item = try await ImportStore().find(id, in: tx) else { return nil }
             return (
                 item, try await ImportStore().errors(of: id, after: nil, limit: 100, in: tx),
@@ -49,7 +52,8 @@ extension CRMPages {
                 let chosen = item.mapping[column]
                 let options = targets.map { field -> HTML in
                     let selected: HTML = chosen == field ? " selected" : ""
-                    return "<option value=\"\(field)\"\(selected)>\(field.hasPrefix("cf.") ? field : t("crm.field.\(field)"))</option>"
+                    return
+                        "<option value=\"\(field)\"\(selected)>\(field.hasPrefix("cf.") ? field : t("crm.field.\(field)"))</option>"
                 }
                 return """
                     <div class="field"><label for="map-\(String(index))">\(column)</label><select id="map-\(String(index))" data-column="\(column)">
@@ -62,12 +66,12 @@ extension CRMPages {
             let form: HTML =
                 canStart
                 ? """
-                    <h2>\(t("crm.mapping"))</h2><form class="form" id="mapping-form" data-start="\(ImportRoutes.path)/\(item.id.description)/start">\(mapping)
-                    <div class="field"><label for="on-duplicate">\(t("crm.on_duplicate"))</label><select id="on-duplicate" name="on_duplicate">
-                    <option value="skip">\(t("crm.duplicate.skip"))</option><option value="update">\(t("crm.duplicate.update"))</option></select></div>
-                    <div class="form-actions"><button class="button" type="submit" name="dry_run" value="true" id="dry-run">\(t("crm.dry_run"))</button>
-                    <button class="button button-primary" type="submit" name="dry_run" value="false" id="run-import">\(t("crm.run_import"))</button></div></form>
-                    """ : ""
+                <h2>\(t("crm.mapping"))</h2><form class="form" id="mapping-form" data-start="\(CRMPaths.imports)/\(item.id.description)/start">\(mapping)
+                <div class="field"><label for="on-duplicate">\(t("crm.on_duplicate"))</label><select id="on-duplicate" name="on_duplicate">
+                <option value="skip">\(t("crm.duplicate.skip"))</option><option value="update">\(t("crm.duplicate.update"))</option></select></div>
+                <div class="form-actions"><button class="button" type="submit" name="dry_run" value="true" id="dry-run">\(t("crm.dry_run"))</button>
+                <button class="button button-primary" type="submit" name="dry_run" value="false" id="run-import">\(t("crm.run_import"))</button></div></form>
+                """ : ""
             let errorRows = errors.map { error -> HTML in
                 "<tr><td>\(String(error.row))</td><td>\(error.field)</td><td>\(error.message)</td></tr>"
             }
@@ -75,9 +79,9 @@ extension CRMPages {
                 errors.isEmpty
                 ? ""
                 : """
-                    <h2>\(t("crm.rejected_rows"))</h2><div class="table-wrap"><table class="table" id="import-errors"><thead><tr>
-                    <th scope="col">\(t("crm.line"))</th><th scope="col">\(t("crm.field"))</th><th scope="col">\(t("crm.problem"))</th></tr></thead><tbody>\(errorRows)</tbody></table></div>
-                    """
+                <h2>\(t("crm.rejected_rows"))</h2><div class="table-wrap"><table class="table" id="import-errors"><thead><tr>
+                <th scope="col">\(t("crm.line"))</th><th scope="col">\(t("crm.field"))</th><th scope="col">\(t("crm.problem"))</th></tr></thead><tbody>\(errorRows)</tbody></table></div>
+                """
             return """
                 <div id="import-status" data-import="\(item.id.description)" data-status="\(item.status.rawValue)">
                 <p><strong>\(t("crm.import_status.\(item.status.rawValue)"))</strong>\(item.dryRun && item.status != .uploaded ? " — \(t("crm.dry_run"))" : "")</p>

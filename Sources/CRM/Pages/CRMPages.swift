@@ -16,25 +16,25 @@ struct CRMPages: Sendable {
     func register(on routes: RouteRegistrar) {
         routes.get("/crm") { _, _ in Self.redirect("/crm/leads") }
         routes.get("/crm/leads") { request, context in
-            try await guarded(request, context) { try await list(LeadRoutes.kind, request, context) }
+            try await guarded(request, context) { try await list(LeadKind.kind, request, context) }
         }
         routes.get("/crm/contacts") { request, context in
-            try await guarded(request, context) { try await list(ContactRoutes.kind, request, context) }
+            try await guarded(request, context) { try await list(ContactKind.kind, request, context) }
         }
         routes.get("/crm/companies") { request, context in
-            try await guarded(request, context) { try await list(CompanyRoutes.kind, request, context) }
+            try await guarded(request, context) { try await list(CompanyKind.kind, request, context) }
         }
         routes.get("/crm/leads/{id}") { request, context in
-            try await guarded(request, context) { try await record(LeadRoutes.kind, request, context) }
+            try await guarded(request, context) { try await record(LeadKind.kind, request, context) }
         }
         routes.get("/crm/contacts/{id}") { request, context in
-            try await guarded(request, context) { try await record(ContactRoutes.kind, request, context) }
+            try await guarded(request, context) { try await record(ContactKind.kind, request, context) }
         }
         routes.get("/crm/companies/{id}") { request, context in
-            try await guarded(request, context) { try await record(CompanyRoutes.kind, request, context) }
+            try await guarded(request, context) { try await record(CompanyKind.kind, request, context) }
         }
         routes.get("/crm/deals/{id}") { request, context in
-            try await guarded(request, context) { try await record(DealRoutes.kind, request, context) }
+            try await guarded(request, context) { try await record(DealKind.kind, request, context) }
         }
         routes.get("/crm/pipeline") { request, context in
             try await guarded(request, context) { try await board(request, context) }
@@ -115,7 +115,7 @@ struct CRMPages: Sendable {
                 return String(format: "%.2f", Double(amount) / 100) + " " + currency
             }
             return ""
-        default: return RecordExport<Lead>.text(value)
+        default: return RecordCells.text(value)
         }
     }
 

@@ -93,11 +93,14 @@ struct AnalyticsStore: Sendable {
             won: won, lost: lost, rate: won + lost == 0 ? nil : Double(won) / Double(won + lost),
             wonValue: try Self.money(wonRows, "value"))
         var owners: [String: [any SQLRow]] = [:]
-        for row in closed { owners[try row.decode(column: "owner_id", as: String?.self) ?? "", default: []].append(row) }
+        for row in closed {
+            owners[try row.decode(column: "owner_id", as: String?.self) ?? "", default: []].append(row)
+        }
         let leaderboard = try owners.map { owner, rows in
             CRMAnalytics.Leader(
                 ownerID: owner.isEmpty ? nil : owner, won: try count(rows, "won"), lost: try count(rows, "lost"),
-                wonValue: try Self.money(try rows.filter { try $0.decode(column: "status", as: String.self) == "won" }, "value"))
+                wonValue: try Self.money(
+                    try rows.filter { try $0.decode(column: "status", as: String.self) == "won" }, "value"))
         }.sorted { ($0.won, $0.lost * -1, $0.ownerID ?? "") > ($1.won, $1.lost * -1, $1.ownerID ?? "") }
 
         // How long won deals took, created to won.
@@ -110,7 +113,8 @@ struct AnalyticsStore: Sendable {
         let cycleDeals = try cycle?.decode(column: "deals", as: Int.self) ?? 0
         let salesCycle = CRMAnalytics.Cycle(
             deals: cycleDeals,
-            averageDays: cycleDeals == 0 ? nil : (try cycle?.decode(column: "average", as: Double?.self)).flatMap { $0 }.map { $0 / 86_400_000 })
+            averageDays: cycleDeals == 0
+                ? nil : (try cycle?.decode(column: "average", as: Double?.self)).flatMap { $0 }.map { $0 / 86_400_000 })
 
         // Time in each stage, from the stage moves that left it during the period.
         let moves = try await tx.sql.raw(
@@ -128,12 +132,14 @@ struct AnalyticsStore: Sendable {
         for stage in pipeline.ordered where stage.kind == .open {
             guard let row = try moves.first(where: { try $0.decodeUUID(column: "stage_id") == stage.id.rawValue })
             else {
-                velocity.append(CRMAnalytics.Velocity(stageID: stage.id.description, name: stage.name, moves: 0, averageDays: nil))
+                velocity.append(
+                    CRMAnalytics.Velocity(stageID: stage.id.description, name: stage.name, moves: 0, averageDays: nil))
                 continue
             }
             velocity.append(
                 CRMAnalytics.Velocity(
-                    stageID: stage.id.description, name: stage.name, moves: try row.decode(column: "moves", as: Int.self),
+                    stageID: stage.id.description, name: stage.name,
+                    moves: try row.decode(column: "moves", as: Int.self),
                     averageDays: try row.decode(column: "average", as: Double?.self).map { $0 / 86_400_000 }))
         }
 
@@ -168,7 +174,7 @@ struct AnalyticsStore: Sendable {
     }
 }
 
-/// `GET /api/v1/crm/analytics`: see `AnalyticsRoutes`.
+/// A pipeline's analytics for a period (the answer of `GET /api/v1/crm/analytics`).
 struct CRMAnalytics: Sendable, Encodable {
     struct StageValue: Sendable, Encodable {
         let stage: Pipeline.Stage

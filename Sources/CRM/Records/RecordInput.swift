@@ -44,7 +44,9 @@ struct RecordInput {
             let trimmed = raw.trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.count > max { issue(name, "invalid_length", "at most \(max) characters") }
             // Control characters other than tab and line breaks (PostgreSQL refuses NUL in text, too).
-            if trimmed.unicodeScalars.contains(where: { $0.value < 0x20 && !["\t", "\n", "\r"].contains($0) || $0.value == 0x7F }) {
+            if trimmed.unicodeScalars.contains(where: {
+                $0.value < 0x20 && !["\t", "\n", "\r"].contains($0) || $0.value == 0x7F
+            }) {
                 issue(name, "invalid_value", "no control characters")
                 return .none
             }

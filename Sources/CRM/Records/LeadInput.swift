@@ -15,7 +15,8 @@ enum LeadInput {
         _ fields: [String: JSONValue], to lead: inout Lead, definitions: [CustomField], creating: Bool
     ) throws {
         if !creating && lead.convertedAt != nil {
-            throw DomainError.conflict("a converted lead stays as it was converted; change its contact, company or deal")
+            throw DomainError.conflict(
+                "a converted lead stays as it was converted; change its contact, company or deal")
         }
         var input = RecordInput(fields)
         if case .some(let value) = input.text("first_name", max: 100) { lead.firstName = value }

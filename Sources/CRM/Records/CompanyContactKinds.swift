@@ -4,8 +4,8 @@ import Kernel
 import Platform
 import SQLKit
 
-/// `/api/v1/crm/companies`: organisations, unique by web domain.
-enum CompanyRoutes {
+/// Companies: organisations, unique by web domain (served at `/api/v1/crm/companies`).
+enum CompanyKind {
     static let kind = RecordKind<Company>(
         name: "company", plural: "companies", read: .crmLeadsRead, write: .crmLeadsWrite,
         fieldNames: [
@@ -54,8 +54,8 @@ enum CompanyRoutes {
         })
 }
 
-/// `/api/v1/crm/contacts`: people, unique by email, each of at most one company (`company_id`).
-enum ContactRoutes {
+/// Contacts: people, unique by email, each of at most one company (`company_id`; served at `/api/v1/crm/contacts`).
+enum ContactKind {
     static let kind = RecordKind<Contact>(
         name: "contact", plural: "contacts", read: .crmLeadsRead, write: .crmLeadsWrite,
         fieldNames: [
@@ -98,6 +98,7 @@ enum ContactRoutes {
         },
         beforeDelete: { contact, now, trace, tx in
             try await RecordLinks.removeContact(contact.uuid, now: now, trace: trace, in: tx)
-            try await RecordLinks.clear("contact_id", of: .lead, pointingAt: contact.uuid, now: now, trace: trace, in: tx)
+            try await RecordLinks.clear(
+                "contact_id", of: .lead, pointingAt: contact.uuid, now: now, trace: trace, in: tx)
         })
 }
