@@ -195,11 +195,11 @@ struct MessagingPages: Sendable {
 
     func createCampaign(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let form = try await FormBody.decode(request, context: context)
-        let body = CampaignRoutes.Body(
+        let input = CampaignService.Input(
             name: form["name"] ?? "", listID: form["list_id"] ?? "", templateKey: form["template_key"] ?? "",
             ratePerMinute: form["rate_per_minute"].flatMap { Int($0) }, batchSize: nil, version: nil)
         do {
-            let campaign = try await CampaignRoutes(services: services).create(body, request, context)
+            let campaign = try await CampaignService(services: services).create(input, by: context.caller(request))
             return Self.redirect("/messaging/campaigns/\(campaign.id)")
         } catch {
             return try await campaigns(request, context, issues: try Self.issues(of: error))
@@ -209,9 +209,10 @@ struct MessagingPages: Sendable {
     func campaign(_ request: Request, _ context: AppRequestContext, notice: String?, issues: [FieldIssue] = [])
         async throws -> Response
     {
-        let routes = CampaignRoutes(services: services)
-        let campaign = try await routes.find(context)
-        let results = try await routes.results(context)
+        let service = CampaignService(services: services)
+        let id = try ID<Campaign>.path(context, entity: "campaign")
+        let campaign = try await service.find(id, by: context.caller(request))
+        let results = try await service.results(id, by: context.caller(request))
         return frame(request, context, item: "campaigns", title: campaign.name) { t in
             let counts: [(String, Int)] = [
                 ("recipients", results.recipients), ("delivered", results.sent), ("opened", results.opened),
@@ -256,12 +257,14 @@ struct MessagingPages: Sendable {
 
     func campaignAction(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let action = context.parameters.get("action") ?? ""
-        let routes = CampaignRoutes(services: services)
+        let service = CampaignService(services: services)
+        let id = try ID<Campaign>.path(context, entity: "campaign")
+        let caller = try context.caller(request)
         let form = try await FormBody.decode(request, context: context)
         do {
             switch action {
             case "send":
-                _ = try await routes.send(CampaignRoutes.ScheduleBody(sendAt: nil), request, context)
+                _ = try await service.send(id, at: nil, by: caller)
             case "schedule":
                 // `datetime-local` has no zone: the page's script adds the browser's offset (minutes behind UTC).
                 let local = form["send_at"] ?? ""
@@ -271,20 +274,13 @@ struct MessagingPages: Sendable {
                         FieldIssue(field: "send_at", code: "invalid_format", message: "a date and time")
                     ])
                 }
-                _ = try await routes.send(
-                    CampaignRoutes.ScheduleBody(sendAt: RFC3339.string(from: date)), request, context)
+                _ = try await service.send(id, at: RFC3339.string(from: date), by: caller)
             case "test":
-                _ = try await routes.testSend(CampaignRoutes.TestBody(to: [form["to"] ?? ""]), request, context)
+                _ = try await service.testSend(id, to: [form["to"] ?? ""], by: caller)
                 return try await campaign(request, context, notice: "messaging.test_sent")
-            case "pause":
-                _ = try await routes.transition(
-                    request, context, action: "paused", from: [.scheduled, .sending], to: .paused)
-            case "resume":
-                _ = try await routes.transition(request, context, action: "resumed", from: [.paused], to: .sending)
-            case "cancel":
-                _ = try await routes.transition(
-                    request, context, action: "cancelled", from: [.draft, .scheduled, .sending, .paused], to: .cancelled
-                )
+            case "pause": _ = try await service.apply(.pause, to: id, by: caller)
+            case "resume": _ = try await service.apply(.resume, to: id, by: caller)
+            case "cancel": _ = try await service.apply(.cancel, to: id, by: caller)
             default:
                 throw DomainError.notFound(entity: "action")
             }

@@ -14,16 +14,28 @@ extension Database {
         unchanged: @escaping @Sendable (T) -> Bool = { _ in false }, at now: Date, request: Request,
         context: AppRequestContext, _ body: @escaping @Sendable (Transaction) async throws -> T
     ) async throws -> T {
-        let tenant = try context.requireTenant()
-        let actor = try context.auditActor()
-        let origin = context.origin(request)
-        return try await write(tenant: tenant) { tx in
+        try await audited(
+            action, target: target, id: id, changes: changes, details: details, unchanged: unchanged, at: now,
+            by: context.caller(request), body)
+    }
+
+    /// Runs `body` in a write transaction of the caller's tenant and records `action` by the caller in the audit
+    /// log in the same transaction (a service's form of the above: it has a caller, not a request).
+    @discardableResult
+    package func audited<T: Sendable>(
+        _ action: String, target: String, id: @escaping @Sendable (T) -> String?,
+        changes: @escaping @Sendable (T) -> [String: AuditEntry.Change] = { _ in [:] },
+        details: @escaping @Sendable (T) -> [String: JSONValue] = { _ in [:] },
+        unchanged: @escaping @Sendable (T) -> Bool = { _ in false }, at now: Date, by caller: Caller,
+        _ body: @escaping @Sendable (Transaction) async throws -> T
+    ) async throws -> T {
+        try await write(tenant: caller.tenant) { tx in
             let result = try await body(tx)
             if unchanged(result) { return result }
             try await AuditTrail().record(
-                AuditEntry(
-                    action: action, actor: actor, targetType: target, targetID: id(result), ip: origin.ip,
-                    requestID: origin.requestID, changes: changes(result), details: details(result)),
+                caller.audit(
+                    action, targetType: target, targetID: id(result), changes: changes(result),
+                    details: details(result)),
                 in: tx, at: now)
             return result
         }

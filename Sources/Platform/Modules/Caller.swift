@@ -18,7 +18,7 @@ package struct Caller: Sendable {
 
     /// An audit entry of this caller's action, to record in the transaction that makes the change.
     package func audit(
-        _ action: String, targetType: String, targetID: String, changes: [String: AuditEntry.Change] = [:],
+        _ action: String, targetType: String, targetID: String?, changes: [String: AuditEntry.Change] = [:],
         details: [String: JSONValue] = [:]
     ) -> AuditEntry {
         AuditEntry(
