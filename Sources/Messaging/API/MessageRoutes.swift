@@ -13,13 +13,6 @@ struct MessageRoutes: Sendable {
         init(from decoder: any Decoder) throws { request = try EmailRequest(from: decoder) }
     }
 
-    struct SuppressionBody: JSONRequestBody {
-        let email: String
-        let reason: Suppression.Reason?
-        let detail: String?
-        static let fieldNames: Set<String> = ["email", "reason", "detail"]
-    }
-
     struct SettingsBody: JSONRequestBody {
         let settings: MessagingSettings
         static let fieldNames: Set<String> = ["from_name", "from_address", "reply_to", "default_locale", "brand"]
@@ -108,36 +101,11 @@ struct MessageRoutes: Sendable {
     }
 
     func suppress(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let body = try await JSONBody.decode(SuppressionBody.self, from: request, context: context)
-        let entry = try await suppress(body, request, context)
+        try context.require(.messagingSuppressionsWrite)
+        let body = try await JSONBody.decode(SuppressionService.Input.self, from: request, context: context)
+        let entry = try await SuppressionService(services: services).add(body, by: context.caller(request))
         let path = entry.email.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? entry.email
         return try JSONResponse.created(entry, location: "\(MessagingAPI.base)/suppressions/\(path)")
-    }
-
-    func suppress(_ body: SuppressionBody, _ request: Request, _ context: AppRequestContext) async throws
-        -> Suppression
-    {
-        try context.require(.messagingSuppressionsWrite)
-        var validation = Validation()
-        let address = Check.email(body.email, field: "email", into: &validation)
-        if let detail = body.detail, detail.count > 500 {
-            validation.add(FieldIssue(field: "detail", code: "invalid_length", message: "at most 500 characters"))
-        }
-        try validation.check()
-        guard let address else { throw DomainError.validation(validation.issues) }
-        let now = services.clock.now()
-        let reason = body.reason ?? .manual
-        return try await services.audited(
-            "messaging.suppression.added", target: "suppression", id: { $0.email },
-            details: ["reason": .string(reason.rawValue)], request: request, context: context
-        ) { tx -> Suppression in
-            try await SuppressionStore().add(
-                email: address.address, reason: reason, detail: body.detail, now: now, in: tx)
-            guard let entry = try await SuppressionStore().find(email: address.address, in: tx) else {
-                throw DomainError.notFound(entity: "suppression")
-            }
-            return entry
-        }
     }
 
     func unsuppress(_ request: Request, _ context: AppRequestContext) async throws -> Response {
@@ -145,14 +113,7 @@ struct MessageRoutes: Sendable {
         guard let email = context.parameters.get("email")?.removingPercentEncoding else {
             throw DomainError.notFound(entity: "suppression")
         }
-        try await services.audited(
-            "messaging.suppression.removed", target: "suppression", id: { _ in EmailKey.of(email) }, request: request,
-            context: context
-        ) { tx in
-            guard try await SuppressionStore().remove(email: email, in: tx) else {
-                throw DomainError.notFound(entity: "suppression")
-            }
-        }
+        try await SuppressionService(services: services).remove(email, requireListed: true, by: context.caller(request))
         return JSONResponse.noContent()
     }
 

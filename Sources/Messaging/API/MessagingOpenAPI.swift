@@ -109,7 +109,7 @@ enum MessagingOpenAPI {
         "Job": .object(
             [
                 "id": .string(), "name": .string(), "tenant": .nullable(uuid), "priority": .integer,
-                "status": .enumeration(OperationsRoutes.statuses), "run_at": time, "attempts": .integer,
+                "status": .enumeration(OperationsService.statuses), "run_at": time, "attempts": .integer,
                 "max_attempts": .integer, "unique_key": .nullable(.string()), "last_error": .nullable(.string()),
             ], required: ["id", "name", "status"]),
         "DeadLetter": .object(
@@ -351,7 +351,7 @@ enum MessagingOpenAPI {
             // Operations
             Op(
                 .get, "\(base)/jobs", "The tenant's background jobs", security: read(.messagingOperationsRead),
-                parameters: [.query("status", .enumeration(OperationsRoutes.statuses), "one status")],
+                parameters: [.query("status", .enumeration(OperationsService.statuses), "one status")],
                 schema: .object(["data": .array(.reference("Job"))])),
             Op(
                 .post, "\(base)/jobs/{job}/retry", "Retry a failed or cancelled job",

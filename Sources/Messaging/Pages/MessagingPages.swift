@@ -336,12 +336,12 @@ struct MessagingPages: Sendable {
 
     func createTemplate(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let form = try await FormBody.decode(request, context: context)
-        let body = TemplateRoutes.Body(
+        let body = TemplateService.Input(
             key: form["key"] ?? "", locale: form["locale"].flatMap { $0.isEmpty ? nil : $0 }, name: form["name"] ?? "",
             subject: form["subject"] ?? "", html: form["html"].flatMap { $0.isEmpty ? nil : $0 },
             text: form["text"] ?? "", version: nil)
         do {
-            let template = try await TemplateRoutes(services: services).create(body, request, context)
+            let template = try await TemplateService(services: services).create(body, by: context.caller(request))
             return Self.redirect("/messaging/templates/\(template.id)")
         } catch {
             return try await templates(request, context, issues: try Self.issues(of: error))
@@ -350,10 +350,11 @@ struct MessagingPages: Sendable {
 
     func template(
         _ request: Request, _ context: AppRequestContext, issues: [FieldIssue], saved: Bool,
-        edited: TemplateRoutes.Body? = nil
+        edited: TemplateService.Input? = nil
     ) async throws -> Response {
         try context.require(.messagingTemplatesRead)
-        let template = try await TemplateRoutes(services: services).find(context)
+        let template = try await TemplateService(services: services).find(
+            ID<EmailTemplate>.path(context, entity: "template"), by: context.caller(request))
         let tenant = try context.requireTenant()
         let settings = try await services.database.read(tenant: tenant) { tx in try await SettingsStore().get(in: tx) }
         let subject = edited?.subject ?? template.subject
@@ -397,12 +398,16 @@ struct MessagingPages: Sendable {
 
     func saveTemplate(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let form = try await FormBody.decode(request, context: context)
-        let body = TemplateRoutes.Body(
+        let body = TemplateService.Input(
             key: form["key"] ?? "", locale: form["locale"], name: form["name"] ?? "", subject: form["subject"] ?? "",
             html: form["html"].flatMap { $0.isEmpty ? nil : $0 }, text: form["text"] ?? "",
             version: form["version"].flatMap { Int($0) })
         do {
-            _ = try await TemplateRoutes(services: services).update(body, request, context)
+            let headers = request.headers
+            _ = try await TemplateService(services: services).update(
+                ID<EmailTemplate>.path(context, entity: "template"), body,
+                precondition: { try Preconditions.check(headers, bodyVersion: body.version, current: $0) },
+                by: context.caller(request))
             return try await template(request, context, issues: [], saved: true)
         } catch {
             return try await template(request, context, issues: try Self.issues(of: error), saved: false, edited: body)
@@ -451,10 +456,10 @@ struct MessagingPages: Sendable {
 
     func addSuppression(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let form = try await FormBody.decode(request, context: context)
-        let body = MessageRoutes.SuppressionBody(
+        let body = SuppressionService.Input(
             email: form["email"] ?? "", reason: form["reason"].flatMap(Suppression.Reason.init(rawValue:)), detail: nil)
         do {
-            _ = try await MessageRoutes(services: services).suppress(body, request, context)
+            _ = try await SuppressionService(services: services).add(body, by: context.caller(request))
             return Self.redirect("/messaging/suppressions")
         } catch {
             return try await suppressions(request, context, issues: try Self.issues(of: error))
@@ -464,11 +469,8 @@ struct MessagingPages: Sendable {
     func removeSuppression(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         try context.require(.messagingSuppressionsWrite)
         let form = try await FormBody.decode(request, context: context)
-        let email = form["email"] ?? ""
-        try await services.audited(
-            "messaging.suppression.removed", target: "suppression", id: { _ in EmailKey.of(email) }, request: request,
-            context: context
-        ) { tx in _ = try await SuppressionStore().remove(email: email, in: tx) }
+        try await SuppressionService(services: services).remove(
+            form["email"] ?? "", requireListed: false, by: context.caller(request))
         return Self.redirect("/messaging/suppressions")
     }
 }

@@ -26,7 +26,9 @@ struct WebhookPages: Sendable {
         routes.post("/messaging/webhooks/{id}/deliveries/{delivery}/retry") { request, context in
             try await pages.guarded(request, context) {
                 do {
-                    _ = try await WebhookRoutes(services: services).retry(request, context)
+                    _ = try await WebhookService(services: services).retry(
+                        ID<WebhookDelivery>.path(context, "delivery", entity: "delivery"),
+                        of: ID<WebhookEndpoint>.path(context, entity: "webhook endpoint"), by: context.caller(request))
                     return MessagingPages.redirect("/messaging/webhooks/\(context.parameters.get("id") ?? "")")
                 } catch {
                     return try await endpoint(
@@ -67,17 +69,21 @@ struct WebhookPages: Sendable {
         }
     }
 
+    static func id(_ context: AppRequestContext) throws -> ID<WebhookEndpoint> {
+        try ID<WebhookEndpoint>.path(context, entity: "webhook endpoint")
+    }
+
     static func types(_ text: String) -> [String] {
         text.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\n" }).map(String.init)
     }
 
     func create(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let form = try await FormBody.decode(request, context: context)
-        let body = WebhookRoutes.Body(
+        let body = WebhookService.Input(
             url: form["url"] ?? "", description: form["description"], eventTypes: Self.types(form["event_types"] ?? ""),
             status: nil, version: nil)
         do {
-            let created = try await WebhookRoutes(services: services).create(body, request, context)
+            let created = try await WebhookService(services: services).create(body, by: context.caller(request))
             return try await endpoint(
                 request, context, notice: "messaging.webhook.created", secret: created.secret, shown: created.endpoint)
         } catch {
@@ -89,9 +95,13 @@ struct WebhookPages: Sendable {
         _ request: Request, _ context: AppRequestContext, notice: String?, secret: String?, issues: [FieldIssue] = [],
         shown: WebhookEndpoint? = nil
     ) async throws -> Response {
-        let routes = WebhookRoutes(services: services)
         let endpoint: WebhookEndpoint
-        if let shown { endpoint = shown } else { endpoint = try await routes.find(context) }
+        if let shown {
+            endpoint = shown
+        } else {
+            endpoint = try await WebhookService(services: services).find(
+                ID<WebhookEndpoint>.path(context, entity: "webhook endpoint"), by: context.caller(request))
+        }
         let tenant = try context.requireTenant()
         let deliveries = try await services.database.read(tenant: tenant) { tx in
             try await WebhookStore().deliveries(endpoint: endpoint.id, status: nil, limit: 50, before: nil, in: tx)
@@ -140,27 +150,34 @@ struct WebhookPages: Sendable {
     }
 
     func action(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let routes = WebhookRoutes(services: services)
+        let service = WebhookService(services: services)
         let form = try await FormBody.decode(request, context: context)
         do {
             switch context.parameters.get("action") ?? "" {
             case "rotate":
-                let rotated = try await routes.rotate(request, context)
+                let rotated = try await service.rotate(Self.id(context), by: context.caller(request))
                 return try await endpoint(request, context, notice: "messaging.webhook.rotated", secret: rotated.secret)
             case "save", "enable", "disable":
-                let current = try await routes.find(context)
+                let current = try await service.find(Self.id(context), by: context.caller(request))
                 let action = context.parameters.get("action")
                 let status: WebhookEndpoint.Status? =
                     action == "enable" ? .active : action == "disable" ? .disabled : nil
-                let body = WebhookRoutes.Body(
+                let body = WebhookService.Input(
                     url: action == "save" ? form["url"] ?? "" : current.url,
                     description: action == "save" ? form["description"] : current.description,
                     eventTypes: action == "save" ? Self.types(form["event_types"] ?? "") : current.eventTypes,
                     status: status, version: form["version"].flatMap { Int($0) })
-                _ = try await routes.update(body, request, context)
+                let headers = request.headers
+                _ = try await service.update(
+                    Self.id(context), body,
+                    precondition: { try Preconditions.check(headers, bodyVersion: body.version, current: $0) },
+                    by: context.caller(request))
                 return try await endpoint(request, context, notice: "messaging.saved", secret: nil)
             case "delete":
-                _ = try await routes.delete(request, context)
+                let headers = request.headers
+                try await service.delete(
+                    Self.id(context), precondition: { try Preconditions.check(headers, current: $0) },
+                    by: context.caller(request))
                 return MessagingPages.redirect("/messaging/webhooks")
             default:
                 throw DomainError.notFound(entity: "action")

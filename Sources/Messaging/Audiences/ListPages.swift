@@ -9,7 +9,11 @@ import Platform
 struct ListPages: Sendable {
     let services: MessagingServices
     let pages: MessagingPages
-    var routes: AudienceRoutes { AudienceRoutes(services: services) }
+    var service: AudienceService { AudienceService(services: services) }
+
+    static func id(_ context: AppRequestContext) throws -> ID<MailingList> {
+        try ID<MailingList>.path(context, entity: "list")
+    }
 
     func register(on registrar: RouteRegistrar) {
         registrar.get("/messaging/lists") { request, context in
@@ -27,7 +31,9 @@ struct ListPages: Sendable {
         registrar.post("/messaging/lists/{id}/members/{contact}/remove") { request, context in
             try await pages.guarded(request, context) {
                 do {
-                    _ = try await routes.removeMember(request, context)
+                    try await service.removeMember(
+                        ID<Contact>.path(context, "contact", entity: "member"), from: Self.id(context),
+                        by: context.caller(request))
                     return MessagingPages.redirect("/messaging/lists/\(context.parameters.get("id") ?? "")")
                 } catch {
                     return try await list(request, context, issues: try MessagingPages.issues(of: error), notice: nil)
@@ -69,10 +75,10 @@ struct ListPages: Sendable {
 
     func createList(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let form = try await FormBody.decode(request, context: context)
-        let body = AudienceRoutes.ListBody(
+        let body = AudienceService.ListInput(
             name: form["name"] ?? "", description: form["description"], segment: nil)
         do {
-            let created = try await routes.createList(body, request, context)
+            let created = try await service.createList(body, by: context.caller(request))
             return MessagingPages.redirect("/messaging/lists/\(created.id)")
         } catch {
             return try await lists(request, context, issues: try MessagingPages.issues(of: error))
@@ -83,7 +89,7 @@ struct ListPages: Sendable {
         -> Response
     {
         try context.require(.messagingContactsRead)
-        let list = try await routes.findList(context, counted: true)
+        let list = try await service.findList(Self.id(context), counted: true, by: context.caller(request))
         let tenant = try context.requireTenant()
         let members = try await services.database.read(tenant: tenant) { tx in
             try await ListStore().members(of: list, limit: 200, after: nil, in: tx)
@@ -125,11 +131,12 @@ struct ListPages: Sendable {
             $0.trimmingCharacters(in: .whitespaces)
         }.filter { !$0.isEmpty }
         var issues: [FieldIssue] = []
-        var contacts: [AudienceRoutes.ContactBody] = []
+        var contacts: [AudienceService.ContactInput] = []
         for (index, line) in lines.enumerated() {
             if let address = MailAddress.parse(line) {
                 contacts.append(
-                    AudienceRoutes.ContactBody(email: address.address, name: address.name, locale: nil, attributes: nil)
+                    AudienceService.ContactInput(
+                        email: address.address, name: address.name, locale: nil, attributes: nil)
                 )
             } else {
                 issues.append(
@@ -141,8 +148,9 @@ struct ListPages: Sendable {
         }
         guard issues.isEmpty else { return try await list(request, context, issues: issues, notice: nil) }
         do {
-            let added = try await routes.addMembers(
-                AudienceRoutes.MembersBody(contacts: contacts, contactIDs: nil), request, context)
+            let added = try await service.addMembers(
+                AudienceService.MembersInput(contacts: contacts, contactIDs: nil), to: Self.id(context),
+                by: context.caller(request))
             return try await list(request, context, issues: [], notice: String(added.added))
         } catch {
             return try await list(request, context, issues: try MessagingPages.issues(of: error), notice: nil)

@@ -7,7 +7,7 @@ import Platform
 struct OperationsPages: Sendable {
     let services: MessagingServices
     let pages: MessagingPages
-    var routes: OperationsRoutes { OperationsRoutes(services: services) }
+    var service: OperationsService { OperationsService(services: services) }
 
     func register(on registrar: RouteRegistrar) {
         registrar.get("/messaging/jobs") { request, context in
@@ -17,8 +17,10 @@ struct OperationsPages: Sendable {
             try await pages.guarded(request, context) {
                 do {
                     switch context.parameters.get("action") {
-                    case "retry": try await routes.retry(request, context)
-                    case "cancel": try await routes.cancel(request, context)
+                    case "retry":
+                        try await service.retry(job: context.parameters.get("job") ?? "", by: context.caller(request))
+                    case "cancel":
+                        try await service.cancel(job: context.parameters.get("job") ?? "", by: context.caller(request))
                     default: throw DomainError.notFound(entity: "action")
                     }
                     return MessagingPages.redirect("/messaging/jobs")
@@ -33,7 +35,7 @@ struct OperationsPages: Sendable {
         registrar.post("/messaging/dead-letters/{event}/replay") { request, context in
             try await pages.guarded(request, context) {
                 do {
-                    try await routes.replay(request, context)
+                    try await service.replay(event: context.parameters.get("event") ?? "", by: context.caller(request))
                     return MessagingPages.redirect("/messaging/dead-letters")
                 } catch {
                     return try await deadLetters(request, context, issues: try MessagingPages.issues(of: error))
@@ -43,10 +45,10 @@ struct OperationsPages: Sendable {
     }
 
     func jobs(_ request: Request, _ context: AppRequestContext, issues: [FieldIssue]) async throws -> Response {
-        let jobs = try await routes.jobs(request, context)
+        let jobs = try await service.jobs(status: request.query("status"), by: context.caller(request))
         let current = request.query("status") ?? ""
         return pages.frame(request, context, item: "jobs", status: issues.isEmpty ? .ok : .conflict) { t in
-            let filters = ([""] + OperationsRoutes.statuses).map { status -> HTML in
+            let filters = ([""] + OperationsService.statuses).map { status -> HTML in
                 let marker: HTML = status == current ? #" aria-current="page""# : ""
                 let label = status.isEmpty ? t("messaging.jobs.all") : t("messaging.job.\(status)")
                 return #"<li><a href="/messaging/jobs?status=\#(status)"\#(marker)>\#(label)</a></li>"#
@@ -74,7 +76,7 @@ struct OperationsPages: Sendable {
     }
 
     func deadLetters(_ request: Request, _ context: AppRequestContext, issues: [FieldIssue]) async throws -> Response {
-        let dead = try await routes.deadLetters(context)
+        let dead = try await service.deadLetters(by: context.caller(request))
         return pages.frame(request, context, item: "dead-letters", status: issues.isEmpty ? .ok : .notFound) { t in
             let rows = dead.map { letter -> [HTML] in
                 [
