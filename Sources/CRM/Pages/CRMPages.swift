@@ -14,55 +14,48 @@ struct CRMPages: Sendable {
     let web: WebKit
 
     func register(on routes: RouteRegistrar) {
-        routes.get("/crm") { _, _ in Self.redirect("/crm/leads") }
+        routes.get("/crm") { _, _ in PageResponses.redirect("/crm/leads") }
         routes.get("/crm/leads") { request, context in
-            try await guarded(request, context) { try await list(LeadKind.kind, request, context) }
+            try await PageResponses.signedIn(request, context) { _ in try await list(LeadKind.kind, request, context) }
         }
         routes.get("/crm/contacts") { request, context in
-            try await guarded(request, context) { try await list(ContactKind.kind, request, context) }
+            try await PageResponses.signedIn(request, context) { _ in try await list(ContactKind.kind, request, context)
+            }
         }
         routes.get("/crm/companies") { request, context in
-            try await guarded(request, context) { try await list(CompanyKind.kind, request, context) }
+            try await PageResponses.signedIn(request, context) { _ in try await list(CompanyKind.kind, request, context)
+            }
         }
         routes.get("/crm/leads/{id}") { request, context in
-            try await guarded(request, context) { try await record(LeadKind.kind, request, context) }
+            try await PageResponses.signedIn(request, context) { _ in try await record(LeadKind.kind, request, context)
+            }
         }
         routes.get("/crm/contacts/{id}") { request, context in
-            try await guarded(request, context) { try await record(ContactKind.kind, request, context) }
+            try await PageResponses.signedIn(request, context) { _ in
+                try await record(ContactKind.kind, request, context)
+            }
         }
         routes.get("/crm/companies/{id}") { request, context in
-            try await guarded(request, context) { try await record(CompanyKind.kind, request, context) }
+            try await PageResponses.signedIn(request, context) { _ in
+                try await record(CompanyKind.kind, request, context)
+            }
         }
         routes.get("/crm/deals/{id}") { request, context in
-            try await guarded(request, context) { try await record(DealKind.kind, request, context) }
+            try await PageResponses.signedIn(request, context) { _ in try await record(DealKind.kind, request, context)
+            }
         }
         routes.get("/crm/pipeline") { request, context in
-            try await guarded(request, context) { try await board(request, context) }
+            try await PageResponses.signedIn(request, context) { _ in try await board(request, context) }
         }
         routes.get("/crm/import") { request, context in
-            try await guarded(request, context) { try await imports(request, context) }
+            try await PageResponses.signedIn(request, context) { _ in try await imports(request, context) }
         }
         routes.get("/crm/import/{id}") { request, context in
-            try await guarded(request, context) { try await importPage(request, context) }
+            try await PageResponses.signedIn(request, context) { _ in try await importPage(request, context) }
         }
         routes.get("/crm/analytics") { request, context in
-            try await guarded(request, context) { try await analytics(request, context) }
+            try await PageResponses.signedIn(request, context) { _ in try await analytics(request, context) }
         }
-    }
-
-    static func redirect(_ location: String) -> Response {
-        Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
-    }
-
-    /// Signed-in users only: anyone else is sent through Identity's session refresh and back.
-    func guarded(_ request: Request, _ context: AppRequestContext, _ body: () async throws -> Response)
-        async throws -> Response
-    {
-        guard context.principal != nil, context.tenant != nil else {
-            let path = request.uri.path + (request.uri.query.map { "?\($0)" } ?? "")
-            return Self.redirect("/auth/refresh?" + FormBody.encode([("return_to", path)]))
-        }
-        return try await body()
     }
 
     static let sections = ["leads", "contacts", "companies", "pipeline", "import", "analytics"]

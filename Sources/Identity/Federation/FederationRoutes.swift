@@ -30,7 +30,7 @@ struct FederationRoutes: Sendable {
         } catch AuthorizeRoutes.Failure.page(let key) {
             return authorize.errorPage(request, context, messageKey: key)
         } catch AuthorizeRoutes.Failure.redirect(let uri, let error) {
-            return AuthorizeRoutes.redirect(to: uri, [("error", error), ("state", parameters["state"])])
+            return PageResponses.redirect(uri, query: [("error", error), ("state", parameters["state"])])
         }
         guard let providerID = query["provider"].flatMap(ID<IdentityProvider>.init), let tenant = validated.tenant,
             let provider = validated.providers.first(where: { $0.id == providerID })
@@ -62,7 +62,7 @@ struct FederationRoutes: Sendable {
             ("code_challenge", Base64URL.encode(SHA256.hash(data: Data(verifier.utf8)))),
             ("code_challenge_method", "S256"),
         ]
-        return AuthorizeRoutes.redirect(to: authorizationEndpoint, fields)
+        return PageResponses.redirect(authorizationEndpoint, query: fields)
     }
 
     private func callbackURI(_ request: Request) -> String {
@@ -91,8 +91,8 @@ struct FederationRoutes: Sendable {
             return authorize.errorPage(request, context, messageKey: "federation.error.provider")
         }
         guard query["error"] == nil, let code = query["code"] else {
-            return AuthorizeRoutes.redirect(
-                to: validated.redirectURI, [("error", "access_denied"), ("state", parameters["state"])])
+            return PageResponses.redirect(
+                validated.redirectURI, query: [("error", "access_denied"), ("state", parameters["state"])])
         }
         let origin = context.origin(request)
         let claims: [String: JSONValue]
@@ -137,9 +137,9 @@ struct FederationRoutes: Sendable {
         }
         switch outcome {
         case .success(let code):
-            return AuthorizeRoutes.redirect(
-                to: validated.redirectURI,
-                [("code", code), ("state", parameters["state"]), ("iss", services.issuer.issuer(for: request))])
+            return PageResponses.redirect(
+                validated.redirectURI,
+                query: [("code", code), ("state", parameters["state"]), ("iss", services.issuer.issuer(for: request))])
         case .failure(let refusal):
             try await auditFailure(tenant: tenant, provider: provider, reason: refusal.reason, origin: origin)
             return authorize.errorPage(request, context, messageKey: refusal.messageKey)

@@ -67,7 +67,7 @@ struct AuthorizeRoutes: Sendable {
         } catch Failure.page(let key) {
             return errorPage(request, context, messageKey: key)
         } catch Failure.redirect(let uri, let error) {
-            return Self.redirect(to: uri, [("error", error), ("state", parameters["state"])])
+            return PageResponses.redirect(uri, query: [("error", error), ("state", parameters["state"])])
         }
         guard let credentials else {
             return form(
@@ -86,9 +86,9 @@ struct AuthorizeRoutes: Sendable {
                     client: validated.client, user: user, redirectURI: validated.redirectURI, scope: validated.scope,
                     nonce: parameters["nonce"], challenge: parameters["code_challenge"] ?? "", in: tx)
             }
-            return Self.redirect(
-                to: validated.redirectURI,
-                [("code", code), ("state", parameters["state"]), ("iss", services.issuer.issuer(for: request))])
+            return PageResponses.redirect(
+                validated.redirectURI,
+                query: [("code", code), ("state", parameters["state"]), ("iss", services.issuer.issuer(for: request))])
         } catch let error as LoginError {
             let key =
                 switch error {
@@ -140,13 +140,6 @@ struct AuthorizeRoutes: Sendable {
         return Validated(
             tenant: found.tenant, tenantName: tenantName, client: found.client, redirectURI: redirectURI,
             scope: scopes.joined(separator: " "), parameters: parameters, providers: providers)
-    }
-
-    static func redirect(to uri: String, _ fields: [(String, String?)]) -> Response {
-        let query = FormBody.encode(fields.compactMap { name, value in value.map { (name, $0) } })
-        let separator = uri.contains("?") ? "&" : "?"
-        let location = query.isEmpty ? uri : uri + separator + query
-        return Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
     }
 
     func errorPage(_ request: Request, _ context: AppRequestContext, messageKey: String) -> Response {

@@ -60,7 +60,7 @@ struct AccountPages: Sendable {
                 email: form["email"] ?? "", password: form["password"] ?? "", origin: context.origin(request),
                 issuer: services.issuer.issuer(for: request))
             // The new admin signs in through the regular flow, with the organisation filled in.
-            return AuthorizeRoutes.redirect(to: "/login", [("tenant", result.tenant.slug), ("return_to", "/account")])
+            return PageResponses.redirect("/login", query: [("tenant", result.tenant.slug), ("return_to", "/account")])
         } catch {
             let (fields, message) = PageKit.issues(of: error)
             guard !fields.isEmpty || message != nil else { throw error }
@@ -97,7 +97,7 @@ struct AccountPages: Sendable {
             let slug = try await tenant.asyncMap {
                 try await TenantStore(database: services.database).find(id: $0)?.slug
             }
-            return AuthorizeRoutes.redirect(to: "/login", [("tenant", slug ?? nil), ("return_to", "/account")])
+            return PageResponses.redirect("/login", query: [("tenant", slug ?? nil), ("return_to", "/account")])
         } catch {
             let (fields, message) = PageKit.issues(of: error)
             guard !fields.isEmpty || message != nil else { throw error }
@@ -147,7 +147,7 @@ struct AccountPages: Sendable {
         do {
             _ = try await invitations.confirmReset(
                 .init(token: token, password: form["password"] ?? ""), request, context)
-            return AuthorizeRoutes.redirect(to: "/login", [("return_to", "/account")])
+            return PageResponses.redirect("/login", query: [("return_to", "/account")])
         } catch {
             let (fields, message) = PageKit.issues(of: error)
             guard !fields.isEmpty || message != nil else { throw error }

@@ -144,7 +144,7 @@ extension AdminPages {
                     clientSecret: form["client_secret"].flatMap { $0.isEmpty ? nil : $0 }, scopes: nil, roleRules: nil,
                     defaultRoles: roles, createUsers: nil, syncRoles: nil),
                 request, context)
-            return AuthorizeRoutes.redirect(to: "/admin/providers", [])
+            return PageResponses.redirect("/admin/providers")
         } catch {
             let (fields, message) = PageKit.issues(of: error)
             guard !fields.isEmpty || message != nil else { throw error }

@@ -27,7 +27,7 @@ struct AdminPages: Sendable {
         routes.post("/admin/api-keys/{id}/revoke") { request, context in
             try await guarded(request, context) {
                 _ = try await APIKeyRoutes(services: services).revoke(request, context)
-                return AuthorizeRoutes.redirect(to: "/admin/api-keys", [])
+                return PageResponses.redirect("/admin/api-keys")
             }
         }
         routes.get("/admin/sessions") { request, context in
@@ -36,7 +36,7 @@ struct AdminPages: Sendable {
         routes.post("/admin/sessions/{id}/revoke") { request, context in
             try await guarded(request, context) {
                 _ = try await SessionRoutes(services: services).revoke(request, context)
-                return AuthorizeRoutes.redirect(to: "/admin/sessions", [])
+                return PageResponses.redirect("/admin/sessions")
             }
         }
         routes.get("/admin/audit") { request, context in
@@ -65,8 +65,7 @@ struct AdminPages: Sendable {
     private func guarded(
         _ request: Request, _ context: AppRequestContext, _ body: () async throws -> Response
     ) async throws -> Response {
-        if case .failure(let redirect) = context.pageUser(request) { return redirect.response }
-        return try await body()
+        try await PageResponses.signedIn(request, context) { _ in try await body() }
     }
 
     /// The admin sub-navigation shown on every admin page.
@@ -141,7 +140,7 @@ struct AdminPages: Sendable {
         do {
             _ = try await RoleRoutes(services: services).create(
                 .init(name: form["name"], description: form["description"], permissions: permissions), request, context)
-            return AuthorizeRoutes.redirect(to: "/admin/roles", [])
+            return PageResponses.redirect("/admin/roles")
         } catch { return try await roles(request, context, notice: try failure(error)) }
     }
 

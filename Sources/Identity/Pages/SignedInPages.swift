@@ -41,10 +41,7 @@ struct SignedInPages: Sendable {
         _ request: Request, _ context: AppRequestContext,
         _ body: (TenantID, Principal) async throws -> Response
     ) async throws -> Response {
-        switch context.pageUser(request) {
-        case .success(let (tenant, principal)): return try await body(tenant, principal)
-        case .failure(let redirect): return redirect.response
-        }
+        try await PageResponses.signedIn(request, context) { caller in try await body(caller.tenant, caller.principal) }
     }
 
     private func currentUser(_ tenant: TenantID, _ principal: Principal) async throws -> User {
@@ -254,7 +251,7 @@ struct SignedInPages: Sendable {
         do {
             _ = try await InvitationRoutes(services: services).invite(
                 .init(email: form["email"] ?? "", name: name, roles: nil), request, context)
-            return AuthorizeRoutes.redirect(to: "/admin/users", [])
+            return PageResponses.redirect("/admin/users")
         } catch {
             let (fields, message) = PageKit.issues(of: error)
             guard !fields.isEmpty || message != nil else { throw error }

@@ -49,7 +49,7 @@ struct WebSession: Sendable {
             ("code_challenge_method", "S256"),
         ]
         if let tenant = request.query("tenant") { fields.append(("tenant", tenant)) }
-        var response = AuthorizeRoutes.redirect(to: "/oauth2/authorize", fields)
+        var response = PageResponses.redirect("/oauth2/authorize", query: fields)
         let value = Base64URL.encode(try JSONEncoder().encode(pending))
         response.setCookie(cookie(Self.loginCookie, value, path: "/auth", maxAge: 600, issuer: issuer))
         return response
@@ -62,16 +62,16 @@ struct WebSession: Sendable {
             request.query("state") == pending.state, let code = request.query("code"),
             let tenant = try await CredentialIndex(database: services.database).tenant(
                 ofHash: SessionStore.hash(code), kind: "authorization_code")
-        else { return AuthorizeRoutes.redirect(to: "/login", []) }
+        else { return PageResponses.redirect("/login") }
         let tokens: TokenResponse
         do {
             tokens = try await OAuthService(services: services).exchangeCode(
                 code, redirectURI: "\(issuer)/auth/callback", verifier: pending.verifier, tenant: tenant,
                 client: OAuthClient.firstPartyWeb(issuer: issuer), issuer: issuer, origin: context.origin(request))
         } catch is OAuthError {
-            return AuthorizeRoutes.redirect(to: "/login", [("return_to", pending.returnTo)])
+            return PageResponses.redirect("/login", query: [("return_to", pending.returnTo)])
         }
-        var response = AuthorizeRoutes.redirect(to: pending.returnTo, [])
+        var response = PageResponses.redirect(pending.returnTo)
         setTokenCookies(tokens, on: &response, issuer: issuer)
         response.setCookie(cookie(Self.loginCookie, "", path: "/auth", maxAge: 0, issuer: issuer))
         return response
@@ -81,16 +81,16 @@ struct WebSession: Sendable {
         let issuer = services.issuer.issuer(for: request)
         let returnTo = Self.safeReturn(request.query("return_to"))
         guard let token = request.cookies[Self.refreshCookie]?.value else {
-            return AuthorizeRoutes.redirect(to: "/login", [("return_to", returnTo)])
+            return PageResponses.redirect("/login", query: [("return_to", returnTo)])
         }
         do {
             let tokens = try await services.tokens.refresh(
                 token, clientID: OAuthClient.webClientID, issuer: issuer, origin: context.origin(request))
-            var response = AuthorizeRoutes.redirect(to: returnTo, [])
+            var response = PageResponses.redirect(returnTo)
             setTokenCookies(tokens, on: &response, issuer: issuer)
             return response
         } catch TokenError.invalidGrant {
-            var response = AuthorizeRoutes.redirect(to: "/login", [("return_to", returnTo)])
+            var response = PageResponses.redirect("/login", query: [("return_to", returnTo)])
             clearTokenCookies(on: &response, issuer: issuer)
             return response
         }
@@ -113,7 +113,7 @@ struct WebSession: Sendable {
                 }
             }
         }
-        var response = AuthorizeRoutes.redirect(to: "/", [])
+        var response = PageResponses.redirect("/")
         clearTokenCookies(on: &response, issuer: issuer)
         return response
     }
@@ -137,18 +137,4 @@ struct WebSession: Sendable {
             name: name, value: value, maxAge: maxAge, path: path, secure: issuer.hasPrefix("https://"), httpOnly: true,
             sameSite: .lax)
     }
-}
-
-extension AppRequestContext {
-    /// The signed-in page user, or a redirect that refreshes the session (or signs in) and comes back.
-    func pageUser(_ request: Request) -> Result<(TenantID, Principal), PageRedirect> {
-        if let principal, principal.kind == .user, let tenant { return .success((tenant, principal)) }
-        let path = request.uri.path + (request.uri.query.map { "?\($0)" } ?? "")
-        return .failure(PageRedirect(response: AuthorizeRoutes.redirect(to: "/auth/refresh", [("return_to", path)])))
-    }
-}
-
-/// A page's answer when its visitor must first sign in.
-struct PageRedirect: Error {
-    let response: Response
 }

@@ -17,24 +17,26 @@ struct ListPages: Sendable {
 
     func register(on registrar: RouteRegistrar) {
         registrar.get("/messaging/lists") { request, context in
-            try await pages.guarded(request, context) { try await lists(request, context, issues: []) }
+            try await PageResponses.signedIn(request, context) { _ in try await lists(request, context, issues: []) }
         }
         registrar.post("/messaging/lists") { request, context in
-            try await pages.guarded(request, context) { try await createList(request, context) }
+            try await PageResponses.signedIn(request, context) { _ in try await createList(request, context) }
         }
         registrar.get("/messaging/lists/{id}") { request, context in
-            try await pages.guarded(request, context) { try await list(request, context, issues: [], notice: nil) }
+            try await PageResponses.signedIn(request, context) { _ in
+                try await list(request, context, issues: [], notice: nil)
+            }
         }
         registrar.post("/messaging/lists/{id}/members") { request, context in
-            try await pages.guarded(request, context) { try await addMembers(request, context) }
+            try await PageResponses.signedIn(request, context) { _ in try await addMembers(request, context) }
         }
         registrar.post("/messaging/lists/{id}/members/{contact}/remove") { request, context in
-            try await pages.guarded(request, context) {
+            try await PageResponses.signedIn(request, context) { _ in
                 do {
                     try await service.removeMember(
                         ID<Contact>.path(context, "contact", entity: "member"), from: Self.id(context),
                         by: context.caller(request))
-                    return MessagingPages.redirect("/messaging/lists/\(context.parameters.get("id") ?? "")")
+                    return PageResponses.redirect("/messaging/lists/\(context.parameters.get("id") ?? "")")
                 } catch {
                     return try await list(request, context, issues: try MessagingPages.issues(of: error), notice: nil)
                 }
@@ -79,7 +81,7 @@ struct ListPages: Sendable {
             name: form["name"] ?? "", description: form["description"], segment: nil)
         do {
             let created = try await service.createList(body, by: context.caller(request))
-            return MessagingPages.redirect("/messaging/lists/\(created.id)")
+            return PageResponses.redirect("/messaging/lists/\(created.id)")
         } catch {
             return try await lists(request, context, issues: try MessagingPages.issues(of: error))
         }

@@ -11,10 +11,10 @@ struct OperationsPages: Sendable {
 
     func register(on registrar: RouteRegistrar) {
         registrar.get("/messaging/jobs") { request, context in
-            try await pages.guarded(request, context) { try await jobs(request, context, issues: []) }
+            try await PageResponses.signedIn(request, context) { _ in try await jobs(request, context, issues: []) }
         }
         registrar.post("/messaging/jobs/{job}/{action}") { request, context in
-            try await pages.guarded(request, context) {
+            try await PageResponses.signedIn(request, context) { _ in
                 do {
                     switch context.parameters.get("action") {
                     case "retry":
@@ -23,20 +23,22 @@ struct OperationsPages: Sendable {
                         try await service.cancel(job: context.parameters.get("job") ?? "", by: context.caller(request))
                     default: throw DomainError.notFound(entity: "action")
                     }
-                    return MessagingPages.redirect("/messaging/jobs")
+                    return PageResponses.redirect("/messaging/jobs")
                 } catch {
                     return try await jobs(request, context, issues: try MessagingPages.issues(of: error))
                 }
             }
         }
         registrar.get("/messaging/dead-letters") { request, context in
-            try await pages.guarded(request, context) { try await deadLetters(request, context, issues: []) }
+            try await PageResponses.signedIn(request, context) { _ in
+                try await deadLetters(request, context, issues: [])
+            }
         }
         registrar.post("/messaging/dead-letters/{event}/replay") { request, context in
-            try await pages.guarded(request, context) {
+            try await PageResponses.signedIn(request, context) { _ in
                 do {
                     try await service.replay(event: context.parameters.get("event") ?? "", by: context.caller(request))
-                    return MessagingPages.redirect("/messaging/dead-letters")
+                    return PageResponses.redirect("/messaging/dead-letters")
                 } catch {
                     return try await deadLetters(request, context, issues: try MessagingPages.issues(of: error))
                 }

@@ -12,58 +12,50 @@ struct MessagingPages: Sendable {
     let web: WebKit
 
     func register(on routes: RouteRegistrar) {
-        routes.get("/messaging") { _, _ in Self.redirect("/messaging/campaigns") }
+        routes.get("/messaging") { _, _ in PageResponses.redirect("/messaging/campaigns") }
         routes.get("/messaging/campaigns") { request, context in
-            try await guarded(request, context) { try await campaigns(request, context, issues: []) }
+            try await PageResponses.signedIn(request, context) { _ in try await campaigns(request, context, issues: [])
+            }
         }
         routes.post("/messaging/campaigns") { request, context in
-            try await guarded(request, context) { try await createCampaign(request, context) }
+            try await PageResponses.signedIn(request, context) { _ in try await createCampaign(request, context) }
         }
         routes.get("/messaging/campaigns/{id}") { request, context in
-            try await guarded(request, context) { try await campaign(request, context, notice: nil) }
+            try await PageResponses.signedIn(request, context) { _ in try await campaign(request, context, notice: nil)
+            }
         }
         routes.post("/messaging/campaigns/{id}/{action}") { request, context in
-            try await guarded(request, context) { try await campaignAction(request, context) }
+            try await PageResponses.signedIn(request, context) { _ in try await campaignAction(request, context) }
         }
         routes.get("/messaging/templates") { request, context in
-            try await guarded(request, context) { try await templates(request, context, issues: []) }
+            try await PageResponses.signedIn(request, context) { _ in try await templates(request, context, issues: [])
+            }
         }
         routes.post("/messaging/templates") { request, context in
-            try await guarded(request, context) { try await createTemplate(request, context) }
+            try await PageResponses.signedIn(request, context) { _ in try await createTemplate(request, context) }
         }
         routes.get("/messaging/templates/{id}") { request, context in
-            try await guarded(request, context) { try await template(request, context, issues: [], saved: false) }
+            try await PageResponses.signedIn(request, context) { _ in
+                try await template(request, context, issues: [], saved: false)
+            }
         }
         routes.post("/messaging/templates/{id}") { request, context in
-            try await guarded(request, context) { try await saveTemplate(request, context) }
+            try await PageResponses.signedIn(request, context) { _ in try await saveTemplate(request, context) }
         }
         routes.get("/messaging/suppressions") { request, context in
-            try await guarded(request, context) { try await suppressions(request, context, issues: []) }
+            try await PageResponses.signedIn(request, context) { _ in
+                try await suppressions(request, context, issues: [])
+            }
         }
         routes.post("/messaging/suppressions") { request, context in
-            try await guarded(request, context) { try await addSuppression(request, context) }
+            try await PageResponses.signedIn(request, context) { _ in try await addSuppression(request, context) }
         }
         routes.post("/messaging/suppressions/remove") { request, context in
-            try await guarded(request, context) { try await removeSuppression(request, context) }
+            try await PageResponses.signedIn(request, context) { _ in try await removeSuppression(request, context) }
         }
         WebhookPages(services: services, pages: self).register(on: routes)
         OperationsPages(services: services, pages: self).register(on: routes)
         ListPages(services: services, pages: self).register(on: routes)
-    }
-
-    static func redirect(_ location: String) -> Response {
-        Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
-    }
-
-    /// Signed-in users only: anyone else is sent through Identity's session refresh and back.
-    func guarded(_ request: Request, _ context: AppRequestContext, _ body: () async throws -> Response)
-        async throws -> Response
-    {
-        guard context.principal != nil, context.tenant != nil else {
-            let path = request.uri.path + (request.uri.query.map { "?\($0)" } ?? "")
-            return Self.redirect("/auth/refresh?" + FormBody.encode([("return_to", path)]))
-        }
-        return try await body()
     }
 
     func frame(
@@ -200,7 +192,7 @@ struct MessagingPages: Sendable {
             ratePerMinute: form["rate_per_minute"].flatMap { Int($0) }, batchSize: nil, version: nil)
         do {
             let campaign = try await CampaignService(services: services).create(input, by: context.caller(request))
-            return Self.redirect("/messaging/campaigns/\(campaign.id)")
+            return PageResponses.redirect("/messaging/campaigns/\(campaign.id)")
         } catch {
             return try await campaigns(request, context, issues: try Self.issues(of: error))
         }
@@ -287,7 +279,7 @@ struct MessagingPages: Sendable {
         } catch {
             return try await campaign(request, context, notice: nil, issues: try Self.issues(of: error))
         }
-        return Self.redirect("/messaging/campaigns/\(context.parameters.get("id") ?? "")")
+        return PageResponses.redirect("/messaging/campaigns/\(context.parameters.get("id") ?? "")")
     }
 
     static func parseLocal(_ text: String, offsetMinutes: Int) -> Date? {
@@ -342,7 +334,7 @@ struct MessagingPages: Sendable {
             text: form["text"] ?? "", version: nil)
         do {
             let template = try await TemplateService(services: services).create(body, by: context.caller(request))
-            return Self.redirect("/messaging/templates/\(template.id)")
+            return PageResponses.redirect("/messaging/templates/\(template.id)")
         } catch {
             return try await templates(request, context, issues: try Self.issues(of: error))
         }
@@ -460,7 +452,7 @@ struct MessagingPages: Sendable {
             email: form["email"] ?? "", reason: form["reason"].flatMap(Suppression.Reason.init(rawValue:)), detail: nil)
         do {
             _ = try await SuppressionService(services: services).add(body, by: context.caller(request))
-            return Self.redirect("/messaging/suppressions")
+            return PageResponses.redirect("/messaging/suppressions")
         } catch {
             return try await suppressions(request, context, issues: try Self.issues(of: error))
         }
@@ -471,6 +463,6 @@ struct MessagingPages: Sendable {
         let form = try await FormBody.decode(request, context: context)
         try await SuppressionService(services: services).remove(
             form["email"] ?? "", requireListed: false, by: context.caller(request))
-        return Self.redirect("/messaging/suppressions")
+        return PageResponses.redirect("/messaging/suppressions")
     }
 }

@@ -12,24 +12,28 @@ struct WebhookPages: Sendable {
 
     func register(on routes: RouteRegistrar) {
         routes.get("/messaging/webhooks") { request, context in
-            try await pages.guarded(request, context) { try await endpoints(request, context, issues: [], secret: nil) }
+            try await PageResponses.signedIn(request, context) { _ in
+                try await endpoints(request, context, issues: [], secret: nil)
+            }
         }
         routes.post("/messaging/webhooks") { request, context in
-            try await pages.guarded(request, context) { try await create(request, context) }
+            try await PageResponses.signedIn(request, context) { _ in try await create(request, context) }
         }
         routes.get("/messaging/webhooks/{id}") { request, context in
-            try await pages.guarded(request, context) { try await endpoint(request, context, notice: nil, secret: nil) }
+            try await PageResponses.signedIn(request, context) { _ in
+                try await endpoint(request, context, notice: nil, secret: nil)
+            }
         }
         routes.post("/messaging/webhooks/{id}/{action}") { request, context in
-            try await pages.guarded(request, context) { try await action(request, context) }
+            try await PageResponses.signedIn(request, context) { _ in try await action(request, context) }
         }
         routes.post("/messaging/webhooks/{id}/deliveries/{delivery}/retry") { request, context in
-            try await pages.guarded(request, context) {
+            try await PageResponses.signedIn(request, context) { _ in
                 do {
                     _ = try await WebhookService(services: services).retry(
                         ID<WebhookDelivery>.path(context, "delivery", entity: "delivery"),
                         of: ID<WebhookEndpoint>.path(context, entity: "webhook endpoint"), by: context.caller(request))
-                    return MessagingPages.redirect("/messaging/webhooks/\(context.parameters.get("id") ?? "")")
+                    return PageResponses.redirect("/messaging/webhooks/\(context.parameters.get("id") ?? "")")
                 } catch {
                     return try await endpoint(
                         request, context, notice: nil, secret: nil, issues: try MessagingPages.issues(of: error))
@@ -178,7 +182,7 @@ struct WebhookPages: Sendable {
                 try await service.delete(
                     Self.id(context), precondition: { try Preconditions.check(headers, current: $0) },
                     by: context.caller(request))
-                return MessagingPages.redirect("/messaging/webhooks")
+                return PageResponses.redirect("/messaging/webhooks")
             default:
                 throw DomainError.notFound(entity: "action")
             }
