@@ -13,59 +13,56 @@ struct AdminPages: Sendable {
 
     func register(on routes: RouteRegistrar) {
         routes.get("/admin/roles") { request, context in
-            try await guarded(request, context) { try await roles(request, context, notice: nil) }
+            try await PageResponses.signedIn(request, context) { _ in try await roles(request, context, notice: nil) }
         }
         routes.post("/admin/roles") { request, context in
-            try await guarded(request, context) { try await createRole(request, context) }
+            try await PageResponses.signedIn(request, context) { _ in try await createRole(request, context) }
         }
         routes.get("/admin/api-keys") { request, context in
-            try await guarded(request, context) { try await apiKeys(request, context, notice: nil) }
+            try await PageResponses.signedIn(request, context) { _ in try await apiKeys(request, context, notice: nil) }
         }
         routes.post("/admin/api-keys") { request, context in
-            try await guarded(request, context) { try await createAPIKey(request, context) }
+            try await PageResponses.signedIn(request, context) { _ in try await createAPIKey(request, context) }
         }
         routes.post("/admin/api-keys/{id}/revoke") { request, context in
-            try await guarded(request, context) {
+            try await PageResponses.signedIn(request, context) { _ in
                 _ = try await APIKeyRoutes(services: services).revoke(request, context)
                 return PageResponses.redirect("/admin/api-keys")
             }
         }
         routes.get("/admin/sessions") { request, context in
-            try await guarded(request, context) { try await sessions(request, context) }
+            try await PageResponses.signedIn(request, context) { _ in try await sessions(request, context) }
         }
         routes.post("/admin/sessions/{id}/revoke") { request, context in
-            try await guarded(request, context) {
+            try await PageResponses.signedIn(request, context) { _ in
                 _ = try await SessionRoutes(services: services).revoke(request, context)
                 return PageResponses.redirect("/admin/sessions")
             }
         }
         routes.get("/admin/audit") { request, context in
-            try await guarded(request, context) { try await audit(request, context) }
+            try await PageResponses.signedIn(request, context) { _ in try await audit(request, context) }
         }
         routes.get("/admin/settings") { request, context in
-            try await guarded(request, context) { try await settings(request, context, issues: [], saved: false) }
+            try await PageResponses.signedIn(request, context) { _ in
+                try await settings(request, context, issues: [], saved: false)
+            }
         }
         routes.post("/admin/settings") { request, context in
-            try await guarded(request, context) { try await saveSettings(request, context) }
+            try await PageResponses.signedIn(request, context) { _ in try await saveSettings(request, context) }
         }
         routes.get("/admin/oauth-clients") { request, context in
-            try await guarded(request, context) { try await clients(request, context, notice: nil) }
+            try await PageResponses.signedIn(request, context) { _ in try await clients(request, context, notice: nil) }
         }
         routes.post("/admin/oauth-clients") { request, context in
-            try await guarded(request, context) { try await createClient(request, context) }
+            try await PageResponses.signedIn(request, context) { _ in try await createClient(request, context) }
         }
         routes.get("/admin/providers") { request, context in
-            try await guarded(request, context) { try await providers(request, context, notice: nil) }
+            try await PageResponses.signedIn(request, context) { _ in try await providers(request, context, notice: nil)
+            }
         }
         routes.post("/admin/providers") { request, context in
-            try await guarded(request, context) { try await createProvider(request, context) }
+            try await PageResponses.signedIn(request, context) { _ in try await createProvider(request, context) }
         }
-    }
-
-    private func guarded(
-        _ request: Request, _ context: AppRequestContext, _ body: () async throws -> Response
-    ) async throws -> Response {
-        try await PageResponses.signedIn(request, context) { _ in try await body() }
     }
 
     /// The admin sub-navigation shown on every admin page.

@@ -12,36 +12,41 @@ struct SignedInPages: Sendable {
 
     func register(on routes: RouteRegistrar) {
         routes.get("/account") { request, context in
-            try await guarded(request, context) { try await account($0, $1, request, context, message: nil) }
+            try await PageResponses.signedIn(request, context) {
+                try await account($0.tenant, $0.principal, request, context, message: nil)
+            }
         }
         routes.post("/account") { request, context in
-            try await guarded(request, context) { try await saveProfile($0, $1, request, context) }
+            try await PageResponses.signedIn(request, context) {
+                try await saveProfile($0.tenant, $0.principal, request, context)
+            }
         }
         routes.get("/account/security") { request, context in
-            try await guarded(request, context) { try await security($0, $1, request, context) }
+            try await PageResponses.signedIn(request, context) {
+                try await security($0.tenant, $0.principal, request, context)
+            }
         }
         routes.post("/account/password") { request, context in
-            try await guarded(request, context) { try await changePassword($0, $1, request, context) }
+            try await PageResponses.signedIn(request, context) {
+                try await changePassword($0.tenant, $0.principal, request, context)
+            }
         }
         routes.post("/account/mfa") { request, context in
-            try await guarded(request, context) { _, _ in try await startMFA(request, context, issues: []) }
+            try await PageResponses.signedIn(request, context) { _ in try await startMFA(request, context, issues: []) }
         }
         routes.post("/account/mfa/confirm") { request, context in
-            try await guarded(request, context) { _, _ in try await confirmMFA(request, context) }
+            try await PageResponses.signedIn(request, context) { _ in try await confirmMFA(request, context) }
         }
         routes.get("/admin/users") { request, context in
-            try await guarded(request, context) { try await users($0, $1, request, context, issues: [], message: nil) }
+            try await PageResponses.signedIn(request, context) {
+                try await users($0.tenant, $0.principal, request, context, issues: [], message: nil)
+            }
         }
         routes.post("/admin/users/invite") { request, context in
-            try await guarded(request, context) { try await invite($0, $1, request, context) }
+            try await PageResponses.signedIn(request, context) {
+                try await invite($0.tenant, $0.principal, request, context)
+            }
         }
-    }
-
-    private func guarded(
-        _ request: Request, _ context: AppRequestContext,
-        _ body: (TenantID, Principal) async throws -> Response
-    ) async throws -> Response {
-        try await PageResponses.signedIn(request, context) { caller in try await body(caller.tenant, caller.principal) }
     }
 
     private func currentUser(_ tenant: TenantID, _ principal: Principal) async throws -> User {
