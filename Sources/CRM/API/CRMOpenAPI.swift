@@ -12,6 +12,11 @@ enum CRMOpenAPI {
 
     static let base = CRMPaths.api
     static let time = S.string(format: "date-time")
+    /// Each kind of record: its path, its name, the permissions to read and to change it.
+    static let recordKinds: [(plural: String, name: String, read: Permission, write: Permission)] = [
+        ("leads", "lead", .crmLeadsRead, .crmLeadsWrite), ("contacts", "contact", .crmLeadsRead, .crmLeadsWrite),
+        ("companies", "company", .crmLeadsRead, .crmLeadsWrite), ("deals", "deal", .crmDealsRead, .crmDealsWrite),
+    ]
     static let uuid = S.string(format: "uuid")
 
     /// The filters every record list takes.
@@ -362,12 +367,7 @@ enum CRMOpenAPI {
                     ], required: ["data", "next_cursor"]),
                 problems: [404: "No such import"]),
         ]
-            + [
-                ("leads", "lead", Permission.crmLeadsRead, Permission.crmLeadsWrite),
-                ("contacts", "contact", .crmLeadsRead, .crmLeadsWrite),
-                ("companies", "company", .crmLeadsRead, .crmLeadsWrite),
-                ("deals", "deal", .crmDealsRead, .crmDealsWrite),
-            ].flatMap { plural, name, read, write in
+            + recordKinds.flatMap { plural, name, read, write in
                 [
                     Op(
                         .get, "\(base)/\(plural)/export",
@@ -396,10 +396,7 @@ enum CRMOpenAPI {
                             ], required: ["results", "succeeded", "failed"])),
                 ]
             }
-            + [
-                ("leads", "lead", Permission.crmLeadsRead), ("contacts", "contact", .crmLeadsRead),
-                ("companies", "company", .crmLeadsRead), ("deals", "deal", .crmDealsRead),
-            ].map { plural, name, read in
+            + recordKinds.map { plural, name, read, _ in
                 Op(
                     .get, "\(base)/\(plural)/{id}/timeline",
                     "The \(name)'s activities and changes (also those of the lead it was made from), newest first",
@@ -409,12 +406,7 @@ enum CRMOpenAPI {
                         required: ["data", "next_cursor"]),
                     problems: [404: "No such \(name)"])
             }
-            + [
-                ("leads", "lead", Permission.crmLeadsRead, Permission.crmLeadsWrite),
-                ("contacts", "contact", .crmLeadsRead, .crmLeadsWrite),
-                ("companies", "company", .crmLeadsRead, .crmLeadsWrite),
-                ("deals", "deal", .crmDealsRead, .crmDealsWrite),
-            ].flatMap { plural, name, read, write in
+            + recordKinds.flatMap { plural, name, read, write in
                 [
                     Op(
                         .post, "\(base)/\(plural)/{id}/attachments",

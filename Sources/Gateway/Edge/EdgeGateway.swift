@@ -119,7 +119,8 @@ package final class EdgeGateway: EdgeHandler {
             edge: self, route: route, table: snapshot.table, kind: .request, address: context.remoteAddress,
             path: Substring(request.uri.path))
         checking: while true {
-            switch checks.next() {
+            let step = checks.next()
+            switch step {
             case .refuse(let problem, let blocked):
                 if let blocked { metrics.blocked(reason: blocked) }
                 throw problem
@@ -134,18 +135,10 @@ package final class EdgeGateway: EdgeHandler {
                 try BodyLimit.apply(to: &request, limit: limit)
             case .inspect:
                 request = try await inspect(request, route: route, table: snapshot.table, context: context)
-            case .authenticate:
-                if let authentication = try await authenticator.authenticate(
-                    request, context: context, table: snapshot.table)
-                {
-                    context.tenant = authentication.tenant
-                    context.principal = authentication.principal
+            case .authenticate, .lookUpPlan, .countLimits:
+                if let headers = try await awaitStep(step, &checks, request, &context, table: snapshot.table) {
+                    limitHeaders = headers
                 }
-                checks.authenticated(principal: context.principal, tenant: context.tenant)
-            case .lookUpPlan(let tenant):
-                checks.planned((try? await tenants.tenant(tenant))?.plan)
-            case .countLimits(let limits):
-                limitHeaders = try decideLimits(route: route, checks: limits, decisions: await limiter.check(limits))
             case .passed:
                 break checking
             }
@@ -206,6 +199,30 @@ package final class EdgeGateway: EdgeHandler {
         for field in limitHeaders { response.headers.append(field) }
         response.headers[.gatewayLatency] = Self.milliseconds((ContinuousClock.now - start) - upstreamTime)
         return response
+    }
+
+    /// The steps of `EdgeChecks` that the awaiting paths (ordinary requests and upgrades) take the same way:
+    /// verify the credentials, read the tenant's plan, count in the limiter. Returns the rate-limit headers after
+    /// `.countLimits` (or throws its 429), nil after the others.
+    func awaitStep(
+        _ step: EdgeChecks.Step, _ checks: inout EdgeChecks, _ request: Request, _ context: inout AppRequestContext,
+        table: RouteTable
+    ) async throws -> HTTPFields? {
+        switch step {
+        case .authenticate:
+            if let authentication = try await authenticator.authenticate(request, context: context, table: table) {
+                context.tenant = authentication.tenant
+                context.principal = authentication.principal
+            }
+            checks.authenticated(principal: context.principal, tenant: context.tenant)
+        case .lookUpPlan(let tenant):
+            checks.planned((try? await tenants.tenant(tenant))?.plan)
+        case .countLimits(let limits):
+            return try decideLimits(route: checks.route, checks: limits, decisions: await limiter.check(limits))
+        default:
+            break
+        }
+        return nil
     }
 
     /// Runs the inspection rules over the request and its body when the body is data a module reads (JSON, a

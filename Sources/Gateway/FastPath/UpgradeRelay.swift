@@ -51,7 +51,8 @@ extension EdgeGateway {
             edge: self, route: route, table: snapshot.table, kind: .upgrade, address: clientIP, path: Substring(path))
         do {
             checking: while true {
-                switch checks.next() {
+                let step = checks.next()
+                switch step {
                 case .refuse(let problem, let blocked):
                     if let blocked { metrics.blocked(reason: blocked) }
                     throw problem
@@ -64,18 +65,8 @@ extension EdgeGateway {
                     continue
                 case .inspect:
                     _ = try await inspect(request, route: route, table: snapshot.table, context: context)
-                case .authenticate:
-                    if let authentication = try await authenticator.authenticate(
-                        request, context: context, table: snapshot.table)
-                    {
-                        context.tenant = authentication.tenant
-                        context.principal = authentication.principal
-                    }
-                    checks.authenticated(principal: context.principal, tenant: context.tenant)
-                case .lookUpPlan(let tenant):
-                    checks.planned((try? await tenants.tenant(tenant))?.plan)
-                case .countLimits(let limits):
-                    _ = try decideLimits(route: route, checks: limits, decisions: await limiter.check(limits))
+                case .authenticate, .lookUpPlan, .countLimits:
+                    _ = try await awaitStep(step, &checks, request, &context, table: snapshot.table)
                 case .passed:
                     break checking
                 }

@@ -42,18 +42,16 @@ struct CampaignRoutes: Sendable {
             try context.require(.messagingCampaignsWrite)
             let id = try Self.id(context)
             let input = try await JSONBody.decode(CampaignService.Input.self, from: request, context: context)
-            let headers = request.headers
             let updated = try await service.update(
-                id, input, precondition: { try Preconditions.check(headers, bodyVersion: input.version, current: $0) },
+                id, input, precondition: Preconditions.of(request, bodyVersion: input.version),
                 by: context.caller(request))
             return try JSONResponse.make(updated, headers: [.eTag: Preconditions.etag(version: updated.version)])
         }
         routes.delete("\(base)/{id}") { request, context in
             try await JSONBody.withoutBody(request, context) {
                 try context.require(.messagingCampaignsWrite)
-                let headers = request.headers
                 try await service.delete(
-                    Self.id(context), precondition: { try Preconditions.check(headers, current: $0) },
+                    Self.id(context), precondition: Preconditions.of(request),
                     by: context.caller(request))
                 return JSONResponse.noContent()
             }

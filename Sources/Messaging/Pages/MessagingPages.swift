@@ -395,10 +395,9 @@ struct MessagingPages: Sendable {
             html: form["html"].flatMap { $0.isEmpty ? nil : $0 }, text: form["text"] ?? "",
             version: form["version"].flatMap { Int($0) })
         do {
-            let headers = request.headers
             _ = try await TemplateService(services: services).update(
                 ID<EmailTemplate>.path(context, entity: "template"), body,
-                precondition: { try Preconditions.check(headers, bodyVersion: body.version, current: $0) },
+                precondition: Preconditions.of(request, bodyVersion: body.version),
                 by: context.caller(request))
             return try await template(request, context, issues: [], saved: true)
         } catch {

@@ -42,19 +42,17 @@ struct TemplateRoutes: Sendable {
         routes.put("\(base)/{id}") { request, context in
             try context.require(.messagingTemplatesWrite)
             let input = try await JSONBody.decode(TemplateService.Input.self, from: request, context: context)
-            let headers = request.headers
             let template = try await service.update(
                 Self.id(context), input,
-                precondition: { try Preconditions.check(headers, bodyVersion: input.version, current: $0) },
+                precondition: Preconditions.of(request, bodyVersion: input.version),
                 by: context.caller(request))
             return try JSONResponse.make(template, headers: [.eTag: Preconditions.etag(version: template.version)])
         }
         routes.delete("\(base)/{id}") { request, context in
             try await JSONBody.withoutBody(request, context) {
                 try context.require(.messagingTemplatesWrite)
-                let headers = request.headers
                 try await service.delete(
-                    Self.id(context), precondition: { try Preconditions.check(headers, current: $0) },
+                    Self.id(context), precondition: Preconditions.of(request),
                     by: context.caller(request))
                 return JSONResponse.noContent()
             }

@@ -171,16 +171,14 @@ struct WebhookPages: Sendable {
                     description: action == "save" ? form["description"] : current.description,
                     eventTypes: action == "save" ? Self.types(form["event_types"] ?? "") : current.eventTypes,
                     status: status, version: form["version"].flatMap { Int($0) })
-                let headers = request.headers
                 _ = try await service.update(
                     Self.id(context), body,
-                    precondition: { try Preconditions.check(headers, bodyVersion: body.version, current: $0) },
+                    precondition: Preconditions.of(request, bodyVersion: body.version),
                     by: context.caller(request))
                 return try await endpoint(request, context, notice: "messaging.saved", secret: nil)
             case "delete":
-                let headers = request.headers
                 try await service.delete(
-                    Self.id(context), precondition: { try Preconditions.check(headers, current: $0) },
+                    Self.id(context), precondition: Preconditions.of(request),
                     by: context.caller(request))
                 return PageResponses.redirect("/messaging/webhooks")
             default:

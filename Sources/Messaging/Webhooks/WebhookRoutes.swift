@@ -30,19 +30,17 @@ struct WebhookRoutes: Sendable {
         routes.put("\(base)/{id}") { request, context in
             let input = try await JSONBody.decode(WebhookService.Input.self, from: request, context: context)
             try context.require(.messagingWebhooksWrite)
-            let headers = request.headers
             let endpoint = try await service.update(
                 Self.id(context), input,
-                precondition: { try Preconditions.check(headers, bodyVersion: input.version, current: $0) },
+                precondition: Preconditions.of(request, bodyVersion: input.version),
                 by: context.caller(request))
             return try JSONResponse.make(endpoint, headers: [.eTag: Preconditions.etag(version: endpoint.version)])
         }
         routes.delete("\(base)/{id}") { request, context in
             try await JSONBody.withoutBody(request, context) {
                 try context.require(.messagingWebhooksWrite)
-                let headers = request.headers
                 try await service.delete(
-                    Self.id(context), precondition: { try Preconditions.check(headers, current: $0) },
+                    Self.id(context), precondition: Preconditions.of(request),
                     by: context.caller(request))
                 return JSONResponse.noContent()
             }

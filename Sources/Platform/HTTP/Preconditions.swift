@@ -46,4 +46,11 @@ extension Preconditions {
         try check(headers, etag: etag)
         if let bodyVersion, bodyVersion != current { throw failed(current: etag) }
     }
+
+    /// The check above as a value a service runs against the stored version inside its transaction: `If-Match`
+    /// of `request` and, when given, the body's `version`.
+    package static func of(_ request: Request, bodyVersion: Int? = nil) -> @Sendable (Int) throws -> Void {
+        let headers = request.headers
+        return { current in try check(headers, bodyVersion: bodyVersion, current: current) }
+    }
 }
