@@ -15,7 +15,6 @@ import Testing
         "Identity/Pages/AccountPages.swift": ["AccountRoutes", "InvitationRoutes"],
         "Identity/Pages/AdminPages+Configuration.swift": ["OAuthClientRoutes", "ProviderRoutes", "TenantRoutes"],
         "Identity/Pages/SignedInPages.swift": ["InvitationRoutes", "MFARoutes", "UserRoutes"],
-        "Identity/Pages/AdminPages.swift": ["APIKeyRoutes", "AuditRoutes", "RoleRoutes", "SessionRoutes"],
         "Identity/OAuth/OAuthService.swift": ["AuthorizeRoutes", "OAuthRoutes"],
     ]
 

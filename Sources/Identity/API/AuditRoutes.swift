@@ -27,35 +27,10 @@ struct AuditRoutes: Sendable {
         routes.get("\(base)/verify") { _, context in try await verify(context) }
     }
 
-    static func filter(_ request: Request) throws -> AuditFilter {
-        var filter = AuditFilter()
-        var validation = Validation()
-        filter.actorID = request.query("actor_id")
-        filter.actionPrefix = request.query("action")
-        filter.targetType = request.query("target_type")
-        filter.targetID = request.query("target_id")
-        if let outcome = request.query("outcome") {
-            filter.outcome = AuditEntry.Outcome(rawValue: outcome)
-            if filter.outcome == nil {
-                validation.add(FieldIssue(field: "outcome", code: "invalid_value", message: "success or failure"))
-            }
-        }
-        for (name, keyPath) in [("since", \AuditFilter.since), ("until", \AuditFilter.until)] {
-            guard let text = request.query(name) else { continue }
-            if let date = RFC3339.date(from: text) {
-                filter[keyPath: keyPath] = date
-            } else {
-                validation.add(FieldIssue(field: name, code: "invalid_format", message: "an RFC 3339 time"))
-            }
-        }
-        try validation.check()
-        return filter
-    }
-
     func list(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         try context.require(.auditRead)
         let tenant = try context.requireTenant()
-        let filter = try Self.filter(request)
+        let filter = try AuditFilter.parse(request)
         let limit = try request.pageLimit()
         let before = try request.cursorPosition().map { position in
             guard let sequence = Int64(position) else { throw Problem(status: .badRequest, detail: "bad cursor") }
@@ -71,7 +46,7 @@ struct AuditRoutes: Sendable {
     func export(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         try context.require(.auditRead)
         let tenant = try context.requireTenant()
-        let filter = try Self.filter(request)
+        let filter = try AuditFilter.parse(request)
         var csv =
             "sequence,occurred_at,action,outcome,actor_kind,actor_id,actor_name,target_type,target_id,ip,request_id,changes,details,hash\r\n"
         var before: Int64?

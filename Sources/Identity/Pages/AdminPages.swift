@@ -26,7 +26,8 @@ struct AdminPages: Sendable {
         }
         routes.post("/admin/api-keys/{id}/revoke") { request, context in
             try await PageResponses.signedIn(request, context) { _ in
-                _ = try await APIKeyRoutes(services: services).revoke(request, context)
+                try await APIKeyService(services: services).revoke(
+                    ID<APIKey>.path(context, entity: "API key"), by: context.caller(request))
                 return PageResponses.redirect("/admin/api-keys")
             }
         }
@@ -35,7 +36,8 @@ struct AdminPages: Sendable {
         }
         routes.post("/admin/sessions/{id}/revoke") { request, context in
             try await PageResponses.signedIn(request, context) { _ in
-                _ = try await SessionRoutes(services: services).revoke(request, context)
+                try await SessionService(services: services).revoke(
+                    ID<Session>.path(context, entity: "session"), by: context.caller(request))
                 return PageResponses.redirect("/admin/sessions")
             }
         }
@@ -135,8 +137,9 @@ struct AdminPages: Sendable {
         let form = try await FormBody.decode(request, context: context)
         let permissions = form.keys.filter { $0.hasPrefix("p.") }.map { String($0.dropFirst(2)) }.sorted()
         do {
-            _ = try await RoleRoutes(services: services).create(
-                .init(name: form["name"], description: form["description"], permissions: permissions), request, context)
+            _ = try await RoleService(services: services).create(
+                .init(name: form["name"], description: form["description"], permissions: permissions),
+                by: context.caller(request))
             return PageResponses.redirect("/admin/roles")
         } catch { return try await roles(request, context, notice: try failure(error)) }
     }
@@ -178,9 +181,9 @@ struct AdminPages: Sendable {
     func createAPIKey(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let form = try await FormBody.decode(request, context: context)
         do {
-            let created = try await APIKeyRoutes(services: services).create(
-                .init(name: form["name"] ?? "", permissions: Self.list(form["permissions"]), expiresAt: nil), request,
-                context)
+            let created = try await APIKeyService(services: services).create(
+                .init(name: form["name"] ?? "", permissions: Self.list(form["permissions"]), expiresAt: nil),
+                by: context.caller(request))
             return try await apiKeys(request, context, notice: nil, secret: created.secret)
         } catch { return try await apiKeys(request, context, notice: try failure(error)) }
     }
@@ -210,7 +213,7 @@ struct AdminPages: Sendable {
     func audit(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         try context.require(.auditRead)
         let tenant = try context.requireTenant()
-        let filter = try AuditRoutes.filter(request)
+        let filter = try AuditFilter.parse(request)
         let (records, verification) = try await services.database.read(tenant: tenant) { tx in
             (
                 try await AuditTrail().list(filter: filter, limit: 100, before: nil, in: tx),

@@ -43,30 +43,9 @@ struct SessionRoutes: Sendable {
     }
 
     func revoke(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
-        let principal = try context.requirePrincipal()
-        let id = try ID<Session>.path(context, entity: "session")
-        let mayRevokeAny = principal.permissions.contains(.sessionsWrite)
-        let caller = principal.kind == .user ? ID<User>(principal.subject) : nil
-        if !mayRevokeAny && caller == nil {
-            throw DomainError.forbidden("revoking sessions needs identity.sessions:write")
-        }
-        let now = services.clock.now()
-        let actor = try context.auditActor()
-        let origin = context.origin(request)
-        try await services.database.write(tenant: tenant) { tx in
-            let store = SessionStore()
-            // Someone else's session is reported like a missing one to callers who may not manage sessions.
-            guard let session = try await store.find(id: id, in: tx), mayRevokeAny || session.userID == caller,
-                try await store.revoke(id, reason: "revoked", now: now, in: tx)
-            else { throw DomainError.notFound(entity: "session") }
-            try await AuditTrail().record(
-                AuditEntry(
-                    action: "session.revoked", actor: actor, targetType: "session", targetID: id.description,
-                    ip: origin.ip, requestID: origin.requestID,
-                    details: ["user_id": .string(session.userID.description)]),
-                in: tx, at: now)
-        }
+        let caller = try context.caller(request)
+        try await SessionService(services: services).revoke(
+            ID<Session>.path(context, entity: "session"), by: caller)
         return JSONResponse.noContent()
     }
 }

@@ -8,13 +8,6 @@ import Platform
 struct RoleRoutes: Sendable {
     let services: IdentityServices
 
-    struct RoleBody: JSONRequestBody {
-        let name: String?
-        let description: String?
-        let permissions: [String]?
-        static let fieldNames: Set<String> = ["name", "description", "permissions"]
-    }
-
     func register(on routes: RouteRegistrar) {
         let base = "\(IdentityAPI.base)/roles"
         routes.get(RouterPath(base)) { _, context in try await list(context) }
@@ -52,63 +45,10 @@ struct RoleRoutes: Sendable {
         return role
     }
 
-    /// Permissions named in a body: each must be declared by a module and held by the caller.
-    private func permissions(_ texts: [String], context: AppRequestContext) throws -> [Permission] {
-        var validation = Validation()
-        var result: [Permission] = []
-        for text in texts {
-            guard let permission = Permission(text), catalog.contains(permission) else {
-                validation.add(
-                    FieldIssue(field: "permissions", code: "invalid_value", message: "no permission \(text)"))
-                continue
-            }
-            result.append(permission)
-        }
-        try validation.check()
-        let principal = try context.requirePrincipal()
-        if !Set(result).isSubset(of: principal.permissions) {
-            throw DomainError.forbidden("a role cannot grant permissions you do not hold")
-        }
-        return Array(Set(result)).sorted { $0.description < $1.description }
-    }
-
     func create(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let body = try await JSONBody.decode(RoleBody.self, from: request, context: context)
-        let role = try await create(body, request, context)
+        let body = try await JSONBody.decode(RoleService.Input.self, from: request, context: context)
+        let role = try await RoleService(services: services).create(body, by: context.caller(request))
         return try JSONResponse.created(role, location: "\(IdentityAPI.base)/roles/\(role.name)")
-    }
-
-    func create(_ body: RoleBody, _ request: Request, _ context: AppRequestContext) async throws -> Role {
-        try context.require(.rolesWrite)
-        let tenant = try context.requireTenant()
-        var validation = Validation()
-        guard let name = body.name else {
-            throw DomainError.validation([FieldIssue(field: "name", code: "required", message: "is required")])
-        }
-        validation.add(Role.nameIssue(name))
-        let description = body.description ?? ""
-        if description.count > 500 {
-            validation.add(FieldIssue(field: "description", code: "too_long", message: "at most 500 characters"))
-        }
-        try validation.check()
-        let role = Role(
-            name: name, description: description,
-            permissions: try permissions(body.permissions ?? [], context: context),
-            builtIn: false)
-        let now = services.clock.now()
-        let actor = try context.auditActor()
-        let origin = context.origin(request)
-        try await services.database.write(tenant: tenant) { tx in
-            try await RoleStore().insert(role, now: now, in: tx)
-            try await AuditTrail().record(
-                AuditEntry(
-                    action: "role.created", actor: actor, targetType: "role", targetID: name, ip: origin.ip,
-                    requestID: origin.requestID,
-                    changes: AuditEntry.changes(before: [:], after: Self.snapshot(role))),
-                in: tx, at: now)
-        }
-        services.permissions.invalidate(tenant: tenant)
-        return role
     }
 
     func update(_ request: Request, _ context: AppRequestContext) async throws -> Response {
@@ -116,13 +56,15 @@ struct RoleRoutes: Sendable {
         let tenant = try context.requireTenant()
         let existing = try await find(context)
         if existing.builtIn { throw DomainError.conflict("built-in roles cannot be changed") }
-        let body = try await JSONBody.decode(RoleBody.self, from: request, context: context)
+        let body = try await JSONBody.decode(RoleService.Input.self, from: request, context: context)
         if let name = body.name, name != existing.name {
             throw DomainError.validation([FieldIssue(field: "name", code: "immutable", message: "cannot be changed")])
         }
         let role = Role(
             name: existing.name, description: body.description ?? existing.description,
-            permissions: try body.permissions.map { try permissions($0, context: context) } ?? existing.permissions,
+            permissions: try body.permissions.map {
+                try RoleService.permissions($0, catalog: catalog, holder: context.requirePrincipal())
+            } ?? existing.permissions,
             builtIn: false)
         let now = services.clock.now()
         let actor = try context.auditActor()
@@ -133,7 +75,8 @@ struct RoleRoutes: Sendable {
                 AuditEntry(
                     action: "role.updated", actor: actor, targetType: "role", targetID: role.name, ip: origin.ip,
                     requestID: origin.requestID,
-                    changes: AuditEntry.changes(before: Self.snapshot(existing), after: Self.snapshot(role))),
+                    changes: AuditEntry.changes(
+                        before: RoleService.snapshot(existing), after: RoleService.snapshot(role))),
                 in: tx, at: now)
         }
         services.permissions.invalidate(tenant: tenant)
@@ -156,17 +99,10 @@ struct RoleRoutes: Sendable {
                 AuditEntry(
                     action: "role.deleted", actor: actor, targetType: "role", targetID: existing.name, ip: origin.ip,
                     requestID: origin.requestID,
-                    changes: AuditEntry.changes(before: Self.snapshot(existing), after: [:])),
+                    changes: AuditEntry.changes(before: RoleService.snapshot(existing), after: [:])),
                 in: tx, at: now)
         }
         services.permissions.invalidate(tenant: tenant)
         return JSONResponse.noContent()
-    }
-
-    static func snapshot(_ role: Role) -> [String: JSONValue] {
-        [
-            "description": .string(role.description),
-            "permissions": .array(role.permissions.map { .string($0.description) }),
-        ]
     }
 }
