@@ -13,9 +13,7 @@ import Testing
     /// Files still using route types, with the types (Identity's pages call its routes' use cases).
     static let remaining: [String: Set<String>] = [
         "Identity/Pages/AccountPages.swift": ["AccountRoutes", "InvitationRoutes"],
-        "Identity/Pages/AdminPages+Configuration.swift": ["OAuthClientRoutes", "ProviderRoutes", "TenantRoutes"],
         "Identity/Pages/SignedInPages.swift": ["InvitationRoutes", "MFARoutes", "UserRoutes"],
-        "Identity/OAuth/OAuthService.swift": ["AuthorizeRoutes", "OAuthRoutes"],
     ]
 
     static func files(of module: String) throws -> [(path: String, text: String)] {

@@ -4,7 +4,8 @@ import Kernel
 import Platform
 
 /// The OpenID Connect provider's logic: client authentication, authorization codes with PKCE, the token grants,
-/// revocation and introspection. The HTTP shapes are in `OAuthRoutes` and `AuthorizeRoutes`.
+/// revocation and introspection. The HTTP shapes are in the OAuth routes (the token endpoint and the
+/// authorization page).
 struct OAuthService: Sendable {
     let services: IdentityServices
     static let codeLifetime: TimeInterval = 60

@@ -36,14 +36,14 @@ extension AdminPages {
 
     func saveSettings(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let form = try await FormBody.decode(request, context: context)
-        let body = TenantRoutes.UpdateBody(
+        let body = TenantService.Input(
             name: form["name"], locale: form["locale"], timeZone: form["time_zone"], themeColour: form["theme_colour"],
             enabledModules: nil,
             mfaRequiredRoles: (form["mfa_required_roles"] ?? "").split(whereSeparator: { $0 == "," || $0 == " " })
                 .map(String.init),
             auditRetentionDays: form["audit_retention_days"].flatMap { Int($0) })
         do {
-            _ = try await TenantRoutes(services: services).update(body, request, context)
+            _ = try await TenantService(services: services).update(body, by: context.caller(request))
             return try await settings(request, context, issues: [], saved: true)
         } catch DomainError.validation(let issues) {
             return try await settings(request, context, issues: issues, saved: false)
@@ -91,13 +91,13 @@ extension AdminPages {
         let split = { (text: String?) in (text ?? "").split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init)
         }
         do {
-            let created = try await OAuthClientRoutes(services: services).create(
+            let created = try await OAuthClientService(services: services).create(
                 .init(
                     name: form["name"] ?? "",
                     clientType: OAuthClient.ClientType(rawValue: form["client_type"] ?? "") ?? .public,
                     redirectURIs: split(form["redirect_uris"]), allowedScopes: split(form["allowed_scopes"]),
                     grantTypes: nil),
-                request, context)
+                by: context.caller(request))
             return try await clients(request, context, notice: nil, secret: created.secret)
         } catch {
             let (fields, message) = PageKit.issues(of: error)
@@ -138,12 +138,12 @@ extension AdminPages {
         let form = try await FormBody.decode(request, context: context)
         let roles = (form["default_roles"] ?? "").split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init)
         do {
-            _ = try await ProviderRoutes(services: services).create(
+            _ = try await ProviderService(services: services).create(
                 .init(
                     name: form["name"] ?? "", issuer: form["issuer"] ?? "", clientID: form["client_id"] ?? "",
                     clientSecret: form["client_secret"].flatMap { $0.isEmpty ? nil : $0 }, scopes: nil, roleRules: nil,
                     defaultRoles: roles, createUsers: nil, syncRoles: nil),
-                request, context)
+                by: context.caller(request))
             return PageResponses.redirect("/admin/providers")
         } catch {
             let (fields, message) = PageKit.issues(of: error)

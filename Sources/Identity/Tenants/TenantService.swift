@@ -1,14 +1,13 @@
 import Foundation
-import HTTPTypes
-import Hummingbird
 import Kernel
 import Platform
 
-/// The caller's tenant and its settings.
-struct TenantRoutes: Sendable {
+/// The caller's tenant and its settings, for the API and the admin pages.
+struct TenantService: Sendable {
     let services: IdentityServices
 
-    struct TenantView: Encodable {
+    /// The tenant with its settings, as one JSON object.
+    struct View: Encodable {
         let tenant: Tenant
         let settings: TenantSettings
 
@@ -18,7 +17,8 @@ struct TenantRoutes: Sendable {
         }
     }
 
-    struct UpdateBody: JSONRequestBody {
+    /// What may change (the JSON body of `PATCH /tenant`; absent fields stay).
+    struct Input: JSONRequestBody {
         let name: String?
         let locale: String?
         let timeZone: String?
@@ -40,32 +40,21 @@ struct TenantRoutes: Sendable {
         }
     }
 
-    func register(on routes: RouteRegistrar) {
-        let path = "\(IdentityAPI.base)/tenant"
-        routes.get(RouterPath(path)) { _, context in try await get(context) }
-        routes.patch(RouterPath(path)) { request, context in try await update(request, context) }
-    }
-
-    func get(_ context: AppRequestContext) async throws -> Response {
-        try context.require(.tenantRead)
-        let tenant = try context.requireTenant()
-        guard let record = try await TenantStore(database: services.database).find(id: tenant) else {
+    func find(by caller: Caller) async throws -> View {
+        try caller.require(.tenantRead)
+        guard let record = try await TenantStore(database: services.database).find(id: caller.tenant) else {
             throw DomainError.notFound(entity: "tenant")
         }
-        let settings = try await services.database.read(tenant: tenant) { tx in
+        let settings = try await services.database.read(tenant: caller.tenant) { tx in
             try await TenantSettingsStore().load(in: tx)
         }
-        return try JSONResponse.make(TenantView(tenant: record, settings: settings))
+        return View(tenant: record, settings: settings)
     }
 
-    func update(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let body = try await JSONBody.decode(UpdateBody.self, from: request, context: context)
-        return try JSONResponse.make(try await update(body, request, context))
-    }
-
-    func update(_ body: UpdateBody, _ request: Request, _ context: AppRequestContext) async throws -> TenantView {
-        try context.require(.tenantWrite)
-        let tenantID = try context.requireTenant()
+    /// Changes the tenant's name and settings; audited with the changed fields (nothing when nothing changed).
+    func update(_ body: Input, by caller: Caller) async throws -> View {
+        try caller.require(.tenantWrite)
+        let tenantID = caller.tenant
         guard let tenant = try await TenantStore(database: services.database).find(id: tenantID) else {
             throw DomainError.notFound(entity: "tenant")
         }
@@ -76,8 +65,6 @@ struct TenantRoutes: Sendable {
         }
         let roles = try await services.permissions.roleNames(tenant: tenantID)
         let now = services.clock.now()
-        let actor = try context.auditActor()
-        let origin = context.origin(request)
         let modules = services.moduleNames
         let preliminary = validation
         let (updatedTenant, settings) = try await services.database.write(tenant: tenantID) { tx in
@@ -108,13 +95,12 @@ struct TenantRoutes: Sendable {
             let changes = AuditEntry.changes(before: beforeSnapshot, after: afterSnapshot)
             if !changes.isEmpty {
                 try await AuditTrail().record(
-                    AuditEntry(
-                        action: "tenant.updated", actor: actor, targetType: "tenant", targetID: tenantID.description,
-                        ip: origin.ip, requestID: origin.requestID, changes: changes),
+                    caller.audit(
+                        "tenant.updated", targetType: "tenant", targetID: tenantID.description, changes: changes),
                     in: tx, at: now)
             }
             return (updatedTenant, settings)
         }
-        return TenantView(tenant: updatedTenant, settings: settings)
+        return View(tenant: updatedTenant, settings: settings)
     }
 }

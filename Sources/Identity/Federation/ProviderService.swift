@@ -1,15 +1,13 @@
 import Foundation
-import HTTPTypes
-import Hummingbird
 import Kernel
 import Platform
 
-/// External identity providers of the tenant: add (the discovery document is fetched to check the issuer),
-/// list, get, delete.
-struct ProviderRoutes: Sendable {
+/// The tenant's external identity providers, for the API and the admin pages: add, list, find, delete; audited.
+struct ProviderService: Sendable {
     let services: IdentityServices
 
-    struct CreateBody: JSONRequestBody {
+    /// A provider to add (the JSON body of `POST /providers`).
+    struct Input: JSONRequestBody {
         var kind: IdentityProvider.Kind? = nil
         let name: String
         let issuer: String
@@ -36,46 +34,29 @@ struct ProviderRoutes: Sendable {
         }
     }
 
-    func register(on routes: RouteRegistrar) {
-        let base = "\(IdentityAPI.base)/providers"
-        routes.get(RouterPath(base)) { _, context in try await list(context) }
-        routes.post(RouterPath(base)) { request, context in try await create(request, context) }
-        routes.get("\(base)/{id}") { _, context in try JSONResponse.make(try await find(context)) }
-        routes.delete("\(base)/{id}") { request, context in
-            try await JSONBody.withoutBody(request, context) { try await delete(request, context) }
-        }
-    }
-
-    func list(_ context: AppRequestContext) async throws -> Response {
-        try context.require(.providersRead)
-        let tenant = try context.requireTenant()
-        let providers = try await services.database.read(tenant: tenant) { tx in
+    func list(by caller: Caller) async throws -> [IdentityProvider] {
+        try caller.require(.providersRead)
+        return try await services.database.read(tenant: caller.tenant) { tx in
             try await ProviderStore(secrets: services.secrets).list(in: tx)
         }
-        return try JSONResponse.make(Page(data: providers, nextCursor: nil))
     }
 
-    private func find(_ context: AppRequestContext) async throws -> IdentityProvider {
-        try context.require(.providersRead)
-        let tenant = try context.requireTenant()
-        let id = try ID<IdentityProvider>.path(context, entity: "identity provider")
+    func find(_ id: ID<IdentityProvider>, by caller: Caller) async throws -> IdentityProvider {
+        try caller.require(.providersRead)
         guard
             let provider = try await services.database.read(
-                tenant: tenant, { tx in try await ProviderStore(secrets: services.secrets).find(id: id, in: tx) })
+                tenant: caller.tenant, { tx in try await ProviderStore(secrets: services.secrets).find(id: id, in: tx) }
+            )
         else { throw DomainError.notFound(entity: "identity provider") }
         return provider
     }
 
-    func create(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let body = try await JSONBody.decode(CreateBody.self, from: request, context: context)
-        let provider = try await create(body, request, context)
-        return try JSONResponse.created(provider, location: "\(IdentityAPI.base)/providers/\(provider.id)")
-    }
-
-    func create(_ body: CreateBody, _ request: Request, _ context: AppRequestContext) async throws -> IdentityProvider {
-        try context.require(.providersWrite)
-        let tenant = try context.requireTenant()
-        let principal = try context.requirePrincipal()
+    /// Adds a provider (for OpenID Connect, its discovery document is fetched to check the issuer); the roles it
+    /// may grant are at most the caller's.
+    func create(_ body: Input, by caller: Caller) async throws -> IdentityProvider {
+        try caller.require(.providersWrite)
+        let tenant = caller.tenant
+        let principal = caller.principal
         var validation = Validation()
         if body.name.trimmingCharacters(in: .whitespaces).isEmpty || body.name.count > 100 {
             validation.add(FieldIssue(field: "name", code: "invalid_length", message: "1 to 100 characters"))
@@ -113,37 +94,23 @@ struct ProviderRoutes: Sendable {
             roleRules: body.roleRules ?? [], defaultRoles: body.defaultRoles ?? ["user"],
             createUsers: body.createUsers ?? true, syncRoles: body.syncRoles ?? true, enabled: true,
             createdAt: Date(epochMilliseconds: now.epochMilliseconds))
-        let actor = try context.auditActor()
-        let origin = context.origin(request)
-        try await services.database.write(tenant: tenant) { tx in
-            try await ProviderStore(secrets: services.secrets).insert(provider, in: tx)
-            try await AuditTrail().record(
-                AuditEntry(
-                    action: "identity_provider.created", actor: actor, targetType: "identity_provider",
-                    targetID: provider.id.description, ip: origin.ip, requestID: origin.requestID,
-                    details: ["name": .string(provider.name), "issuer": .string(provider.issuer)]),
-                in: tx, at: now)
-        }
+        try await services.database.audited(
+            "identity_provider.created", target: "identity_provider", id: { _ in provider.id.description },
+            details: { _ in ["name": .string(provider.name), "issuer": .string(provider.issuer)] }, at: now,
+            by: caller
+        ) { tx in try await ProviderStore(secrets: services.secrets).insert(provider, in: tx) }
         return provider
     }
 
-    func delete(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        try context.require(.providersWrite)
-        let tenant = try context.requireTenant()
-        let id = try ID<IdentityProvider>.path(context, entity: "identity provider")
-        let now = services.clock.now()
-        let actor = try context.auditActor()
-        let origin = context.origin(request)
-        try await services.database.write(tenant: tenant) { tx in
+    func delete(_ id: ID<IdentityProvider>, by caller: Caller) async throws {
+        try caller.require(.providersWrite)
+        try await services.database.audited(
+            "identity_provider.deleted", target: "identity_provider", id: { _ in id.description },
+            at: services.clock.now(), by: caller
+        ) { tx in
             guard try await ProviderStore(secrets: services.secrets).delete(id: id, in: tx) else {
                 throw DomainError.notFound(entity: "identity provider")
             }
-            try await AuditTrail().record(
-                AuditEntry(
-                    action: "identity_provider.deleted", actor: actor, targetType: "identity_provider",
-                    targetID: id.description, ip: origin.ip, requestID: origin.requestID),
-                in: tx, at: now)
         }
-        return JSONResponse.noContent()
     }
 }
