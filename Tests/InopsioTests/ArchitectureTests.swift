@@ -3,18 +3,11 @@ import Testing
 
 /// The module shape of docs/architecture.md, read from the sources: domain modules never import each other, and
 /// nothing below the routes (pages, services, stores, jobs, consumers, domain types) uses a type a routes file
-/// declares. Identity's pages still call its routes (listed below, to be emptied by the next change of issue 19):
-/// the list may only shrink.
+/// (`API/` or `*Routes.swift`) declares.
 @Suite struct ArchitectureTests {
     static let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Sources")
     static let modules = ["Identity", "Gateway", "CRM", "Messaging", "Website"]
-
-    /// Files still using route types, with the types (Identity's pages call its routes' use cases).
-    static let remaining: [String: Set<String>] = [
-        "Identity/Pages/AccountPages.swift": ["AccountRoutes", "InvitationRoutes"],
-        "Identity/Pages/SignedInPages.swift": ["InvitationRoutes", "MFARoutes", "UserRoutes"],
-    ]
 
     static func files(of module: String) throws -> [(path: String, text: String)] {
         let root = sources.appendingPathComponent(module)
@@ -81,13 +74,8 @@ import Testing
             let routeTypes = Set(files.filter { Self.isRoutes($0.path) }.flatMap { Self.declaredTypes($0.text) })
             for (path, text) in files where !Self.isRoutes(path) && !path.hasSuffix("Module.swift") {
                 checked += 1
-                let used = Set(routeTypes.filter { Self.mentions(text, $0) })
-                let allowed = Self.remaining[path] ?? []
-                #expect(used.isSubset(of: allowed), "\(path) uses \(used.subtracting(allowed).sorted())")
-                // The list only shrinks: a file that no longer uses a listed type must leave the list.
-                #expect(
-                    allowed.isSubset(of: used),
-                    "\(path) no longer uses \(allowed.subtracting(used).sorted()): drop it from the list")
+                let used = routeTypes.filter { Self.mentions(text, $0) }
+                #expect(used.isEmpty, "\(path) uses \(used.sorted())")
             }
         }
         #expect(checked > 150, "files checked: \(checked)")

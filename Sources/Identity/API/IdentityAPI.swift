@@ -35,3 +35,13 @@ extension AppRequestContext {
         return id
     }
 }
+
+extension Caller {
+    /// The signed-in user's id; 403 for API keys and services.
+    func requireUserID() throws -> ID<User> {
+        guard principal.kind == .user, let id = ID<User>(principal.subject) else {
+            throw Problem(status: .forbidden, detail: "this action is for signed-in users, not API keys or services")
+        }
+        return id
+    }
+}

@@ -32,16 +32,6 @@ struct UserRoutes: Sendable {
         }
     }
 
-    struct PasswordBody: JSONRequestBody {
-        let currentPassword: String
-        let newPassword: String
-        static let fieldNames: Set<String> = ["current_password", "new_password"]
-        enum CodingKeys: String, CodingKey {
-            case currentPassword = "current_password"
-            case newPassword = "new_password"
-        }
-    }
-
     func register(on routes: RouteRegistrar) {
         let base = IdentityAPI.base
         routes.get("\(base)/users/me") { _, context in try await me(context) }
@@ -191,43 +181,9 @@ struct UserRoutes: Sendable {
 
     /// Changes the caller's password after checking the current one; other sessions are signed out.
     func changePassword(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let body = try await JSONBody.decode(PasswordBody.self, from: request, context: context)
-        try await changePassword(body, request, context)
+        let body = try await JSONBody.decode(UserService.PasswordBody.self, from: request, context: context)
+        try await UserService(services: services).changePassword(body, by: context.caller(request))
         return JSONResponse.noContent()
     }
 
-    func changePassword(_ body: PasswordBody, _ request: Request, _ context: AppRequestContext) async throws {
-        let id = try context.requireUserID()
-        let tenant = try context.requireTenant()
-        let principal = try context.requirePrincipal()
-        guard
-            let found = try await services.database.read(
-                tenant: tenant, { tx in try await UserStore().findWithCredentials(id: id, in: tx) }),
-            let stored = found.credentials.passwordHash
-        else { throw DomainError.notFound(entity: "user") }
-        guard case .match = try await services.hasher.verify(body.currentPassword, against: stored) else {
-            throw DomainError.validation([
-                FieldIssue(field: "current_password", code: "incorrect", message: "is not your current password")
-            ])
-        }
-        try Validation(
-            issues: PasswordPolicy.issues(password: body.newPassword, email: found.user.email, field: "new_password")
-        )
-        .check()
-        let hash = try await services.hasher.hash(body.newPassword)
-        let now = services.clock.now()
-        let origin = context.origin(request)
-        let keep = principal.sessionID.flatMap(ID<Session>.init)
-        try await services.database.write(tenant: tenant) { tx in
-            try await UserStore().setPasswordHash(hash, of: id, now: now, in: tx)
-            let revoked = try await SessionStore().revokeAll(
-                of: id, except: keep, reason: "password_changed", now: now, in: tx)
-            try await AuditTrail().record(
-                AuditEntry(
-                    action: "password.changed", actor: actor(found.user), targetType: "user", targetID: id.description,
-                    ip: origin.ip, requestID: origin.requestID,
-                    details: ["other_sessions_revoked": .integer(Int64(revoked))]),
-                in: tx, at: now)
-        }
-    }
 }

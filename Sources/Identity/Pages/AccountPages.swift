@@ -9,8 +9,8 @@ import Platform
 struct AccountPages: Sendable {
     let services: IdentityServices
     var kit: PageKit { PageKit(services: services) }
-    var account: AccountRoutes { AccountRoutes(services: services) }
-    var invitations: InvitationRoutes { InvitationRoutes(services: services) }
+    var signup: SignupService { SignupService(services: services) }
+    var invitations: InvitationService { InvitationService(services: services) }
 
     func register(on routes: RouteRegistrar) {
         routes.get("/signup") { request, context in signupPage(request, context, values: [:], issues: [], message: nil)
@@ -55,7 +55,7 @@ struct AccountPages: Sendable {
     func signup(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let form = try await FormBody.decode(request, context: context)
         do {
-            let result = try await account.createTenant(
+            let result = try await signup.createTenant(
                 slug: form["tenant_slug"] ?? "", tenantName: form["tenant_name"] ?? "", name: form["name"] ?? "",
                 email: form["email"] ?? "", password: form["password"] ?? "", origin: context.origin(request),
                 issuer: services.issuer.issuer(for: request))
@@ -92,7 +92,8 @@ struct AccountPages: Sendable {
         let name = form["name"].flatMap { $0.isEmpty ? nil : $0 }
         do {
             _ = try await invitations.accept(
-                .init(token: token, password: form["password"] ?? "", name: name), request, context)
+                .init(token: token, password: form["password"] ?? "", name: name), origin: context.origin(request),
+                issuer: services.issuer.issuer(for: request))
             let tenant = try await ActionTokenStore.tenant(of: token, database: services.database)
             let slug = try await tenant.asyncMap {
                 try await TenantStore(database: services.database).find(id: $0)?.slug
@@ -120,8 +121,9 @@ struct AccountPages: Sendable {
 
     func forgot(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let form = try await FormBody.decode(request, context: context)
-        _ = try await invitations.requestReset(
-            .init(tenant: form["tenant"] ?? "", email: form["email"] ?? ""), request, context)
+        try await invitations.requestReset(
+            .init(tenant: form["tenant"] ?? "", email: form["email"] ?? ""), origin: context.origin(request),
+            issuer: services.issuer.issuer(for: request))
         return forgotPage(request, context, sent: true)
     }
 
@@ -145,8 +147,8 @@ struct AccountPages: Sendable {
         let form = try await FormBody.decode(request, context: context)
         let token = form["token"] ?? ""
         do {
-            _ = try await invitations.confirmReset(
-                .init(token: token, password: form["password"] ?? ""), request, context)
+            try await invitations.confirmReset(
+                .init(token: token, password: form["password"] ?? ""), origin: context.origin(request))
             return PageResponses.redirect("/login", query: [("return_to", "/account")])
         } catch {
             let (fields, message) = PageKit.issues(of: error)
@@ -158,7 +160,7 @@ struct AccountPages: Sendable {
     func verify(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         var ok = true
         do {
-            _ = try await invitations.verify(.init(token: request.query("token") ?? ""), request, context)
+            try await invitations.verify(.init(token: request.query("token") ?? ""), origin: context.origin(request))
         } catch is Problem {
             ok = false
         }

@@ -143,10 +143,9 @@ struct SignedInPages: Sendable {
     {
         let form = try await FormBody.decode(request, context: context)
         do {
-            try await UserRoutes(services: services).changePassword(
+            try await UserService(services: services).changePassword(
                 .init(currentPassword: form["current_password"] ?? "", newPassword: form["new_password"] ?? ""),
-                request,
-                context)
+                by: context.caller(request))
             return try await security(tenant, principal, request, context, notice: "saved")
         } catch DomainError.validation(let issues) {
             return try await security(
@@ -156,7 +155,7 @@ struct SignedInPages: Sendable {
     }
 
     func startMFA(_ request: Request, _ context: AppRequestContext, issues: [FieldIssue]) async throws -> Response {
-        let enrollment = try await MFARoutes(services: services).beginEnrollment(context)
+        let enrollment = try await MFAService(services: services).beginEnrollment(by: context.caller(request))
         let qr = (try? QRCode(enrollment.otpauthURI).svg(moduleSize: 4, label: "QR code")) ?? ""
         return kit.page(request, context, title: "security.title") { t in
             let fields: HTML = PageKit.field(
@@ -176,7 +175,8 @@ struct SignedInPages: Sendable {
         let form = try await FormBody.decode(request, context: context)
         let codes: [String]
         do {
-            codes = try await MFARoutes(services: services).confirmEnrollment(form["code"] ?? "", request, context)
+            codes = try await MFAService(services: services).confirmEnrollment(
+                form["code"] ?? "", by: context.caller(request))
         } catch DomainError.validation(let issues) {
             return try await retryConfirmation(request, context, issues: issues)
         }
@@ -254,8 +254,9 @@ struct SignedInPages: Sendable {
         let form = try await FormBody.decode(request, context: context)
         let name = form["name"].flatMap { $0.isEmpty ? nil : $0 }
         do {
-            _ = try await InvitationRoutes(services: services).invite(
-                .init(email: form["email"] ?? "", name: name, roles: nil), request, context)
+            _ = try await InvitationService(services: services).invite(
+                .init(email: form["email"] ?? "", name: name, roles: nil), by: context.caller(request),
+                issuer: services.issuer.issuer(for: request))
             return PageResponses.redirect("/admin/users")
         } catch {
             let (fields, message) = PageKit.issues(of: error)

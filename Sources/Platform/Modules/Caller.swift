@@ -16,13 +16,14 @@ package struct Caller: Sendable {
         self.origin = origin
     }
 
-    /// An audit entry of this caller's action, to record in the transaction that makes the change.
+    /// An audit entry of this caller's action, to record in the transaction that makes the change; `actor` when
+    /// the service knows more of the caller than the principal says (a user's address).
     package func audit(
         _ action: String, targetType: String, targetID: String?, changes: [String: AuditEntry.Change] = [:],
-        details: [String: JSONValue] = [:]
+        details: [String: JSONValue] = [:], actor: AuditEntry.Actor? = nil
     ) -> AuditEntry {
         AuditEntry(
-            action: action, actor: AuditEntry.Actor(kind: principal.kind.rawValue, id: principal.subject),
+            action: action, actor: actor ?? AuditEntry.Actor(kind: principal.kind.rawValue, id: principal.subject),
             targetType: targetType, targetID: targetID, ip: origin.ip, requestID: origin.requestID, changes: changes,
             details: details)
     }
