@@ -121,9 +121,6 @@ package final class EdgeGateway: EdgeHandler {
         checking: while true {
             let step = checks.next()
             switch step {
-            case .refuse(let problem, let blocked):
-                if let blocked { metrics.blocked(reason: blocked) }
-                throw problem
             case .cors(let cors):
                 guard let cors, case let preflight = cors.preflight(for: request.head), preflight != .notPreflight
                 else { continue }
@@ -135,8 +132,8 @@ package final class EdgeGateway: EdgeHandler {
                 try BodyLimit.apply(to: &request, limit: limit)
             case .inspect:
                 request = try await inspect(request, route: route, table: snapshot.table, context: context)
-            case .authenticate, .lookUpPlan, .countLimits:
-                if let headers = try await awaitStep(step, &checks, request, &context, table: snapshot.table) {
+            case .refuse, .authenticate, .lookUpPlan, .countLimits:
+                if let headers = try await commonStep(step, &checks, request, &context, table: snapshot.table) {
                     limitHeaders = headers
                 }
             case .passed:
@@ -202,13 +199,16 @@ package final class EdgeGateway: EdgeHandler {
     }
 
     /// The steps of `EdgeChecks` that the awaiting paths (ordinary requests and upgrades) take the same way:
-    /// verify the credentials, read the tenant's plan, count in the limiter. Returns the rate-limit headers after
-    /// `.countLimits` (or throws its 429), nil after the others.
-    func awaitStep(
+    /// refuse (counted in the metrics), verify the credentials, read the tenant's plan, count in the limiter.
+    /// Returns the rate-limit headers after `.countLimits` (or throws its 429), nil after the others.
+    func commonStep(
         _ step: EdgeChecks.Step, _ checks: inout EdgeChecks, _ request: Request, _ context: inout AppRequestContext,
         table: RouteTable
     ) async throws -> HTTPFields? {
         switch step {
+        case .refuse(let problem, let blocked):
+            if let blocked { metrics.blocked(reason: blocked) }
+            throw problem
         case .authenticate:
             if let authentication = try await authenticator.authenticate(request, context: context, table: table) {
                 context.tenant = authentication.tenant

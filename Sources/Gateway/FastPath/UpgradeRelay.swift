@@ -53,9 +53,6 @@ extension EdgeGateway {
             checking: while true {
                 let step = checks.next()
                 switch step {
-                case .refuse(let problem, let blocked):
-                    if let blocked { metrics.blocked(reason: blocked) }
-                    throw problem
                 case .cors:
                     guard Self.originAllowed(head, route: route) else {
                         throw Problem(status: .forbidden, detail: "upgrades from this origin are not allowed")
@@ -65,8 +62,8 @@ extension EdgeGateway {
                     continue
                 case .inspect:
                     _ = try await inspect(request, route: route, table: snapshot.table, context: context)
-                case .authenticate, .lookUpPlan, .countLimits:
-                    _ = try await awaitStep(step, &checks, request, &context, table: snapshot.table)
+                case .refuse, .authenticate, .lookUpPlan, .countLimits:
+                    _ = try await commonStep(step, &checks, request, &context, table: snapshot.table)
                 case .passed:
                     break checking
                 }
