@@ -74,7 +74,7 @@ package final class RedisClient: Sendable {
         return try await connection().send(commands)
     }
 
-    /// `EVALSHA`, loading the script with `SCRIPT LOAD` and retrying once when the server answers `NOSCRIPT`.
+    /// `EVALSHA`, falling back to `EVAL` (which runs the script and caches it) when the server answers `NOSCRIPT`.
     @discardableResult
     package func evalSHA(_ script: RedisScript, keys: [String] = [], arguments: [String] = []) async throws
         -> RESPValue
@@ -84,11 +84,9 @@ package final class RedisClient: Sendable {
         guard let message = first.errorMessage, message.hasPrefix("NOSCRIPT") else {
             return try Self.throwingErrorReply(first)
         }
-        let loaded = try await send(["SCRIPT", "LOAD", script.source])
-        guard loaded.string == script.sha1 else {
-            throw RedisError.protocolError("SCRIPT LOAD answered \(loaded), expected \(script.sha1)")
-        }
-        return try await send(command)
+        // Not cached (a new server, or its scripts were flushed): EVAL runs the script and caches it, in one round
+        // trip. (Loading it and asking again failed when another client flushed the scripts in between.)
+        return try await send(["EVAL", script.source, String(keys.count)] + keys + arguments)
     }
 
     /// Publishes a message; returns how many subscribers received it (on this node).
