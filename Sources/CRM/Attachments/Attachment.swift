@@ -3,7 +3,7 @@ import Kernel
 import NIOCore
 import Platform
 
-/// A file attached to a lead, contact, company or deal. Its bytes are in the blob store under `blobKey`; this is
+/// A file attached to a lead, contact, company or deal. Its bytes are in the blob store under `blobKey(_:tenant:)`; this is
 /// what the CRM knows of it.
 struct Attachment: Sendable, Encodable {
     let id: ID<Attachment>
@@ -18,9 +18,10 @@ struct Attachment: Sendable, Encodable {
     let createdBy: String
     let createdAt: Date
 
-    var blobKey: String { "tenants/\(tenantSegment)/crm/attachments/\(id.description)" }
-    /// Set by the store (the key names the tenant, so a key never points into another tenant's files).
-    var tenantSegment = ""
+    /// Where its bytes are: the key names the tenant, so a key never points into another tenant's files.
+    static func blobKey(_ id: ID<Attachment>, tenant: TenantID) throws -> BlobKey {
+        try BlobKey("tenants/\(tenant)/crm/attachments/\(id)")
+    }
 
     enum CodingKeys: String, CodingKey {
         case id, name, size, sha256, record

@@ -37,11 +37,8 @@ struct AttachmentService: Sendable {
         let name = try AttachmentRules.name(name ?? "attachment")
         let type = try AttachmentRules.contentType(contentType)
         let now = services.clock.now()
-        var attachment = Attachment(
-            id: .generate(), recordType: entity, recordID: recordID, name: name, contentType: type, size: 0, sha256: "",
-            createdBy: caller.principal.subject, createdAt: now)
-        attachment.tenantSegment = caller.tenant.description
-        let key = try BlobKey(attachment.blobKey)
+        let id = ID<Attachment>.generate()
+        let key = try Attachment.blobKey(id, tenant: caller.tenant)
         let info: BlobInfo
         do {
             info = try await services.blobs.put(
@@ -51,9 +48,8 @@ struct AttachmentService: Sendable {
             throw Problem(status: .contentTooLarge, detail: "the file is larger than \(limit) bytes")
         }
         let stored = Attachment(
-            id: attachment.id, recordType: entity, recordID: recordID, name: name, contentType: type, size: info.size,
-            sha256: info.sha256, createdBy: attachment.createdBy, createdAt: now,
-            tenantSegment: attachment.tenantSegment)
+            id: id, recordType: entity, recordID: recordID, name: name, contentType: type, size: info.size,
+            sha256: info.sha256, createdBy: caller.principal.subject, createdAt: now)
         do {
             try await services.database.write(tenant: caller.tenant) { tx in
                 // The record may have been deleted while the file was arriving.
@@ -101,7 +97,7 @@ struct AttachmentService: Sendable {
             throw DomainError.notFound(entity: "attachment")
         }
         do {
-            return (attachment, try await services.blobs.get(BlobKey(attachment.blobKey)))
+            return (attachment, try await services.blobs.get(Attachment.blobKey(id, tenant: caller.tenant)))
         } catch BlobError.notFound {
             services.logger.error(
                 "crm attachment without its file",
@@ -130,7 +126,7 @@ struct AttachmentService: Sendable {
                 in: tx, at: now)
             return attachment
         }
-        await removeBlob(try BlobKey(removed.blobKey))
+        await removeBlob(try Attachment.blobKey(removed.id, tenant: caller.tenant))
     }
 
     /// 403 unless the caller holds one of `permissions` (checked before anything is looked up).

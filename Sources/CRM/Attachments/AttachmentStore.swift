@@ -23,7 +23,7 @@ struct AttachmentStore: Sendable {
         let tenant = try tx.requireTenant()
         return try await tx.sql.raw(
             "SELECT * FROM crm_attachments WHERE tenant_id = \(tx.bind(tenant)) AND id = \(tx.bind(id.rawValue))"
-        ).first().map { try Self.decode($0, tenant: tenant) }
+        ).first().map(Self.decode)
     }
 
     /// The record's attachments, newest first, `limit` of them after `after` (the last one of the previous page).
@@ -41,7 +41,7 @@ struct AttachmentStore: Sendable {
                     as SQLQueryString)
         }
         sql.appendInterpolation(" ORDER BY created_at DESC, id DESC LIMIT \(bind: limit)" as SQLQueryString)
-        return try await tx.sql.raw(sql).all().map { try Self.decode($0, tenant: tenant) }
+        return try await tx.sql.raw(sql).all().map(Self.decode)
     }
 
     func delete(_ id: ID<Attachment>, in tx: Transaction) async throws {
@@ -51,8 +51,8 @@ struct AttachmentStore: Sendable {
         ).run()
     }
 
-    static func decode(_ row: any SQLRow, tenant: TenantID) throws -> Attachment {
-        var attachment = Attachment(
+    static func decode(_ row: any SQLRow) throws -> Attachment {
+        Attachment(
             id: ID(try row.decodeUUID(column: "id")),
             recordType: CustomField.Entity(rawValue: try row.decode(column: "record_type", as: String.self)) ?? .lead,
             recordID: try row.decodeUUID(column: "record_id"), name: try row.decode(column: "name", as: String.self),
@@ -60,7 +60,5 @@ struct AttachmentStore: Sendable {
             size: try row.decode(column: "size", as: Int64.self),
             sha256: try row.decode(column: "sha256", as: String.self),
             createdBy: try row.decode(column: "created_by", as: String.self), createdAt: try row.date("created_at"))
-        attachment.tenantSegment = tenant.description
-        return attachment
     }
 }
